@@ -1,0 +1,261 @@
+"""Compile packs into plain ``re`` and dispatch a message body to the few rules that can match it.
+
+Dispatch: each rule's pattern gives a key of literal words (see :func:`grok.dispatch_key`); a body
+computes the same keys with :func:`grok.body_keys`. Only rules in the body's buckets (two-word key,
+then one-word key, then rules with no literal prefix) are tried, in pack precedence order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from esalog.errors import PackError, SourceLocation
+from esalog.parsers.converters import CONVERTERS, Converter
+from esalog.parsers.grok import BASE_PATTERNS, GrokError, body_keys, dispatch_key, expand
+from esalog.parsers.pack import Pack, Rule
+from esalog.parsers.post import POSTPROCESSORS, PostProcessor
+
+Event = dict[str, Any]
+#: (group index in ``m.groups()``, parent keys, leaf key, converter or None)
+CaptureSetter = tuple[int, tuple[str, ...], str, Converter | None]
+
+_CACHE_LIMIT = 50_000
+#: Fields whose value changes how later lines of the same input are read (header lines).
+STREAM_FIELDS = frozenset({"observer.version", "observer.serial_number", "cisco.esa.utc_offset_seconds"})
+
+
+def split_path(dotted: str) -> tuple[tuple[str, ...], str]:
+    """``cisco.esa.mid`` -> ``(("cisco", "esa"), "mid")``; ``@timestamp`` stays one key."""
+    parts = dotted.split(".")
+    return tuple(parts[:-1]), parts[-1]
+
+
+def set_field(event: Event, dotted: str, value: Any) -> None:
+    """Store *value* under a dotted field name, creating the objects on the way."""
+    parents, leaf = split_path(dotted)
+    target = event
+    for key in parents:
+        nxt = target.get(key)
+        if nxt is None:
+            nxt = target[key] = {}
+        target = nxt
+    target[leaf] = value
+
+
+def get_field(event: Event, dotted: str, default: Any = None) -> Any:
+    """Read a dotted field name; *default* when any part is missing."""
+    value: Any = event
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return default
+        value = value[key]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule ready for the hot path."""
+
+    id: str
+    order: int
+    pack: str
+    dataset: str
+    key: tuple[str, ...]
+    regex: re.Pattern[str]
+    captures: tuple[CaptureSetter, ...]
+    event_static: dict[str, Any]
+    other_static: tuple[tuple[tuple[str, ...], str, Any], ...]
+    post: tuple[PostProcessor, ...]
+    source: Rule
+    fields: frozenset[str]
+    updates_stream: bool
+
+    def apply(self, m: re.Match[str], event: Event, event_obj: dict[str, Any]) -> None:
+        """Store the static fields and the captures of *m* in *event* (``event_obj`` is ``event["event"]``)."""
+        event_obj.update(self.event_static)
+        for parents, leaf, value in self.other_static:
+            target = event
+            for key in parents:
+                nxt = target.get(key)
+                if nxt is None:
+                    nxt = target[key] = {}
+                target = nxt
+            target[leaf] = value
+        groups = m.groups()
+        for index, parents, leaf, conv in self.captures:
+            value = groups[index]
+            if value is None:
+                continue
+            if conv is not None:
+                value = conv(value)
+                if value is None:
+                    continue
+            target = event
+            for key in parents:
+                nxt = target.get(key)
+                if nxt is None:
+                    nxt = target[key] = {}
+                target = nxt
+            target[leaf] = value
+        for func in self.post:
+            func(event)
+
+
+def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
+                 declared: Callable[[str], bool] | None) -> CompiledRule:
+    """Expand and compile one rule; raise :class:`PackError` naming the pack file and rule."""
+    loc = SourceLocation(pack.path, rule=rule.id, line=rule.line)
+    try:
+        regex_text, captures = expand(rule.match, patterns)
+    except GrokError as exc:
+        raise PackError(str(exc), loc) from None
+    try:
+        regex = re.compile(regex_text)
+    except re.error as exc:
+        raise PackError(f"invalid regular expression: {exc}", loc) from None
+    setters: list[CaptureSetter] = []
+    fields: set[str] = set()
+    for cap in captures:
+        conv: Converter | None = None
+        if cap.conv and cap.conv != "str":
+            try:
+                conv = CONVERTERS[cap.conv]
+            except KeyError:
+                raise PackError(
+                    f"unknown converter {cap.conv!r} for field {cap.field!r} "
+                    f"(known: {', '.join(sorted(CONVERTERS))})", loc) from None
+        parents, leaf = split_path(cap.field)
+        setters.append((regex.groupindex[cap.group] - 1, parents, leaf, conv))
+        fields.add(cap.field)
+    event_static: dict[str, Any] = {}
+    other_static: list[tuple[tuple[str, ...], str, Any]] = []
+    for name, value in rule.set.items():
+        parents, leaf = split_path(name)
+        if parents == ("event",):
+            event_static[leaf] = value
+        else:
+            other_static.append((parents, leaf, value))
+        fields.add(name)
+    post: list[PostProcessor] = []
+    for name in rule.post:
+        try:
+            post.append(POSTPROCESSORS[name])
+        except KeyError:
+            raise PackError(f"unknown post-processor {name!r} (known: {', '.join(sorted(POSTPROCESSORS))})",
+                            loc) from None
+    if declared is not None:
+        for name in sorted(fields):
+            if not declared(name):
+                raise PackError(f"field {name!r} is not declared in the event schema", loc)
+    return CompiledRule(
+        id=rule.id,
+        order=order,
+        pack=pack.name,
+        dataset=pack.dataset,
+        key=dispatch_key(rule.match, patterns),
+        regex=regex,
+        captures=tuple(setters),
+        event_static=event_static,
+        other_static=tuple(other_static),
+        post=tuple(post),
+        source=rule,
+        fields=frozenset(fields),
+        updates_stream=any(f in STREAM_FIELDS for f in fields),
+    )
+
+
+class CompiledPack:
+    """The compiled rules of one log type (user packs first, then the built-in pack)."""
+
+    def __init__(self, packs: Sequence[Pack], declared: Callable[[str], bool] | None = None) -> None:
+        if not packs:
+            raise ValueError("CompiledPack needs at least one pack")
+        self.packs = tuple(packs)
+        self.log_type = packs[-1].log_type
+        self.dataset = packs[-1].dataset
+        rules: list[CompiledRule] = []
+        seen: dict[str, str] = {}
+        for pack in packs:
+            patterns = {**BASE_PATTERNS, **pack.patterns}
+            for rule in pack.rules:
+                if rule.id in seen and seen[rule.id] == pack.path:
+                    raise PackError("duplicate rule id", SourceLocation(pack.path, rule=rule.id))
+                if rule.id in seen:  # a user rule overrides the built-in rule of the same id
+                    continue
+                seen[rule.id] = pack.path
+                rules.append(compile_rule(rule, pack, len(rules), patterns, declared))
+        self.rules: tuple[CompiledRule, ...] = tuple(rules)
+        self._by_key2: dict[str, list[CompiledRule]] = {}
+        self._by_key1: dict[str, list[CompiledRule]] = {}
+        self._generic: list[CompiledRule] = []
+        for rule in self.rules:
+            if len(rule.key) == 2:
+                self._by_key2.setdefault(" ".join(rule.key), []).append(rule)
+            elif len(rule.key) == 1:
+                self._by_key1.setdefault(rule.key[0], []).append(rule)
+            else:
+                self._generic.append(rule)
+        self._cache: dict[str, tuple[CompiledRule, ...]] = {}
+
+    def candidates(self, body: str) -> tuple[CompiledRule, ...]:
+        """The rules that may match *body*, in precedence order."""
+        key2, key1 = body_keys(body)
+        cands = self._cache.get(key2)
+        if cands is None:
+            merged = (
+                self._by_key2.get(key2, []) + self._by_key1.get(key1, []) + self._generic
+                if key2 != key1 else self._by_key1.get(key1, []) + self._generic
+            )
+            cands = tuple(sorted(merged, key=lambda r: r.order))
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key2] = cands
+        return cands
+
+    def match(self, body: str) -> tuple[CompiledRule, re.Match[str]] | None:
+        """The first rule whose pattern matches the whole *body*, with its match."""
+        key2 = body_keys(body)[0]
+        cands = self._cache.get(key2)
+        if cands is None:
+            cands = self.candidates(body)
+        for rule in cands:
+            m = rule.regex.fullmatch(body)
+            if m is not None:
+                return rule, m
+        return None
+
+    def match_slow(self, body: str) -> list[CompiledRule]:
+        """Every rule whose pattern matches *body*, ignoring dispatch (for tests and tooling)."""
+        return [rule for rule in self.rules if rule.regex.fullmatch(body)]
+
+
+PACK_DIR = "packs"
+
+
+def builtin_pack_paths() -> list[Path]:
+    """The YAML packs shipped inside the package."""
+    root = resources.files("esalog.parsers") / PACK_DIR
+    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_builtin_packs(user_packs: Iterable[str | Path] = (),
+                       declared: Callable[[str], bool] | None = None) -> dict[str, CompiledPack]:
+    """Compile the built-in packs, each preceded by the user packs of the same ``log_type``."""
+    builtin = [Pack.from_yaml(p) for p in builtin_pack_paths()]
+    users = [Pack.from_yaml(p) for p in user_packs]
+    types = {p.log_type for p in builtin}
+    for pack in users:
+        if pack.log_type not in types:
+            raise PackError(
+                f"log_type {pack.log_type!r} has no built-in pack (known: {', '.join(sorted(types))})",
+                SourceLocation(pack.path))
+    compiled: dict[str, CompiledPack] = {}
+    for base in builtin:
+        chain = [p for p in users if p.log_type == base.log_type] + [base]
+        compiled[base.log_type] = CompiledPack(chain, declared)
+    return compiled

@@ -1,0 +1,222 @@
+"""Header stage: split a raw line into time, level, syslog facts and the message body.
+
+Forms read (see docs/formats.md):
+
+* file form ``Thu Aug 14 11:04:31 2014 Info: ...`` (one or two spaces before a one-digit day);
+* syslog push ``<PRI>Mmm dd hh:mm:ss [host] <subscription>: <Level>: ...``, PRI and host optional,
+  any subscription name, an optional year after the time;
+* RFC 5424 (``<PRI>1 2026-11-27T10:00:00Z host app - - - Info: ...``) and relays that put an ISO or
+  ``yyyy Mmm dd hh:mm:ss`` timestamp in front;
+* a bare ``Info: ...`` message (as rsyslog passes it, with or without a leading space);
+* Consolidated Event Log lines, which carry ``CEF:0|...`` and no level word.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from esalog.errors import ConfigError
+
+LEVELS = {"Critical": "critical", "Warning": "warning", "Info": "info", "Debug": "debug", "Trace": "trace"}
+MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+_MON = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+_DOW = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
+_LVL = "Critical|Warning|Info|Debug|Trace"
+
+# Fast path: the file form, by far the most common shape.
+_FILE_FORM = re.compile(
+    rf"(?:{_DOW}) (?P<ts>(?P<mon>{_MON})  ?(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d) (?P<year>\d{{4}}))"
+    rf"(?: (?P<level>{_LVL}):|:)? "
+)
+_PRI = re.compile(r"<(\d{1,3})>")
+_RFC5424 = re.compile(
+    r"1 (?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?|-) (?P<host>\S+) (?P<app>\S+)"
+    r" \S+ \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?"
+)
+_STAMP = re.compile(
+    rf"(?:(?P<iso>\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) ?"
+    rf"|(?:(?:{_DOW}) )?(?P<mon>{_MON}) +(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d)(?: (?P<year>\d{{4}}))?:? ?"
+    rf"|(?P<ryear>\d{{4}}) (?P<rmon>{_MON}) +(?P<rday>\d{{1,2}}) (?P<rtime>\d\d:\d\d:\d\d) ?)"
+)
+_LEVEL_WORD = re.compile(rf"(?:^|(?<= ))({_LVL}): ?")
+_APP_PID = re.compile(r"\[\d+\]$")
+
+
+@dataclass(slots=True)
+class Header:
+    """What the header stage read from one line."""
+
+    timestamp: str | None  # UTC ISO 8601 with milliseconds; None when the line carries no time
+    level: str | None  # lower-case level word; None for CEF lines
+    body: str
+    priority: int | None = None
+    hostname: str | None = None
+    appname: str | None = None
+
+
+def parse_tz(text: str) -> tzinfo:
+    """``UTC``, an IANA name (``Europe/Paris``) or a fixed offset (``+02:00``, ``-0600``)."""
+    m = re.fullmatch(r"([+-])(\d\d):?(\d\d)", text.strip())
+    if m:
+        sign = 1 if m.group(1) == "+" else -1
+        return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
+    if text.strip().upper() in ("UTC", "Z", "GMT"):
+        return UTC
+    try:
+        return ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {text!r}: use an IANA name (Europe/Paris) or +HH:MM") from None
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2014-08-14T17:04:31.000Z``."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class HeaderParser:
+    """Reads headers for one input stream; holds that stream's clock settings.
+
+    ``utc_offset`` (seconds, from the ``Time offset from UTC`` header line) wins over ``tz`` once set.
+    Year-less syslog stamps take ``year`` or, by default, this year, with a rollover rule: a month
+    more than six months after ``today``'s month belongs to the previous year (December read in
+    January).
+    """
+
+    __slots__ = ("_cache", "_last_key", "_last_iso", "_today", "tz", "utc_offset", "year")
+
+    def __init__(self, tz: tzinfo = UTC, year: int | None = None, today: date | None = None) -> None:
+        self.tz = tz
+        self.year = year
+        self._today = today or datetime.now(UTC).date()
+        self.utc_offset: int | None = None
+        self._cache: dict[str, str] = {}
+        self._last_key = ""
+        self._last_iso = ""
+
+    def set_utc_offset(self, seconds: int) -> None:
+        """Apply ``Time offset from UTC: N seconds`` to the later lines of this stream."""
+        if seconds != self.utc_offset:
+            self.utc_offset = seconds
+            self._cache.clear()
+            self._last_key = ""
+
+    def parse(self, line: str) -> Header | None:
+        """Split *line*; ``None`` when it carries no ESA header at all."""
+        m = _FILE_FORM.match(line)
+        if m is not None:
+            key = m.group("ts")
+            if key == self._last_key:
+                iso = self._last_iso
+            else:
+                iso = self._stamp(key, m.group("year"), m.group("mon"), m.group("day"), m.group("time"))
+            level = m.group("level")
+            body = line[m.end():]
+            if level is None and not body.startswith("CEF:"):
+                return None
+            return Header(iso, LEVELS[level] if level else None, body.rstrip())
+        return self._parse_general(line)
+
+    def _parse_general(self, line: str) -> Header | None:
+        pos = 0
+        priority = None
+        hostname = appname = None
+        iso: str | None = None
+        m = _PRI.match(line)
+        if m:
+            priority = int(m.group(1))
+            pos = m.end()
+        m5 = _RFC5424.match(line, pos)
+        if m5:
+            if m5.group("iso") != "-":
+                iso = self._iso_stamp(m5.group("iso"))
+            hostname = None if m5.group("host") == "-" else m5.group("host")
+            appname = None if m5.group("app") == "-" else m5.group("app")
+            pos = m5.end()
+            rest = line[pos:]
+        else:
+            ms = _STAMP.match(line, pos)
+            if ms:
+                if ms.group("iso"):
+                    iso = self._iso_stamp(ms.group("iso"))
+                elif ms.group("mon"):
+                    year = ms.group("year")
+                    iso = self._stamp(line[ms.start("mon"):ms.end("time")] + (year or ""), year,
+                                      ms.group("mon"), ms.group("day"), ms.group("time"))
+                else:
+                    iso = self._stamp(line[ms.start():ms.end()].strip(), ms.group("ryear"),
+                                      ms.group("rmon"), ms.group("rday"), ms.group("rtime"))
+                pos = ms.end()
+            rest = line[pos:]
+        lm = _LEVEL_WORD.search(rest)
+        cef = rest.find("CEF:")
+        if lm is not None and (cef < 0 or lm.start() < cef):
+            pre, level, body = rest[: lm.start()], LEVELS[lm.group(1)], rest[lm.end():]
+        elif cef >= 0:
+            pre, level, body = rest[:cef], None, rest[cef:]
+        else:
+            return None
+        tokens = pre.split()
+        if tokens and not m5:
+            app = tokens[-1]
+            if app.endswith(":"):
+                app = app[:-1]
+            elif ":" in app:
+                app = app.split(":", 1)[0]
+            elif len(tokens) > 1 or iso is None:
+                return None  # words before the level that are not "host app:" -> not an ESA line
+            else:
+                app = ""
+            appname = _APP_PID.sub("", app) or None
+            if len(tokens) > 1:
+                hostname = tokens[0]
+            elif not appname:
+                hostname = tokens[0]
+        elif tokens and m5 and appname is None:
+            appname = tokens[-1].rstrip(":")
+        return Header(iso, level, body.rstrip(), priority, hostname, appname)
+
+    def _stamp(self, key: str, year: str | None, mon: str, day: str, hms: str) -> str:
+        """Local ESA time -> UTC ISO string, cached per distinct stamp text."""
+        cached = self._cache.get(key)
+        if cached is None:
+            month = MONTHS[mon]
+            if year is not None:
+                yr = int(year)
+            elif self.year is not None:
+                yr = self.year
+            else:
+                yr = self._today.year - (1 if month > self._today.month + 6 else 0)
+            hh, mm, ss = hms.split(":")
+            try:
+                naive = datetime(yr, month, int(day), int(hh), int(mm), int(ss))
+            except ValueError:  # Feb 30, 25:00 ... keep the line, stamp it at ingest
+                return iso_utc(datetime.now(UTC))
+            if self.utc_offset is not None:
+                moment = naive.replace(tzinfo=timezone(timedelta(seconds=self.utc_offset)))
+            else:
+                moment = naive.replace(tzinfo=self.tz)
+            cached = iso_utc(moment)
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[key] = cached
+        self._last_key = key
+        self._last_iso = cached
+        return cached
+
+    def _iso_stamp(self, text: str) -> str:
+        """An ISO 8601 stamp from a relay or RFC 5424; a stamp without zone is in the stream's zone."""
+        try:
+            moment = datetime.fromisoformat(text.replace(",", ".").replace("Z", "+00:00"))
+        except ValueError:
+            return iso_utc(datetime.now(UTC))
+        if moment.tzinfo is None:
+            if self.utc_offset is not None:
+                moment = moment.replace(tzinfo=timezone(timedelta(seconds=self.utc_offset)))
+            else:
+                moment = moment.replace(tzinfo=self.tz)
+        return iso_utc(moment)

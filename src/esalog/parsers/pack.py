@@ -1,0 +1,200 @@
+"""Parser packs: YAML files of named sub-patterns and ordered rules, loaded into frozen dataclasses.
+
+A pack file looks like::
+
+    name: mail_logs
+    log_type: mail_logs
+    dataset: cisco_esa.mail_logs
+    patterns:            # optional named sub-patterns, usable as %{NAME}
+      SBRS: '[-\\d.]+|None'
+    rules:
+      - id: connection-closed
+        match: 'ICID %{ICID:cisco.esa.icid:int} close'
+        set: {event.action: connection-closed, event.outcome: success}
+        post: []          # optional rule-level post-processors by name
+        examples:
+          - line: 'Thu Aug 14 11:05:36 2014 Info: ICID 10293 close'
+            fields: {cisco.esa.icid: 10293}
+
+Loading uses ``yaml.safe_load`` semantics and rejects duplicate keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from esalog.errors import PackError, SourceLocation
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a mapping with the same key twice."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A real line and the fields (dotted names) it must yield under its rule."""
+
+    line: str
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One ordered rule of a pack."""
+
+    id: str
+    match: str
+    set: Mapping[str, Any] = field(default_factory=dict)
+    post: tuple[str, ...] = ()
+    examples: tuple[Example, ...] = ()
+    description: str = ""
+    line: int | None = None
+
+    _KEYS = frozenset({"id", "match", "set", "post", "examples", "description"})
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str, index: int) -> Rule:
+        if not isinstance(data, dict):
+            raise PackError(f"rule #{index + 1} is not a mapping", SourceLocation(path))
+        rule_id = data.get("id")
+        loc = SourceLocation(path, rule=str(rule_id) if rule_id else f"#{index + 1}", line=data.get("__line__"))
+        data = {k: v for k, v in data.items() if k != "__line__"}
+        unknown = set(data) - cls._KEYS
+        if unknown:
+            raise PackError(f"unknown rule keys: {', '.join(sorted(unknown))}", loc)
+        if not isinstance(rule_id, str) or not rule_id:
+            raise PackError("rule has no 'id'", loc)
+        match = data.get("match")
+        if not isinstance(match, str) or not match:
+            raise PackError("rule has no 'match' pattern", loc)
+        sets = data.get("set") or {}
+        if not isinstance(sets, dict) or not all(isinstance(k, str) for k in sets):
+            raise PackError("'set' must map dotted field names to values", loc)
+        post = data.get("post") or []
+        if not isinstance(post, list) or not all(isinstance(p, str) for p in post):
+            raise PackError("'post' must be a list of post-processor names", loc)
+        examples = []
+        for ex in data.get("examples") or []:
+            if not isinstance(ex, dict) or not isinstance(ex.get("line"), str):
+                raise PackError("each example needs a 'line' string", loc)
+            fields = ex.get("fields") or {}
+            if not isinstance(fields, dict):
+                raise PackError("example 'fields' must be a mapping", loc)
+            extra = set(ex) - {"line", "fields", "__line__"}
+            if extra:
+                raise PackError(f"unknown example keys: {', '.join(sorted(extra))}", loc)
+            examples.append(Example(ex["line"], fields))
+        return cls(
+            id=rule_id,
+            match=match,
+            set=dict(sets),
+            post=tuple(post),
+            examples=tuple(examples),
+            description=str(data.get("description") or ""),
+            line=loc.line,
+        )
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A parsed (not yet compiled) parser pack."""
+
+    name: str
+    log_type: str
+    dataset: str
+    patterns: Mapping[str, str]
+    rules: tuple[Rule, ...]
+    path: str
+    description: str = ""
+
+    _KEYS = frozenset({"name", "log_type", "dataset", "patterns", "rules", "description"})
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Pack:
+        """Read and validate a pack file; raise :class:`PackError` naming the file and the rule."""
+        path = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PackError(f"cannot read pack: {exc.strerror}", SourceLocation(path)) from None
+        return cls.from_text(text, path)
+
+    @classmethod
+    def from_text(cls, text: str, path: str = "<pack>") -> Pack:
+        loader = _UniqueKeyLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else None
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise PackError(f"invalid YAML: {problem}", SourceLocation(path, line=line)) from None
+        finally:
+            loader.dispose()
+        if not isinstance(data, dict):
+            raise PackError("a pack must be a mapping with 'name' and 'rules'", SourceLocation(path))
+        _attach_rule_lines(node, data)
+        return cls.from_dict(data, path)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], path: str = "<pack>") -> Pack:
+        loc = SourceLocation(path)
+        unknown = set(data) - cls._KEYS
+        if unknown:
+            raise PackError(f"unknown pack keys: {', '.join(sorted(unknown))}", loc)
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise PackError("pack has no 'name'", loc)
+        log_type = str(data.get("log_type") or "mail_logs")
+        dataset = str(data.get("dataset") or f"cisco_esa.{log_type}")
+        patterns = data.get("patterns") or {}
+        if not isinstance(patterns, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in patterns.items()
+        ):
+            raise PackError("'patterns' must map names to regex strings", loc)
+        raw_rules = data.get("rules")
+        if not isinstance(raw_rules, list) or not raw_rules:
+            raise PackError("pack has no 'rules' list", loc)
+        rules = tuple(Rule.from_dict(r, path, i) for i, r in enumerate(raw_rules))
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.id in seen:
+                raise PackError("duplicate rule id", SourceLocation(path, rule=rule.id, line=rule.line))
+            seen.add(rule.id)
+        return cls(
+            name=name,
+            log_type=log_type,
+            dataset=dataset,
+            patterns=dict(patterns),
+            rules=rules,
+            path=path,
+            description=str(data.get("description") or ""),
+        )
+
+
+def _attach_rule_lines(node: yaml.Node, data: dict[str, Any]) -> None:
+    """Record each rule's line number (1-based) so errors can point at it."""
+    if not isinstance(node, yaml.MappingNode):
+        return
+    for key_node, value_node in node.value:
+        if getattr(key_node, "value", None) == "rules" and isinstance(value_node, yaml.SequenceNode):
+            for item_node, item in zip(value_node.value, data.get("rules") or [], strict=False):
+                if isinstance(item, dict):
+                    item["__line__"] = item_node.start_mark.line + 1

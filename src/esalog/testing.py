@@ -1,0 +1,60 @@
+"""Test helpers that ship as API: run a pack's examples, compare events by dotted fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from esalog.parsers.engine import get_field
+from esalog.parsers.parser import LineParser
+
+#: Examples are read as if today were this date, so year-less syslog lines get a fixed year.
+EXAMPLE_TODAY = date(2026, 11, 27)
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    """The outcome of one pack example."""
+
+    log_type: str
+    rule_id: str
+    line: str
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def check_fields(event: dict[str, Any], expected: dict[str, Any]) -> str | None:
+    """The first expected dotted field that differs from *event*, described; None if all match."""
+    for name, want in expected.items():
+        got = get_field(event, name, _MISSING)
+        if got is _MISSING:
+            return f"{name}: missing (expected {want!r})"
+        if got != want and not (isinstance(want, int | float) and isinstance(got, int | float)
+                                and float(got) == float(want) and not isinstance(got, bool)):
+            return f"{name}: got {got!r}, expected {want!r}"
+    return None
+
+
+def run_pack_examples(parser: LineParser) -> list[ExampleResult]:
+    """Parse every example of every rule; each must be read by its own rule and yield its fields."""
+    results: list[ExampleResult] = []
+    for log_type, pack in sorted(parser.packs.items()):
+        for rule in pack.rules:
+            for example in rule.source.examples:
+                stream = parser.new_stream(f"example:{rule.id}", today=EXAMPLE_TODAY)
+                stream.log_type = log_type
+                event = parser.parse(example.line, stream)
+                got_rule = get_field(event, "cisco.esa.kind")
+                if event["event"].get("kind") == "pipeline_error":
+                    problem = f"not read as an ESA line: {event['error']['message']}"
+                elif got_rule != rule.id:
+                    problem = f"read by rule {got_rule!r} instead of {rule.id!r}"
+                else:
+                    problem = check_fields(event, dict(example.fields))
+                results.append(ExampleResult(log_type, rule.id, example.line, problem))
+    return results
