@@ -1,0 +1,101 @@
+"""``esalog listen``: syslog over UDP and TCP (both framings) from this process to a listener subprocess."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+UDP_LINES = [
+    "<22>Aug 14 11:04:31 esa1 mail_logs: Info: Time offset from UTC: -21600 seconds",
+    "<22>Aug 14 11:04:31 esa1 mail_logs: Info: New SMTP ICID 10293 interface Management (192.168.0.199)"
+    " address 192.168.0.200 reverse dns host ns.example.com verified no",
+    "<22>Aug 14 11:04:51 esa1 mail_logs: Info: Start MID 1404 ICID 10293",
+]
+TCP_NEWLINE = [
+    "<22>Aug 14 11:04:51 esa1 mail_logs: Info: MID 1404 ICID 10293 From: <user@domain.com>",
+    "<22>Aug 14 11:05:36 esa1 mail_logs: Info: ICID 10293 lost",
+]
+# RFC 5424, octet-counted, from a second appliance (another peer address)
+TCP_OCTET = [
+    "<22>1 2014-08-14T11:05:36Z esa2 mail_logs - - - Info: Message aborted MID 1404 Receiving aborted",
+    "<22>1 2014-08-14T11:05:37Z esa2 mail_logs - - - Info: Message finished MID 1404 aborted\nnot a new line",
+]
+# a peer without a time offset header: its syslog stamps stay UTC
+OTHER_PEER_UDP = "<22>Aug 14 11:04:51 esa3 mail_logs: Info: Start MID 77 ICID 88"
+
+
+def start_listener(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, int, Path]:
+    out = tmp_path / "events.ndjson"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "esalog", "listen", "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0",
+         "--to", "file", "--output", str(out), "--year", "2014"],
+        stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    banner = proc.stderr.readline().decode()
+    m = re.search(r"udp://127\.0\.0\.1:(\d+) tcp://127\.0\.0\.1:(\d+)", banner)
+    if not m:
+        proc.kill()
+        pytest.fail(f"no listening banner: {banner!r} {proc.stderr.read().decode()}")
+    return proc, int(m.group(1)), int(m.group(2)), out
+
+
+def read_events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def wait_count(path: Path, n: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(read_events(path)) < n:
+        time.sleep(0.05)
+
+
+def test_listener_receives_udp_and_both_tcp_framings(tmp_path: Path) -> None:
+    """Every message arrives once, in order per sender; each appliance keeps its own clock."""
+    proc, udp_port, tcp_port, out = start_listener(tmp_path)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            for line in UDP_LINES:
+                udp.sendto(line.encode(), ("127.0.0.1", udp_port))
+        wait_count(out, len(UDP_LINES))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+            other.bind(("127.0.0.2", 0))  # another appliance: another peer address
+            other.sendto(OTHER_PEER_UDP.encode() + b"\n", ("127.0.0.1", udp_port))
+        wait_count(out, len(UDP_LINES) + 1)
+        with socket.create_connection(("127.0.0.1", tcp_port)) as tcp:
+            tcp.sendall(b"".join(line.encode() + b"\r\n" for line in TCP_NEWLINE))
+        with socket.create_connection(("127.0.0.1", tcp_port), source_address=("127.0.0.3", 0)) as tcp:
+            frames = [line.encode() for line in TCP_OCTET]
+            tcp.sendall(b"".join(b"%d %s" % (len(f), f) for f in frames))
+        wait_count(out, len(UDP_LINES) + 1 + len(TCP_NEWLINE) + len(TCP_OCTET))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    events = read_events(out)
+    originals = [e["event"]["original"] for e in events]
+    assert originals == [*UDP_LINES, OTHER_PEER_UDP, *TCP_NEWLINE, *TCP_OCTET]
+    assert "unknown" not in [e["event"]["action"] for e in events[:-1]]
+    # esa1 declared UTC-6: its 11:04:31 is 17:04:31 UTC; esa3 (other peer) declared nothing
+    assert events[1]["@timestamp"] == "2014-08-14T17:04:31.000Z"
+    assert events[3]["@timestamp"] == "2014-08-14T11:04:51.000Z"
+    assert events[3]["observer"]["hostname"] == "esa3"
+    # octet counting keeps an embedded newline inside one message (one event, not two)
+    assert events[-1]["message"] == "Message finished MID 1404 aborted\nnot a new line"
+    assert events[-1]["cisco"]["esa"]["mid"] == 1404
+    assert events[-2]["observer"]["hostname"] == "esa2"
+    assert b"8 messages from 3 peers" in err and b"0 dropped" in err
+
+
+def test_listener_needs_an_address() -> None:
+    """Without --udp or --tcp it is a usage error."""
+    proc = subprocess.run([sys.executable, "-m", "esalog", "listen"], capture_output=True, timeout=60)
+    assert proc.returncode == 2
+    assert b"--udp or --tcp" in proc.stderr
