@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import run_cli
 
 LINES = [
@@ -45,7 +44,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def run_app_script(app: Path, script: str, *args: str, input: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+def run_app_script(app: Path, script: str, *args: str,
+                   input: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """Run ``bin/SCRIPT`` like splunkd: a bare interpreter that sees only the app's lib/."""
     return subprocess.run([sys.executable, "-S", "-I", str(app / "bin" / script), *args],
                           input=input, capture_output=True, timeout=120, cwd=app)
@@ -61,9 +61,10 @@ def test_build_writes_directory_and_archives(built: Path) -> None:
     with tarfile.open(tgz) as tar:
         names = set(tar.getnames())
     for member in ("default/app.conf", "README/inputs.conf.spec", "bin/esalog.py", "bin/esaparse.py",
-                   "default/props.conf", "default/eventtypes.conf", "default/tags.conf", "default/commands.conf",
-                   "metadata/default.meta", "lib/esalog/__init__.py", "lib/splunklib/modularinput/script.py",
-                   "lib/yaml/__init__.py", "lib/esalog/parsers/packs/mail_logs.yaml"):
+                   "default/props.conf", "default/eventtypes.conf", "default/tags.conf",
+                   "default/commands.conf", "metadata/default.meta", "lib/esalog/__init__.py",
+                   "lib/splunklib/modularinput/script.py", "lib/yaml/__init__.py",
+                   "lib/esalog/parsers/packs/mail_logs.yaml"):
         assert f"TA-esalog/{member}" in names
         assert (app / member).is_file()
     assert not [n for n in names if n.endswith((".so", ".pyc"))]
@@ -174,6 +175,25 @@ def test_modular_input_streams_events_and_resumes_from_checkpoint(built: Path, t
     assert second[1]["cisco"]["esa"]["abort"]["reason"] == "Receiving aborted"
 
 
+def test_appinspect_reports_no_error_or_failure(built: Path, tmp_path: Path) -> None:
+    """splunk-appinspect (PyPI) on the .spl: no error, failure or future failure."""
+    from esalog import __version__
+
+    tool = Path(sys.executable).parent / "splunk-appinspect"
+    assert tool.exists(), "splunk-appinspect is missing: it is in the dev extra (pip install -e '.[dev]')"
+    report = tmp_path / "appinspect.json"
+    proc = subprocess.run([str(tool), "inspect", str(built / f"TA-esalog-{__version__}.spl"),
+                           "--data-format", "json", "--output-file", str(report)],
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(report.read_text())
+    bad = [(check["name"], [m["message"][:200] for m in check.get("messages", [])])
+           for r in result["reports"] for group in r["groups"] for check in group["checks"]
+           if check["result"] in ("error", "failure", "future_failure")]
+    assert bad == []
+    assert result["summary"]["success"] > 50
+
+
 # ------------------------------------------------------------------------------------ | esaparse
 
 def chunk(metadata: dict, body: str = "") -> bytes:
@@ -218,7 +238,8 @@ def test_esaparse_streams_over_the_chunked_protocol(built: Path, tmp_path: Path)
     assert replies[-1][0].get("finished") is True
     records = list(csv.DictReader(io.StringIO(replies[-1][1])))
     assert [r["_raw"] for r in records] == [r["_raw"] for r in rows]
-    assert [r["cisco.esa.kind"] for r in records[:3]] == ["message-start", "message-aborted", "connection-opened"]
+    kinds = [r["cisco.esa.kind"] for r in records[:3]]
+    assert kinds == ["message-start", "message-aborted", "connection-opened"]
     assert records[0]["cisco.esa.mid"] == "1404"
     assert records[0]["@timestamp"] == "2014-08-14T11:04:51.000Z"  # from _time
     assert records[1]["cisco.esa.abort.reason"] == "Receiving aborted by sender"
