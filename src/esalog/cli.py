@@ -93,7 +93,7 @@ def summary_line(counters: Counters, seconds: float) -> str:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     pipeline = build_pipeline(args)
-    out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+    out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer
     progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet)
     start = time.monotonic()
     write = out.write
