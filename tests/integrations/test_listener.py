@@ -32,11 +32,11 @@ TCP_OCTET = [
 OTHER_PEER_UDP = "<22>Aug 14 11:04:51 esa3 mail_logs: Info: Start MID 77 ICID 88"
 
 
-def start_listener(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, int, Path]:
+def start_listener(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int, int, Path]:
     out = tmp_path / "events.ndjson"
     proc = subprocess.Popen(
         [sys.executable, "-m", "esalog", "listen", "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0",
-         "--to", "file", "--output", str(out), "--year", "2014"],
+         "--to", "file", "--output", str(out), "--year", "2014", *extra],
         stderr=subprocess.PIPE)
     assert proc.stderr is not None
     banner = proc.stderr.readline().decode()
@@ -92,6 +92,36 @@ def test_listener_receives_udp_and_both_tcp_framings(tmp_path: Path) -> None:
     assert events[-1]["cisco"]["esa"]["mid"] == 1404
     assert events[-2]["observer"]["hostname"] == "esa2"
     assert b"8 messages from 3 peers" in err and b"0 dropped" in err
+
+
+def test_sigterm_flushes_what_an_open_connection_sent(tmp_path: Path) -> None:
+    """Lines sent just before SIGTERM on a connection that stays open are still written."""
+    proc, _, tcp_port, out = start_listener(tmp_path)
+    lines = [f"<22>Aug 14 11:04:51 esa1 mail_logs: Info: Start MID {n} ICID {n + 1000}" for n in range(1000)]
+    with socket.create_connection(("127.0.0.1", tcp_port)) as tcp:
+        tcp.sendall(b"".join(line.encode() + b"\n" for line in lines))
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert [e["event"]["original"] for e in read_events(out)] == lines
+
+
+def test_oversized_frame_is_cut_and_tagged(tmp_path: Path) -> None:
+    """A line over --max-frame becomes one truncated event; the next line is read normally."""
+    proc, _, tcp_port, out = start_listener(tmp_path, "--max-frame", "100")
+    long_line = "<22>Aug 14 11:04:51 esa1 mail_logs: Info: MID 1 ICID 2 Subject " + "x" * 5000
+    short_line = "<22>Aug 14 11:04:52 esa1 mail_logs: Info: Start MID 3 ICID 4"
+    with socket.create_connection(("127.0.0.1", tcp_port)) as tcp:
+        tcp.sendall(long_line.encode() + b"\n" + short_line.encode() + b"\n")
+        wait_count(out, 2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    events = read_events(out)
+    assert len(events) == 2
+    assert events[0]["event"]["original"] == long_line[:100]
+    assert "esalog_truncated" in events[0]["tags"]
+    assert events[1]["event"]["original"] == short_line
+    assert b"1 truncated" in err
 
 
 def test_listener_needs_an_address() -> None:

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import run_cli
 
 LINES = [

@@ -7,7 +7,8 @@
 * Bounded memory: one bounded queue between the sockets and the parser (TCP readers wait when it is full;
   UDP datagrams that find it full are counted as dropped and make the exit code 1), frames longer than
   ``--max-frame`` are cut and tagged ``esalog_truncated``.
-* SIGTERM / SIGINT: stop receiving, parse what is queued, flush the stages and the sink, then exit.
+* SIGTERM / SIGINT: stop accepting, give open TCP connections a second to hand over what they have
+  buffered, parse what is queued, flush the stages and the sink, then exit.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from esalog.pipeline import Pipeline
 DEFAULT_QUEUE = 10_000
 DEFAULT_MAX_FRAME = 256 * 1024
 _MAX_LENGTH_DIGITS = 10
+STOP_GRACE_SECONDS = 1.0
 
 
 class Sink(Protocol):
@@ -232,6 +234,8 @@ class Listener:
             server.close()
         for transport in self._transports:
             transport.close()
+        if self._connections:  # let open connections hand over what is already buffered
+            await asyncio.wait(list(self._connections), timeout=STOP_GRACE_SECONDS)
         for task in list(self._connections):
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
