@@ -10,9 +10,12 @@ import csv
 import io
 import json
 import re
+import signal
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
@@ -174,6 +177,48 @@ def test_modular_input_streams_events_and_resumes_from_checkpoint(built: Path, t
     second = [json.loads(e.findtext("data") or "") for e in stream_events(built, xml)]
     assert [d["event"]["original"] for d in second] == MORE_LINES
     assert second[1]["cisco"]["esa"]["abort"]["reason"] == "Receiving aborted"
+
+
+def test_modular_input_follows_appended_lines_until_sigterm(built: Path, tmp_path: Path) -> None:
+    """follow=1 (the default): lines appended later arrive; SIGTERM ends the stream cleanly."""
+    log = tmp_path / "mail.current"
+    log.write_text("".join(line + "\n" for line in LINES))
+    xml = input_xml(tmp_path, log)
+    proc = subprocess.Popen([sys.executable, "-S", "-I", str(built / "TA-esalog" / "bin" / "esalog.py")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(xml)
+    proc.stdin.close()
+    received = bytearray()
+
+    def read_stdout() -> None:
+        while data := proc.stdout.read1(65536):  # type: ignore[union-attr]
+            received.extend(data)
+
+    reader = threading.Thread(target=read_stdout, daemon=True)
+    reader.start()
+
+    def wait_events(n: int) -> None:
+        deadline = time.monotonic() + 30
+        while received.count(b"</event>") < n and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert received.count(b"</event>") == n, bytes(received)
+
+    try:
+        wait_events(len(LINES))
+        with log.open("a") as handle:
+            handle.write(MORE_LINES[0] + "\n" + MORE_LINES[1][:20])  # the second line is still being written
+        wait_events(len(LINES) + 1)
+        with log.open("a") as handle:
+            handle.write(MORE_LINES[1][20:] + "\n")
+        wait_events(len(LINES) + 2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else b""
+    events = [json.loads(e.findtext("data") or "") for e in ET.fromstring(bytes(received)).iter("event")]
+    assert [e["event"]["original"] for e in events] == LINES + MORE_LINES[:2]
 
 
 def test_appinspect_reports_no_error_or_failure(built: Path, tmp_path: Path) -> None:
