@@ -23,7 +23,10 @@ from esalog.pipeline import ClockOptions, Counters, Pipeline, Stage
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
 
 #: Modules that add sub-commands: each has ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("esalog.integrations.listener", "esalog.integrations.splunk")
+COMMAND_MODULES: tuple[str, ...] = (
+    "esalog.integrations.listener",
+    "esalog.integrations.splunk",
+)
 
 #: Functions that add options to every parsing command and build pipeline stages from them.
 #: Each entry: (add_options(parser), build_stages(args) -> list[Stage]).
