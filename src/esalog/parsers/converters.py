@@ -7,6 +7,7 @@ Unknown names are rejected when a pack loads, never at match time.
 from __future__ import annotations
 
 import ast
+import quopri
 import re
 from collections.abc import Callable
 
@@ -106,6 +107,35 @@ def py_literal(text: str) -> object:
         return text
 
 
+_QP_ESCAPE = re.compile(r"=[0-9A-Fa-f]{2}")
+
+
+def qp_name(text: str) -> str:
+    """A file name as ESA logs it: quoted-printable ``=D1=82`` sequences decoded (UTF-8, else Latin-1)."""
+    if not _QP_ESCAPE.search(text):
+        return text
+    raw = quopri.decodestring(text.encode("latin-1", "replace"))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def attachment(text: str) -> list[dict[str, object]] | None:
+    """``'name.pdf'`` -> ``[{"file": {"name": "name.pdf"}}]`` (ECS ``email.attachments``)."""
+    name = qp_name(unquote(text.strip()))
+    return [{"file": {"name": name}}] if name else None
+
+
+_RESULT_WORDS = {"passed": "pass", "failed": "fail", "failure": "fail"}
+
+
+def verdict_word(text: str) -> str:
+    """A verdict normalised to one lower-case word: ``passed`` -> ``pass``, ``Failed`` -> ``fail``."""
+    low = text.lower()
+    return _RESULT_WORDS.get(low, low)
+
+
 def list_of(text: str) -> list[str]:
     """Wrap one value in a list."""
     return [text]
@@ -126,4 +156,7 @@ CONVERTERS: dict[str, Converter] = {
     "yesno": yes_no,
     "kebab": kebab,
     "list": list_of,
+    "attachment": attachment,
+    "dmarc_result": verdict_word,
+    "verdict": verdict_word,
 }
