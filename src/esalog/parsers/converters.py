@@ -10,6 +10,7 @@ import ast
 import quopri
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 Converter = Callable[[str], object]
 
@@ -136,6 +137,58 @@ def verdict_word(text: str) -> str:
     return _RESULT_WORDS.get(low, low)
 
 
+def sbrs_text(text: str) -> str | None:
+    """The SBRS word when there is no score (``None``, ``not enabled``); ``None`` for a number."""
+    return text if number_or_none(text) is None else None
+
+
+def cef_time(text: str) -> str | None:
+    """``Thu Nov  3 14:05:44 2022`` (appliance clock, no zone) -> ``2022-11-03T14:05:44.000Z``."""
+    try:
+        moment = datetime.strptime(" ".join(text.split()), "%a %b %d %H:%M:%S %Y")
+    except ValueError:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z") if moment.tzinfo is None else \
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def cef_direction(text: str) -> str | None:
+    """CEF ``deviceDirection``: 0 -> inbound, 1 -> outbound."""
+    return {"0": "inbound", "1": "outbound"}.get(text.strip())
+
+
+def spf_results(text: str) -> dict[str, dict[str, str]] | None:
+    """``{'mailfrom': {'result': 'Pass', 'sender': 'a@b'}, ...}`` parsed safely -> lower-case results."""
+    value = py_literal(text)
+    if not isinstance(value, dict):
+        return None
+    out: dict[str, dict[str, str]] = {}
+    for scope, facts in value.items():
+        if isinstance(facts, dict):
+            item = {}
+            if "result" in facts:
+                item["result"] = verdict_word(str(facts["result"]))
+            if "sender" in facts:
+                item["sender"] = str(facts["sender"])
+            out[str(scope)] = item
+    return out or None
+
+
+def cef_attachments(text: str) -> list[dict[str, object]] | None:
+    """``ESAAttachmentDetails`` (a Python dict by file name) -> ECS ``email.attachments`` with SHA-256."""
+    value = py_literal(text)
+    if not isinstance(value, dict):
+        return None
+    out: list[dict[str, object]] = []
+    for name, facts in value.items():
+        file: dict[str, object] = {"name": str(name)}
+        amp = facts.get("AMP") if isinstance(facts, dict) else None
+        if isinstance(amp, dict) and isinstance(amp.get("fileHash"), str):
+            file["hash"] = {"sha256": amp["fileHash"]}
+        out.append({"file": file})
+    return out or None
+
+
 def list_of(text: str) -> list[str]:
     """Wrap one value in a list."""
     return [text]
@@ -159,4 +212,9 @@ CONVERTERS: dict[str, Converter] = {
     "attachment": attachment,
     "dmarc_result": verdict_word,
     "verdict": verdict_word,
+    "sbrs_text": sbrs_text,
+    "cef_time": cef_time,
+    "cef_direction": cef_direction,
+    "spf_results": spf_results,
+    "cef_attachments": cef_attachments,
 }
