@@ -15,15 +15,17 @@ from typing import Any
 
 import pytest
 
+from conftest import ROOT, run_cli
 from esalog.encode import decode
 from esalog.parsers.converters import unquote
 from esalog.parsers.engine import get_field
 from esalog.schemas import validator
-from conftest import ROOT, run_cli
 
 ELASTIC = "peers/elastic"
 #: In Elastic's mixed syslog sample only these subscriptions are ESA mail, bounce or CEF logs.
 _PACKED_APP = re.compile(r" (?:mail_logs|consolidated_event|bounces?): ")
+#: (file, line number, line text, event)
+Rows = list[tuple[Path, int, str, dict[str, Any]]]
 
 
 def conformance_files(corpus: Path) -> list[Path]:
@@ -42,7 +44,7 @@ def conformance_files(corpus: Path) -> list[Path]:
     return [f for f in files if f.is_file()]
 
 
-def parse_files(paths: list[Path]) -> list[tuple[Path, int, str, dict[str, Any]]]:
+def parse_files(paths: list[Path]) -> Rows:
     """Run ``esalog parse`` on *paths* in a subprocess; pair each event with its file, line number, line."""
     proc = run_cli("parse", "-q", *map(str, paths))
     assert proc.returncode == 0, proc.stderr.decode()
@@ -59,11 +61,11 @@ def parse_files(paths: list[Path]) -> list[tuple[Path, int, str, dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def parsed(corpus: Path) -> list[tuple[Path, int, str, dict[str, Any]]]:
+def parsed(corpus: Path) -> Rows:
     return parse_files(conformance_files(corpus))
 
 
-def test_every_corpus_line_is_recognised(parsed: list[tuple[Path, int, str, dict[str, Any]]]) -> None:
+def test_every_corpus_line_is_recognised(parsed: Rows) -> None:
     """No mail-log, bounce-log or CEF line of the corpus comes out unknown or as a pipeline error."""
     failures = []
     checked = 0
@@ -80,7 +82,7 @@ def test_every_corpus_line_is_recognised(parsed: list[tuple[Path, int, str, dict
     assert not failures, "unrecognised lines:\n" + "\n".join(failures)
 
 
-def test_every_event_validates_against_the_schema(parsed: list[tuple[Path, int, str, dict[str, Any]]]) -> None:
+def test_every_event_validates_against_the_schema(parsed: Rows) -> None:
     """Each event of the conformance files is valid under the published JSON Schema."""
     check = validator()
     problems = [f"{path.name}:{number}: {err.message}"
@@ -88,7 +90,7 @@ def test_every_event_validates_against_the_schema(parsed: list[tuple[Path, int, 
     assert not problems, "\n".join(problems[:20])
 
 
-def test_status_lines_yield_no_mid(parsed: list[tuple[Path, int, str, dict[str, Any]]]) -> None:
+def test_status_lines_yield_no_mid(parsed: Rows) -> None:
     """``Status: ... CrtMID n`` is never read as a message id."""
     status = [event for _p, _n, text, event in parsed if " Status: " in text]
     assert status
@@ -184,7 +186,8 @@ CONSOLIDATED: list[tuple[str, str, Norm]] = [
     ("cisco_secure_email_gateway.log.esa.amp_verdict", "cisco.esa.verdicts.amp", _lower),
     ("cisco_secure_email_gateway.log.esa.outbreak_filter_verdict", "cisco.esa.verdicts.outbreak", _lower),
     ("cisco_secure_email_gateway.log.esa.graymail_verdict", "cisco.esa.verdicts.graymail", _lower),
-    ("cisco_secure_email_gateway.log.esa.content_filter_verdict", "cisco.esa.verdicts.content_filter", _lower),
+    ("cisco_secure_email_gateway.log.esa.content_filter_verdict", "cisco.esa.verdicts.content_filter",
+     _lower),
     ("cisco_secure_email_gateway.log.esa.mf_verdict", "cisco.esa.verdicts.message_filter", _lower),
     ("cisco_secure_email_gateway.log.esa.dlp_verdict", "cisco.esa.verdicts.dlp", _lower),
     ("cisco_secure_email_gateway.log.esa.dkim_verdict", "cisco.esa.verdicts.dkim", _lower),
@@ -202,7 +205,8 @@ DELIBERATE: dict[tuple[str, int, str], str] = {
         "in the subject; esalog puts it in event.reason",
     **{("test-common-consolidated-event.log", number, field): "CEF escapes: esalog decodes \\\\ to \\, "
        "Elastic keeps the raw value" for number, field in (
-           (11, "cisco_secure_email_gateway.log.cs4"), (14, "email.from.address"), (15, "email.from.address"))},
+           (11, "cisco_secure_email_gateway.log.cs4"), (14, "email.from.address"),
+           (15, "email.from.address"))},
 }
 
 
@@ -230,7 +234,8 @@ def test_facts_agree_with_elastic_expected_output(corpus: Path, log_name: str,
                 continue
             compared += 1
             if norm(their_value) != norm(our_value):
-                mismatches.append(f"line {number}: {their_field}={their_value!r} vs {our_field}={our_value!r}")
+                mismatches.append(f"line {number}: {their_field}={their_value!r} "
+                                  f"vs {our_field}={our_value!r}")
     assert compared > 150
     assert not mismatches, "\n".join(mismatches)
 

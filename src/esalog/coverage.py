@@ -18,22 +18,15 @@ from esalog.parsers.engine import get_field
 from esalog.parsers.parser import UNSUPPORTED_TAG, LineParser
 from esalog.pipeline import ClockOptions, Pipeline
 
-_MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"'(?:[^'\\]|\\.)*'"), "'<q>'"),
-    (re.compile(r'"(?:[^"\\]|\\.)*"'), '"<q>"'),
-    (re.compile(r"<[^<>\s]*>"), "<addr>"),
-    (re.compile(r"[\w.+-]+@[\w.-]+"), "<addr>"),
-    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "<ip>"),
-    (re.compile(r"\b[0-9a-fA-F]{32,}\b"), "<hex>"),
-    (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
-)
+_SHAPE = re.compile(
+    r"(?P<sq>'(?:[^'\\]|\\.)*')|(?P<dq>\"(?:[^\"\\]|\\.)*\")|(?P<addr><[^<>\s]*>|[\w.+-]+@[\w.-]+)"
+    r"|(?P<ip>\b(?:\d{1,3}\.){3}\d{1,3}\b)|(?P<hex>\b[0-9a-fA-F]{32,}\b)|(?P<n>\d+(?:\.\d+)?)")
+_MASK = {"sq": "'<q>'", "dq": '"<q>"', "addr": "<addr>", "ip": "<ip>", "hex": "<hex>", "n": "<n>"}
 
 
 def shape(body: str) -> str:
-    """The body with its variable parts masked: ``MID 12 attachment 'x.pdf'`` -> ``MID <n> attachment '<q>'``."""
-    for regex, mask in _MASKS:
-        body = regex.sub(mask, body)
-    return body
+    """*body* with its variable parts masked (``MID 12 at <a@b>`` -> ``MID <n> at <addr>``)."""
+    return _SHAPE.sub(lambda m: _MASK[m.lastgroup or "n"], body)
 
 
 @dataclass
@@ -134,7 +127,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pack", action="append", default=[], metavar="FILE", help="extra pack (repeatable)")
     p.add_argument("--log-type", choices=("mail_logs", "bounce_logs", "consolidated_event"),
                    help="force the pack instead of picking it from the subscription or file name")
-    p.add_argument("--tz", default="UTC", metavar="ZONE", help="zone of time stamps without one (default UTC)")
+    p.add_argument("--tz", default="UTC", metavar="ZONE", help="zone of zone-less time stamps (default UTC)")
     p.add_argument("--top", type=int, default=30, metavar="N", help="shapes to list (default 30)")
     p.add_argument("--all", action="store_true", help="also list the rules that matched no line")
     p.set_defaults(func=cmd_coverage)

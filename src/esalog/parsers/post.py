@@ -56,7 +56,7 @@ _FINAL_ACTIONS: dict[str, tuple[str, str, list[str]]] = {
 
 
 def cef_final_action(event: dict[str, Any]) -> None:
-    """Consolidated Event Log ``act``: set event.action/outcome; an aborted reception gives the abort reason."""
+    """CEF ``act`` -> event.action/outcome; an aborted reception also gives ``cisco.esa.abort.reason``."""
     esa = event.get("cisco", {}).get("esa", {})
     act = esa.get("final_action")
     found = _FINAL_ACTIONS.get(str(act).upper()) if act else None
