@@ -99,7 +99,7 @@ def report(result: Coverage, parser: LineParser, *, top: int, show_all: bool) ->
         out.append(f"{title}, most frequent first:")
         for key, count in groups.most_common(top):
             out.append(f"  {count:5d}  {key}")
-            if result.examples[key] != key:
+            if result.examples[key].strip() and result.examples[key] != key:
                 out.append(f"         e.g. {result.examples[key]}")
         if len(groups) > top:
             out.append(f"  ... {len(groups) - top} more shapes (--top N)")

@@ -85,6 +85,11 @@ def lower(text: str) -> str:
     return text.lower()
 
 
+def capitalize(text: str) -> str:
+    """First letter upper-case: ``dropped by ...`` -> ``Dropped by ...`` (old wording, current template)."""
+    return text[:1].upper() + text[1:]
+
+
 def yes_no(text: str) -> bool | None:
     """``yes``/``true``/``True`` -> True, ``no``/``false`` -> False."""
     low = text.lower()
@@ -206,6 +211,7 @@ CONVERTERS: dict[str, Converter] = {
     "address_list": address_list,
     "comma_list": comma_list,
     "lower": lower,
+    "capitalize": capitalize,
     "yesno": yes_no,
     "kebab": kebab,
     "list": list_of,
