@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from esalog.errors import PackError
 from esalog.parsers.engine import CompiledPack
 from esalog.parsers.kv import split_pairs
 from esalog.parsers.pack import Pack
+from esalog.parsers.parser import LineParser
 from esalog.schemas import is_declared
 
 
@@ -54,3 +59,26 @@ def test_kv_table_maps_labels_and_converters() -> None:
     event: dict = {}
     rule.apply(m, event, {})
     assert event == {"cisco": {"esa": {"mid": 43}}}
+
+
+CEF_HEAD = "<166>Mar 17 18:24:37 consolidated_event: "\
+            "CEF:0|Cisco|ESA|14.0.2-020|ESA_CONSOLIDATED_LOG_EVENT|C|5|"
+KEYS = ["ESAMID", "ESAICID", "act", "startTime", "ESASPFVerdict", "ESAAttachmentDetails", "cfp1", "cfp1Label",
+        "deviceDirection", "msg", "suser", "ESAMsgSize"]
+
+
+@functools.cache
+def cef_parser() -> LineParser:
+    return LineParser.from_options()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(KEYS), st.text(alphabet="ab=1{}[]'\" :,.-", max_size=30)),
+                max_size=8))
+def test_any_extension_yields_one_event(pairs: list[tuple[str, str]]) -> None:
+    """Whatever the extension values, a CEF line gives exactly one event and never raises."""
+    parser = cef_parser()
+    line = CEF_HEAD + " ".join(f"{k}={v}" for k, v in pairs)
+    event = parser.parse(line, parser.new_stream("cef"))
+    assert event["event"]["dataset"] == "cisco_esa.consolidated_event"
+    assert "_ext" not in event

@@ -155,7 +155,10 @@ class KvMapper:
             for parents, leaf, conv in setters:
                 converted: object = value
                 if conv is not None:
-                    converted = conv(value)
+                    try:
+                        converted = conv(value)
+                    except (ValueError, TypeError, ArithmeticError):
+                        continue  # a value the converter cannot read is left out, never fatal
                 if converted is None or converted == "":
                     continue
                 target = event
