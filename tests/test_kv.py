@@ -61,8 +61,8 @@ def test_kv_table_maps_labels_and_converters() -> None:
     assert event == {"cisco": {"esa": {"mid": 43}}}
 
 
-CEF_HEAD = "<166>Mar 17 18:24:37 consolidated_event: "\
-            "CEF:0|Cisco|ESA|14.0.2-020|ESA_CONSOLIDATED_LOG_EVENT|C|5|"
+CEF_HEAD = ("<166>Mar 17 18:24:37 consolidated_event: "
+            "CEF:0|Cisco|ESA|14.0.2-020|ESA_CONSOLIDATED_LOG_EVENT|C|5|")
 KEYS = ["ESAMID", "ESAICID", "act", "startTime", "ESASPFVerdict", "ESAAttachmentDetails", "cfp1", "cfp1Label",
         "deviceDirection", "msg", "suser", "ESAMsgSize"]
 

@@ -11,6 +11,7 @@ from conftest import run_cli
 from esalog.encode import decode
 from esalog.parsers.engine import get_field
 from esalog.parsers.parser import LineParser
+from esalog.schemas import validator
 
 TODAY = date(2026, 11, 27)
 
@@ -37,6 +38,20 @@ def test_every_rule_has_an_example(parser: LineParser) -> None:
     missing = [rule.id for pack in parser.packs.values() for rule in pack.rules if not rule.source.examples]
     assert not missing
     assert set(parser.packs) == {"mail_logs", "bounce_logs", "consolidated_event"}
+
+
+def test_every_example_event_validates(parser: LineParser) -> None:
+    """The event of every pack example is valid under the published schema."""
+    check = validator()
+    problems = []
+    for log_type, pack in parser.packs.items():
+        for rule in pack.rules:
+            for example in rule.source.examples:
+                stream = parser.new_stream("example", today=TODAY)
+                stream.log_type = log_type
+                event = parser.parse(example.line, stream)
+                problems += [f"{rule.id}: {err.message}" for err in check.iter_errors(event)]
+    assert not problems, "\n".join(problems)
 
 
 F = "Wed Nov 19 09:16:38 2014 Info: "
