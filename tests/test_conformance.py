@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, run_cli
 from esalog.encode import decode
 from esalog.parsers.converters import unquote
 from esalog.parsers.engine import get_field
 from esalog.schemas import validator
+from tests.conftest import ROOT, run_cli
 
 ELASTIC = "peers/elastic"
 #: In Elastic's mixed syslog sample only these subscriptions are ESA mail, bounce or CEF logs.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run_cli
 from esalog.coverage import shape
+from tests.conftest import run_cli
 
 
 def test_shape_masks_variable_parts() -> None:

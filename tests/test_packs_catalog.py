@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from conftest import run_cli
 from esalog.encode import decode
 from esalog.parsers.engine import get_field
 from esalog.parsers.parser import LineParser
 from esalog.schemas import validator
+from tests.conftest import run_cli
 
 TODAY = date(2026, 11, 27)
 
