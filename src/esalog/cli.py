@@ -24,6 +24,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
 
 #: Modules that add sub-commands: each has ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "esalog.coverage",
     "esalog.integrations.listener",
     "esalog.integrations.splunk",
 )
