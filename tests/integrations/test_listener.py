@@ -91,7 +91,7 @@ def test_listener_receives_udp_and_both_tcp_framings(tmp_path: Path) -> None:
     assert events[-1]["message"] == "Message finished MID 1404 aborted\nnot a new line"
     assert events[-1]["cisco"]["esa"]["mid"] == 1404
     assert events[-2]["observer"]["hostname"] == "esa2"
-    assert b"8 messages from 3 peers" in err and b"0 dropped" in err
+    assert b"8 messages from 3 peers" in err and b" 0 UDP datagrams dropped" in err
 
 
 def test_sigterm_flushes_what_an_open_connection_sent(tmp_path: Path) -> None:
@@ -104,6 +104,23 @@ def test_sigterm_flushes_what_an_open_connection_sent(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert [e["event"]["original"] for e in read_events(out)] == lines
+
+
+def test_udp_flood_is_received_or_counted_as_dropped(tmp_path: Path) -> None:
+    """Under a burst every datagram is either written or counted as dropped; drops make the exit code 1."""
+    proc, udp_port, _, out = start_listener(tmp_path, "--queue-size", "50")
+    sent = 5000
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        for n in range(sent):
+            udp.sendto(b"<22>Aug 14 11:04:51 esa1 mail_logs: Info: Start MID %d ICID 7" % n, ("127.0.0.1", udp_port))
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    m = re.search(rb"(\d+) messages from .* (\d+) UDP datagrams dropped", err)
+    assert m, err
+    received, dropped = int(m.group(1)), int(m.group(2))
+    assert len(read_events(out)) == received
+    assert received + dropped == sent
+    assert proc.returncode == (1 if dropped else 0)
 
 
 def test_oversized_frame_is_cut_and_tagged(tmp_path: Path) -> None:

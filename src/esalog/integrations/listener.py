@@ -5,17 +5,22 @@
 * One parser stream per sending appliance (peer address): its ``Time offset from UTC`` header, version and
   serial number apply to its own lines only; the stages (session tracking) key their state by appliance.
 * Bounded memory: one bounded queue between the sockets and the parser (TCP readers wait when it is full;
-  UDP datagrams that find it full are counted as dropped and make the exit code 1), frames longer than
+  UDP datagrams that find it full are counted as dropped, and so are those the kernel dropped from a
+  full socket buffer (8 MiB asked for); any drop makes the exit code 1). Frames longer than
   ``--max-frame`` are cut and tagged ``esalog_truncated``.
-* SIGTERM / SIGINT: stop accepting, give open TCP connections a second to hand over what they have
-  buffered, parse what is queued, flush the stages and the sink, then exit.
+* SIGTERM / SIGINT: stop accepting, read the datagrams still in the socket buffers, give open TCP
+  connections a second to hand over what they have buffered, parse what is queued, flush the stages and
+  the sink, then exit.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -33,6 +38,7 @@ DEFAULT_QUEUE = 10_000
 DEFAULT_MAX_FRAME = 256 * 1024
 _MAX_LENGTH_DIGITS = 10
 STOP_GRACE_SECONDS = 1.0
+UDP_RECEIVE_BUFFER = 8 * 1024 * 1024
 
 
 class Sink(Protocol):
@@ -113,14 +119,23 @@ class Listener:
         self._servers: list[asyncio.AbstractServer] = []
         self._transports: list[asyncio.BaseTransport] = []
         self._connections: set[asyncio.Task[Any]] = set()
+        self._udp_inodes: list[int] = []
+        self._last_datagram = 0.0
 
     # -- receiving ---------------------------------------------------------------------------
 
     async def start_udp(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
+        sock = transport.get_extra_info("socket")
+        _enlarge_receive_buffer(sock, UDP_RECEIVE_BUFFER)
+        self._udp_inodes.append(os.fstat(sock.fileno()).st_ino)
         self._transports.append(transport)
         self.bound.append("udp://{}:{}".format(*transport.get_extra_info("sockname")[:2]))
+
+    def kernel_drops(self) -> int:
+        """Datagrams the kernel dropped because a socket buffer was full (Linux ``/proc/net/udp*``)."""
+        return sum(udp_socket_drops(inode) for inode in self._udp_inodes)
 
     async def start_tcp(self, host: str, port: int) -> None:
         server = await asyncio.start_server(self._serve_tcp, host, port, limit=self.max_frame + 16)
@@ -130,6 +145,7 @@ class Listener:
 
     def offer(self, peer: str, frame: bytes, truncated: bool = False) -> None:
         """Queue a datagram without waiting; count it as dropped when the queue is full."""
+        self._last_datagram = time.monotonic()
         try:
             self.queue.put_nowait((peer, frame, truncated))
         except asyncio.QueueFull:
@@ -232,6 +248,10 @@ class Listener:
         """Stop receiving; parse everything already queued; flush stages and sink."""
         for server in self._servers:
             server.close()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while time.monotonic() - self._last_datagram < 0.1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)  # datagrams still in the socket buffers are read first
+        self.stats.dropped += self.kernel_drops()
         for transport in self._transports:
             transport.close()
         if self._connections:  # let open connections hand over what is already buffered
@@ -240,6 +260,33 @@ class Listener:
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
         await self.queue.put(None)
+
+
+def _enlarge_receive_buffer(sock: socket.socket, size: int) -> None:
+    """Room for bursts: SO_RCVBUFFORCE when allowed (root), else SO_RCVBUF (capped by rmem_max)."""
+    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    try:
+        if force is None:
+            raise PermissionError
+        sock.setsockopt(socket.SOL_SOCKET, force, size)
+    except OSError:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+
+
+def udp_socket_drops(inode: int) -> int:
+    """The kernel's drop counter of the UDP socket with this inode; 0 where /proc is not there."""
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(table) as handle:
+                next(handle, None)
+                for row in handle:
+                    cols = row.split()
+                    if len(cols) >= 13 and cols[9] == str(inode):
+                        return int(cols[12])
+        except OSError:
+            continue
+    return 0
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -294,7 +341,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         sink.close()
     print(summary_line(pipeline.counters, time.monotonic() - start), file=sys.stderr)
     print(f"esalog: {stats.received} messages from {len(stats.peers)} peers, {stats.truncated} truncated, "
-          f"{stats.dropped} dropped (queue full)", file=sys.stderr)
+          f"{stats.dropped} UDP datagrams dropped (queue or socket buffer full)", file=sys.stderr)
     return EXIT_FAILURE if stats.dropped else EXIT_OK
 
 
