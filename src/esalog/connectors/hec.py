@@ -1,0 +1,291 @@
+"""Splunk HTTP Event Collector sink: event mode (our JSON) or raw-fields mode (the original line for the
+Cisco ESA add-on, plus our derived fields as indexed ``fields``); gzip; partial-batch resend; optional
+indexer acknowledgement on a channel pinned to its endpoint; round-robin with health checks."""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+
+from esalog.connectors.base import (
+    Delivered,
+    Outcome,
+    Pending,
+    Reject,
+    Retry,
+    RetryPartial,
+    Sink,
+    Split,
+    Stop,
+    warn,
+)
+from esalog.connectors.batch import BatchLimits, Item
+from esalog.connectors.http import (
+    RETRY_STATUSES,
+    Endpoint,
+    EndpointPool,
+    TlsOptions,
+    json_body,
+    response_reason,
+    retry_after_of,
+    transport_reason,
+)
+from esalog.errors import ConfigError
+
+EVENT_PATH = "/services/collector/event"
+HEALTH_PATH = "/services/collector/health"
+ACK_PATH = "/services/collector/ack"
+COLLECTOR = "/services/collector"
+#: HEC 400 codes that mean the client is misconfigured for this token (channel, acks, auth style)
+CONFIG_CODES = frozenset({10, 11, 14, 16})
+#: fields never copied into raw-fields mode's indexed ``fields`` (the line itself, or not flat)
+_NOT_INDEXED = frozenset({"message", "event.original", "@timestamp", "email.attachments"})
+_TOKEN_HELP = (
+    "check the token in ESALOG_HEC_TOKEN or --hec-token-file (and that it is enabled and "
+    "allowed to write to the index)"
+)
+
+
+@dataclass(frozen=True)
+class HecConfig:
+    """Options of the HEC sink (``esalog ship --to hec``)."""
+
+    urls: tuple[str, ...]
+    token: str
+    mode: str = "event"  # event | raw-fields
+    index: str | None = None
+    source: str | None = None
+    sourcetype: str | None = None
+    gzip: bool = True
+    ack: bool = False
+    ack_interval: float = 10.0
+    ack_timeout: float = 300.0
+    tls: TlsOptions = field(default_factory=TlsOptions)
+    timeout: float = 30.0
+
+    def __repr__(self) -> str:  # never show the token
+        return f"HecConfig(urls={self.urls!r}, mode={self.mode!r}, ack={self.ack})"
+
+
+def split_hec_url(url: str) -> tuple[str, str]:
+    """``https://h:8088`` -> (base, /services/collector/event); a URL with the collector path keeps it."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    base = f"{parts.scheme}://{parts.netloc}"
+    if COLLECTOR in path:
+        prefix, _, rest = path.partition(COLLECTOR)
+        return base + prefix, COLLECTOR + rest
+    return base + path, EVENT_PATH
+
+
+class EpochCache:
+    """``@timestamp`` (ISO 8601) -> epoch seconds with milliseconds; remembers the last stamp."""
+
+    __slots__ = ("_last", "_value")
+
+    def __init__(self) -> None:
+        self._last = ""
+        self._value = 0.0
+
+    def __call__(self, stamp: Any) -> float | None:
+        if not isinstance(stamp, str):
+            return None
+        if stamp != self._last:
+            try:
+                moment = datetime.fromisoformat(stamp)
+            except ValueError:
+                return None
+            self._value = round(moment.timestamp(), 3)
+            self._last = stamp
+        return self._value
+
+
+def flat_fields(event: dict[str, Any]) -> dict[str, str | list[str]]:
+    """Scalar leaves of *event* as Splunk indexed fields: dotted names, string values or string lists."""
+    out: dict[str, str | list[str]] = {}
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            name = prefix + key
+            if name in _NOT_INDEXED:
+                continue
+            if isinstance(value, dict):
+                walk(value, name + ".")
+            elif isinstance(value, list):
+                scalars = [_text(v) for v in value if not isinstance(v, dict | list)]
+                if scalars:
+                    out[name] = scalars
+            elif value is not None:
+                out[name] = _text(value)
+
+    walk(event, "")
+    return out
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class HecSink(Sink):
+    """Splunk HEC ``/services/collector/event``; several JSON objects per request."""
+
+    name = "hec"
+    limits = BatchLimits(max_events=10_000, max_bytes=1_000_000, max_age=1.0)
+
+    def __init__(self, config: HecConfig) -> None:
+        if config.mode not in ("event", "raw-fields"):
+            raise ConfigError(f"unknown HEC mode {config.mode!r} (event or raw-fields)")
+        self.config = config
+        headers = {"Authorization": f"Splunk {config.token}", "Content-Type": "application/json"}
+        if config.gzip:
+            headers["Content-Encoding"] = "gzip"
+        endpoints = []
+        paths = set()
+        for url in config.urls:
+            base, path = split_hec_url(url)
+            paths.add(path)
+            endpoint = Endpoint(base, headers, config.tls, config.timeout)
+            if config.ack:
+                endpoint.channel = str(uuid.uuid4())
+            endpoints.append(endpoint)
+        if len(paths) > 1:
+            raise ConfigError("every --hec-url must use the same collector path")
+        self.path = paths.pop() if paths else EVENT_PATH
+        if self.path.startswith(COLLECTOR + "/raw"):
+            raise ConfigError("the raw endpoint cannot carry time and fields; use /services/collector/event")
+        self.pool = EndpointPool(endpoints, self._healthy)
+        self.sourcetype = config.sourcetype or (
+            "cisco:esa:json" if config.mode == "event" else "cisco:esa:textmail"
+        )
+        self._epoch = EpochCache()
+        self._raw = config.mode == "raw-fields"
+
+    # ------------------------------------------------------------------------------------ encoding
+
+    def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
+        envelope: dict[str, Any] = {}
+        epoch = self._epoch(event.get("@timestamp"))
+        if epoch is not None:
+            envelope["time"] = epoch
+        host = (event.get("observer") or {}).get("hostname")
+        if host:
+            envelope["host"] = host
+        if self.config.index:
+            envelope["index"] = self.config.index
+        if self.config.source:
+            envelope["source"] = self.config.source
+        envelope["sourcetype"] = self.sourcetype
+        if self._raw:
+            original = (event.get("event") or {}).get("original") or event.get("message") or ""
+            envelope["event"] = original
+            envelope["fields"] = flat_fields(event)
+        else:
+            envelope["event"] = event
+        data = orjson.dumps(envelope, option=orjson.OPT_APPEND_NEWLINE)
+        return Item(data, data[:-1], ticket)
+
+    # ------------------------------------------------------------------------------------- sending
+
+    def open(self) -> None:
+        self.config.tls.announce()
+        for endpoint in self.pool.check_all():
+            warn(f"HEC at {endpoint.base_url} is not healthy now; it is skipped until it recovers")
+
+    def _healthy(self, endpoint: Endpoint) -> bool:
+        try:
+            response = endpoint.get(HEALTH_PATH, headers={"Authorization": None})  # type: ignore[dict-item]
+        except requests.RequestException:
+            return False
+        return response.status_code == 200
+
+    def send(self, items: Sequence[Item]) -> Outcome:
+        body = b"".join(item.data for item in items)
+        if self.config.gzip:
+            body = gzip.compress(body, compresslevel=1)
+        endpoint = self.pool.pick()
+        headers = {"X-Splunk-Request-Channel": endpoint.channel} if endpoint.channel else None
+        try:
+            response = endpoint.post(self.path, body, headers)
+        except requests.RequestException as exc:
+            self.pool.mark_down(endpoint)
+            return Retry(transport_reason(endpoint, exc))
+        return self.classify(response, items, endpoint)
+
+    def classify(self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint) -> Outcome:
+        """What a HEC answer means for the batch (HEC status code table, partial 400s)."""
+        status = response.status_code
+        body = json_body(response)
+        if 200 <= status < 300:
+            if endpoint.failures:
+                self.pool.mark_up(endpoint)
+            if endpoint.channel is not None and "ackId" in body:
+                return Pending((self.pool.endpoints.index(endpoint), int(body["ackId"])))
+            return Delivered()
+        code = body.get("code")
+        reason = f"HEC {endpoint.base_url} {response_reason(response)}"
+        if status in (401, 403):
+            return Stop(
+                f"HEC refused the token (HTTP {status}, code {code}: {body.get('text', '')}): {_TOKEN_HELP}"
+            )
+        if status == 400 and "invalid-event-number" in body:
+            bad = int(body["invalid-event-number"])
+            if 0 <= bad < len(items):
+                return RetryPartial(
+                    tuple(items[bad + 1 :]), reason, rejected=((items[bad], reason),), backoff=False
+                )
+            return Reject(tuple((item, reason) for item in items))
+        if status == 413:
+            return Split(reason)
+        if status in RETRY_STATUSES or (status >= 500 and status != 501):
+            if status == 503 and len(self.pool.endpoints) > 1:
+                self.pool.mark_down(endpoint)
+            return Retry(reason, retry_after_of(response))
+        if status == 400 and code in CONFIG_CODES:
+            return Stop(f"{reason}: HEC configuration problem (channel / acknowledgement / auth style)")
+        if status == 400:
+            return Reject(tuple((item, reason) for item in items))
+        return Stop(f"{reason}: check --hec-url")
+
+    # -------------------------------------------------------------------------------- indexer acks
+
+    @property
+    def ack_interval(self) -> float:
+        return self.config.ack_interval
+
+    @property
+    def ack_timeout(self) -> float:
+        return self.config.ack_timeout
+
+    def poll(self, keys: Sequence[Hashable]) -> set[Hashable]:
+        """Ask each endpoint (on its own channel) which of its ack ids are indexed."""
+        by_endpoint: dict[int, list[int]] = {}
+        for key in keys:
+            number, ack_id = key  # type: ignore[misc]
+            by_endpoint.setdefault(number, []).append(ack_id)
+        confirmed: set[Hashable] = set()
+        for number, ack_ids in by_endpoint.items():
+            endpoint = self.pool.endpoints[number]
+            body = orjson.dumps({"acks": ack_ids})
+            headers = {"X-Splunk-Request-Channel": endpoint.channel or "", "Content-Encoding": None}
+            try:
+                response = endpoint.post(ACK_PATH, body, headers)  # type: ignore[arg-type]
+            except requests.RequestException:
+                continue  # unanswered polls end in a resend after the ack timeout
+            if response.status_code != 200:
+                continue
+            acks = json_body(response).get("acks") or {}
+            confirmed.update((number, int(ack_id)) for ack_id, ok in acks.items() if ok is True)
+        return confirmed
+
+    def close(self) -> None:
+        self.pool.close()
