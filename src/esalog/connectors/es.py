@@ -34,7 +34,7 @@ _AUTH_HELP = "check ESALOG_ES_API_KEY, ESALOG_ES_USER/ESALOG_ES_PASSWORD or ESAL
 
 
 def auth_header_from_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """``Authorization`` from ESALOG_ES_API_KEY, ESALOG_ES_USER + ESALOG_ES_PASSWORD or ESALOG_ES_BEARER_TOKEN."""
+    """``Authorization`` from ESALOG_ES_API_KEY, ESALOG_ES_USER + _PASSWORD or ESALOG_ES_BEARER_TOKEN."""
     api_key = environ.get("ESALOG_ES_API_KEY")
     user, password = environ.get("ESALOG_ES_USER"), environ.get("ESALOG_ES_PASSWORD")
     bearer = environ.get("ESALOG_ES_BEARER_TOKEN")
