@@ -87,25 +87,29 @@ def split_hec_url(url: str) -> tuple[str, str]:
 
 
 class EpochCache:
-    """``@timestamp`` (ISO 8601) -> epoch seconds with milliseconds; remembers the last stamp."""
+    """``@timestamp`` (ISO 8601) -> epoch seconds with milliseconds as JSON bytes, e.g. ``b"1793602801.250"``.
 
-    __slots__ = ("_last", "_value")
+    Time stamps repeat (second precision, many lines per second): a bounded dict remembers them.
+    """
+
+    __slots__ = ("_cache",)
 
     def __init__(self) -> None:
-        self._last = ""
-        self._value = 0.0
+        self._cache: dict[str, bytes | None] = {}
 
-    def __call__(self, stamp: Any) -> float | None:
+    def __call__(self, stamp: Any) -> bytes | None:
         if not isinstance(stamp, str):
             return None
-        if stamp != self._last:
+        value = self._cache.get(stamp, b"")
+        if value == b"":
             try:
-                moment = datetime.fromisoformat(stamp)
+                value = f"{datetime.fromisoformat(stamp).timestamp():.3f}".encode()
             except ValueError:
-                return None
-            self._value = round(moment.timestamp(), 3)
-            self._last = stamp
-        return self._value
+                value = None
+            if len(self._cache) >= 4096:
+                self._cache.clear()
+            self._cache[stamp] = value
+        return value
 
 
 def flat_fields(event: dict[str, Any]) -> dict[str, str | list[str]]:
@@ -168,30 +172,35 @@ class HecSink(Sink):
             "cisco:esa:json" if config.mode == "event" else "cisco:esa:textmail"
         )
         self._epoch = EpochCache()
+        self._hosts: dict[str, bytes] = {}
         self._raw = config.mode == "raw-fields"
+        fixed = {k: v for k, v in (("index", config.index), ("source", config.source),
+                                   ("sourcetype", self.sourcetype)) if v}
+        self._fixed = orjson.dumps(fixed)[1:-1]
 
     # ------------------------------------------------------------------------------------ encoding
 
     def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
-        envelope: dict[str, Any] = {}
+        parts = [b"{"]
         epoch = self._epoch(event.get("@timestamp"))
         if epoch is not None:
-            envelope["time"] = epoch
+            parts += (b'"time":', epoch, b",")
         host = (event.get("observer") or {}).get("hostname")
         if host:
-            envelope["host"] = host
-        if self.config.index:
-            envelope["index"] = self.config.index
-        if self.config.source:
-            envelope["source"] = self.config.source
-        envelope["sourcetype"] = self.sourcetype
+            encoded = self._hosts.get(host)
+            if encoded is None:
+                encoded = orjson.dumps(host)
+                if len(self._hosts) < 1024:  # appliances are few; stay bounded anyway
+                    self._hosts[host] = encoded
+            parts += (b'"host":', encoded, b",")
+        parts.append(self._fixed)  # index, source, sourcetype
         if self._raw:
             original = (event.get("event") or {}).get("original") or event.get("message") or ""
-            envelope["event"] = original
-            envelope["fields"] = flat_fields(event)
+            parts += (b',"event":', orjson.dumps(original), b',"fields":', orjson.dumps(flat_fields(event)))
         else:
-            envelope["event"] = event
-        data = orjson.dumps(envelope, option=orjson.OPT_APPEND_NEWLINE)
+            parts += (b',"event":', orjson.dumps(event))
+        parts.append(b"}\n")
+        data = b"".join(parts)
         return Item(data, data[:-1], ticket)
 
     # ------------------------------------------------------------------------------------- sending
