@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-HEADER = ("Mon Nov  2 08:00:00 2026 Info: Begin Logfile\n"
-          "Mon Nov  2 08:00:00 2026 Info: Time offset from UTC: 3600 seconds\n")
+HEADER = (
+    "Mon Nov  2 08:00:00 2026 Info: Begin Logfile\n"
+    "Mon Nov  2 08:00:00 2026 Info: Time offset from UTC: 3600 seconds\n"
+)
 
 
 def esa_lines(count: int, start: int = 0) -> list[str]:

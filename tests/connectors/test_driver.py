@@ -66,11 +66,21 @@ class ScriptedSink(Sink):
         return 0.0
 
 
-def run(sink: ScriptedSink, count: int, dead_letter: DeadLetter | None = None, ledger: Ledger | None = None,
-        policy: RetryPolicy | None = None) -> tuple[Driver, list[float]]:
+def run(
+    sink: ScriptedSink,
+    count: int,
+    dead_letter: DeadLetter | None = None,
+    ledger: Ledger | None = None,
+    policy: RetryPolicy | None = None,
+) -> tuple[Driver, list[float]]:
     sleeps: list[float] = []
-    driver = Driver(sink, policy=policy or RetryPolicy(jitter=0.0), dead_letter=dead_letter, ledger=ledger,
-                    sleep=sleeps.append)
+    driver = Driver(
+        sink,
+        policy=policy or RetryPolicy(jitter=0.0),
+        dead_letter=dead_letter,
+        ledger=ledger,
+        sleep=sleeps.append,
+    )
     driver.start()
     for n in range(count):
         ticket = ledger.open_line((1, 1), "k", "f", n + 1, 1) if ledger else None
@@ -85,21 +95,31 @@ def test_retry_then_delivered_with_backoff_and_retry_after() -> None:
     driver, sleeps = run(sink, 10)
     assert list(range(10)) == sink.received
     assert [0.5, 3.0] == sleeps
-    assert (10, 30, 10, 20) == (driver.stats.received, driver.stats.sent, driver.stats.acknowledged,
-                                driver.stats.retried)
+    assert (10, 30, 10, 20) == (
+        driver.stats.received,
+        driver.stats.sent,
+        driver.stats.acknowledged,
+        driver.stats.retried,
+    )
 
 
 def test_partial_retry_resends_only_the_listed_items(tmp_path: Path) -> None:
     """RetryPartial: the rest counts as delivered, rejected ones reach the dead letter with the reason."""
-    sink = ScriptedSink([lambda items: RetryPartial(tuple(items[5:]), "429 items",
-                                                    rejected=((items[4], "mapper_parsing_exception"),))])
+    sink = ScriptedSink(
+        [
+            lambda items: RetryPartial(
+                tuple(items[5:]), "429 items", rejected=((items[4], "mapper_parsing_exception"),)
+            )
+        ]
+    )
     dead = DeadLetter(str(tmp_path / "dlq.ndjson"), "scripted")
     driver, _ = run(sink, 10, dead_letter=dead)
     assert [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [5, 6, 7, 8, 9]] == sink.sends
     assert [0, 1, 2, 3, 5, 6, 7, 8, 9] == sorted(sink.received)
     lines = [orjson.loads(x) for x in (tmp_path / "dlq.ndjson").read_bytes().splitlines()]
-    assert [({"n": 4}, "mapper_parsing_exception", "rejected")] == [(x["event"], x["reason"], x["outcome"])
-                                                                    for x in lines]
+    assert [({"n": 4}, "mapper_parsing_exception", "rejected")] == [
+        (x["event"], x["reason"], x["outcome"]) for x in lines
+    ]
     assert (9, 1, 0) == (driver.stats.acknowledged, driver.stats.dead_lettered, driver.stats.failed)
 
 
@@ -119,8 +139,10 @@ def test_split_halves_until_single_item_is_rejected() -> None:
 
 def test_stop_fails_everything_after() -> None:
     """Stop (bad token) marks the run fatal; later batches are not sent and count as failed."""
-    sink = ScriptedSink([lambda items: Stop("HEC refused the token")],
-                        limits=BatchLimits(max_events=5, max_bytes=10**6, max_age=60))
+    sink = ScriptedSink(
+        [lambda items: Stop("HEC refused the token")],
+        limits=BatchLimits(max_events=5, max_bytes=10**6, max_age=60),
+    )
     driver, _ = run(sink, 20)
     assert 1 == len(sink.sends)
     assert ("HEC refused the token", 20, 0) == (driver.fatal, driver.stats.failed, driver.stats.acknowledged)
@@ -128,8 +150,10 @@ def test_stop_fails_everything_after() -> None:
 
 def test_exhausted_retries_fail_and_block_the_checkpoint() -> None:
     """A batch given up on counts as failed and the ledger never commits past it."""
-    sink = ScriptedSink([lambda items: Delivered()] + [lambda items: Retry("down")] * 5,
-                        limits=BatchLimits(max_events=5, max_bytes=10**6, max_age=60))
+    sink = ScriptedSink(
+        [lambda items: Delivered()] + [lambda items: Retry("down")] * 5,
+        limits=BatchLimits(max_events=5, max_bytes=10**6, max_age=60),
+    )
     ledger = Ledger()
     driver, sleeps = run(sink, 10, ledger=ledger, policy=RetryPolicy(jitter=0.0, max_attempts=2))
     assert (5, 5) == (driver.stats.acknowledged, driver.stats.failed)
@@ -138,15 +162,17 @@ def test_exhausted_retries_fail_and_block_the_checkpoint() -> None:
 
 
 def test_pending_acks_are_polled_and_resent_on_timeout() -> None:
-    """A Pending batch is acknowledged when poll confirms it; an unconfirmed one is resent after the timeout."""
+    """A Pending batch is acknowledged when polled as confirmed; an unconfirmed one is resent on timeout."""
 
     class AckSink(ScriptedSink):
         @property
         def ack_timeout(self) -> float:
             return 0.0  # the first poll already finds the lost batch expired
 
-    sink = AckSink([lambda items: Pending("a"), lambda items: Pending("lost")],
-                   limits=BatchLimits(max_events=5, max_bytes=10**6, max_age=60))
+    sink = AckSink(
+        [lambda items: Pending("a"), lambda items: Pending("lost")],
+        limits=BatchLimits(max_events=5, max_bytes=10**6, max_age=60),
+    )
     sink.acked_keys = {"a"}
     driver, _ = run(sink, 10)
     assert [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [5, 6, 7, 8, 9]] == sink.sends

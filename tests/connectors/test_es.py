@@ -13,22 +13,38 @@ from esalog.errors import ConfigError
 from esalog.fakes import FakeElasticsearch
 from esalog.schemas import field_declarations
 
-EVENT = {"@timestamp": "2026-11-02T07:00:01.000Z", "message": "Start MID 7 ICID 3",
-         "observer": {"hostname": "esa1"}, "cisco": {"esa": {"mid": 7}}}
+EVENT = {
+    "@timestamp": "2026-11-02T07:00:01.000Z",
+    "message": "Start MID 7 ICID 3",
+    "observer": {"hostname": "esa1"},
+    "cisco": {"esa": {"mid": 7}},
+}
 
 
 def test_document_id_is_deterministic_and_distinct() -> None:
     """Same appliance, input position and index -> same _id; any difference -> another _id."""
     assert document_id("esa1", "k:10", 0) == document_id("esa1", "k:10", 0)
-    assert len({document_id("esa1", "k:10", 0), document_id("esa1", "k:10", 1), document_id("esa1", "k:11", 0),
-                document_id("esa2", "k:10", 0)}) == 4
+    assert (
+        len(
+            {
+                document_id("esa1", "k:10", 0),
+                document_id("esa1", "k:10", 1),
+                document_id("esa1", "k:11", 0),
+                document_id("esa2", "k:10", 0),
+            }
+        )
+        == 4
+    )
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"ESALOG_ES_API_KEY": "abc=="}, "ApiKey abc=="),
-    ({"ESALOG_ES_USER": "elastic", "ESALOG_ES_PASSWORD": "pw"}, "Basic ZWxhc3RpYzpwdw=="),
-    ({"ESALOG_ES_BEARER_TOKEN": "tok"}, "Bearer tok"),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"ESALOG_ES_API_KEY": "abc=="}, "ApiKey abc=="),
+        ({"ESALOG_ES_USER": "elastic", "ESALOG_ES_PASSWORD": "pw"}, "Basic ZWxhc3RpYzpwdw=="),
+        ({"ESALOG_ES_BEARER_TOKEN": "tok"}, "Bearer tok"),
+    ],
+)
 def test_auth_from_environment(env: dict[str, str], expected: str) -> None:
     """Each supported credential becomes the matching Authorization header."""
     assert {"Authorization": expected} == auth_header_from_env(env)
@@ -56,16 +72,27 @@ def test_template_maps_every_declared_field() -> None:
     """Every field of fields.yaml is mapped, with the ECS-compatible type of its declaration."""
     template = index_template("logs-esa-default", data_stream=True)
     leaves = mapped_leaves(template["template"]["mappings"]["properties"])
-    expected_type = {"keyword": "keyword", "text": "match_only_text", "long": "long", "float": "float",
-                     "ip": "ip", "date": "date", "boolean": "boolean", "object": "flattened"}
+    expected_type = {
+        "keyword": "keyword",
+        "text": "match_only_text",
+        "long": "long",
+        "float": "float",
+        "ip": "ip",
+        "date": "date",
+        "boolean": "boolean",
+        "object": "flattened",
+    }
     assert {name: expected_type[d["type"]] for name, d in field_declarations().items()} == leaves
     assert ({}, ["logs-esa-default"]) == (template["data_stream"], template["index_patterns"])
 
 
 def test_opensearch_flavour_uses_flat_object() -> None:
     """OpenSearch has no 'flattened' type; its flavour says flat_object."""
-    leaves = mapped_leaves(index_template("esalog", data_stream=False, flavour="opensearch")
-                           ["template"]["mappings"]["properties"])
+    leaves = mapped_leaves(
+        index_template("esalog", data_stream=False, flavour="opensearch")["template"]["mappings"][
+            "properties"
+        ]
+    )
     assert "flat_object" == leaves["labels"] and "flattened" not in leaves.values()
 
 
@@ -74,7 +101,9 @@ def make_sink(url: str, **kw: Any) -> EsSink:
 
 
 def items_for(es_sink: EsSink, count: int, origin: str = "k") -> list[Any]:
-    return [es_sink.encode_item({**EVENT, "message": f"m{n}"}, f"{origin}:{n}", 0, None) for n in range(count)]
+    return [
+        es_sink.encode_item({**EVENT, "message": f"m{n}"}, f"{origin}:{n}", 0, None) for n in range(count)
+    ]
 
 
 def test_bulk_body_and_delivery() -> None:
@@ -110,7 +139,8 @@ def test_data_stream_uses_create_and_pipeline_must_exist() -> None:
         make_sink(es.url, data_stream="logs-esa-default", setup=True).open()
         assert "logs-esa-default" in es.data_streams
         assert Delivered() == make_sink(es.url, data_stream="logs-esa-default").send(
-            items_for(make_sink(es.url, data_stream="logs-esa-default"), 2))
+            items_for(make_sink(es.url, data_stream="logs-esa-default"), 2)
+        )
         wrong = make_sink(es.url, index="logs-esa-default")
         refused = wrong.send(items_for(wrong, 1, origin="other"))
         assert isinstance(refused, Reject) and "op_type of create" in refused.items[0][1]

@@ -32,11 +32,17 @@ def wait_for(path: Path, count: int) -> list[str]:
     raise AssertionError(f"only {len(output_originals(path))} of {count} events arrived")
 
 
-@pytest.mark.parametrize(("live", "rotated", "pattern", "next_live"), [
-    ("mail.current", "mail.@20261102T090000.s", "mail.current", "mail.current"),
-    ("mail.@20261102T080000.c", "mail.@20261102T080000.s", "mail.@*.c", "mail.@20261102T090000.c"),
-], ids=["current_to_stamped_s", "c_to_s"])
-def test_follow_across_rotation(tmp_path: Path, live: str, rotated: str, pattern: str, next_live: str) -> None:
+@pytest.mark.parametrize(
+    ("live", "rotated", "pattern", "next_live"),
+    [
+        ("mail.current", "mail.@20261102T090000.s", "mail.current", "mail.current"),
+        ("mail.@20261102T080000.c", "mail.@20261102T080000.s", "mail.@*.c", "mail.@20261102T090000.c"),
+    ],
+    ids=["current_to_stamped_s", "c_to_s"],
+)
+def test_follow_across_rotation(
+    tmp_path: Path, live: str, rotated: str, pattern: str, next_live: str
+) -> None:
     """Lines appended (one written in two halves), rotation by rename, a new live file: each line once."""
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -44,9 +50,25 @@ def test_follow_across_rotation(tmp_path: Path, live: str, rotated: str, pattern
     first = [HEADER, *esa_lines(100)]
     (logs / live).write_text("".join(first))
     process = subprocess.Popen(
-        [sys.executable, "-m", "esalog", "ship", "--to", "file", "--out", str(out), "--follow",
-         "--poll-interval", "0.05", "--batch-timeout", "0.05", str(logs / pattern)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "esalog",
+            "ship",
+            "--to",
+            "file",
+            "--out",
+            str(out),
+            "--follow",
+            "--poll-interval",
+            "0.05",
+            "--batch-timeout",
+            "0.05",
+            str(logs / pattern),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_for(out, 102)
         more = esa_lines(30, start=100)

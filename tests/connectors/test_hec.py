@@ -13,11 +13,14 @@ from esalog.connectors.hec import HecConfig, HecSink, flat_fields, split_hec_url
 from esalog.fakes import FakeHEC
 
 TOKEN = "3f1c2a55-7d1e-4c55-9a43-0123456789ab"
-EVENT = {"@timestamp": "2026-11-02T07:00:01.250Z", "message": "Start MID 7 ICID 3",
-         "event": {"original": "Mon Nov  2 08:00:01 2026 Info: Start MID 7 ICID 3", "action": "message-started"},
-         "observer": {"hostname": "esa1.example", "vendor": "Cisco"},
-         "cisco": {"esa": {"mid": 7, "icid": 3, "rid": [0, 1], "rdns_verified": True}},
-         "tags": ["a"]}
+EVENT = {
+    "@timestamp": "2026-11-02T07:00:01.250Z",
+    "message": "Start MID 7 ICID 3",
+    "event": {"original": "Mon Nov  2 08:00:01 2026 Info: Start MID 7 ICID 3", "action": "message-started"},
+    "observer": {"hostname": "esa1.example", "vendor": "Cisco"},
+    "cisco": {"esa": {"mid": 7, "icid": 3, "rid": [0, 1], "rdns_verified": True}},
+    "tags": ["a"],
+}
 
 
 def sink(url: str, **kw: Any) -> HecSink:
@@ -28,7 +31,12 @@ def test_event_mode_envelope() -> None:
     """time = epoch seconds with milliseconds, host = the appliance, our JSON as event."""
     item = sink("http://127.0.0.1:1").encode_item(EVENT, "o", 0, None)
     envelope = orjson.loads(item.data)
-    assert {"time": 1793602801.25, "host": "esa1.example", "sourcetype": "cisco:esa:json", "event": EVENT} == envelope
+    assert {
+        "time": 1793602801.25,
+        "host": "esa1.example",
+        "sourcetype": "cisco:esa:json",
+        "event": EVENT,
+    } == envelope
     assert item.data.endswith(b"\n")
 
 
@@ -38,8 +46,12 @@ def test_raw_fields_mode_envelope() -> None:
     envelope = orjson.loads(item.data)
     assert EVENT["event"]["original"] == envelope["event"]
     assert ("cisco:esa:textmail", "email") == (envelope["sourcetype"], envelope["index"])
-    assert {"cisco.esa.mid": "7", "cisco.esa.rid": ["0", "1"], "cisco.esa.rdns_verified": "true",
-            "event.action": "message-started"}.items() <= envelope["fields"].items()
+    assert {
+        "cisco.esa.mid": "7",
+        "cisco.esa.rid": ["0", "1"],
+        "cisco.esa.rdns_verified": "true",
+        "event.action": "message-started",
+    }.items() <= envelope["fields"].items()
     assert "event.original" not in envelope["fields"] and "message" not in envelope["fields"]
 
 
@@ -48,11 +60,17 @@ def test_flat_fields_skip_nested_lists() -> None:
     assert {"a.b": "1"} == flat_fields({"a": {"b": 1}, "email": {"attachments": [{"x": 1}]}, "z": [{"y": 1}]})
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://splunk:8088", ("https://splunk:8088", "/services/collector/event")),
-    ("https://splunk:8088/", ("https://splunk:8088", "/services/collector/event")),
-    ("https://lb/splunk/services/collector/event/1.0", ("https://lb/splunk", "/services/collector/event/1.0")),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://splunk:8088", ("https://splunk:8088", "/services/collector/event")),
+        ("https://splunk:8088/", ("https://splunk:8088", "/services/collector/event")),
+        (
+            "https://lb/splunk/services/collector/event/1.0",
+            ("https://lb/splunk", "/services/collector/event/1.0"),
+        ),
+    ],
+)
 def test_split_hec_url(url: str, expected: tuple[str, str]) -> None:
     """A bare base URL gets the event endpoint; a full collector URL is kept."""
     assert expected == split_hec_url(url)
@@ -132,7 +150,11 @@ def test_fake_raw_endpoint_accepts_gzip_lines() -> None:
 
     with FakeHEC(token=TOKEN) as hec:
         body = gzip.compress(b"line one\nline two\n")
-        response = requests.post(hec.url + "/services/collector/raw?sourcetype=x", data=body, timeout=5,
-                                 headers={"Authorization": f"Splunk {TOKEN}", "Content-Encoding": "gzip"})
+        response = requests.post(
+            hec.url + "/services/collector/raw?sourcetype=x",
+            data=body,
+            timeout=5,
+            headers={"Authorization": f"Splunk {TOKEN}", "Content-Encoding": "gzip"},
+        )
         assert 200 == response.status_code
         assert ["line one", "line two"] == hec.raw

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ from typing import Any
 import orjson
 import pytest
 import requests
-from conftest import run_cli
 
+from conftest import run_cli
 from connectors.conftest import write_log
 from esalog.connectors.base import Delivered, Reject
 from esalog.connectors.es import EsConfig, EsSink
@@ -30,9 +29,12 @@ osmem_server = pytest.importorskip("osmem_server")  # a dev extra; installed by 
 def osmem() -> Iterator[str]:
     """The URL of a private osmem-server process for this module."""
     binary = osmem_server.resolve_binary()
-    process = subprocess.Popen([binary, "-addr", "127.0.0.1:0", "-no-ja", "-no-stdin-watch",
-                                "-parent-pid", str(os.getpid())],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "-addr", "127.0.0.1:0", "-no-ja", "-no-stdin-watch", "-parent-pid", str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert process.stdout is not None
         ready = orjson.loads(process.stdout.readline())  # one JSON line when ready
@@ -54,8 +56,20 @@ def search(url: str, index: str, body: dict[str, Any]) -> dict[str, Any]:
 def test_template_accepted_and_round_trip(osmem: str, tmp_path: Path) -> None:
     """--es-setup (OpenSearch flavour) installs our template; shipped lines come back via _count/_search."""
     log = write_log(tmp_path / "mail.@20261102T080000.s", 300)
-    result = run_cli("ship", "--to", "es", "--es-url", osmem, "--es-index", "esa-rt", "--es-setup",
-                     "--es-flavour", "opensearch", "--stats", str(log))
+    result = run_cli(
+        "ship",
+        "--to",
+        "es",
+        "--es-url",
+        osmem,
+        "--es-index",
+        "esa-rt",
+        "--es-setup",
+        "--es-flavour",
+        "opensearch",
+        "--stats",
+        str(log),
+    )
     assert 0 == result.returncode, result.stderr
     template = requests.get(f"{osmem}/_index_template/esalog", timeout=30).json()
     assert ["esalog"] == [t["name"] for t in template["index_templates"]]
@@ -66,15 +80,21 @@ def test_template_accepted_and_round_trip(osmem: str, tmp_path: Path) -> None:
     assert "long" == esa["mid"]["type"]
     hits = search(osmem, "esa-rt", {"query": {"term": {"cisco.esa.mid": 41}}, "size": 10})["hits"]["hits"]
     lines = log.read_text().splitlines()
-    assert sorted(line for line in lines if f"MID 41 " in line) == sorted(h["_source"]["event"]["original"]
-                                                                          for h in hits)
+    assert sorted(line for line in lines if "MID 41 " in line) == sorted(
+        h["_source"]["event"]["original"] for h in hits
+    )
 
 
 def test_resend_is_idempotent(osmem: str, tmp_path: Path) -> None:
     """Shipping the same file twice leaves one document per line (deterministic _id)."""
     log = write_log(tmp_path / "mail.@20261102T080000.s", 120)
     for _ in range(2):
-        assert 0 == run_cli("ship", "--to", "es", "--es-url", osmem, "--es-index", "esa-twice", str(log)).returncode
+        assert (
+            0
+            == run_cli(
+                "ship", "--to", "es", "--es-url", osmem, "--es-index", "esa-twice", str(log)
+            ).returncode
+        )
     requests.post(f"{osmem}/esa-twice/_refresh", timeout=30)
     assert 120 == requests.get(f"{osmem}/esa-twice/_count", timeout=30).json()["count"]
 
@@ -83,10 +103,17 @@ def test_per_item_errors_from_a_real_server(osmem: str) -> None:
     """A string in a long field is refused per item (400 mapper_parsing_exception), the rest indexed;
     a second 'create' of the same _id is a 409 that counts as delivered."""
     sink = EsSink(EsConfig(urls=(osmem,), data_stream="esa-items"))
-    good = {"@timestamp": "2026-11-02T07:00:01.000Z", "observer": {"hostname": "esa1"}, "cisco": {"esa": {"mid": 1}}}
+    good = {
+        "@timestamp": "2026-11-02T07:00:01.000Z",
+        "observer": {"hostname": "esa1"},
+        "cisco": {"esa": {"mid": 1}},
+    }
     bad = {**good, "cisco": {"esa": {"mid": "not-a-number"}}}
-    items = [sink.encode_item(good, "k:0", 0, None), sink.encode_item(bad, "k:1", 0, None),
-             sink.encode_item(good, "k:2", 0, None)]
+    items = [
+        sink.encode_item(good, "k:0", 0, None),
+        sink.encode_item(bad, "k:1", 0, None),
+        sink.encode_item(good, "k:2", 0, None),
+    ]
     outcome = sink.send(items)
     assert isinstance(outcome, Reject)
     assert [items[1]] == [item for item, _ in outcome.items]

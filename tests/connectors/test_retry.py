@@ -60,8 +60,10 @@ def test_exhausted_by_budget() -> None:
         policy.next()
 
 
-@pytest.mark.parametrize(("header", "expected"), [("5", 5.0), (None, None), ("soon", None),
-                                                   ("Thu, 01 Jan 2026 00:00:10 GMT", 10.0)])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("5", 5.0), (None, None), ("soon", None), ("Thu, 01 Jan 2026 00:00:10 GMT", 10.0)],
+)
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
     """Delta seconds and HTTP dates are understood; anything else is ignored."""
     now = 1767225600.0  # 2026-01-01T00:00:00Z

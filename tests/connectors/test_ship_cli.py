@@ -1,4 +1,4 @@
-"""``esalog ship`` in a subprocess against the fake servers: zero loss under every fault, honest exit codes."""
+"""``esalog ship`` in a subprocess against the fakes: zero loss under every fault, honest exit codes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import run_cli
 
-from connectors.conftest import write_log
+from conftest import run_cli
 from esalog.fakes import FakeElasticsearch, FakeHEC, Faults
 
 TOKEN = "5b2d7c1e-0f4a-4e8b-9c3d-a1b2c3d4e5f6"
@@ -50,8 +49,18 @@ def test_file_sink_rotates_by_size(small_log: Path, tmp_path: Path) -> None:
     """--rotate-bytes keeps each file near the limit; together the files hold every line once."""
     out = tmp_path / "out" / "events.ndjson"
     out.parent.mkdir()
-    result = run_cli("ship", "--to", "file", "--out", str(out), "--rotate-bytes", "40000", "--batch-events", "20",
-                     str(small_log))
+    result = run_cli(
+        "ship",
+        "--to",
+        "file",
+        "--out",
+        str(out),
+        "--rotate-bytes",
+        "40000",
+        "--batch-events",
+        "20",
+        str(small_log),
+    )
     assert 0 == result.returncode, result.stderr
     files = sorted(out.parent.iterdir())
     assert len(files) > 3
@@ -82,8 +91,20 @@ def test_hec_zero_loss_under_fault(fault: str, small_log: Path) -> None:
     """N lines in, every line indexed at least once (duplicates only from a reply lost to a timeout)."""
     with FakeHEC(token=TOKEN) as hec:
         HEC_FAULTS[fault](hec.faults)
-        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--batch-events", "50", "--timeout", "1",
-                         *FAST_RETRY, str(small_log), env={"ESALOG_HEC_TOKEN": TOKEN})
+        result = run_cli(
+            "ship",
+            "--to",
+            "hec",
+            "--hec-url",
+            hec.url,
+            "--batch-events",
+            "50",
+            "--timeout",
+            "1",
+            *FAST_RETRY,
+            str(small_log),
+            env={"ESALOG_HEC_TOKEN": TOKEN},
+        )
         assert 0 == result.returncode, result.stderr
         assert hec.faults.applied, "the fault was not triggered"
         got = Counter(originals(hec.event_payloads()))
@@ -103,8 +124,18 @@ def test_hec_bad_event_is_dead_lettered_the_rest_indexed(small_log: Path, tmp_pa
     bad_line = input_lines(small_log)[10]
     with FakeHEC(token=TOKEN) as hec:
         hec.faults.bad_event(orjson.dumps(bad_line)[1:-1])
-        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--dead-letter", str(dead), *FAST_RETRY,
-                         str(small_log), env={"ESALOG_HEC_TOKEN": TOKEN})
+        result = run_cli(
+            "ship",
+            "--to",
+            "hec",
+            "--hec-url",
+            hec.url,
+            "--dead-letter",
+            str(dead),
+            *FAST_RETRY,
+            str(small_log),
+            env={"ESALOG_HEC_TOKEN": TOKEN},
+        )
         got = Counter(originals(hec.event_payloads()))
     assert 1 == result.returncode
     assert sorted(set(input_lines(small_log)) - {bad_line}) == sorted(got) and max(got.values()) == 1
@@ -117,12 +148,30 @@ def test_hec_token_never_printed_and_bad_token_stops(small_log: Path, tmp_path: 
     """A refused token stops at once with a message about the token; the token appears nowhere."""
     secret = "deadbeef-dead-beef-dead-beefdeadbeef"
     with FakeHEC(token=TOKEN) as hec:
-        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, *FAST_RETRY, str(small_log),
-                         env={"ESALOG_HEC_TOKEN": secret})
+        result = run_cli(
+            "ship",
+            "--to",
+            "hec",
+            "--hec-url",
+            hec.url,
+            *FAST_RETRY,
+            str(small_log),
+            env={"ESALOG_HEC_TOKEN": secret},
+        )
         token_file = tmp_path / "token"
         token_file.write_text(secret + "\n")
-        from_file = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--hec-token-file", str(token_file),
-                            "--dead-letter", str(tmp_path / "dead"), str(small_log))
+        from_file = run_cli(
+            "ship",
+            "--to",
+            "hec",
+            "--hec-url",
+            hec.url,
+            "--hec-token-file",
+            str(token_file),
+            "--dead-letter",
+            str(tmp_path / "dead"),
+            str(small_log),
+        )
     for run in (result, from_file):
         assert 1 == run.returncode
         assert b"ESALOG_HEC_TOKEN" in run.stderr and b"403" in run.stderr
@@ -137,25 +186,52 @@ def test_hec_token_cannot_be_given_on_the_command_line() -> None:
     """There is no option carrying the token itself; without one the run is a usage error."""
     help_text = run_cli("ship", "--help").stdout.decode()
     assert "--hec-token-file" in help_text and "--hec-token " not in help_text
-    result = run_cli("ship", "--to", "hec", "--hec-url", "http://127.0.0.1:9", input=b"",
-                     env={"ESALOG_HEC_TOKEN": ""})
+    result = run_cli(
+        "ship", "--to", "hec", "--hec-url", "http://127.0.0.1:9", input=b"", env={"ESALOG_HEC_TOKEN": ""}
+    )
     assert 2 == result.returncode and b"ESALOG_HEC_TOKEN" in result.stderr
 
 
 def test_hec_round_robin_and_failover(small_log: Path) -> None:
     """Two healthy endpoints share the batches; with one down, the other takes everything."""
     with FakeHEC(token=TOKEN) as first, FakeHEC(token=TOKEN) as second:
-        result = run_cli("ship", "--to", "hec", "--hec-url", first.url, "--hec-url", second.url,
-                         "--batch-events", "40", *FAST_RETRY, str(small_log), env={"ESALOG_HEC_TOKEN": TOKEN})
+        result = run_cli(
+            "ship",
+            "--to",
+            "hec",
+            "--hec-url",
+            first.url,
+            "--hec-url",
+            second.url,
+            "--batch-events",
+            "40",
+            *FAST_RETRY,
+            str(small_log),
+            env={"ESALOG_HEC_TOKEN": TOKEN},
+        )
         assert 0 == result.returncode, result.stderr
         assert first.events and second.events
-        assert sorted(input_lines(small_log)) == sorted(originals(first.event_payloads() + second.event_payloads()))
+        assert sorted(input_lines(small_log)) == sorted(
+            originals(first.event_payloads() + second.event_payloads())
+        )
     with FakeHEC(token=TOKEN) as alive:
         dead = FakeHEC(token=TOKEN).start()
         dead_url = dead.url
         dead.stop()
-        result = run_cli("ship", "--to", "hec", "--hec-url", dead_url, "--hec-url", alive.url, "--batch-events", "40",
-                         *FAST_RETRY, str(small_log), env={"ESALOG_HEC_TOKEN": TOKEN})
+        result = run_cli(
+            "ship",
+            "--to",
+            "hec",
+            "--hec-url",
+            dead_url,
+            "--hec-url",
+            alive.url,
+            "--batch-events",
+            "40",
+            *FAST_RETRY,
+            str(small_log),
+            env={"ESALOG_HEC_TOKEN": TOKEN},
+        )
         assert 0 == result.returncode, result.stderr
         assert b"not healthy" in result.stderr
         assert sorted(input_lines(small_log)) == sorted(originals(alive.event_payloads()))
@@ -165,9 +241,23 @@ def test_hec_ack_resends_what_is_never_acknowledged(small_log: Path) -> None:
     """--hec-ack: a batch whose ack never comes is resent after the ack timeout; nothing is missing."""
     with FakeHEC(token=TOKEN, ack=True) as hec:
         hec.faults.lose_acks(times=1, after=1)
-        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--hec-ack", "--hec-ack-interval", "0.1",
-                         "--hec-ack-timeout", "1", "--batch-events", "100", *FAST_RETRY, str(small_log),
-                         env={"ESALOG_HEC_TOKEN": TOKEN})
+        result = run_cli(
+            "ship",
+            "--to",
+            "hec",
+            "--hec-url",
+            hec.url,
+            "--hec-ack",
+            "--hec-ack-interval",
+            "0.1",
+            "--hec-ack-timeout",
+            "1",
+            "--batch-events",
+            "100",
+            *FAST_RETRY,
+            str(small_log),
+            env={"ESALOG_HEC_TOKEN": TOKEN},
+        )
         assert 0 == result.returncode, result.stderr
         got = Counter(originals(hec.event_payloads()))
     assert ["lose_acks"] == hec.faults.applied
@@ -179,8 +269,19 @@ def test_hec_ack_resends_what_is_never_acknowledged(small_log: Path) -> None:
 def test_hec_raw_fields_mode(small_log: Path) -> None:
     """raw-fields: the original line as event, sourcetype cisco:esa:textmail, our fields as indexed fields."""
     with FakeHEC(token=TOKEN) as hec:
-        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--hec-mode", "raw-fields", "--index", "email",
-                         str(small_log), env={"ESALOG_HEC_TOKEN": TOKEN})
+        result = run_cli(
+            "ship",
+            "--to",
+            "hec",
+            "--hec-url",
+            hec.url,
+            "--hec-mode",
+            "raw-fields",
+            "--index",
+            "email",
+            str(small_log),
+            env={"ESALOG_HEC_TOKEN": TOKEN},
+        )
         assert 0 == result.returncode, result.stderr
         envelopes = list(hec.events)
     line_envelopes = [e for e in envelopes if "event.original" not in e["fields"]]
@@ -206,8 +307,21 @@ def test_es_zero_loss_under_fault(fault: str, small_log: Path) -> None:
     """N lines in, N distinct _id stored, each line once (deterministic ids absorb resends)."""
     with FakeElasticsearch() as es:
         ES_FAULTS[fault](es.faults)
-        result = run_cli("ship", "--to", "es", "--es-url", es.url, "--es-index", "esa", "--batch-events", "50",
-                         "--timeout", "1", *FAST_RETRY, str(small_log))
+        result = run_cli(
+            "ship",
+            "--to",
+            "es",
+            "--es-url",
+            es.url,
+            "--es-index",
+            "esa",
+            "--batch-events",
+            "50",
+            "--timeout",
+            "1",
+            *FAST_RETRY,
+            str(small_log),
+        )
         assert 0 == result.returncode, result.stderr
         assert es.faults.applied, "the fault was not triggered"
         docs = list(es.docs["esa"].values())
@@ -223,9 +337,21 @@ def test_es_data_stream_setup_auth_and_dead_letter(small_log: Path, tmp_path: Pa
     bad_line = input_lines(small_log)[7]
     with FakeElasticsearch(user="shipper", password="s3cret-pw") as es:
         es.faults.bad_event(orjson.dumps(bad_line)[1:-1])
-        result = run_cli("ship", "--to", "es", "--es-url", es.url, "--es-data-stream", "logs-esa-default",
-                         "--es-setup", "--dead-letter", str(dead), *FAST_RETRY, str(small_log),
-                         env={"ESALOG_ES_USER": "shipper", "ESALOG_ES_PASSWORD": "s3cret-pw"})
+        result = run_cli(
+            "ship",
+            "--to",
+            "es",
+            "--es-url",
+            es.url,
+            "--es-data-stream",
+            "logs-esa-default",
+            "--es-setup",
+            "--dead-letter",
+            str(dead),
+            *FAST_RETRY,
+            str(small_log),
+            env={"ESALOG_ES_USER": "shipper", "ESALOG_ES_PASSWORD": "s3cret-pw"},
+        )
         assert "esalog" in es.templates and "logs-esa-default" in es.data_streams
         stored = originals(list(es.docs["logs-esa-default"].values()))
     assert 1 == result.returncode
@@ -239,8 +365,9 @@ def test_es_data_stream_setup_auth_and_dead_letter(small_log: Path, tmp_path: Pa
 def test_es_wrong_credentials_stop(small_log: Path) -> None:
     """401 stops the run with a hint about the credential variables (exit 1, nothing stored)."""
     with FakeElasticsearch(api_key="right") as es:
-        result = run_cli("ship", "--to", "es", "--es-url", es.url, str(small_log),
-                         env={"ESALOG_ES_API_KEY": "wrong"})
+        result = run_cli(
+            "ship", "--to", "es", "--es-url", es.url, str(small_log), env={"ESALOG_ES_API_KEY": "wrong"}
+        )
         assert 1 == result.returncode
         assert b"ESALOG_ES_API_KEY" in result.stderr
         assert {} == es.docs

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
-from conftest import run_cli
 
+from conftest import run_cli
 from connectors.conftest import write_log
 from esalog.fakes import FakeElasticsearch, FakeHEC
 
@@ -24,8 +24,12 @@ BATCH = 300
 
 def ship_until_killed(args: list[str], env: dict[str, str], ready: Callable[[], bool]) -> None:
     """Start esalog ship, wait (bounded) until *ready*, then SIGKILL it."""
-    process = subprocess.Popen([sys.executable, "-m", "esalog", "ship", *args], env={**os.environ, **env},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "esalog", "ship", *args],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while not ready() and time.monotonic() < deadline and process.poll() is None:
@@ -47,8 +51,21 @@ def test_kill_9_and_restart_to_elasticsearch(tmp_path: Path) -> None:
     """SIGKILL while shipping to a slow ES, restart with the same checkpoint: N lines -> N distinct _id."""
     log = write_log(tmp_path / "mail.@20261102T080000.s", LINES)
     checkpoint = tmp_path / "ship.ckpt"
-    args = ["--to", "es", "--es-index", "esa", "--batch-events", str(BATCH), "--checkpoint", str(checkpoint),
-            "--checkpoint-interval", "0.05", "--retry-initial", "0.05", str(log)]
+    args = [
+        "--to",
+        "es",
+        "--es-index",
+        "esa",
+        "--batch-events",
+        str(BATCH),
+        "--checkpoint",
+        str(checkpoint),
+        "--checkpoint-interval",
+        "0.05",
+        "--retry-initial",
+        "0.05",
+        str(log),
+    ]
     with FakeElasticsearch() as es:
         es.faults.slow(0.1, times=10_000)
         ship_until_killed(["--es-url", es.url, *args], {}, lambda: checkpoint_offset(checkpoint) > 0)
@@ -71,8 +88,19 @@ def test_kill_9_and_restart_to_hec_duplicates_only_from_the_window(tmp_path: Pat
     """Same with HEC: nothing missing; duplicates at most the unacknowledged window (queue + in flight)."""
     log = write_log(tmp_path / "mail.@20261102T080000.s", LINES)
     checkpoint = tmp_path / "ship.ckpt"
-    args = ["--to", "hec", "--batch-events", str(BATCH), "--checkpoint", str(checkpoint),
-            "--checkpoint-interval", "0.05", "--queue-batches", "2", str(log)]
+    args = [
+        "--to",
+        "hec",
+        "--batch-events",
+        str(BATCH),
+        "--checkpoint",
+        str(checkpoint),
+        "--checkpoint-interval",
+        "0.05",
+        "--queue-batches",
+        "2",
+        str(log),
+    ]
     env = {"ESALOG_HEC_TOKEN": TOKEN}
     with FakeHEC(token=TOKEN) as hec:
         hec.faults.slow(0.1, times=10_000)
