@@ -96,3 +96,41 @@ def test_follow_across_rotation(
     expected = "".join([*first, *more, *tail, *fresh]).splitlines()
     assert expected == output_originals(out)
     assert len(got) == len(expected)
+
+
+def test_follow_resumes_from_checkpoint_after_sigterm(tmp_path: Path) -> None:
+    """Stop a follower with SIGTERM, let the file grow and rotate meanwhile, start again: each line once."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    out = tmp_path / "out.ndjson"
+    checkpoint = tmp_path / "ship.ckpt"
+    command = [sys.executable, "-m", "esalog", "ship", "--to", "file", "--out", str(out), "--follow",
+               "--poll-interval", "0.05", "--batch-timeout", "0.05", "--checkpoint", str(checkpoint),
+               "--checkpoint-interval", "0.05", str(logs / "mail.*")]
+    first = [HEADER, *esa_lines(60)]
+    (logs / "mail.current").write_text("".join(first))
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(out, 62)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert 0 == process.returncode, stderr
+        grown = esa_lines(25, start=60)
+        with open(logs / "mail.current", "a") as handle:
+            handle.write("".join(grown))
+        os.rename(logs / "mail.current", logs / "mail.@20261102T090000.s")
+        fresh = [HEADER, *esa_lines(15, start=85)]
+        (logs / "mail.current").write_text("".join(fresh))
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for(out, 62 + 25 + 17)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert 0 == process.returncode, stderr
+    expected = "".join([*first, *grown, *fresh]).splitlines()
+    assert sorted(expected) == sorted(output_originals(out))
+    assert len(expected) == len(output_originals(out))

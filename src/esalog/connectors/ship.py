@@ -333,6 +333,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     start = time.monotonic()
     interrupted = False
+    last_origin = "start"
     try:
         sink.open()
         driver.start()
@@ -343,6 +344,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
                 )
                 for index, event in enumerate(line.events):
                     driver.submit(event, line.origin, index, ticket)
+                last_origin = line.origin
                 if driver.fatal:
                     break
         except Interrupted:
@@ -352,7 +354,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
         if summaries and not driver.fatal:
             ticket = ledger.open_line(None, "", "", 0, len(summaries))
             for index, event in enumerate(summaries):
-                driver.submit(event, "flush", index, ticket)
+                driver.submit(event, f"flush after {last_origin}", index, ticket)
         driver.close()
     finally:
         for sig, handler in previous.items():
