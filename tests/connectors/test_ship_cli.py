@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +15,7 @@ import orjson
 import pytest
 
 from conftest import run_cli
+from connectors.conftest import write_log
 from esalog.fakes import FakeElasticsearch, FakeHEC, Faults
 
 TOKEN = "5b2d7c1e-0f4a-4e8b-9c3d-a1b2c3d4e5f6"
@@ -391,3 +396,34 @@ def test_stdin_input_gets_pipe_ids() -> None:
         again = run_cli("ship", "--to", "es", "--es-url", es.url, "-", input=data)
         assert (0, 0) == (first.returncode, again.returncode)
         assert 30 == es.count("esalog")
+
+
+def test_insecure_warns(small_log: Path) -> None:
+    """--insecure is allowed but says loudly that certificates are not verified."""
+    with FakeHEC(token=TOKEN) as hec:
+        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--insecure", str(small_log),
+                         env={"ESALOG_HEC_TOKEN": TOKEN})
+    assert 0 == result.returncode
+    assert b"warning: --insecure: TLS certificates are NOT verified" in result.stderr
+
+
+def test_sigterm_flushes_what_was_read(tmp_path: Path) -> None:
+    """SIGTERM mid-run: reading stops, every event already read is delivered, the exit code says the
+    input was not finished (1), and the counters add up."""
+    log = write_log(tmp_path / "big.log", 20_000)
+    with FakeElasticsearch() as es:
+        es.faults.slow(0.2, times=10_000)
+        process = subprocess.Popen([sys.executable, "-m", "esalog", "ship", "--to", "es", "--es-url", es.url,
+                                    "--batch-events", "200", "--stats", str(log)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while es.count("esalog") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        stored = es.count("esalog")
+    stats = stats_of(stderr)
+    assert 1 == process.returncode and b"interrupted before the end of the input" in stderr
+    assert stats["interrupted"] and 0 < stats["received"] < 20_000
+    assert (stats["received"], 0) == (stats["acknowledged"], stats["failed"])
+    assert stats["received"] == stored
