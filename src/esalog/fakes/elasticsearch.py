@@ -155,41 +155,44 @@ class FakeElasticsearch(FakeServer):
         pipeline = request.query.get("pipeline")
         items: list[dict[str, Any]] = []
         every = fault.every if fault is not None and fault.kind == "item_status" else 0
+        operations: list[tuple[str, dict[str, Any], bytes]] = []
+        for position in range(0, len(lines), 2):  # the whole request is validated before any write
+            try:
+                action = orjson.loads(lines[position])
+                ((op, meta),) = action.items()
+            except (ValueError, TypeError):
+                return _error(
+                    400, "illegal_argument_exception", f"Malformed action/metadata line [{position + 1}]"
+                )
+            if op not in ("index", "create"):
+                return _error(400, "illegal_argument_exception", f"unsupported action [{op}] in this fake")
+            if position + 1 >= len(lines):
+                return _error(
+                    400, "action_request_validation_exception", "Validation Failed: source is missing"
+                )
+            operations.append((op, meta, lines[position + 1]))
+        streams: dict[str | None, bool] = {}  # index -> is a data stream (once per request)
+        errors = False
         with self._lock:
             self.bulk_requests += 1
             self.requests += 1
-            position = 0
-            while position < len(lines):
-                try:
-                    action = orjson.loads(lines[position])
-                    ((op, meta),) = action.items()
-                except (ValueError, TypeError):
-                    return _error(
-                        400, "illegal_argument_exception", f"Malformed action/metadata line [{position + 1}]"
-                    )
-                if op not in ("index", "create"):
-                    return _error(
-                        400, "illegal_argument_exception", f"unsupported action [{op}] in this fake"
-                    )
-                source = lines[position + 1] if position + 1 < len(lines) else None
-                position += 2
-                if source is None:
-                    return _error(
-                        400, "action_request_validation_exception", "Validation Failed: source is missing"
-                    )
+            for number, (op, meta, source) in enumerate(operations):
                 index = meta.get("_index") or url_index
-                number = len(items)
                 if every and number % every == every - 1:
                     status = fault.status  # type: ignore[union-attr]
                     kind = "es_rejected_execution_exception" if status == 429 else "exception"
-                    items.append(self._item(op, index, meta.get("_id"), status, error=(kind, "injected")))
-                    continue
-                items.append(self._write(op, index, meta.get("_id"), source, pipeline))
-        errors = any(next(iter(i.values()))["status"] >= 300 for i in items)
+                    item = self._item(op, index, meta.get("_id"), status, error=(kind, "injected"))
+                else:
+                    if index not in streams:
+                        streams[index] = bool(index) and self._is_data_stream(index)  # type: ignore[arg-type]
+                    item = self._write(op, index, meta.get("_id"), source, pipeline, streams[index])
+                items.append(item)
+                errors = errors or item[op]["status"] >= 300
         return Reply(200, {"took": 1, "errors": errors, "items": items})
 
     def _write(
-        self, op: str, index: str | None, doc_id: str | None, source: bytes, pipeline: str | None
+        self, op: str, index: str | None, doc_id: str | None, source: bytes, pipeline: str | None,
+        data_stream: bool,
     ) -> dict[str, Any]:
         if not index:
             return self._item(
@@ -203,7 +206,7 @@ class FakeElasticsearch(FakeServer):
                 400,
                 error=("illegal_argument_exception", f"pipeline with id [{pipeline}] does not exist"),
             )
-        if self._is_data_stream(index) and op != "create":
+        if data_stream and op != "create":
             return self._item(
                 op,
                 index,
