@@ -4,7 +4,6 @@ index template generated from the field declarations."""
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,12 +12,13 @@ from typing import Any
 import orjson
 import requests
 
-from esalog.connectors.base import Delivered, Outcome, Reject, Retry, RetryPartial, Sink, Split, Stop, warn
+from esalog.connectors.base import Delivered, Outcome, Reject, Retry, RetryPartial, Split, Stop, warn
 from esalog.connectors.batch import BatchLimits, Item
 from esalog.connectors.http import (
     RETRY_STATUSES,
     Endpoint,
     EndpointPool,
+    HttpSink,
     TlsOptions,
     json_body,
     response_reason,
@@ -131,7 +131,7 @@ class EsConfig:
         return self.data_stream or self.index or DEFAULT_INDEX
 
 
-class EsSink(Sink):
+class EsSink(HttpSink):
     """``POST /_bulk`` with ``index`` (or ``create`` for a data stream) actions, NDJSON bodies."""
 
     name = "es"
@@ -149,8 +149,9 @@ class EsSink(Sink):
         )
         op = "create" if config.data_stream else "index"
         self._action_head = b'{"' + op.encode() + b'":{"_index":' + orjson.dumps(config.target) + b',"_id":"'
-        self._op = op
-        self._params = {"pipeline": config.pipeline} if config.pipeline else None
+        self.compress = config.gzip
+        self.path = "/_bulk"
+        self.params = {"pipeline": config.pipeline} if config.pipeline else None
 
     def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
         appliance = (event.get("observer") or {}).get("hostname") or ""
@@ -197,18 +198,6 @@ class EsSink(Sink):
                     raise SinkError(f"data stream not created: {response_reason(response)}")
         except requests.RequestException as exc:
             raise SinkError(f"--es-setup failed: {transport_reason(endpoint, exc)}") from exc
-
-    def send(self, items: Sequence[Item]) -> Outcome:
-        body = b"".join(item.data for item in items)
-        if self.config.gzip:
-            body = gzip.compress(body, compresslevel=1)
-        endpoint = self.pool.pick()
-        try:
-            response = endpoint.post("/_bulk", body, params=self._params)
-        except requests.RequestException as exc:
-            self.pool.mark_down(endpoint)
-            return Retry(transport_reason(endpoint, exc))
-        return self.classify(response, items, endpoint)
 
     def classify(self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint) -> Outcome:
         """Per-item outcome of a ``_bulk`` answer: 2xx/409 done, 429/5xx again, other 4xx dead letter."""
@@ -262,9 +251,6 @@ class EsSink(Sink):
         if refused:
             return Reject(tuple(refused))
         return Delivered()
-
-    def close(self) -> None:
-        self.pool.close()
 
 
 def _item_reason(status: int, error: Any) -> str:

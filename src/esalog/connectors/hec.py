@@ -4,7 +4,6 @@ indexer acknowledgement on a channel pinned to its endpoint; round-robin with he
 
 from __future__ import annotations
 
-import gzip
 import uuid
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from esalog.connectors.base import (
     Reject,
     Retry,
     RetryPartial,
-    Sink,
     Split,
     Stop,
     warn,
@@ -32,11 +30,11 @@ from esalog.connectors.http import (
     RETRY_STATUSES,
     Endpoint,
     EndpointPool,
+    HttpSink,
     TlsOptions,
     json_body,
     response_reason,
     retry_after_of,
-    transport_reason,
 )
 from esalog.errors import ConfigError
 
@@ -140,7 +138,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-class HecSink(Sink):
+class HecSink(HttpSink):
     """Splunk HEC ``/services/collector/event``; several JSON objects per request."""
 
     name = "hec"
@@ -150,6 +148,7 @@ class HecSink(Sink):
         if config.mode not in ("event", "raw-fields"):
             raise ConfigError(f"unknown HEC mode {config.mode!r} (event or raw-fields)")
         self.config = config
+        self.compress = config.gzip
         headers = {"Authorization": f"Splunk {config.token}", "Content-Type": "application/json"}
         if config.gzip:
             headers["Content-Encoding"] = "gzip"
@@ -217,18 +216,8 @@ class HecSink(Sink):
             return False
         return response.status_code == 200
 
-    def send(self, items: Sequence[Item]) -> Outcome:
-        body = b"".join(item.data for item in items)
-        if self.config.gzip:
-            body = gzip.compress(body, compresslevel=1)
-        endpoint = self.pool.pick()
-        headers = {"X-Splunk-Request-Channel": endpoint.channel} if endpoint.channel else None
-        try:
-            response = endpoint.post(self.path, body, headers)
-        except requests.RequestException as exc:
-            self.pool.mark_down(endpoint)
-            return Retry(transport_reason(endpoint, exc))
-        return self.classify(response, items, endpoint)
+    def request_headers(self, endpoint: Endpoint) -> dict[str, str] | None:
+        return {"X-Splunk-Request-Channel": endpoint.channel} if endpoint.channel else None
 
     def classify(self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint) -> Outcome:
         """What a HEC answer means for the batch (HEC status code table, partial 400s)."""
@@ -295,6 +284,3 @@ class HecSink(Sink):
             acks = json_body(response).get("acks") or {}
             confirmed.update((number, int(ack_id)) for ack_id, ok in acks.items() if ok is True)
         return confirmed
-
-    def close(self) -> None:
-        self.pool.close()

@@ -3,15 +3,18 @@ round-robin per batch, a health probe and a circuit breaker per endpoint, TLS op
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import time
+from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from esalog.connectors.base import warn
+from esalog.connectors.base import Outcome, Retry, Sink, warn
+from esalog.connectors.batch import Item
 from esalog.errors import ConfigError
 
 #: HTTP statuses worth a retry (with backoff): timeouts, throttling, server trouble (501 excepted).
@@ -106,8 +109,7 @@ class EndpointPool:
             endpoint = next(self._cycle)
             if endpoint.down_until <= now and (endpoint.failures == 0 or self._recovered(endpoint)):
                 return endpoint
-        endpoint = min(self.endpoints, key=lambda e: e.down_until)
-        return endpoint
+        return min(self.endpoints, key=lambda e: e.down_until)
 
     def _recovered(self, endpoint: Endpoint) -> bool:
         if self._probe(endpoint):
@@ -174,3 +176,42 @@ def json_body(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+class HttpSink(Sink):
+    """A sink that POSTs each batch to one endpoint of a pool; subclasses say where and what it means.
+
+    The body is the items' wire bytes joined (gzip'd when ``compress``); a transport error rests the
+    endpoint and asks for a retry (the next attempt goes to the next healthy endpoint).
+    """
+
+    pool: EndpointPool
+    compress: bool = False
+    path: str = "/"
+    params: dict[str, str] | None = None
+
+    def encode(self, items: Sequence[Item]) -> bytes:
+        """The request body of a batch."""
+        body = b"".join(item.data for item in items)
+        return gzip.compress(body, compresslevel=1) if self.compress else body
+
+    def request_headers(self, endpoint: Endpoint) -> dict[str, str] | None:
+        """Extra headers for a request to *endpoint* (e.g. the HEC channel pinned to it)."""
+        return None
+
+    @abstractmethod
+    def classify(self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint) -> Outcome:
+        """What the server's answer means for the batch."""
+
+    def send(self, items: Sequence[Item]) -> Outcome:
+        body = self.encode(items)
+        endpoint = self.pool.pick()
+        try:
+            response = endpoint.post(self.path, body, self.request_headers(endpoint), self.params)
+        except requests.RequestException as exc:
+            self.pool.mark_down(endpoint)
+            return Retry(transport_reason(endpoint, exc))
+        return self.classify(response, items, endpoint)
+
+    def close(self) -> None:
+        self.pool.close()
