@@ -427,3 +427,24 @@ def test_sigterm_flushes_what_was_read(tmp_path: Path) -> None:
     assert stats["interrupted"] and 0 < stats["received"] < 20_000
     assert (stats["received"], 0) == (stats["acknowledged"], stats["failed"])
     assert stats["received"] == stored
+
+
+TLS = Path(__file__).parent / "tls"
+
+
+def test_tls_is_verified_by_default(small_log: Path) -> None:
+    """HTTPS with an unknown CA stops with a hint; --ca-bundle makes it work; --insecure warns."""
+    with FakeHEC(token=TOKEN, tls=(str(TLS / "cert.pem"), str(TLS / "key.pem"))) as hec:
+        assert hec.url.startswith("https://")
+        refused = run_cli("ship", "--to", "hec", "--hec-url", hec.url, str(small_log),
+                          env={"ESALOG_HEC_TOKEN": TOKEN})
+        assert 1 == refused.returncode and b"--ca-bundle" in refused.stderr
+        assert [] == hec.events
+        trusted = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--ca-bundle", str(TLS / "cert.pem"),
+                          str(small_log), env={"ESALOG_HEC_TOKEN": TOKEN})
+        assert 0 == trusted.returncode, trusted.stderr
+        assert b"warning" not in trusted.stderr
+        insecure = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--insecure", str(small_log),
+                           env={"ESALOG_HEC_TOKEN": TOKEN})
+        assert 0 == insecure.returncode and b"NOT verified" in insecure.stderr
+        assert 2 * len(input_lines(small_log)) == len(hec.events)

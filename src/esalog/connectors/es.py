@@ -178,22 +178,13 @@ class EsSink(HttpSink):
         template = index_template(
             self.config.target, data_stream=bool(self.config.data_stream), flavour=self.config.flavour
         )
-        headers = {"Content-Type": "application/json", "Content-Encoding": None}
+        headers: dict[str, str | None] = {"Content-Type": "application/json", "Content-Encoding": None}
         try:
-            response = endpoint.session.put(
-                f"{endpoint.base_url}/_index_template/{TEMPLATE_NAME}",
-                data=orjson.dumps(template),
-                headers=headers,
-                timeout=endpoint.timeout,
-            )
+            response = endpoint.put(f"/_index_template/{TEMPLATE_NAME}", orjson.dumps(template), headers)
             if response.status_code >= 300:
                 raise SinkError(f"index template refused: {response_reason(response)}")
             if self.config.data_stream:
-                response = endpoint.session.put(
-                    f"{endpoint.base_url}/_data_stream/{self.config.data_stream}",
-                    headers=headers,
-                    timeout=endpoint.timeout,
-                )
+                response = endpoint.put(f"/_data_stream/{self.config.data_stream}", b"", headers)
                 if response.status_code >= 300 and "already_exists" not in response.text:
                     raise SinkError(f"data stream not created: {response_reason(response)}")
         except requests.RequestException as exc:

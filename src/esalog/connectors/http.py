@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from esalog.connectors.base import Outcome, Retry, Sink, warn
+from esalog.connectors.base import Outcome, Retry, Sink, Stop, warn
 from esalog.connectors.batch import Item
 from esalog.errors import ConfigError
 
@@ -55,7 +55,8 @@ class Endpoint:
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
         self.session.headers.update(headers)
-        self.session.verify = tls.verify
+        # given on every request: requests lets REQUESTS_CA_BUNDLE override Session.verify
+        self.verify = tls.verify
         self.timeout = timeout
         self.down_until = 0.0
         self.failures = 0
@@ -72,11 +73,17 @@ class Endpoint:
         params: dict[str, str] | None = None,
     ) -> requests.Response:
         return self.session.post(
-            self.base_url + path, data=body, headers=headers, params=params, timeout=self.timeout
+            self.base_url + path, data=body, headers=headers, params=params, timeout=self.timeout,
+            verify=self.verify,
         )
 
+    def put(self, path: str, body: bytes, headers: dict[str, str | None] | None = None) -> requests.Response:
+        return self.session.put(self.base_url + path, data=body, headers=headers, timeout=self.timeout,
+                                verify=self.verify)
+
     def get(self, path: str, headers: dict[str, str] | None = None) -> requests.Response:
-        return self.session.get(self.base_url + path, headers=headers, timeout=self.timeout)
+        return self.session.get(self.base_url + path, headers=headers, timeout=self.timeout,
+                                verify=self.verify)
 
     def close(self) -> None:
         self.session.close()
@@ -208,6 +215,9 @@ class HttpSink(Sink):
         endpoint = self.pool.pick()
         try:
             response = endpoint.post(self.path, body, self.request_headers(endpoint), self.params)
+        except requests.exceptions.SSLError as exc:  # a certificate does not fix itself: stop
+            return Stop(f"TLS failure with {endpoint.base_url}: {exc}; give the CA with --ca-bundle "
+                        "(or, at your own risk, --insecure)")
         except requests.RequestException as exc:
             self.pool.mark_down(endpoint)
             return Retry(transport_reason(endpoint, exc))

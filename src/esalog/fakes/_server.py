@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -221,8 +222,9 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeServer:
     """Base of the fakes: start/stop, ``url``, ``faults``; subclasses implement ``handle``."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
         self.faults = Faults()
+        self.tls = tls  # (certificate file, key file): serve HTTPS
         self.port = 0
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -245,10 +247,15 @@ class FakeServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> FakeServer:
         self._httpd = _HTTPServer(("127.0.0.1", self.port), self)
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,

@@ -66,9 +66,10 @@ class FakeElasticsearch(FakeServer):
         user: str | None = None,
         password: str | None = None,
         bearer: str | None = None,
+        tls: tuple[str, str] | None = None,
         max_body: int = 100 * 1024 * 1024,
     ) -> None:
-        super().__init__()
+        super().__init__(tls)
         self._auth = set()
         if api_key:
             self._auth.add(f"ApiKey {api_key}")

@@ -65,9 +65,10 @@ class FakeHEC(FakeServer):
         ack: bool = False,
         ack_delay: float = 0.0,
         max_content_length: int = 838_860_800,
+        tls: tuple[str, str] | None = None,
         allowed_indexes: tuple[str, ...] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(tls)
         self.token = token
         self.ack = ack
         self.ack_delay = ack_delay
