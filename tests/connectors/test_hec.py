@@ -40,6 +40,14 @@ def test_event_mode_envelope() -> None:
     assert item.data.endswith(b"\n")
 
 
+def test_time_is_always_sent() -> None:
+    """An event without a usable @timestamp still gets a time (event.created, else now)."""
+    hec_sink = sink("http://127.0.0.1:1")
+    created = {"event": {"created": "2026-11-02T07:00:00.000Z"}, "message": "x"}
+    assert 1793602800.0 == orjson.loads(hec_sink.encode_item(created, "o", 0, None).data)["time"]
+    assert orjson.loads(hec_sink.encode_item({"message": "x"}, "o", 0, None).data)["time"] > 1.7e9
+
+
 def test_raw_fields_mode_envelope() -> None:
     """raw-fields: the original line as event, flat string fields, the add-on's sourcetype."""
     item = sink("http://127.0.0.1:1", mode="raw-fields", index="email").encode_item(EVENT, "o", 0, None)

@@ -4,6 +4,7 @@ indexer acknowledgement on a channel pinned to its endpoint; round-robin with he
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -180,10 +181,10 @@ class HecSink(HttpSink):
     # ------------------------------------------------------------------------------------ encoding
 
     def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
-        parts = [b"{"]
         epoch = self._epoch(event.get("@timestamp"))
-        if epoch is not None:
-            parts += (b'"time":', epoch, b",")
+        if epoch is None:  # always send a time: without it Splunk uses the receipt time silently
+            epoch = self._epoch((event.get("event") or {}).get("created")) or f"{time.time():.3f}".encode()
+        parts = [b'{"time":', epoch, b","]
         host = (event.get("observer") or {}).get("hostname")
         if host:
             encoded = self._hosts.get(host)
