@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import requests
 
 from esalog.connectors.base import Outcome, Retry, Sink, Stop, warn
@@ -179,8 +180,8 @@ def retry_after_of(response: requests.Response) -> float | None:
 def json_body(response: requests.Response) -> dict[str, Any]:
     """The response body as a JSON object, or {} when it is not one."""
     try:
-        data = response.json()
-    except ValueError:
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
         return {}
     return data if isinstance(data, dict) else {}
 
