@@ -57,7 +57,7 @@ def _error(status: int, kind: str, reason: str) -> Reply:
 
 
 class FakeElasticsearch(FakeServer):
-    """Fake ES. ``docs[index][_id]`` holds every stored document."""
+    """Fake ES. ``docs[index][_id]`` gives every stored document."""
 
     def __init__(
         self,
@@ -78,7 +78,8 @@ class FakeElasticsearch(FakeServer):
         if bearer:
             self._auth.add(f"Bearer {bearer}")
         self.max_body = max_body
-        self.docs: dict[str, dict[str, dict[str, Any]]] = {}
+        # stored sources as received (bytes: thousands of parsed dicts would make the GC crawl)
+        self._sources: dict[str, dict[str, bytes]] = {}
         self.templates: dict[str, dict[str, Any]] = {}
         self.data_streams: set[str] = set()
         self.pipelines: dict[str, dict[str, Any]] = {}
@@ -192,7 +193,12 @@ class FakeElasticsearch(FakeServer):
         return Reply(200, {"took": 1, "errors": errors, "items": items})
 
     def _write(
-        self, op: str, index: str | None, doc_id: str | None, source: bytes, pipeline: str | None,
+        self,
+        op: str,
+        index: str | None,
+        doc_id: str | None,
+        source: bytes,
+        pipeline: str | None,
         data_stream: bool,
     ) -> dict[str, Any]:
         if not index:
@@ -245,7 +251,7 @@ class FakeElasticsearch(FakeServer):
             )
         if doc_id is None:
             doc_id = f"auto{next(self._seq)}"
-        store = self.docs.setdefault(index, {})
+        store = self._sources.setdefault(index, {})
         if doc_id in store:
             if op == "create":
                 return self._item(
@@ -258,9 +264,9 @@ class FakeElasticsearch(FakeServer):
                         f"[{doc_id}]: version conflict, document already exists (current version [1])",
                     ),
                 )
-            store[doc_id] = doc
+            store[doc_id] = source
             return self._item(op, index, doc_id, 200, result="updated")
-        store[doc_id] = doc
+        store[doc_id] = source
         return self._item(op, index, doc_id, 201, result="created")
 
     def _item(
@@ -324,7 +330,7 @@ class FakeElasticsearch(FakeServer):
         if index in self.data_streams:
             return True
         template = self._matching_template(index)
-        if template is not None and "data_stream" in template and index not in self.docs:
+        if template is not None and "data_stream" in template and index not in self._sources:
             self.data_streams.add(index)  # auto-created on first write, like ES
             return True
         return False
@@ -346,12 +352,23 @@ class FakeElasticsearch(FakeServer):
 
     def count(self, index: str) -> int:
         with self._lock:
-            return sum(len(docs) for name, docs in self.docs.items() if fnmatch.fnmatchcase(name, index))
+            return sum(len(docs) for name, docs in self._sources.items() if fnmatch.fnmatchcase(name, index))
 
     def ids(self, index: str | None = None) -> set[str]:
         """Every stored ``_id`` (of one index, or of all)."""
         with self._lock:
-            return {doc_id for name, docs in self.docs.items() if index in (None, name) for doc_id in docs}
+            return {
+                doc_id for name, docs in self._sources.items() if index in (None, name) for doc_id in docs
+            }
+
+    @property
+    def docs(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every stored document, parsed: ``docs[index][_id]``."""
+        with self._lock:
+            return {
+                name: {doc_id: orjson.loads(source) for doc_id, source in docs.items()}
+                for name, docs in self._sources.items()
+            }
 
 
 def _bad_mapping(properties: dict[str, Any], prefix: str) -> str | None:

@@ -75,7 +75,7 @@ class FakeHEC(FakeServer):
         self.max_content_length = max_content_length
         self.allowed_indexes = allowed_indexes
         self.unhealthy = False
-        self.events: list[dict[str, Any]] = []
+        self._stored: list[bytes] = []  # indexed envelopes as received (see ``events``)
         self.raw: list[str] = []
         self.channels_seen: set[str] = set()
         self._acks: dict[str, dict[int, float | None]] = {}  # channel -> ack id -> ready time (None: lost)
@@ -162,20 +162,20 @@ class FakeHEC(FakeServer):
 
     def _events(self, body: bytes, channel: str | None, fault: Fault | None) -> Reply:
         objects, broken_at = _split_objects(body)
-        accepted: list[dict[str, Any]] = []
-        for number, obj in enumerate(objects):
-            code = self._invalid(obj)
+        accepted: list[bytes] = []
+        for number, (obj, raw) in enumerate(objects):
+            code = self._invalid(obj, raw)
             if code is not None:
                 self._index(accepted, channel, fault)
                 extra = {"invalid-event-number": number}
                 return _answer(400, code, **extra)
-            accepted.append(obj)
+            accepted.append(raw)
         if broken_at is not None:
             self._index(accepted, channel, fault)
             return _answer(400, 6, **{"invalid-event-number": broken_at})
         return self._index(accepted, channel, fault)
 
-    def _invalid(self, obj: Any) -> int | None:
+    def _invalid(self, obj: Any, raw: bytes) -> int | None:
         """The HEC code refusing one envelope, or None when it is fine."""
         if not isinstance(obj, dict):
             return 6
@@ -205,15 +205,15 @@ class FakeHEC(FakeServer):
         if self.allowed_indexes is not None and obj.get("index", "main") not in self.allowed_indexes:
             return 7
         marker = self.faults.marker
-        if marker is not None and marker in orjson.dumps(obj):
+        if marker is not None and marker in raw:
             return 6
         return None
 
-    def _index(self, envelopes: list[dict[str, Any]], channel: str | None, fault: Fault | None) -> Reply:
+    def _index(self, envelopes: list[bytes], channel: str | None, fault: Fault | None) -> Reply:
         lost = fault is not None and fault.kind == "lose_acks"
         with self._data_lock:
             if not lost:
-                self.events.extend(envelopes)
+                self._stored.extend(envelopes)
             if not self.ack:
                 return _answer(200, 0)
             assert channel is not None
@@ -264,19 +264,31 @@ class FakeHEC(FakeServer):
 
     # ---------------------------------------------------------------------------------------- views
 
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every indexed envelope, parsed, in arrival order."""
+        with self._data_lock:
+            stored = list(self._stored)
+        return [orjson.loads(raw) for raw in stored]
+
+    @property
+    def count(self) -> int:
+        """How many envelopes were indexed."""
+        with self._data_lock:
+            return len(self._stored)
+
     def event_payloads(self) -> list[Any]:
         """The ``event`` member of every indexed envelope."""
-        with self._data_lock:
-            return [e["event"] for e in self.events]
+        return [e["event"] for e in self.events]
 
 
-def _split_objects(body: bytes) -> tuple[list[Any], int | None]:
-    """Concatenated JSON objects -> (objects parsed, index of the first broken one or None)."""
-    objects: list[Any] = []
+def _split_objects(body: bytes) -> tuple[list[tuple[Any, bytes]], int | None]:
+    """Concatenated JSON objects -> ([(object, its bytes)], index of the first broken one or None)."""
+    objects: list[tuple[Any, bytes]] = []
     try:  # fast path: one object per line
         for piece in body.split(b"\n"):
             if piece.strip():
-                objects.append(orjson.loads(piece))
+                objects.append((orjson.loads(piece), piece))
         return objects, None
     except orjson.JSONDecodeError:
         objects = []
@@ -289,7 +301,8 @@ def _split_objects(body: bytes) -> tuple[list[Any], int | None]:
         if position >= len(text):
             return objects, None
         try:
-            obj, position = decoder.raw_decode(text, position)
+            obj, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError:
             return objects, len(objects)
-        objects.append(obj)
+        objects.append((obj, text[position:end].encode()))
+        position = end
