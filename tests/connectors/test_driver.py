@@ -218,3 +218,37 @@ def test_ledger_commits_only_fully_resolved_prefix() -> None:
     assert {} == ledger.committed
     ledger.resolve([items[1]], ok=True)
     assert {(1, 2): ("a", "k", 20)} == ledger.committed
+
+
+def test_concurrent_senders_out_of_order_still_commit_in_order() -> None:
+    """Two senders, the first batch slower than the second: all delivered once, counters add up, and
+    the checkpoint only covers the prefix of lines that are all acknowledged."""
+    release_first = threading.Event()
+
+    class TwoAtOnce(ScriptedSink):
+        @property
+        def max_concurrency(self) -> int:
+            return 2
+
+        def send(self, items: Sequence[Item]) -> Outcome:
+            if orjson.loads(items[0].data)["n"] == 0:
+                release_first.wait(timeout=10)
+            return super().send(items)
+
+    sink = TwoAtOnce([], limits=BatchLimits(max_events=5, max_bytes=10**6, max_age=60))
+    ledger = Ledger()
+    driver = Driver(sink, ledger=ledger, concurrency=2, sleep=lambda s: None)
+    driver.start()
+    for n in range(10):
+        driver.submit({"n": n}, "o", 0, ledger.open_line((1, 1), "k", "f", n + 1, 1))
+    deadline = threading.Event()
+    for _ in range(200):  # bounded wait for the second batch to be acknowledged
+        if driver.stats.acknowledged >= 5:
+            break
+        deadline.wait(0.01)
+    assert {} == ledger.committed  # the second batch is done, the first is not: nothing to commit
+    release_first.set()
+    driver.close()
+    assert list(range(10)) == sorted(sink.received)
+    assert (10, 10, 0) == (driver.stats.sent, driver.stats.acknowledged, driver.stats.failed)
+    assert {(1, 1): ("f", "k", 10)} == ledger.committed

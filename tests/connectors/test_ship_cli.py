@@ -117,7 +117,11 @@ def test_hec_zero_loss_under_fault(fault: str, small_log: Path) -> None:
     assert set(lines) == set(got)
     duplicates = sum(got.values()) - len(lines)
     print(f"{fault}: {len(lines)} lines, {sum(got.values())} events indexed, {duplicates} duplicates")
-    if fault != "slower_than_timeout":
+    if fault in ("slower_than_timeout", "down_then_back"):
+        # a reply lost after the server indexed the batch (timeout, or a concurrent request cut when the
+        # server went down): that batch comes again; at most one per request in flight (--concurrency 2)
+        assert duplicates <= 2 * 50
+    else:
         assert 0 == duplicates
     stats = stats_of(result.stderr)
     assert (len(lines), 0, 0) == (stats["acknowledged"], stats["failed"], stats["dead_lettered"])

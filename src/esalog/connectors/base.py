@@ -142,6 +142,11 @@ class Sink(ABC):
         return set()
 
     @property
+    def max_concurrency(self) -> int:
+        """How many batches may be in flight at once (1 keeps the output in input order)."""
+        return 1
+
+    @property
     def ack_timeout(self) -> float:
         """Seconds after which a pending batch counts as lost and is sent again."""
         return 300.0
@@ -212,6 +217,7 @@ class Driver:
         dead_letter: DeadLetter | None = None,
         ledger: Ledger | None = None,
         queue_batches: int = 4,
+        concurrency: int = 1,
         max_pending: int = 64,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -232,13 +238,22 @@ class Driver:
         self._pending: dict[Hashable, tuple[list[Item], float]] = {}
         self._last_poll = 0.0
         self._on_progress = on_progress
-        self._thread = threading.Thread(target=self._run, name=f"esalog-{sink.name}-sender", daemon=True)
+        self._stats_lock = threading.Lock()
+        senders = max(1, min(concurrency, sink.max_concurrency))
+        self._threads = [
+            threading.Thread(target=self._run, name=f"esalog-{sink.name}-sender-{n}", daemon=True)
+            for n in range(senders)
+        ]
         self.error: BaseException | None = None
 
     # ------------------------------------------------------------------ producer side (main thread)
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
+
+    def _senders_alive(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
 
     def submit(self, event: dict[str, Any], origin: str, index: int, ticket: LineTicket | None) -> None:
         """Hand one event over; blocks while the queue is full (back-pressure)."""
@@ -256,8 +271,8 @@ class Driver:
 
     def _put(self, batch: list[Item]) -> None:
         while True:
-            if not self._thread.is_alive() and self._thread.ident is not None:
-                # the sender died: nothing will ever drain the queue
+            if not self._senders_alive() and self._threads[0].ident is not None:
+                # the senders died: nothing will ever drain the queue
                 self._fail(batch, f"sender stopped: {self.error or self.fatal}")
                 return
             try:
@@ -271,16 +286,19 @@ class Driver:
         rest = self.batcher.take()
         if rest:
             self._put(rest)
-        self._put_stop()
-        self._thread.join(timeout)
-        if self._thread.is_alive():  # pragma: no cover - only with a timeout
+        for _ in self._threads:
+            self._put_stop()
+        for thread in self._threads:
+            thread.join(timeout)
+        if self._senders_alive():  # pragma: no cover - only with a timeout
             self.abort()
-            self._thread.join()
+            for thread in self._threads:
+                thread.join()
         self.sink.close()
         self.dead_letter.close()
 
     def _put_stop(self) -> None:
-        while self._thread.is_alive():
+        while self._senders_alive():
             try:
                 self._queue.put(_STOP, timeout=0.5)
                 return
@@ -345,7 +363,7 @@ class Driver:
             if self.aborted:
                 self._fail(pending, "interrupted before delivery")
                 return
-            self.stats.sent += len(pending)
+            self._add("sent", len(pending))
             outcome = self.sink.send(pending)
             if isinstance(outcome, Delivered):
                 self._acknowledge(pending)
@@ -377,7 +395,7 @@ class Driver:
                 self._reject(outcome.rejected)
                 pending = list(outcome.items)
                 if not outcome.backoff:
-                    self.stats.retried += len(pending)
+                    self._add("retried", len(pending))
                     continue
                 reason, retry_after = outcome.reason, outcome.retry_after
             else:  # Retry
@@ -387,7 +405,7 @@ class Driver:
             except RetriesExhausted as exc:
                 self._fail(pending, str(exc))
                 return
-            self.stats.retried += len(pending)
+            self._add("retried", len(pending))
             self._sleep(policy.delay)
 
     def _poll_pending(self, *, force: bool, wait: bool = False) -> None:
@@ -414,7 +432,7 @@ class Driver:
         ]
         for key in expired:
             items, _ = self._pending.pop(key)
-            self.stats.retried += len(items)
+            self._add("retried", len(items))
             self._deliver(items)
 
     def _fail_pending(self, reason: str) -> None:
@@ -427,22 +445,27 @@ class Driver:
     def _acknowledge(self, items: Sequence[Item]) -> None:
         if not items:
             return
-        self.stats.acknowledged += len(items)
+        self._add("acknowledged", len(items))
         self._resolve(items, ok=True)
 
     def _reject(self, entries: Iterable[tuple[Item, str]]) -> None:
         entries = list(entries)
         if not entries:
             return
-        self.stats.dead_lettered += self.dead_letter.write(entries, "rejected")
+        self._add("dead_lettered", self.dead_letter.write(entries, "rejected"))
         # refused for good and kept in the dead letter: the line is done with
         self._resolve([item for item, _ in entries], ok=True)
 
     def _fail(self, items: Sequence[Item], reason: str) -> None:
         if not items:
             return
-        self.stats.failed += self.dead_letter.write(((item, reason) for item in items), "failed")
+        self._add("failed", self.dead_letter.write(((item, reason) for item in items), "failed"))
         self._resolve(items, ok=False)
+
+    def _add(self, counter: str, amount: int) -> None:
+        """Counters touched by several sender threads (``received`` is the reader's alone)."""
+        with self._stats_lock:
+            setattr(self.stats, counter, getattr(self.stats, counter) + amount)
 
     def _resolve(self, items: Sequence[Item], ok: bool) -> None:
         if self.ledger is not None:

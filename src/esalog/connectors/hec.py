@@ -258,6 +258,12 @@ class HecSink(HttpSink):
     # -------------------------------------------------------------------------------- indexer acks
 
     @property
+    def max_concurrency(self) -> int:
+        # with acknowledgements batches are already many in flight (pending); one sender keeps the
+        # channel bookkeeping simple
+        return 1 if self.config.ack else 8
+
+    @property
     def ack_interval(self) -> float:
         return self.config.ack_interval
 

@@ -207,6 +207,10 @@ class HttpSink(Sink):
         """Extra headers for a request to *endpoint* (e.g. the HEC channel pinned to it)."""
         return None
 
+    @property
+    def max_concurrency(self) -> int:
+        return 8
+
     @abstractmethod
     def classify(self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint) -> Outcome:
         """What the server's answer means for the batch."""

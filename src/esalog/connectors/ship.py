@@ -103,6 +103,13 @@ def register(subparsers: Any) -> None:
         help="batches waiting for the sender before reading pauses (back-pressure; default 4)",
     )
     d.add_argument(
+        "--concurrency",
+        type=int,
+        default=2,
+        metavar="N",
+        help="HEC/ES requests in flight at once (default 2; 1 with --hec-ack; stdout and file: always 1)",
+    )
+    d.add_argument(
         "--retry-initial", type=float, default=0.5, metavar="S", help="first backoff (default 0.5)"
     )
     d.add_argument("--retry-max", type=float, default=30.0, metavar="S", help="backoff cap (default 30)")
@@ -310,6 +317,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
         dead_letter=DeadLetter(args.dead_letter, sink.name),
         ledger=ledger,
         queue_batches=max(1, args.queue_batches),
+        concurrency=args.concurrency,
         on_progress=writer,
     )
     reader = Reader(
