@@ -25,6 +25,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
 #: Modules that add sub-commands: each has ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
     "esalog.coverage",
+    "esalog.connectors.ship",
     "esalog.integrations.listener",
     "esalog.integrations.splunk",
 )
