@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -12,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from esalog.fakes import FakeElasticsearch, FakeHEC
 
 UDP_LINES = [
     "<22>Aug 14 11:04:31 esa1 mail_logs: Info: Time offset from UTC: -21600 seconds",
@@ -36,7 +39,7 @@ def start_listener(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes]
     out = tmp_path / "events.ndjson"
     proc = subprocess.Popen(
         [sys.executable, "-m", "esalog", "listen", "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0",
-         "--to", "file", "--output", str(out), "--year", "2014", *extra],
+         "--to", "file", "--out", str(out), "--year", "2014", *extra],
         stderr=subprocess.PIPE)
     assert proc.stderr is not None
     banner = proc.stderr.readline().decode()
@@ -146,3 +149,30 @@ def test_listener_needs_an_address() -> None:
     proc = subprocess.run([sys.executable, "-m", "esalog", "listen"], capture_output=True, timeout=60)
     assert proc.returncode == 2
     assert b"--udp or --tcp" in proc.stderr
+
+
+def test_listener_ships_to_hec_and_elasticsearch(tmp_path: Path) -> None:
+    """--to hec / --to es deliver through the connectors to (fake) Splunk HEC and Elasticsearch servers."""
+    token = "11111111-2222-3333-4444-555555555555"
+    lines = [f"<22>Aug 14 11:04:51 esa1 mail_logs: Info: Start MID {n} ICID {n + 1000}" for n in range(20)]
+    with FakeHEC(token=token) as hec, FakeElasticsearch() as es:
+        for target in (["--to", "hec", "--hec-url", hec.url, "--index", "email"],
+                       ["--to", "es", "--es-url", es.url, "--es-index", "esa"]):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "esalog", "listen", "--tcp", "127.0.0.1:0", "--year", "2014", "--stats",
+                 *target],
+                stderr=subprocess.PIPE, env={**os.environ, "ESALOG_HEC_TOKEN": token})
+            assert proc.stderr is not None
+            banner = re.search(rb"tcp://127\.0\.0\.1:(\d+)", proc.stderr.readline())
+            assert banner, "no listening banner"
+            port = int(banner.group(1))
+            with socket.create_connection(("127.0.0.1", port)) as tcp:
+                tcp.sendall(b"".join(line.encode() + b"\n" for line in lines))
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+            counters = json.loads(err.splitlines()[-1])
+            assert (counters["messages"], counters["acknowledged"], counters["failed"]) == (len(lines), len(lines), 0)
+        assert [e["event"]["event"]["original"] for e in hec.events] == lines
+        assert {e["index"] for e in hec.events} == {"email"}
+        assert len(es.ids()) == len(lines)

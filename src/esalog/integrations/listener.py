@@ -18,16 +18,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
-from esalog.encode import encode_line
 from esalog.errors import ConfigError
 from esalog.inputs import RawLine, decode_line
 from esalog.parsers.engine import Event
@@ -39,6 +38,7 @@ DEFAULT_MAX_FRAME = 256 * 1024
 _MAX_LENGTH_DIGITS = 10
 STOP_GRACE_SECONDS = 1.0
 UDP_RECEIVE_BUFFER = 8 * 1024 * 1024
+FLUSH_SECONDS = 0.2
 
 
 class Sink(Protocol):
@@ -51,39 +51,35 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
-class NdjsonSink:
-    """NDJSON to a binary stream (stdout or an append-mode file)."""
+class DriverSink:
+    """The listener's events into a connectors :class:`~esalog.connectors.base.Driver` (stdout, file, HEC,
+    Elasticsearch): batching, retries, dead letters and delivery counters come from there."""
 
-    def __init__(self, handle: BinaryIO, owned: bool) -> None:
-        self.handle = handle
-        self.owned = owned
+    def __init__(self, args: argparse.Namespace) -> None:
+        from esalog.connectors.base import DeadLetter, Driver
+        from esalog.connectors.checkpoint import Ledger
+        from esalog.connectors.retry import RetryPolicy
+        from esalog.connectors.ship import batch_limits, build_sink
+
+        sink = build_sink(args)
+        self.driver = Driver(sink, limits=batch_limits(args, sink),
+                             policy=RetryPolicy(initial=args.retry_initial, cap=args.retry_max,
+                                                budget=args.retry_budget),
+                             dead_letter=DeadLetter(args.dead_letter, sink.name), ledger=Ledger(),
+                             queue_batches=max(1, args.queue_batches), concurrency=args.concurrency)
+        sink.open()
+        self.driver.start()
+        self._index = 0
 
     def write(self, event: Event) -> None:
-        self.handle.write(encode_line(event))
+        self._index += 1
+        self.driver.submit(event, "listen", self._index, None)
 
     def flush(self) -> None:
-        self.handle.flush()
+        self.driver.tick()
 
     def close(self) -> None:
-        self.handle.flush()
-        if self.owned:
-            self.handle.close()
-
-
-#: Sink factories by ``--to`` name; each takes the parsed arguments.
-SINKS: dict[str, Callable[[argparse.Namespace], Sink]] = {
-    "stdout": lambda args: NdjsonSink(sys.stdout.buffer, owned=False),
-    "file": lambda args: _file_sink(args),
-}
-
-
-def _file_sink(args: argparse.Namespace) -> Sink:
-    if not args.output:
-        raise ConfigError("--to file needs --output FILE")
-    try:
-        return NdjsonSink(open(args.output, "ab"), owned=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot open --output {args.output!r}: {exc.strerror}") from None
+        self.driver.close()
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -235,9 +231,13 @@ class Listener:
             self.sink.write(event)
 
     async def consume(self) -> None:
-        """Drain the queue until the end marker; flush the sink whenever the queue runs empty."""
+        """Drain the queue until the end marker; flush the sink whenever the queue runs empty or idles."""
         while True:
-            item = await self.queue.get()
+            try:
+                item = await asyncio.wait_for(self.queue.get(), timeout=FLUSH_SECONDS)
+            except TimeoutError:  # idle: let the sink send what has waited long enough
+                self.sink.flush()
+                continue
             if item is None:
                 return
             self.handle(*item)
@@ -331,7 +331,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     if not args.udp and not args.tcp:
         raise ConfigError("give at least one --udp or --tcp address")
     pipeline = build_pipeline(args)
-    sink = SINKS[args.to](args)
+    sink = DriverSink(args)
     start = time.monotonic()
     try:
         stats = asyncio.run(serve(args, pipeline, sink))
@@ -339,10 +339,19 @@ def cmd_listen(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot listen: {exc.strerror or exc}") from None
     finally:
         sink.close()
-    print(summary_line(pipeline.counters, time.monotonic() - start), file=sys.stderr)
-    print(f"esalog: {stats.received} messages from {len(stats.peers)} peers, {stats.truncated} truncated, "
-          f"{stats.dropped} UDP datagrams dropped (queue or socket buffer full)", file=sys.stderr)
-    return EXIT_FAILURE if stats.dropped else EXIT_OK
+    delivery = sink.driver.stats
+    if not args.quiet:
+        print(summary_line(pipeline.counters, time.monotonic() - start), file=sys.stderr)
+        print(f"esalog: {stats.received} messages from {len(stats.peers)} peers, {stats.truncated} truncated, "
+              f"{stats.dropped} UDP datagrams dropped (queue or socket buffer full)", file=sys.stderr)
+        print(delivery.summary(sink.driver.sink.name), file=sys.stderr)
+    if args.stats:
+        print(json.dumps({"sink": sink.driver.sink.name, **delivery.as_dict(), "messages": stats.received,
+                          "peers": len(stats.peers), "truncated": stats.truncated, "dropped": stats.dropped}),
+              file=sys.stderr)
+    if sink.driver.fatal:
+        print(f"esalog: error: {sink.driver.fatal}", file=sys.stderr)
+    return EXIT_FAILURE if stats.dropped or delivery.undelivered or sink.driver.fatal else EXIT_OK
 
 
 def register(subparsers: Any) -> None:
@@ -353,14 +362,33 @@ def register(subparsers: Any) -> None:
         "listen", help="receive the ESA syslog push on UDP/TCP and ship the events",
         description="Syslog listener for ESA log subscriptions (RFC 3164 and 5424; TCP newline or "
                     "octet-counted framing). One parser state per sending appliance. Runs until "
-                    "SIGTERM/SIGINT, then flushes. Exit 1 when UDP datagrams had to be dropped.")
+                    "SIGTERM/SIGINT, then flushes. Exit 1 when UDP datagrams had to be dropped or "
+                    "an event was not delivered.")
     p.add_argument("--udp", action="append", default=[], metavar="HOST:PORT", help="UDP address (repeatable)")
     p.add_argument("--tcp", action="append", default=[], metavar="HOST:PORT", help="TCP address (repeatable)")
-    p.add_argument("--to", choices=sorted(SINKS), default="stdout", help="where events go (default stdout)")
-    p.add_argument("-o", "--output", metavar="FILE", help="file for --to file (appended)")
+    p.add_argument("--to", choices=("stdout", "file", "hec", "es"), default="stdout",
+                   help="where events go (default stdout), delivered as by 'esalog ship'")
     p.add_argument("--queue-size", type=int, default=DEFAULT_QUEUE, metavar="N",
                    help=f"messages buffered between sockets and parser (default {DEFAULT_QUEUE})")
     p.add_argument("--max-frame", type=int, default=DEFAULT_MAX_FRAME, metavar="BYTES",
                    help=f"longest message kept; longer ones are cut and tagged (default {DEFAULT_MAX_FRAME})")
+    _add_sink_options(p)
     add_parse_options(p)
     p.set_defaults(func=cmd_listen)
+
+
+#: Option groups of ``esalog ship`` that ``listen`` shares (same names, same meaning).
+_SHIP_GROUPS = ("delivery", "file sink (--to file)", "Splunk HEC (--to hec)", "Elasticsearch / OpenSearch (--to es)")
+
+
+def _add_sink_options(parser: argparse.ArgumentParser) -> None:
+    """Give *parser* the sink and delivery options of ``esalog ship`` (taken from its parser, not copied)."""
+    from esalog.connectors import ship
+
+    holder = argparse.ArgumentParser(add_help=False).add_subparsers()
+    ship.register(holder)
+    for group in holder.choices["ship"]._action_groups:
+        if group.title in _SHIP_GROUPS:
+            target = parser.add_argument_group(group.title)
+            for action in group._group_actions:
+                target._add_action(action)
