@@ -3,8 +3,8 @@
 The app (templates in ``splunk_app/``) carries its dependencies in ``lib/``, as Splunk apps must:
 esalog itself, PyYAML (pure-Python part), splunk-sdk (``splunklib``) and what splunklib imports
 (``deprecation``, ``packaging``). orjson is a compiled wheel and is left out: esalog falls back to the
-stdlib ``json`` encoder there. jsonschema (event validation) and requests (connectors) are not needed
-inside Splunk and are not bundled.
+stdlib ``json`` encoder there. jsonschema (event validation), requests and esalog's connectors and fakes
+are not needed inside Splunk and are not bundled.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ SUMMARY_SOURCETYPE = "cisco:esa:message"
 SUMMARY_ACTION = "message-summary"
 #: Top-level packages copied into the app's lib/ (import name -> only pure-Python files).
 BUNDLED = ("esalog", "yaml", "splunklib", "deprecation", "packaging")
-_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.pyd", "splunk_app")
+#: Left out of the bundled esalog: the app template itself, and the shippers and test fakes (they need
+#: requests, which Splunk apps do not get; inside Splunk, Splunk does the shipping).
+_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.pyd", "splunk_app", "connectors", "fakes")
 
 
 def pipeline_from_argv(argv: list[str]) -> Pipeline:
