@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from esalog.tracking.state import Fate, Msg
@@ -58,10 +57,6 @@ def outcome_of(disp: str) -> str:
     return _OUTCOME.get(disp, "unknown")
 
 
-def _epoch_ns(ts: str) -> int:
-    return int(datetime.fromisoformat(ts).timestamp() * 1_000_000_000)
-
-
 def build_summary(msg: Msg, observer: dict[str, Any], dataset: str, end_reason: str) -> dict[str, Any]:
     """The ``message-summary`` event of *msg*; *end_reason*: finished, max_open, ttl or end_of_input."""
     disp = disposition(msg)
@@ -72,7 +67,7 @@ def build_summary(msg: Msg, observer: dict[str, Any], dataset: str, end_reason: 
         "event": {"kind": "state", "module": "cisco_esa", "dataset": dataset, "action": "message-summary",
                   "category": ["email"], "type": ["info"], "outcome": outcome_of(disp),
                   "start": msg.first_ts, "end": msg.last_ts,
-                  "duration": max(0, _epoch_ns(msg.last_ts) - _epoch_ns(msg.first_ts))},
+                  "duration": max(0, round((msg.last - msg.first) * 1_000_000_000))},
         "observer": observer,
         "cisco": {"esa": esa},
     }

@@ -109,9 +109,10 @@ class Tracker:
             if action is None or not action.endswith("-verdict"):
                 return None
             handler = self._on_verdict
-        esa = event.get("cisco", {}).get("esa")
-        if esa is None:
+        cisco = event.get("cisco")
+        if cisco is None:
             return None
+        esa = cisco["esa"]
         obs = event["observer"]
         if obs is self._last_obs:
             app = self._last_app
