@@ -37,16 +37,25 @@ class Run:
         return [event, *(self.tracker(event, self.stream) or [])]
 
     def flush(self) -> list[dict[str, Any]]:
-        return self.pipeline.flush()
+        return list(self.pipeline.flush())
 
 
-def catalog_event(run: Run, when: str, action: str, email: dict[str, Any] | None = None,
-                  **esa: Any) -> dict[str, Any]:
+def catalog_event(
+    run: Run, when: str, action: str, email: dict[str, Any] | None = None, **esa: Any
+) -> dict[str, Any]:
     """An event shaped like the catalog's rules make it (``when``: ``2014-08-14T11:04:31``)."""
     event: dict[str, Any] = {
-        "@timestamp": f"{when}.000Z", "message": action,
-        "event": {"kind": "event", "module": "cisco_esa", "dataset": "cisco_esa.mail_logs", "action": action,
-                  "category": ["email"], "type": ["info"], "outcome": "success"},
+        "@timestamp": f"{when}.000Z",
+        "message": action,
+        "event": {
+            "kind": "event",
+            "module": "cisco_esa",
+            "dataset": "cisco_esa.mail_logs",
+            "action": action,
+            "category": ["email"],
+            "type": ["info"],
+            "outcome": "success",
+        },
         "observer": run.stream.observer(None),
         "cisco": {"esa": {"kind": action, **esa}},
     }

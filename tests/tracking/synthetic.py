@@ -19,7 +19,8 @@ def finished_message(n: int, second: int) -> list[str]:
     p = _stamp(second)
     ip = f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
     return [
-        f"{p}New SMTP ICID {n} interface Data 1 (192.0.2.1) address {ip} reverse dns host h{n}.example.net verified yes",
+        f"{p}New SMTP ICID {n} interface Data 1 (192.0.2.1) address {ip} "
+        f"reverse dns host h{n}.example.net verified yes",
         f"{p}ICID {n} ACCEPT SG UNKNOWNLIST match sbrs[-2.0:10.0] SBRS 1.5",
         f"{p}Start MID {n} ICID {n}",
         f"{p}MID {n} ICID {n} From: <sender{n}@example.net>",
@@ -42,8 +43,11 @@ def finished_message(n: int, second: int) -> list[str]:
 def open_message(n: int, second: int) -> list[str]:
     """Three lines of a message that never finishes (its connection never closes either)."""
     p = _stamp(second)
-    return [f"{p}Start MID {n} ICID {n}", f"{p}MID {n} ICID {n} From: <s{n}@example.net>",
-            f"{p}MID {n} ICID {n} RID 0 To: <u{n}@example.com>"]
+    return [
+        f"{p}Start MID {n} ICID {n}",
+        f"{p}MID {n} ICID {n} From: <s{n}@example.net>",
+        f"{p}MID {n} ICID {n} RID 0 To: <u{n}@example.com>",
+    ]
 
 
 def mixed_lines(open_count: int, finished_count: int) -> Iterator[str]:

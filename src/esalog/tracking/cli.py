@@ -42,22 +42,45 @@ def _positive_int(text: str) -> int:
 def add_tracking_options(parser: argparse.ArgumentParser) -> None:
     """The session-tracking options of every parsing command."""
     g = parser.add_argument_group("session tracking (on by default)")
-    g.add_argument("--stateless", action="store_true",
-                   help="no session state (parallel workers): abort categories from the abort line alone")
-    g.add_argument("--no-enrich", action="store_true",
-                   help="track, but do not copy connection and recipient facts into the line events")
-    g.add_argument("--summaries", action="store_true",
-                   help="emit one message-summary event per MID when it finishes, is evicted or input ends")
-    g.add_argument("--max-open", type=_positive_int, default=DEFAULT_MAX_OPEN, metavar="N",
-                   help=f"most connections and messages held at once (default {DEFAULT_MAX_OPEN}); "
-                        "the stalest is evicted, its summary marked incomplete")
-    g.add_argument("--session-ttl", type=parse_duration, default=DEFAULT_TTL, metavar="DURATION",
-                   help="forget a connection or message not seen for this long in LOG time "
-                        "(default 24h; e.g. 90m, 3600s)")
-    g.add_argument("--inbound-timeout", type=parse_duration, default=DEFAULT_INBOUND_TIMEOUT,
-                   metavar="DURATION",
-                   help="the listener's 'Timeout for Unsuccessful Inbound Connections' (default 300s): "
-                        "an abort idle this long is inbound_timeout, shorter is connection_lost")
+    g.add_argument(
+        "--stateless",
+        action="store_true",
+        help="no session state (parallel workers): abort categories from the abort line alone",
+    )
+    g.add_argument(
+        "--no-enrich",
+        action="store_true",
+        help="track, but do not copy connection and recipient facts into the line events",
+    )
+    g.add_argument(
+        "--summaries",
+        action="store_true",
+        help="emit one message-summary event per MID when it finishes, is evicted or input ends",
+    )
+    g.add_argument(
+        "--max-open",
+        type=_positive_int,
+        default=DEFAULT_MAX_OPEN,
+        metavar="N",
+        help=f"most connections and messages held at once (default {DEFAULT_MAX_OPEN}); "
+        "the stalest is evicted, its summary marked incomplete",
+    )
+    g.add_argument(
+        "--session-ttl",
+        type=parse_duration,
+        default=DEFAULT_TTL,
+        metavar="DURATION",
+        help="forget a connection or message not seen for this long in LOG time "
+        "(default 24h; e.g. 90m, 3600s)",
+    )
+    g.add_argument(
+        "--inbound-timeout",
+        type=parse_duration,
+        default=DEFAULT_INBOUND_TIMEOUT,
+        metavar="DURATION",
+        help="the listener's 'Timeout for Unsuccessful Inbound Connections' (default 300s): "
+        "an abort idle this long is inbound_timeout, shorter is connection_lost",
+    )
 
 
 def build_tracking_stages(args: argparse.Namespace) -> list[Stage]:
@@ -66,8 +89,15 @@ def build_tracking_stages(args: argparse.Namespace) -> list[Stage]:
         if getattr(args, "summaries", False):
             raise ConfigError("--summaries needs session state: drop --stateless")
         return [StatelessAborts()]
-    return [Tracker(enrich=not args.no_enrich, summaries=args.summaries, max_open=args.max_open,
-                    ttl=args.session_ttl, inbound_timeout=args.inbound_timeout)]
+    return [
+        Tracker(
+            enrich=not args.no_enrich,
+            summaries=args.summaries,
+            max_open=args.max_open,
+            ttl=args.session_ttl,
+            inbound_timeout=args.inbound_timeout,
+        )
+    ]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -75,14 +105,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     from esalog.cli import add_parse_options
 
     p = subparsers.add_parser(
-        "report", help="digest of dispositions and abort causes (terminal, --json, --html)",
+        "report",
+        help="digest of dispositions and abort causes (terminal, --json, --html)",
         description="Read ESA mail logs with session tracking and print a digest: messages by disposition, "
-                    "abort categories with the sources behind them, a time histogram and Cisco's advice.")
+        "abort categories with the sources behind them, a time histogram and Cisco's advice.",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="log files (plain or .gz), globs, '-' for stdin")
     p.add_argument("--json", action="store_true", help="print the digest as JSON")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
-    p.add_argument("--top", type=_positive_int, default=5, metavar="N",
-                   help="how many source IPs / names / sender groups per category (default 5)")
+    p.add_argument(
+        "--top",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="how many source IPs / names / sender groups per category (default 5)",
+    )
     add_parse_options(p)
     p.set_defaults(func=cmd_report)
 

@@ -14,13 +14,28 @@ from esalog.tracking.summary import DISPOSITIONS
 #: Histogram bucket widths to choose from (seconds), the first giving at most MAX_BUCKETS buckets wins.
 BUCKET_WIDTHS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
 MAX_BUCKETS = 48
-_DIMENSIONS = (("source_ips", ("source", "ip")), ("source_domains", ("source", "domain")),
-               ("sender_groups", ("cisco", "esa", "sender_group")))
-_COLORS = {"connection_lost": "#d62728", "inbound_timeout": "#ff7f0e", "sender_quit": "#9467bd",
-           "receiving_aborted": "#8c564b", "policy_drop": "#1f77b4", "policy_bounce": "#17becf",
-           "other": "#7f7f7f", "delivered": "#2ca02c", "partially_delivered": "#98df8a", "bounced": "#17becf",
-           "dropped": "#1f77b4", "quarantined": "#bcbd22", "aborted": "#d62728", "deferred": "#ff7f0e",
-           "unknown": "#c7c7c7"}
+_DIMENSIONS = (
+    ("source_ips", ("source", "ip")),
+    ("source_domains", ("source", "domain")),
+    ("sender_groups", ("cisco", "esa", "sender_group")),
+)
+_COLORS = {
+    "connection_lost": "#d62728",
+    "inbound_timeout": "#ff7f0e",
+    "sender_quit": "#9467bd",
+    "receiving_aborted": "#8c564b",
+    "policy_drop": "#1f77b4",
+    "policy_bounce": "#17becf",
+    "other": "#7f7f7f",
+    "delivered": "#2ca02c",
+    "partially_delivered": "#98df8a",
+    "bounced": "#17becf",
+    "dropped": "#1f77b4",
+    "quarantined": "#bcbd22",
+    "aborted": "#d62728",
+    "deferred": "#ff7f0e",
+    "unknown": "#c7c7c7",
+}
 
 
 def _get(event: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -92,9 +107,12 @@ class Report:
             if not count:
                 continue
             dims = self.sources[category]
-            entry: dict[str, Any] = {"category": category, "count": count,
-                                     "confidence": dict(self.confidence[category]),
-                                     "advice": ADVICE[category]}
+            entry: dict[str, Any] = {
+                "category": category,
+                "count": count,
+                "confidence": dict(self.confidence[category]),
+                "advice": ADVICE[category],
+            }
             for name, _ in _DIMENSIONS:
                 entry[f"top_{name}"] = [[k, n] for k, n in dims[name].most_common(self.top)]
             aborts.append(entry)
@@ -120,9 +138,13 @@ class Report:
         buckets: list[Counter[str]] = [Counter() for _ in range(n)]
         for minute, counts in self.minutes.items():
             buckets[(minute * 60 - start) // width].update(counts)
-        return {"bucket_seconds": width,
-                "buckets": [{"start": _iso(start + i * width), "total": sum(c.values()), "counts": dict(c)}
-                            for i, c in enumerate(buckets)]}
+        return {
+            "bucket_seconds": width,
+            "buckets": [
+                {"start": _iso(start + i * width), "total": sum(c.values()), "counts": dict(c)}
+                for i, c in enumerate(buckets)
+            ],
+        }
 
 
 def to_json(digest: dict[str, Any]) -> str:
@@ -144,8 +166,11 @@ def _bar(count: int, most: int, width: int = 30) -> str:
 
 def render_text(digest: dict[str, Any]) -> str:
     """Terminal tables."""
-    out = [f"esalog report: {digest['lines']} lines, {digest['messages']} messages "
-           f"({digest['incomplete_messages']} incomplete), {digest['first'] or '-'} .. {digest['last'] or '-'}", ""]
+    out = [
+        f"esalog report: {digest['lines']} lines, {digest['messages']} messages "
+        f"({digest['incomplete_messages']} incomplete), {digest['first'] or '-'} .. {digest['last'] or '-'}",
+        "",
+    ]
     disp = digest["dispositions"]
     most = max(disp.values(), default=0)
     out.append("Messages by disposition")
@@ -157,13 +182,25 @@ def render_text(digest: dict[str, Any]) -> str:
         out.append("(no aborted messages)")
     else:
         most = max(a["count"] for a in aborts)
-        out += _table([(a["category"], str(a["count"]),
-                        ", ".join(f"{k} {v}" for k, v in sorted(a["confidence"].items())), _bar(a["count"], most))
-                       for a in aborts], ("category", "messages", "confidence", ""))
+        out += _table(
+            [
+                (
+                    a["category"],
+                    str(a["count"]),
+                    ", ".join(f"{k} {v}" for k, v in sorted(a["confidence"].items())),
+                    _bar(a["count"], most),
+                )
+                for a in aborts
+            ],
+            ("category", "messages", "confidence", ""),
+        )
     for a in aborts:
         out += ["", f"== {a['category']} ({a['count']})"]
-        for name, label in (("top_source_ips", "source IPs"), ("top_source_domains", "reverse DNS"),
-                            ("top_sender_groups", "sender groups")):
+        for name, label in (
+            ("top_source_ips", "source IPs"),
+            ("top_source_domains", "reverse DNS"),
+            ("top_sender_groups", "sender groups"),
+        ):
             items = ", ".join(f"{k} ({n})" for k, n in a[name]) or "-"
             out.append(f"  {label + ':':15} {items}")
         out.append(f"  {'advice:':15} {a['advice']}")
@@ -182,15 +219,18 @@ def _svg_bars(items: list[tuple[str, int]], width: int = 560) -> str:
         return "<p>none</p>"
     most = max(n for _, n in items)
     row, label_w = 24, 170
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{row * len(items) + 4}" '
-             f'role="img">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{row * len(items) + 4}" role="img">'
+    ]
     for i, (name, n) in enumerate(items):
         w = max(1, round((width - label_w - 60) * n / most))
         y = i * row + 2
-        parts.append(f'<text x="0" y="{y + 16}" class="l">{html.escape(name)}</text>'
-                     f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{row - 6}" '
-                     f'fill="{_COLORS.get(name, "#4c72b0")}"/>'
-                     f'<text x="{label_w + w + 6}" y="{y + 16}" class="n">{n}</text>')
+        parts.append(
+            f'<text x="0" y="{y + 16}" class="l">{html.escape(name)}</text>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{row - 6}" '
+            f'fill="{_COLORS.get(name, "#4c72b0")}"/>'
+            f'<text x="{label_w + w + 6}" y="{y + 16}" class="n">{n}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -211,12 +251,16 @@ def _svg_histogram(hist: dict[str, Any], width: int = 760, height: int = 220) ->
                 continue
             h = (height - 10) * n / most
             y -= h
-            parts.append(f'<rect x="{40 + i * col:.1f}" y="{y:.1f}" width="{max(col - 2, 1):.1f}" height="{h:.1f}" '
-                         f'fill="{_COLORS[category]}"><title>{html.escape(b["start"])} {category}: {n}</title></rect>')
+            parts.append(
+                f'<rect x="{40 + i * col:.1f}" y="{y:.1f}" width="{max(col - 2, 1):.1f}" height="{h:.1f}" '
+                f'fill="{_COLORS[category]}"><title>{html.escape(b["start"])} {category}: {n}</title></rect>'
+            )
     parts.append(f'<text x="0" y="14" class="n">{most}</text><text x="0" y="{height}" class="n">0</text>')
     parts.append(f'<text x="40" y="{height + 20}" class="n">{html.escape(buckets[0]["start"])}</text>')
-    parts.append(f'<text x="{width}" y="{height + 20}" class="n" text-anchor="end">'
-                 f'{html.escape(buckets[-1]["start"])}</text></svg>')
+    parts.append(
+        f'<text x="{width}" y="{height + 20}" class="n" text-anchor="end">'
+        f"{html.escape(buckets[-1]['start'])}</text></svg>"
+    )
     return "".join(parts)
 
 
@@ -228,33 +272,45 @@ def render_html(digest: dict[str, Any]) -> str:
     for a in aborts:
         tops = "".join(
             f"<td>{'<br>'.join(f'{e(str(k))} ({n})' for k, n in a[name]) or '-'}</td>"
-            for name in ("top_source_ips", "top_source_domains", "top_sender_groups"))
+            for name in ("top_source_ips", "top_source_domains", "top_sender_groups")
+        )
         conf = ", ".join(f"{e(k)} {v}" for k, v in sorted(a["confidence"].items()))
-        rows.append(f"<tr><td><span class=\"sw\" style=\"background:{_COLORS[a['category']]}\"></span>"
-                    f"{e(a['category'])}</td><td class=\"num\">{a['count']}</td><td>{conf}</td>{tops}"
-                    f"<td class=\"adv\">{e(a['advice'])}</td></tr>")
-    table = ("<table><tr><th>category</th><th>messages</th><th>confidence</th><th>top source IPs</th>"
-             "<th>top reverse DNS</th><th>top sender groups</th><th>Cisco's advice</th></tr>"
-             + "".join(rows) + "</table>") if rows else "<p>No aborted messages.</p>"
+        rows.append(
+            f'<tr><td><span class="sw" style="background:{_COLORS[a["category"]]}"></span>'
+            f'{e(a["category"])}</td><td class="num">{a["count"]}</td><td>{conf}</td>{tops}'
+            f'<td class="adv">{e(a["advice"])}</td></tr>'
+        )
+    table = (
+        (
+            "<table><tr><th>category</th><th>messages</th><th>confidence</th><th>top source IPs</th>"
+            "<th>top reverse DNS</th><th>top sender groups</th><th>Cisco's advice</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+        if rows
+        else "<p>No aborted messages.</p>"
+    )
     width = digest["abort_histogram"]["bucket_seconds"] // 60
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>esalog report</title>
 <style>
 body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}}
 h1{{font-size:1.4em}} h2{{font-size:1.1em;margin-top:1.6em}}
-table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}}
-.num{{text-align:right}} .adv{{max-width:320px;font-size:12px}} .sw{{display:inline-block;width:10px;height:10px;margin-right:6px}}
+table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}}
+.num{{text-align:right}} .adv{{max-width:320px;font-size:12px}}
+.sw{{display:inline-block;width:10px;height:10px;margin-right:6px}}
 svg .l,svg .n{{font:12px system-ui,sans-serif;fill:#222}}
 </style></head><body>
 <h1>esalog report</h1>
-<p>{digest['lines']} lines, {digest['messages']} messages ({digest['incomplete_messages']} incomplete),
-{e(digest['first'] or '-')} to {e(digest['last'] or '-')} (UTC).</p>
+<p>{digest["lines"]} lines, {digest["messages"]} messages ({digest["incomplete_messages"]} incomplete),
+{e(digest["first"] or "-")} to {e(digest["last"] or "-")} (UTC).</p>
 <h2>Messages by disposition</h2>
-{_svg_bars(list(digest['dispositions'].items()))}
+{_svg_bars(list(digest["dispositions"].items()))}
 <h2>Abort categories</h2>
-{_svg_bars([(a['category'], a['count']) for a in aborts])}
+{_svg_bars([(a["category"], a["count"]) for a in aborts])}
 {table}
 <h2>Aborts over time ({width} min per column)</h2>
-{_svg_histogram(digest['abort_histogram'])}
+{_svg_histogram(digest["abort_histogram"])}
 </body></html>
 """

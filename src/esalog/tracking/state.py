@@ -9,11 +9,13 @@ of being evicted. Finishing a record removes it from both, so nothing stays behi
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 #: How many finished MIDs per appliance are remembered so that a stray late line does not reopen them.
 FINISHED_MEMORY = 4096
+#: A To line whose RID jumps this far past the last one is not stored (bounds memory on bad input).
+MAX_RID_GAP = 1024
 
 
 class Appliance:
@@ -51,8 +53,19 @@ class Record:
 class Conn(Record):
     """An inbound SMTP connection (ICID)."""
 
-    __slots__ = ("country", "hat_action", "interface", "listener_ip", "lost_at", "related", "sbrs",
-                 "sender_group", "source", "tls", "tls_failed")
+    __slots__ = (
+        "country",
+        "hat_action",
+        "interface",
+        "listener_ip",
+        "lost_at",
+        "related",
+        "sbrs",
+        "sender_group",
+        "source",
+        "tls",
+        "tls_failed",
+    )
 
     def __init__(self, home: dict[int, Any], ident: int, t: float) -> None:
         super().__init__(home, ident, t)
@@ -97,9 +110,31 @@ class Fate:
 class Msg(Record):
     """A message (MID) and everything its lines said, until ``Message finished``."""
 
-    __slots__ = ("abort", "attachments", "children", "conn", "continued_in", "direction", "fates", "first",
-                 "first_ts", "icid", "last_ts", "lines", "message_id", "parent", "policy", "quarantine",
-                 "rcpts", "released", "sender", "size", "started", "subject", "verdicts")
+    __slots__ = (
+        "abort",
+        "attachments",
+        "children",
+        "conn",
+        "continued_in",
+        "direction",
+        "fates",
+        "first",
+        "first_ts",
+        "icid",
+        "last_ts",
+        "lines",
+        "message_id",
+        "parent",
+        "policy",
+        "quarantine",
+        "rcpts",
+        "released",
+        "sender",
+        "size",
+        "started",
+        "subject",
+        "verdicts",
+    )
 
     def __init__(self, home: dict[int, Any], ident: int, t: float, ts: str) -> None:
         super().__init__(home, ident, t)
@@ -110,8 +145,8 @@ class Msg(Record):
         self.started = False  # Start MID (or a split/rewrite/generation line) was seen
         self.icid: int | None = None
         self.conn: Conn | None = None
-        self.sender: list[str] | None = None
-        self.rcpts: dict[int, str | None] | None = None
+        self.sender: str | list[str] | None = None  # one address kept as a plain string
+        self.rcpts: list[str | None] | None = None  # index = RID; "" = empty To:, None = never named
         self.fates: dict[int, Fate] | None = None
         self.message_id: str | None = None
         self.subject: str | None = None
@@ -126,6 +161,33 @@ class Msg(Record):
         self.parent: int | None = None
         self.children: list[int] | None = None
         self.continued_in: list[int] | None = None
+
+    def set_recipient(self, rid: int, address: str | None) -> None:
+        """Remember the address of RID *rid* (RIDs count up from 0; absurd gaps are ignored)."""
+        rcpts = self.rcpts
+        if rcpts is None:
+            rcpts = self.rcpts = []
+        if rid < len(rcpts):
+            rcpts[rid] = address or ""
+        elif rid < len(rcpts) + MAX_RID_GAP:
+            rcpts.extend([None] * (rid - len(rcpts)))
+            rcpts.append(address or "")
+
+    def recipient(self, rid: int) -> str | None:
+        """The address of RID *rid*, if a To line named one."""
+        rcpts = self.rcpts
+        return rcpts[rid] or None if rcpts is not None and 0 <= rid < len(rcpts) else None
+
+    def recipient_rids(self) -> list[int]:
+        """RIDs named by To lines or by delivery lines, in order."""
+        rids = {i for i, a in enumerate(self.rcpts or ()) if a is not None}
+        rids.update(self.fates or ())
+        return sorted(rids)
+
+    def senders(self) -> list[str]:
+        """Envelope sender address(es) as a list."""
+        sender = self.sender
+        return [] if sender is None else [sender] if isinstance(sender, str) else list(sender)
 
     def fate(self, rid: int) -> Fate:
         """The fate record of recipient *rid*, created on first use."""
@@ -193,14 +255,14 @@ class OpenTable:
             else:
                 break  # untouched since queued and not expired: everything behind it is younger
 
-    def drain(self) -> list[Record]:
-        """Remove and return every record, oldest first (end of input)."""
-        records = list(self.order)
-        self.order.clear()
-        for rec in records:
+    def drain(self) -> Iterator[Record]:
+        """Remove and yield every record, oldest first (end of input)."""
+        order = self.order
+        while order:
+            rec, _ = order.popitem(last=False)
             if rec.home.get(rec.id) is rec:
                 del rec.home[rec.id]
-        return records
+            yield rec
 
     def _drop(self, rec: Record, why: str) -> None:
         if rec.home.get(rec.id) is rec:

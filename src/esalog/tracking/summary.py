@@ -6,13 +6,26 @@ from typing import Any
 
 from esalog.tracking.state import Fate, Msg
 
-DISPOSITIONS = ("delivered", "partially_delivered", "bounced", "dropped", "quarantined", "aborted",
-                "deferred", "unknown")
+DISPOSITIONS = (
+    "delivered",
+    "partially_delivered",
+    "bounced",
+    "dropped",
+    "quarantined",
+    "aborted",
+    "deferred",
+    "unknown",
+)
 #: Recipient fates that end the story of a recipient (others may still change).
 FINAL_FATES = frozenset({"delivered", "bounced", "deferred", "dropped", "quarantined", "aborted"})
 _ABORT_FATE = {"policy_drop": "dropped", "policy_bounce": "bounced"}
-_OUTCOME = {"delivered": "success", "partially_delivered": "success", "bounced": "failure",
-            "dropped": "failure", "aborted": "failure"}
+_OUTCOME = {
+    "delivered": "success",
+    "partially_delivered": "success",
+    "bounced": "failure",
+    "dropped": "failure",
+    "aborted": "failure",
+}
 
 
 def recipient_fate(msg: Msg, fate: Fate | None) -> str:
@@ -26,19 +39,12 @@ def recipient_fate(msg: Msg, fate: Fate | None) -> str:
     return "unknown"
 
 
-def recipient_ids(msg: Msg) -> list[int]:
-    """Every RID the message's lines named, in order."""
-    rids = set(msg.rcpts or ())
-    rids.update(msg.fates or ())
-    return sorted(rids)
-
-
 def disposition(msg: Msg) -> str:
     """The final word on a message (one of :data:`DISPOSITIONS`)."""
     if msg.abort is not None:
         return _ABORT_FATE.get(msg.abort.get("category", ""), "aborted")
     fates_map = msg.fates or {}
-    fates = [recipient_fate(msg, fates_map.get(rid)) for rid in recipient_ids(msg)]
+    fates = [recipient_fate(msg, fates_map.get(rid)) for rid in msg.recipient_rids()]
     if not fates:
         return "quarantined" if msg.quarantine is not None and not msg.released else "unknown"
     delivered = fates.count("delivered")
@@ -64,10 +70,18 @@ def build_summary(msg: Msg, observer: dict[str, Any], dataset: str, end_reason: 
     esa: dict[str, Any] = {"kind": "message-summary", "mid": msg.id, "disposition": disp}
     event: dict[str, Any] = {
         "@timestamp": msg.last_ts,
-        "event": {"kind": "state", "module": "cisco_esa", "dataset": dataset, "action": "message-summary",
-                  "category": ["email"], "type": ["info"], "outcome": outcome_of(disp),
-                  "start": msg.first_ts, "end": msg.last_ts,
-                  "duration": max(0, round((msg.last - msg.first) * 1_000_000_000))},
+        "event": {
+            "kind": "state",
+            "module": "cisco_esa",
+            "dataset": dataset,
+            "action": "message-summary",
+            "category": ["email"],
+            "type": ["info"],
+            "outcome": outcome_of(disp),
+            "start": msg.first_ts,
+            "end": msg.last_ts,
+            "duration": max(0, round((msg.last - msg.first) * 1_000_000_000)),
+        },
         "observer": observer,
         "cisco": {"esa": esa},
     }
@@ -91,8 +105,12 @@ def build_summary(msg: Msg, observer: dict[str, Any], dataset: str, end_reason: 
         if conn.tls is not None:
             event["tls"] = dict(conn.tls)
     if msg.sender is not None:
-        email["from"] = {"address": list(msg.sender)}
-    for name, value in (("message_id", msg.message_id), ("subject", msg.subject), ("direction", msg.direction)):
+        email["from"] = {"address": msg.senders()}
+    for name, value in (
+        ("message_id", msg.message_id),
+        ("subject", msg.subject),
+        ("direction", msg.direction),
+    ):
         if value is not None:
             email[name] = value
     if msg.attachments:
@@ -112,8 +130,10 @@ def build_summary(msg: Msg, observer: dict[str, Any], dataset: str, end_reason: 
     if addresses:
         email["to"] = {"address": addresses}
     event["email"] = email
-    related = sorted({*(() if msg.parent is None else (msg.parent,)), *(msg.children or ()),
-                      *(msg.continued_in or ())} - {msg.id})
+    related = sorted(
+        {*(() if msg.parent is None else (msg.parent,)), *(msg.children or ()), *(msg.continued_in or ())}
+        - {msg.id}
+    )
     if related:
         esa["related_mids"] = related
     summary: dict[str, Any] = {"complete": complete, "end_reason": end_reason, "lines": msg.lines}
@@ -127,14 +147,13 @@ def build_summary(msg: Msg, observer: dict[str, Any], dataset: str, end_reason: 
 
 
 def _recipients(msg: Msg) -> tuple[list[dict[str, Any]], list[str]]:
-    rcpts = msg.rcpts or {}
     fates = msg.fates or {}
     entries: list[dict[str, Any]] = []
     addresses: list[str] = []
-    for rid in recipient_ids(msg):
+    for rid in msg.recipient_rids():
         fate = fates.get(rid)
         entry: dict[str, Any] = {"rid": rid, "fate": recipient_fate(msg, fate)}
-        address = rcpts.get(rid)
+        address = msg.recipient(rid)
         if address:
             entry["address"] = address
             addresses.append(address)

@@ -8,7 +8,7 @@ finishes, is evicted (marked incomplete) or input ends. Work per event is O(1): 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,13 @@ def _epoch(ts: str) -> float:
         return 0.0
 
 
+def _one_or_list(addresses: list[str] | None) -> str | list[str] | None:
+    """One address as a plain string (saves a list per open message), several as the list."""
+    if addresses and len(addresses) == 1:
+        return addresses[0]
+    return addresses
+
+
 def _first_rid_fate(msg: Msg, rids: list[int] | None) -> Any:
     if rids and msg.fates:
         return msg.fates.get(rids[0])
@@ -44,8 +51,15 @@ def _first_rid_fate(msg: Msg, rids: list[int] | None) -> Any:
 class Tracker:
     """Stateful stage: enrichment, abort categories and message summaries (see module doc)."""
 
-    def __init__(self, *, enrich: bool = True, summaries: bool = False, max_open: int = DEFAULT_MAX_OPEN,
-                 ttl: float = DEFAULT_TTL, inbound_timeout: float = DEFAULT_INBOUND_TIMEOUT) -> None:
+    def __init__(
+        self,
+        *,
+        enrich: bool = True,
+        summaries: bool = False,
+        max_open: int = DEFAULT_MAX_OPEN,
+        ttl: float = DEFAULT_TTL,
+        inbound_timeout: float = DEFAULT_INBOUND_TIMEOUT,
+    ) -> None:
         self.enrich = enrich
         self.summaries = summaries
         self.inbound_timeout = inbound_timeout
@@ -133,15 +147,15 @@ class Tracker:
             return out
         return None
 
-    def flush(self) -> list[Event]:
-        """Summaries (incomplete) of every message still open; all state is dropped."""
+    def flush(self) -> Iterator[Event]:
+        """Summaries (incomplete) of every message still open, one at a time; all state is dropped."""
         out, self._out = self._out, []
+        yield from out
         for rec in self.table.drain():
             if isinstance(rec, Msg) and self.summaries:
-                out.append(build_summary(rec, self._observer_of(rec), DATASET, "end_of_input"))
+                yield build_summary(rec, self._observer_of(rec), DATASET, "end_of_input")
         self.appliances.clear()
         self._last_obs = self._last_app = None
-        return out
 
     def open_counts(self) -> dict[str, int]:
         """How many connections, messages and delivery connections are held (for tests and stats)."""
@@ -313,7 +327,7 @@ class Tracker:
     def _on_from(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
         msg = self._mid_event(event, esa, app, t, ts)
         if msg is not None:
-            msg.sender = event.get("email", {}).get("from", {}).get("address")
+            msg.sender = _one_or_list(event.get("email", {}).get("from", {}).get("address"))
 
     def _on_to(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
         msg = self._mid_event(event, esa, app, t, ts)
@@ -321,11 +335,8 @@ class Tracker:
             return
         rids = esa.get("rid") or ()
         addresses = event.get("email", {}).get("to", {}).get("address") or ()
-        rcpts = msg.rcpts
-        if rcpts is None:
-            rcpts = msg.rcpts = {}
         for i, rid in enumerate(rids):
-            rcpts[rid] = addresses[i] if i < len(addresses) else None
+            msg.set_recipient(rid, addresses[i] if i < len(addresses) else None)
 
     def _on_message_id(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
         msg = self._mid_event(event, esa, app, t, ts)
@@ -342,7 +353,7 @@ class Tracker:
         if msg is not None:
             msg.size = esa.get("size_bytes")
             if msg.sender is None:
-                msg.sender = event.get("email", {}).get("from", {}).get("address")
+                msg.sender = _one_or_list(event.get("email", {}).get("from", {}).get("address"))
 
     def _on_policy(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
         msg = self._mid_event(event, esa, app, t, ts)
@@ -373,8 +384,9 @@ class Tracker:
 
     # -- families ---------------------------------------------------------------------------------
 
-    def _family(self, app: Appliance, parent: Msg | None, child_mid: int, t: float, ts: str,
-                inherit: bool) -> Msg | None:
+    def _family(
+        self, app: Appliance, parent: Msg | None, child_mid: int, t: float, ts: str, inherit: bool
+    ) -> Msg | None:
         child = self._msg(app, child_mid, t, ts)
         if child is None:
             return None
@@ -386,7 +398,7 @@ class Tracker:
                 if getattr(child, name) is None:
                     setattr(child, name, getattr(parent, name))
             if child.rcpts is None and parent.rcpts:
-                child.rcpts = dict(parent.rcpts)
+                child.rcpts = list(parent.rcpts)
             if child.verdicts is None and parent.verdicts:
                 child.verdicts = dict(parent.verdicts)
         return child
@@ -408,8 +420,8 @@ class Tracker:
         moved = event.get("email", {}).get("to", {}).get("address")
         if moved and parent.rcpts:
             wanted = set(moved)
-            child.rcpts = {rid: a for rid, a in parent.rcpts.items() if a in wanted}
-            parent.rcpts = {rid: a for rid, a in parent.rcpts.items() if a not in wanted}
+            child.rcpts = [a if a in wanted else None for a in parent.rcpts]
+            parent.rcpts = [None if a in wanted else a for a in parent.rcpts]
         self._link(esa, parent.id, child_mid)
 
     def _on_continued(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
@@ -466,9 +478,16 @@ class Tracker:
             if conn is not None and conn.lost_at is not None and msg.first - 1 <= conn.lost_at <= t:
                 lost_at = conn.lost_at
             if abort["category"] == "receiving_aborted":
-                abort = classify_receive_abort(abort, mid=mid, icid=msg.icid, abort_at=t, last_activity=msg.last,
-                                               lost_at=lost_at, received=msg.size is not None,
-                                               timeout=self.inbound_timeout)
+                abort = classify_receive_abort(
+                    abort,
+                    mid=mid,
+                    icid=msg.icid,
+                    abort_at=t,
+                    last_activity=msg.last,
+                    lost_at=lost_at,
+                    received=msg.size is not None,
+                    timeout=self.inbound_timeout,
+                )
             else:
                 abort["idle_seconds"] = round(max(0.0, t - msg.last), 3)
                 abort["smtp_phase"] = "after_data" if msg.size is not None else "before_data"
@@ -482,9 +501,13 @@ class Tracker:
         if msg is None:
             return
         if msg.abort is None and esa.get("finish_state") == "aborted":
-            msg.abort = {"reason": "Message finished ... aborted", "category": "receiving_aborted",
-                         "confidence": "unknown", "initiated_by": "unknown",
-                         "evidence": "no 'Message aborted' line for this MID; the finish line says aborted"}
+            msg.abort = {
+                "reason": "Message finished ... aborted",
+                "category": "receiving_aborted",
+                "confidence": "unknown",
+                "initiated_by": "unknown",
+                "evidence": "no 'Message aborted' line for this MID; the finish line says aborted",
+            }
         if msg.abort is not None:
             esa["abort"] = msg.abort
         disp = disposition(msg)
@@ -499,15 +522,16 @@ class Tracker:
 
     # -- delivery ---------------------------------------------------------------------------------
 
-    def _delivery(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str,
-                  fate_name: str | None) -> tuple[Msg, list[Any]] | None:
+    def _delivery(
+        self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str, fate_name: str | None
+    ) -> tuple[Msg, list[Any]] | None:
         """Common work of delivery lines: per-RID fates, recipients' addresses, destination."""
         msg = self._mid_event(event, esa, app, t, ts)
         if msg is None:
             return None
         rids = esa.get("rid")
         if rids is None:
-            rids = list(msg.rcpts or ()) or [0]
+            rids = msg.recipient_rids() or [0]
         dcid = esa.get("dcid")
         dconn = app.dcids.get(dcid) if dcid is not None else None
         if dconn is None and dcid is None:
@@ -526,18 +550,18 @@ class Tracker:
                 fate.destination_ip = dest_ip
             fates.append(fate)
         if self.enrich:
-            rcpts = msg.rcpts
             email = event.get("email")
-            if rcpts and email is not None and "to" not in email:
-                found = [a for a in (rcpts.get(r) for r in rids) if a]
+            if msg.rcpts and email is not None and "to" not in email:
+                found = [a for a in map(msg.recipient, rids) if a]
                 if found:
                     email["to"] = {"address": found}
             if dconn is not None and dconn.destination is not None and "destination" not in event:
                 event["destination"] = dconn.destination
         return msg, fates
 
-    def _on_delivery_started(self, event: Event, esa: dict[str, Any], app: Appliance, t: float,
-                             ts: str) -> None:
+    def _on_delivery_started(
+        self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str
+    ) -> None:
         self._delivery(event, esa, app, t, ts, None)
 
     def _on_delivered(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
@@ -555,7 +579,8 @@ class Tracker:
             return
         bounce = esa.get("bounce") or {}
         reason = event["event"].get("reason") or " - ".join(
-            str(p) for p in (bounce.get("status_code"), bounce.get("category")) if p)
+            str(p) for p in (bounce.get("status_code"), bounce.get("category")) if p
+        )
         reply = bounce.get("response")
         if reply:
             reason = f"{reason} ({bounce.get('smtp_code', '')} {' '.join(reply)})".strip()
