@@ -513,3 +513,48 @@ def test_stateless_stage_classifies_from_one_line() -> None:
     StatelessAborts()(event, None)  # type: ignore[arg-type]
     assert event["cisco"]["esa"]["abort"]["category"] == "receiving_aborted"
     assert list(Tracker().flush()) == []
+
+
+def test_deferral_release_rpc_and_deleted_fates(run: Run) -> None:
+    """Catalog kinds: deferred, released then delivered, spam quarantine by RPC, deleted, attachments."""
+    events = run.feed(start(60, 0) + start(61, 0) + start(62, 0) + start(63, 0))
+    inject = run.inject
+    events += inject(
+        catalog_event(
+            run,
+            "2014-08-14T11:00:02",
+            "message-attachment",
+            mid=60,
+            email={"attachments": [{"file": {"name": "a.pdf"}}]},
+        )
+    )
+    events += inject(catalog_event(run, "2014-08-14T11:00:03", "delivery-deferred", mid=60, rid=[0]))
+    events += inject(
+        catalog_event(
+            run, "2014-08-14T11:00:03", "message-quarantined", mid=61, quarantine={"name": "Outbreak"}
+        )
+    )
+    events += inject(catalog_event(run, "2014-08-14T11:00:04", "message-released", mid=61))
+    events += run.feed(lines(("11:00:05", "Message done DCID 2 MID 61 to RID [0]")))
+    events += inject(catalog_event(run, "2014-08-14T11:00:05", "rpc-delivery-started", mid=62, rcid=5))
+    events += inject(catalog_event(run, "2014-08-14T11:00:05", "rpc-delivered", mid=62, rcid=5))
+    events += inject(catalog_event(run, "2014-08-14T11:00:05", "message-deleted", mid=63, rid=0))
+    events += run.feed([P.format("11:00:06") + f"Message finished MID {m} done" for m in (61, 62, 63)])
+    events += run.flush()
+    deferred = summary_of(events, 60)
+    assert deferred["cisco"]["esa"]["disposition"] == "deferred"
+    assert deferred["cisco"]["esa"]["summary"]["complete"] is False
+    assert deferred["email"]["attachments"] == [{"file": {"name": "a.pdf"}}]
+    assert summary_of(events, 61)["cisco"]["esa"]["disposition"] == "delivered"
+    assert summary_of(events, 62)["cisco"]["esa"]["disposition"] == "quarantined"
+    assert summary_of(events, 63)["cisco"]["esa"]["disposition"] == "dropped"
+
+
+def test_odd_field_shapes_never_crash(run: Run) -> None:
+    """A field of an unexpected shape is tagged, not fatal; the next lines are tracked as usual."""
+    odd = catalog_event(run, "2014-08-14T11:00:02", "envelope-to", mid=64, rid=["x"])
+    odd["email"]["to"] = "not-a-dict"
+    events = run.inject(odd)
+    assert "esalog_tracking_error" in events[0]["tags"]
+    events = run.feed(start(65, 0) + lines(("11:00:03", "Message finished MID 65 done")))
+    assert summary_of(events, 65)["cisco"]["esa"]["summary"]["complete"] is True

@@ -42,6 +42,13 @@ def _one_or_list(addresses: list[str] | None) -> str | list[str] | None:
     return addresses
 
 
+def _rid_list(rids: Any) -> list[int]:
+    """``cisco.esa.rid`` as a list of ints (a pack may give a single int)."""
+    if rids is None:
+        return []
+    return [rids] if isinstance(rids, int) else rids
+
+
 def _first_rid_fate(msg: Msg, rids: list[int] | None) -> Any:
     if rids and msg.fates:
         return msg.fates.get(rids[0])
@@ -124,9 +131,9 @@ class Tracker:
                 return None
             handler = self._on_verdict
         cisco = event.get("cisco")
-        if cisco is None:
+        esa = cisco.get("esa") if cisco is not None else None
+        if esa is None:
             return None
-        esa = cisco["esa"]
         obs = event["observer"]
         if obs is self._last_obs:
             app = self._last_app
@@ -141,7 +148,12 @@ class Tracker:
             if t >= self._next_expire:
                 self._next_expire = t + _EXPIRE_EVERY
                 self.table.expire(t)
-        handler(event, esa, app, t, ts)  # type: ignore[arg-type]
+        try:
+            handler(event, esa, app, t, ts)  # type: ignore[arg-type]
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            # A field of an unexpected shape (e.g. from a user pack): keep the event, say so, go on.
+            event["tags"] = [*event.get("tags", ()), "esalog_tracking_error"]
+            event.setdefault("error", {"type": "tracking", "message": f"session tracking skipped: {exc!r}"})
         if self._out:
             out, self._out = self._out, []
             return out
@@ -320,6 +332,9 @@ class Tracker:
         self._mid_event(event, esa, app, t, ts)
 
     def _on_started(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
+        mid = esa.get("mid")
+        if mid in app.finished and mid not in app.mids:
+            del app.finished[mid]  # a new message reusing a finished MID (e.g. the same log read twice)
         msg = self._mid_event(event, esa, app, t, ts)
         if msg is not None:
             msg.started = True
@@ -333,7 +348,7 @@ class Tracker:
         msg = self._mid_event(event, esa, app, t, ts)
         if msg is None:
             return
-        rids = esa.get("rid") or ()
+        rids = _rid_list(esa.get("rid"))
         addresses = event.get("email", {}).get("to", {}).get("address") or ()
         for i, rid in enumerate(rids):
             msg.set_recipient(rid, addresses[i] if i < len(addresses) else None)
@@ -529,9 +544,7 @@ class Tracker:
         msg = self._mid_event(event, esa, app, t, ts)
         if msg is None:
             return None
-        rids = esa.get("rid")
-        if rids is None:
-            rids = msg.recipient_rids() or [0]
+        rids = _rid_list(esa.get("rid")) or msg.recipient_rids() or [0]
         dcid = esa.get("dcid")
         dconn = app.dcids.get(dcid) if dcid is not None else None
         if dconn is None and dcid is None:
