@@ -181,6 +181,25 @@ def test_abort_without_earlier_lines_is_receiving_aborted(run: Run) -> None:
     assert summary_of(events, 30)["cisco"]["esa"]["summary"]["complete"] is False
 
 
+def test_missing_message_done_line_with_2xx_response(run: Run) -> None:
+    """Missing lines: a 2xx Response without its 'Message done' still counts as delivered; 4xx does not."""
+    events = run.feed(
+        start(32, 3)
+        + lines(
+            ("11:00:02", "MID 32 RID [0] Response '2.0.0 Ok'"), ("11:00:03", "Message finished MID 32 done")
+        )
+    )
+    events += run.feed(
+        start(33, 3)
+        + lines(
+            ("11:00:02", "MID 33 RID [0] Response '4.2.1 try later'"),
+            ("11:00:03", "Message finished MID 33 done"),
+        )
+    )
+    assert summary_of(events, 32)["cisco"]["esa"]["disposition"] == "delivered"
+    assert summary_of(events, 33)["cisco"]["esa"]["disposition"] == "unknown"
+
+
 def test_missing_abort_line_still_aborted(run: Run) -> None:
     """Missing lines: 'finished ... aborted' without its abort line is a receive abort of unknown cause."""
     events = run.feed(start(31, 3) + lines(("11:00:09", "Message finished MID 31 aborted")))
@@ -286,6 +305,8 @@ def test_enrichment_and_delivery_facts(run: Run) -> None:
     done = by_action(events, "message-delivered")[0]
     assert done["email"]["to"]["address"] == ["b@example.com"]
     assert done["destination"]["ip"] == "203.0.113.99"
+    assert done["cisco"]["esa"]["icid"] == 4
+    assert "source" not in done and "tls" not in done  # the inbound client is not the delivery's source
     response = by_action(events, "delivery-response")[0]
     assert response["destination"]["ip"] == "203.0.113.99"
     esa = summary_of(events, 40)["cisco"]["esa"]

@@ -226,8 +226,14 @@ class Tracker:
         msg.lines += 1
         return msg
 
-    def _mid_event(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> Msg | None:
-        """Common work of every MID line: find the message, link its connection, enrich the event."""
+    def _mid_event(
+        self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str, inbound: bool = True
+    ) -> Msg | None:
+        """Common work of every MID line: find the message, link its connection, enrich the event.
+
+        *inbound* False (delivery lines): their ``source``/``destination``/``tls`` describe the outbound
+        connection, so only the ICID and sender group of the inbound one are copied.
+        """
         mid = esa.get("mid")
         if mid is None:
             return None
@@ -246,16 +252,17 @@ class Tracker:
             if icid is None and msg.icid is not None:
                 esa["icid"] = msg.icid
             if conn is not None:
-                if conn.source is not None and "source" not in event:
-                    event["source"] = conn.source
-                    if conn.related is not None and "related" not in event:
-                        event["related"] = conn.related
                 if conn.sender_group is not None:
                     esa["sender_group"] = conn.sender_group
                     if conn.sbrs is not None:
                         esa["sbrs"] = conn.sbrs
-                if conn.tls is not None and "tls" not in event:
-                    event["tls"] = conn.tls
+                if inbound:
+                    if conn.source is not None and "source" not in event:
+                        event["source"] = conn.source
+                        if conn.related is not None and "related" not in event:
+                            event["related"] = conn.related
+                    if conn.tls is not None and "tls" not in event:
+                        event["tls"] = conn.tls
         return msg
 
     # -- connections ------------------------------------------------------------------------------
@@ -541,7 +548,7 @@ class Tracker:
         self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str, fate_name: str | None
     ) -> tuple[Msg, list[Any]] | None:
         """Common work of delivery lines: per-RID fates, recipients' addresses, destination."""
-        msg = self._mid_event(event, esa, app, t, ts)
+        msg = self._mid_event(event, esa, app, t, ts, False)
         if msg is None:
             return None
         rids = _rid_list(esa.get("rid")) or msg.recipient_rids() or [0]
@@ -583,8 +590,12 @@ class Tracker:
     def _on_response(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
         found = self._delivery(event, esa, app, t, ts, None)
         if found is not None:
+            response = esa.get("response")
+            accepted = isinstance(response, str) and response[:1] == "2"
             for fate in found[1]:
-                fate.response = esa.get("response")
+                fate.response = response
+                if accepted and fate.fate == "unknown":
+                    fate.fate = "delivered"  # a 2xx reply whose 'Message done' line is missing
 
     def _on_bounced(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
         found = self._delivery(event, esa, app, t, ts, "bounced")
