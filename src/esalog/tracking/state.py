@@ -1,9 +1,9 @@
 """Session state: slotted records per appliance, bounded by count and by log-time TTL.
 
 Every open record (connection or message) sits in its appliance's store (``dict`` keyed by the
-numeric id) and in one :class:`OpenTable` that keeps them in least-recently-queued order. Eviction
-is a CLOCK-style second chance: a record touched since it was queued goes to the back once instead
-of being evicted. Finishing a record removes it from both, so nothing stays behind.
+numeric id) and in one :class:`OpenTable` that keeps them in least-recently-used order (a touch
+moves a record to the back, O(1)), so the stalest record is always at the front for eviction by
+count or by log-time TTL. Finishing a record removes it from both, so nothing stays behind.
 """
 
 from __future__ import annotations
@@ -41,13 +41,12 @@ class Appliance:
 class Record:
     """Base of every open record: where it lives and when it was last seen (log time)."""
 
-    __slots__ = ("home", "id", "last", "queued")
+    __slots__ = ("home", "id", "last")
 
     def __init__(self, home: dict[int, Any], ident: int, t: float) -> None:
         self.home = home
         self.id = ident
         self.last = t
-        self.queued = t
 
 
 class Conn(Record):
@@ -229,31 +228,27 @@ class OpenTable:
         """Forget a finished record."""
         self.order.pop(rec, None)
 
-    def _evict_stalest(self) -> None:
+    def touch(self, rec: Record, t: float) -> None:
+        """*rec* was seen at log time *t*: it becomes the most recently used (if still open)."""
+        rec.last = t
         order = self.order
-        for _ in range(8):  # second chance for records touched since they were queued, bounded
-            rec = next(iter(order))
-            if rec.last <= rec.queued:
-                break
-            rec.queued = rec.last
+        if rec in order:
             order.move_to_end(rec)
-        rec, _ = order.popitem(last=False)
+
+    def _evict_stalest(self) -> None:
+        rec, _ = self.order.popitem(last=False)
         self._drop(rec, "max_open")
 
     def expire(self, now: float) -> None:
-        """Evict every record not seen within the TTL before log time *now*."""
+        """Evict every record not seen within the TTL before log time *now* (stalest first)."""
         order = self.order
         cutoff = now - self.ttl
         while order:
             rec = next(iter(order))
-            if rec.last < cutoff:
-                order.popitem(last=False)
-                self._drop(rec, "ttl")
-            elif rec.last > rec.queued:
-                rec.queued = rec.last
-                order.move_to_end(rec)
-            else:
-                break  # untouched since queued and not expired: everything behind it is younger
+            if rec.last >= cutoff:
+                break  # everything behind it was used later
+            order.popitem(last=False)
+            self._drop(rec, "ttl")
 
     def drain(self) -> Iterator[Record]:
         """Remove and yield every record, oldest first (end of input)."""

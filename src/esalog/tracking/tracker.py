@@ -209,7 +209,7 @@ class Tracker:
             conn = app.icids[icid] = Conn(app.icids, icid, t)
             self.table.add(conn)
         else:
-            conn.last = t
+            self.table.touch(conn, t)
         return conn
 
     def _msg(self, app: Appliance, mid: int, t: float, ts: str) -> Msg | None:
@@ -221,7 +221,7 @@ class Tracker:
             msg = app.mids[mid] = Msg(app.mids, mid, t, ts)
             self.table.add(msg)
         else:
-            msg.last = t
+            self.table.touch(msg, t)
             msg.last_ts = ts
         msg.lines += 1
         return msg
@@ -247,7 +247,7 @@ class Tracker:
         if conn is None and msg.icid:
             conn = msg.conn = app.icids.get(msg.icid)
         if conn is not None:
-            conn.last = t
+            self.table.touch(conn, t)
         if self.enrich:
             if icid is None and msg.icid is not None:
                 esa["icid"] = msg.icid
@@ -305,7 +305,7 @@ class Tracker:
             dconn = app.dcids.get(dcid)
             if dconn is not None:
                 dconn.tls = tls
-                dconn.last = t
+                self.table.touch(dconn, t)
 
     def _on_conn_lost(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
         icid = esa.get("icid")
