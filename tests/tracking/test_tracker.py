@@ -138,7 +138,12 @@ def test_sender_quit_and_policy_drop_done_is_not_delivery(run: Run) -> None:
             ("11:00:05", "Message finished MID 91 done"),
         )
     )
-    assert abort_of(events, 90)["category"] == "sender_quit"
+    quit_ = abort_of(events, 90)
+    assert quit_["category"] == "sender_quit"
+    assert (
+        quit_["evidence"]
+        == "'Receiving aborted by sender' logged at 11:00:03, 2 s after the MID's previous line"
+    )
     drop = abort_of(events, 91)
     assert (drop["category"], drop["filter"], drop["direction"]) == ("policy_drop", "no_exe", "inbound")
     finished = next(e for e in by_action(events, "message-finished") if e["cisco"]["esa"]["mid"] == 91)

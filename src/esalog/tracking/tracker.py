@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from esalog.parsers.parser import Stream
-from esalog.tracking.aborts import classify_line, classify_receive_abort
+from esalog.tracking.aborts import classify_line, classify_receive_abort, clock
 from esalog.tracking.state import Appliance, Conn, DeliveryConn, Msg, OpenTable, Record
 from esalog.tracking.summary import build_summary, disposition, outcome_of
 
@@ -511,8 +511,12 @@ class Tracker:
                     timeout=self.inbound_timeout,
                 )
             else:
-                abort["idle_seconds"] = round(max(0.0, t - msg.last), 3)
+                idle = max(0.0, t - msg.last)
+                abort["idle_seconds"] = round(idle, 3)
                 abort["smtp_phase"] = "after_data" if msg.size is not None else "before_data"
+                abort["evidence"] = (
+                    f"'{abort['reason']}' logged at {clock(t)}, {idle:.0f} s after the MID's previous line"
+                )
         msg = self._mid_event(event, esa, app, t, ts)
         esa["abort"] = abort
         if msg is not None:
