@@ -584,3 +584,19 @@ def test_odd_field_shapes_never_crash(run: Run) -> None:
     assert "esalog_tracking_error" in events[0]["tags"]
     events = run.feed(start(65, 0) + lines(("11:00:03", "Message finished MID 65 done")))
     assert summary_of(events, 65)["cisco"]["esa"]["summary"]["complete"] is True
+
+
+def test_lost_counts_after_the_connection_was_evicted() -> None:
+    """Under --max-open pressure the connection record may go first; a later 'lost' still decides."""
+    run = Run(max_open=3)
+    events = run.feed(conn(5) + start(50, 5) + start(51, 9) + start(52, 9))  # conn 5 evicted here
+    assert 5 not in run.tracker.appliances["stream:test.log"].icids
+    events += run.feed(
+        lines(
+            ("11:00:02", "MID 50 ICID 5 RID 1 To: <c@example.com>"),
+            ("11:00:05", "ICID 5 lost"),
+            ("11:00:05", "Message aborted MID 50 Receiving aborted"),
+        )
+    )
+    abort = abort_of(events, 50)
+    assert (abort["category"], abort["confidence"]) == ("connection_lost", "logged")

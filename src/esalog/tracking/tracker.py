@@ -246,8 +246,6 @@ class Tracker:
         conn = msg.conn
         if conn is None and msg.icid:
             conn = msg.conn = app.icids.get(msg.icid)
-        if conn is not None:
-            self.table.touch(conn, t)
         if self.enrich:
             if icid is None and msg.icid is not None:
                 esa["icid"] = msg.icid
@@ -495,7 +493,9 @@ class Tracker:
         abort = classify_line(old.get("reason", ""))
         msg = app.mids.get(mid)
         if msg is not None and msg.lines and abort["category"] in _RECEIVE_ABORTS:
-            conn = msg.conn or (app.icids.get(msg.icid) if msg.icid is not None else None)
+            # The open connection of that ICID first: if the one the MID saw was evicted, a 'lost'
+            # line re-created it.
+            conn = (app.icids.get(msg.icid) if msg.icid is not None else None) or msg.conn
             lost_at = None
             if conn is not None and conn.lost_at is not None and msg.first - 1 <= conn.lost_at <= t:
                 lost_at = conn.lost_at
