@@ -600,3 +600,16 @@ def test_lost_counts_after_the_connection_was_evicted() -> None:
     )
     abort = abort_of(events, 50)
     assert (abort["category"], abort["confidence"]) == ("connection_lost", "logged")
+
+
+def test_message_outlives_its_connection(run: Run) -> None:
+    """After 'ICID n close' the connection record is gone, but the message's later lines keep its facts."""
+    events = run.feed(
+        conn(4)
+        + start(66, 4)
+        + lines(("11:00:02", "ICID 4 close"), ("11:30:00", "MID 66 queued for delivery"))
+    )
+    assert 4 not in run.tracker.appliances["stream:test.log"].icids
+    queued = by_action(events, "message-queued")[0]
+    assert queued["source"]["ip"] == "203.0.113.5"
+    assert queued["cisco"]["esa"]["sender_group"] == "SUSPECTLIST"
