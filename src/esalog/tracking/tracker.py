@@ -72,7 +72,6 @@ class Tracker:
         self.inbound_timeout = inbound_timeout
         self.appliances: dict[str, Appliance] = {}
         self.table = OpenTable(max_open, ttl, self._evicted)
-        self.evicted = 0
         self._out: list[Event] = []
         self._last_obs: Any = None
         self._last_app: Appliance | None = None
@@ -199,7 +198,6 @@ class Tracker:
         return {"vendor": "Cisco", "product": "Secure Email Gateway", "type": "mail-gateway"}
 
     def _evicted(self, rec: Record, why: str) -> None:
-        self.evicted += 1
         if isinstance(rec, Msg) and self.summaries:
             self._out.append(build_summary(rec, self._observer_of(rec), DATASET, why))
 
@@ -490,7 +488,7 @@ class Tracker:
         if mid is None:
             return
         old = esa.get("abort") or {}
-        abort = classify_line(old.get("reason", ""))
+        abort = {**old, **classify_line(old.get("reason", ""))}  # keep what the pack itself read
         msg = app.mids.get(mid)
         if msg is not None and msg.lines and abort["category"] in _RECEIVE_ABORTS:
             # The open connection of that ICID first: if the one the MID saw was evicted, a 'lost'
@@ -633,7 +631,8 @@ class StatelessAborts:
     def __call__(self, event: Event, stream: Stream) -> None:
         if event["event"].get("action") == "message-aborted":
             esa = event.get("cisco", {}).get("esa", {})
-            esa["abort"] = classify_line(esa.get("abort", {}).get("reason", ""))
+            old = esa.get("abort") or {}
+            esa["abort"] = {**old, **classify_line(old.get("reason", ""))}
 
     def flush(self) -> list[Event]:
         return []
