@@ -18,7 +18,7 @@ from esalog.tracking.state import Appliance, Conn, DeliveryConn, Msg, OpenTable,
 from esalog.tracking.summary import build_summary, disposition, outcome_of
 
 Event = dict[str, Any]
-Handler = Callable[[Event, dict[str, Any], Appliance, float, str], None]
+Handler = Callable[[Event, dict[str, Any], Appliance, float, str], object]
 
 DEFAULT_MAX_OPEN = 200_000
 DEFAULT_TTL = 24 * 3600.0
@@ -72,6 +72,7 @@ class Tracker:
         self.inbound_timeout = inbound_timeout
         self.appliances: dict[str, Appliance] = {}
         self.table = OpenTable(max_open, ttl, self._evicted)
+        self._to_back = self.table.order.move_to_end
         self._out: list[Event] = []
         self._last_obs: Any = None
         self._last_app: Appliance | None = None
@@ -109,9 +110,9 @@ class Tracker:
             "message-aborted": self._on_aborted,
             "message-finished": self._on_finished,
             "delivery-started": self._on_delivery_started,
-            "rpc-delivery-started": self._on_mid_only,
-            "spam-quarantine-tagged": self._on_mid_only,
-            "message-queued": self._on_mid_only,
+            "rpc-delivery-started": self._mid_event,
+            "spam-quarantine-tagged": self._mid_event,
+            "message-queued": self._mid_event,
             "message-delivered": self._on_delivered,
             "delivery-response": self._on_response,
             "message-bounced": self._on_bounced,
@@ -219,8 +220,9 @@ class Tracker:
             msg = app.mids[mid] = Msg(app.mids, mid, t, ts)
             self.table.add(msg)
         else:
-            self.table.touch(msg, t)
+            msg.last = t
             msg.last_ts = ts
+            self._to_back(msg)  # an open message is always in the table
         msg.lines += 1
         return msg
 
@@ -330,9 +332,6 @@ class Tracker:
             self.table.discard(dconn)
 
     # -- message receiving --------------------------------------------------------------------------
-
-    def _on_mid_only(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
-        self._mid_event(event, esa, app, t, ts)
 
     def _on_started(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
         mid = esa.get("mid")
