@@ -25,6 +25,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
 
 #: Modules that add sub-commands: each has ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "esalog.coverage",
     "esalog.tracking.cli",
 )
 
@@ -98,7 +99,7 @@ def summary_line(counters: Counters, seconds: float) -> str:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     pipeline = build_pipeline(args)
-    out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+    out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer
     progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet)
     start = time.monotonic()
     write = out.write

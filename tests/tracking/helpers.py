@@ -40,9 +40,7 @@ class Run:
         return list(self.pipeline.flush())
 
 
-def catalog_event(
-    run: Run, when: str, action: str, email: dict[str, Any] | None = None, **esa: Any
-) -> dict[str, Any]:
+def catalog_event(run: Run, when: str, action: str, email: dict[str, Any] | None = None, **esa: Any) -> dict[str, Any]:
     """An event shaped like the catalog's rules make it (``when``: ``2014-08-14T11:04:31``)."""
     event: dict[str, Any] = {
         "@timestamp": f"{when}.000Z",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 SEED = {
     "connection_lost.log": "connection_lost",
@@ -143,3 +143,23 @@ def test_report_terminal_json_html(corpus: Path, tmp_path: Path) -> None:
     Collect().feed(html)
     assert "svg" in tags and "rect" in tags and "table" in tags and "script" not in tags
     assert "inbound_timeout" in html
+
+
+def test_consolidated_event_lines_are_classified_but_not_tracked() -> None:
+    """A CEF line is a whole message already: one-line category, no session state, no summary."""
+    import yaml
+
+    from esalog.parsers.engine import builtin_pack_paths
+
+    pack = next(p for p in builtin_pack_paths() if p.name == "consolidated_event.yaml")
+    rules = yaml.safe_load(pack.read_text())["rules"]
+    line = next(
+        ex["line"]
+        for r in rules
+        for ex in r.get("examples", ())
+        if "Receiving aborted by sender" in str(ex.get("fields", {}))
+    )
+    proc = run_cli("parse", "-q", "--summaries", input=(line + "\n").encode())
+    (event,) = events_of(proc.stdout)
+    assert event["event"]["dataset"] == "cisco_esa.consolidated_event"
+    assert event["cisco"]["esa"]["abort"]["category"] == "sender_quit"

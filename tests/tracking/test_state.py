@@ -5,9 +5,7 @@ from __future__ import annotations
 from esalog.tracking.state import FINISHED_MEMORY, Appliance, Msg, OpenTable, Record
 
 
-def _table(
-    max_open: int = 10, ttl: float = 100.0
-) -> tuple[OpenTable, dict[int, Record], list[tuple[int, str]]]:
+def _table(max_open: int = 10, ttl: float = 100.0) -> tuple[OpenTable, dict[int, Record], list[tuple[int, str]]]:
     gone: list[tuple[int, str]] = []
     table = OpenTable(max_open, ttl, lambda rec, why: gone.append((rec.id, why)))
     return table, {}, gone

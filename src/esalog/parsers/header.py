@@ -87,7 +87,7 @@ class HeaderParser:
     January).
     """
 
-    __slots__ = ("_cache", "_last_key", "_last_iso", "_today", "tz", "utc_offset", "year")
+    __slots__ = ("_cache", "_last_iso", "_last_key", "_today", "tz", "utc_offset", "year")
 
     def __init__(self, tz: tzinfo = UTC, year: int | None = None, today: date | None = None) -> None:
         self.tz = tz

@@ -67,12 +67,31 @@ class Stream:
         self.observers[hostname] = {**self.observer(hostname), **facts}
 
 
+#: ESA log types esalog has no pack for. Their lines (e.g. in a mixed syslog stream) are kept as
+#: events of dataset ``cisco_esa.<name>``, tagged, never parsed as mail logs nor errors.
+OTHER_LOG_TYPES = frozenset({
+    "amp", "antispam", "antivirus", "authentication", "status", "gui_logs", "system", "error_logs",
+    "content_scanner", "updater_logs", "reportd_logs", "reportqueryd_logs", "sntpd_logs", "smartlicense",
+    "euq_logs", "euqgui_logs", "ftpd_logs", "cli_logs", "config_history", "domain_debug", "injection_debug",
+    "safelist", "slbld_logs", "upgrade_logs", "service_logs", "audit_logs", "api_logs", "ldap_debug",
+    "dlp_logs", "url_rep_client", "sdr_client", "trackerd_logs", "haystackd_logs", "graymail", "ipr_client",
+})
+UNSUPPORTED_TAG = "esalog_unsupported_log_type"
+
+
 def log_type_for(appname: str | None, file_name: str | None = None) -> str | None:
-    """Pick a log type from the syslog subscription name or the file name; None when they say nothing."""
-    for text in (appname, file_name):
+    """Pick a log type from the syslog subscription name or the file name; None when they say nothing.
+
+    Returns a pack's log type (mail_logs, bounce_logs, consolidated_event) or, for another ESA log
+    type, its subscription name (a member of :data:`OTHER_LOG_TYPES`).
+    """
+    for text, is_file in ((appname, False), (file_name, True)):
         if not text:
             continue
         low = text.lower()
+        name = low.split(".@")[0].split(".")[0] if is_file else low
+        if name in OTHER_LOG_TYPES:
+            return name
         if "bounce" in low:
             return "bounce_logs"
         if "consolidated" in low or low.startswith("cef"):
@@ -111,7 +130,11 @@ class LineParser:
             return self.error_event(line, stream, "no_header",
                                     "not an ESA log line: no '<Level>: ' header and no CEF payload", tags)
         log_type = self._route(header, stream)
-        pack = self.packs.get(log_type) or self.packs[MAIL_LOGS]
+        pack = self.packs.get(log_type)
+        if pack is None:
+            if log_type in OTHER_LOG_TYPES:
+                return self._unsupported(line, header, stream, log_type, tags)
+            pack = self.packs[MAIL_LOGS]
         event_obj: dict[str, Any] = {"kind": "event", "module": MODULE, "dataset": pack.dataset}
         if self.keep_original:
             event_obj["original"] = line
@@ -170,9 +193,30 @@ class LineParser:
             return by_app
         if stream.log_type:
             return stream.log_type
-        if header.body.startswith("Bounced: ") and " From:<" in header.body:
+        if header.body.startswith(("Bounced: ", "Delayed: ")) and " From:" in header.body:
             return "bounce_logs" if "bounce_logs" in self.packs else MAIL_LOGS
         return MAIL_LOGS
+
+    def _unsupported(self, line: str, header: Header, stream: Stream, log_type: str,
+                     tags: list[str] | None) -> Event:
+        """The event of a line of an ESA log type esalog has no pack for: kept, tagged, not parsed."""
+        event_obj: dict[str, Any] = {"kind": "event", "module": MODULE, "dataset": f"{MODULE}.{log_type}",
+                                     "action": "unknown", "outcome": "unknown"}
+        if self.keep_original:
+            event_obj["original"] = line
+        event: Event = {
+            "@timestamp": header.timestamp or self._now(event_obj),
+            "message": header.body,
+            "event": event_obj,
+            "observer": stream.observer(header.hostname),
+            "cisco": {"esa": {"log_name": log_type}},
+            "tags": [*(tags or ()), UNSUPPORTED_TAG],
+        }
+        if header.level is not None:
+            event["log"] = {"level": header.level}
+        if header.priority is not None or header.appname or header.hostname:
+            self._syslog_fields(event, header)
+        return event
 
     @staticmethod
     def _now(event_obj: dict[str, Any]) -> str:

@@ -68,9 +68,7 @@ def classify_line(reason: str) -> dict[str, Any]:
             abort["filter_type"] = "content" if m["kind"] == "content filter" else "message"
             if m["dir"]:
                 abort["direction"] = m["dir"]
-            abort["evidence"] = f"{m['kind']} '{m['name']}'" + (
-                f" in the {m['dir']} table" if m["dir"] else ""
-            )
+            abort["evidence"] = f"{m['kind']} '{m['name']}'" + (f" in the {m['dir']} table" if m["dir"] else "")
         else:
             abort["engine"] = m["engine"]
             abort["evidence"] = f"engine {m['engine']}"

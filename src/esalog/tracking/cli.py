@@ -70,8 +70,7 @@ def add_tracking_options(parser: argparse.ArgumentParser) -> None:
         type=parse_duration,
         default=DEFAULT_TTL,
         metavar="DURATION",
-        help="forget a connection or message not seen for this long in LOG time "
-        "(default 24h; e.g. 90m, 3600s)",
+        help="forget a connection or message not seen for this long in LOG time (default 24h; e.g. 90m, 3600s)",
     )
     g.add_argument(
         "--inbound-timeout",

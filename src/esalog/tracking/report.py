@@ -219,9 +219,7 @@ def _svg_bars(items: list[tuple[str, int]], width: int = 560) -> str:
         return "<p>none</p>"
     most = max(n for _, n in items)
     row, label_w = 24, 170
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{row * len(items) + 4}" role="img">'
-    ]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{row * len(items) + 4}" role="img">']
     for i, (name, n) in enumerate(items):
         w = max(1, round((width - label_w - 60) * n / most))
         y = i * row + 2

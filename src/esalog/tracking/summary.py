@@ -120,7 +120,10 @@ def build_summary(msg: Msg, observer: dict[str, Any], dataset: str, end_reason: 
     if msg.size is not None:
         esa["size_bytes"] = msg.size
     if msg.verdicts:
-        esa["verdicts"] = list(msg.verdicts.values())
+        esa["verdicts"] = {
+            category: v.get("result") or ("cached" if v.get("cached") else "unknown")
+            for category, v in msg.verdicts.items()
+        }
     if msg.abort is not None:
         esa["abort"] = msg.abort
         event["event"]["reason"] = msg.abort.get("reason", "")
@@ -131,8 +134,7 @@ def build_summary(msg: Msg, observer: dict[str, Any], dataset: str, end_reason: 
         email["to"] = {"address": addresses}
     event["email"] = email
     related = sorted(
-        {*(() if msg.parent is None else (msg.parent,)), *(msg.children or ()), *(msg.continued_in or ())}
-        - {msg.id}
+        {*(() if msg.parent is None else (msg.parent,)), *(msg.children or ()), *(msg.continued_in or ())} - {msg.id}
     )
     if related:
         esa["related_mids"] = related

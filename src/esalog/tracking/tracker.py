@@ -26,6 +26,8 @@ DEFAULT_INBOUND_TIMEOUT = 300.0
 DATASET = "cisco_esa.mail_logs"
 _EXPIRE_EVERY = 60.0  # log seconds between TTL sweeps
 _RECEIVE_ABORTS = frozenset({"receiving_aborted", "sender_quit"})
+#: Actions never tracked: unmatched lines, and remediation of messages finished long ago.
+_NOT_TRACKED = frozenset({"unknown", "remediation-initiated", "remediation-processed"})
 
 
 def _epoch(ts: str) -> float:
@@ -47,6 +49,13 @@ def _rid_list(rids: Any) -> list[int]:
     if rids is None:
         return []
     return [rids] if isinstance(rids, int) else rids
+
+
+def _split_recipients(event: Event) -> list[str]:
+    """Addresses named by a split line: '... due to <why> for following recipients: a@x, b@y'."""
+    reason = event["event"].get("reason") or ""
+    _, found, names = reason.partition("following recipients: ")
+    return [n.strip() for n in names.split(",") if n.strip()] if found else []
 
 
 def _first_rid_fate(msg: Msg, rids: list[int] | None) -> Any:
@@ -110,7 +119,7 @@ class Tracker:
             "message-aborted": self._on_aborted,
             "message-finished": self._on_finished,
             "delivery-started": self._on_delivery_started,
-            "rpc-delivery-started": self._mid_event,
+            "rpc-delivery-started": self._on_quarantined,
             "spam-quarantine-tagged": self._mid_event,
             "message-queued": self._mid_event,
             "message-delivered": self._on_delivered,
@@ -119,17 +128,24 @@ class Tracker:
             "double-bounce": self._on_bounced,
             "delivery-deferred": self._on_deferred,
             "message-deleted": self._on_deleted,
+            "quarantine-deleted": self._on_deleted,
+            "ldap-drop": self._on_deleted,
         }
 
     # -- Stage protocol ---------------------------------------------------------------------------
 
     def __call__(self, event: Event, stream: Stream) -> list[Event] | None:
-        action = event["event"].get("action")
+        ev = event["event"]
+        action = ev.get("action")
+        if ev.get("dataset") != DATASET:  # bounce logs, Consolidated Event Log: one line, no session
+            classify_one_line(event)
+            return None
         handler = self._handlers.get(action)  # type: ignore[arg-type]
         if handler is None:
-            if action is None or not action.endswith("-verdict"):
+            if action is None or action in _NOT_TRACKED:
                 return None
-            handler = self._on_verdict
+            # any other line naming a MID is enriched like the rest of its message
+            handler = self._on_verdict if action.endswith("-verdict") else self._mid_event
         cisco = event.get("cisco")
         esa = cisco.get("esa") if cisco is not None else None
         if esa is None:
@@ -434,7 +450,7 @@ class Tracker:
             return
         child.parent = parent.id
         parent.children = [*(parent.children or ()), child_mid]
-        moved = event.get("email", {}).get("to", {}).get("address")
+        moved = event.get("email", {}).get("to", {}).get("address") or _split_recipients(event)
         if moved and parent.rcpts:
             wanted = set(moved)
             child.rcpts = [a if a in wanted else None for a in parent.rcpts]
@@ -470,10 +486,9 @@ class Tracker:
         msg = self._mid_event(event, esa, app, t, ts)
         if msg is None:
             return
-        action = event["event"]["action"]
-        name = esa.get("quarantine", {}).get("name")
+        name = esa.get("quarantine", {}).get("name") or msg.quarantine
         if name is None:
-            name = "Policy" if action == "message-quarantined" else "Spam Quarantine"
+            name = "Policy" if event["event"]["action"] == "message-quarantined" else "Spam Quarantine"
         msg.quarantine = name
         msg.released = False
 
@@ -580,9 +595,7 @@ class Tracker:
                 event["destination"] = dconn.destination
         return msg, fates
 
-    def _on_delivery_started(
-        self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str
-    ) -> None:
+    def _on_delivery_started(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
         self._delivery(event, esa, app, t, ts, None)
 
     def _on_delivered(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
@@ -599,7 +612,14 @@ class Tracker:
                     fate.fate = "delivered"  # a 2xx reply whose 'Message done' line is missing
 
     def _on_bounced(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
-        found = self._delivery(event, esa, app, t, ts, "bounced")
+        self._with_reason(event, esa, self._delivery(event, esa, app, t, ts, "bounced"))
+
+    def _on_deferred(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
+        self._with_reason(event, esa, self._delivery(event, esa, app, t, ts, "deferred"))
+
+    @staticmethod
+    def _with_reason(event: Event, esa: dict[str, Any], found: tuple[Msg, list[Any]] | None) -> None:
+        """Bounce or delay reason (status code, category, remote reply) on the recipients' fates."""
         if found is None:
             return
         bounce = esa.get("bounce") or {}
@@ -613,25 +633,24 @@ class Tracker:
             fate.reason = reason or None
             fate.status_code = bounce.get("status_code")
 
-    def _on_deferred(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
-        found = self._delivery(event, esa, app, t, ts, "deferred")
-        if found is not None:
-            reason = event["event"].get("reason") or esa.get("response")
-            for fate in found[1]:
-                fate.reason = reason
-
     def _on_deleted(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
         self._delivery(event, esa, app, t, ts, "dropped")
+
+
+def classify_one_line(event: Event) -> None:
+    """Abort category of a ``message-aborted`` event from its own line (no session state)."""
+    if event["event"].get("action") == "message-aborted":
+        esa = event.get("cisco", {}).get("esa")
+        if esa is not None:
+            old = esa.get("abort") or {}
+            esa["abort"] = {**old, **classify_line(old.get("reason", ""))}
 
 
 class StatelessAborts:
     """``--stateless``: abort categories from the abort line alone (for parallel workers)."""
 
     def __call__(self, event: Event, stream: Stream) -> None:
-        if event["event"].get("action") == "message-aborted":
-            esa = event.get("cisco", {}).get("esa", {})
-            old = esa.get("abort") or {}
-            esa["abort"] = {**old, **classify_line(old.get("reason", ""))}
+        classify_one_line(event)
 
     def flush(self) -> list[Event]:
         return []
