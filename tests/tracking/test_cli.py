@@ -163,3 +163,36 @@ def test_consolidated_event_lines_are_classified_but_not_tracked() -> None:
     (event,) = events_of(proc.stdout)
     assert event["event"]["dataset"] == "cisco_esa.consolidated_event"
     assert event["cisco"]["esa"]["abort"]["category"] == "sender_quit"
+
+
+def test_public_sample_drops_and_split_family(corpus: Path) -> None:
+    """Cribl's 2014 sample: 22 CASE drops are dropped (not delivered); a split family links up."""
+    path = corpus / "peers" / "splunk" / "cribl_esa_mailtext_sample_2014.log"
+    proc = run_cli("parse", "-q", "--summaries", "--no-original", str(path))
+    assert proc.returncode == 0, proc.stderr
+    events = events_of(proc.stdout)
+    summaries = {s["cisco"]["esa"]["mid"]: s["cisco"]["esa"] for s in actions(events, "message-summary")}
+    drops = [s for s in summaries.values() if s.get("abort", {}).get("category") == "policy_drop"]
+    assert len(drops) == 22
+    assert all(s["disposition"] == "dropped" and s["abort"]["engine"] == "CASE" for s in drops)
+    finished_after_drop = [
+        e
+        for e in actions(events, "message-finished")
+        if e["cisco"]["esa"].get("abort", {}).get("category") == "policy_drop"
+    ]
+    assert len(finished_after_drop) == 22
+    assert all(e["event"]["outcome"] == "failure" for e in finished_after_drop)
+    parent = summaries[24611507]
+    assert parent["summary"]["continued_in"] == [24611528, 24611529]
+    assert [r["address"] for r in summaries[24611529].get("recipients", [])] == [
+        "user25@mycompany.com",
+        "user26@mycompany.com",
+    ]
+    assert 24611531 in summaries[24611528]["related_mids"]  # the bcc copy generated from the split child
+    assert len(summaries) == len(
+        {
+            e["cisco"]["esa"]["mid"]
+            for e in events
+            if "mid" in e.get("cisco", {}).get("esa", {}) and e["event"].get("dataset") == "cisco_esa.mail_logs"
+        }
+    )

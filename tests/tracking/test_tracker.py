@@ -377,22 +377,24 @@ def test_rewritten_mid_logged_before_the_rewrite_line(run: Run) -> None:
 
 
 def test_split_moves_recipients(run: Run) -> None:
-    """Split MID: the named recipients move to the child; both are summarised and linked."""
+    """Split MID (real 2014 shape): named recipients move to the child, which numbers its RIDs from 0."""
     events = run.feed(conn(4) + start(45, 4) + lines(("11:00:01", "MID 45 ICID 4 RID 1 To: <c@example.com>")))
     events += run.inject(
-        catalog_event(
-            run,
-            "2014-08-14T11:00:02",
-            "message-split",
-            email={"to": {"address": ["c@example.com"]}},
-            mid=45,
-            child_mid=46,
-        )
+        catalog_event(run, "2014-08-14T11:00:02", "message-split", mid=45, child_mid=46)
+        | {
+            "event": {
+                "action": "message-split",
+                "dataset": "cisco_esa.mail_logs",
+                "reason": "a SL/BL configuration for following recipients: c@example.com",
+            }
+        }
     )
     events += run.feed(
         lines(
+            ("11:00:02", "MID 46 ICID 0 From: <a@sender.example>"),
+            ("11:00:02", "MID 46 ICID 0 RID 0 To: <c@example.com>"),
             ("11:00:03", "Message done DCID 8 MID 45 to RID [0]"),
-            ("11:00:03", "Message done DCID 8 MID 46 to RID [1]"),
+            ("11:00:03", "Message done DCID 8 MID 46 to RID [0]"),
             ("11:00:04", "Message finished MID 45 done"),
             ("11:00:04", "Message finished MID 46 done"),
         )
@@ -400,8 +402,10 @@ def test_split_moves_recipients(run: Run) -> None:
     assert by_action(events, "message-split")[0]["cisco"]["esa"]["related_mids"] == [45, 46]
     parent, child = summary_of(events, 45)["cisco"]["esa"], summary_of(events, 46)["cisco"]["esa"]
     assert [r["address"] for r in parent["recipients"]] == ["b@example.com"]
-    assert [r["address"] for r in child["recipients"]] == ["c@example.com"]
+    assert [(r["rid"], r["address"]) for r in child["recipients"]] == [(0, "c@example.com")]
     assert (parent["disposition"], child["disposition"]) == ("delivered", "delivered")
+    assert parent["summary"]["continued_in"] == [46]
+    assert child["icid"] == 4 and child["related_mids"] == [45]
 
 
 def test_generated_copy_and_quarantine_and_verdicts(run: Run) -> None:

@@ -417,23 +417,25 @@ class Tracker:
 
     # -- families ---------------------------------------------------------------------------------
 
-    def _family(
-        self, app: Appliance, parent: Msg | None, child_mid: int, t: float, ts: str, inherit: bool
-    ) -> Msg | None:
+    def _family(self, app: Appliance, parent: Msg, child_mid: int, t: float, ts: str, same_rids: bool) -> Msg | None:
+        """The MID that carries (part of) *parent* on, with the parent's connection and envelope facts.
+
+        *same_rids*: the child keeps the parent's RID numbering (rewrite, re-injection); a split
+        child numbers its recipients from 0 again and logs its own To lines.
+        """
         child = self._msg(app, child_mid, t, ts)
         if child is None:
             return None
         child.started = True
-        if parent is None:
-            return child
-        if inherit:  # the same message under a new MID: it carries the parent's facts
-            for name in ("icid", "conn", "sender", "message_id", "subject", "size", "policy", "direction"):
-                if getattr(child, name) is None:
-                    setattr(child, name, getattr(parent, name))
-            if child.rcpts is None and parent.rcpts:
-                child.rcpts = list(parent.rcpts)
-            if child.verdicts is None and parent.verdicts:
-                child.verdicts = dict(parent.verdicts)
+        child.parent = parent.id
+        for name in ("icid", "conn", "sender", "message_id", "subject", "size", "policy", "direction"):
+            if getattr(child, name) is None:
+                setattr(child, name, getattr(parent, name))
+        if same_rids and child.rcpts is None and parent.rcpts:
+            child.rcpts = list(parent.rcpts)
+        if child.verdicts is None and parent.verdicts:
+            child.verdicts = dict(parent.verdicts)
+        parent.continued_in = [*(parent.continued_in or ()), child_mid]
         return child
 
     @staticmethod
@@ -445,15 +447,14 @@ class Tracker:
         child_mid = esa.get("child_mid")
         if parent is None or child_mid is None:
             return
-        child = self._family(app, parent, child_mid, t, ts, inherit=True)
+        child = self._family(app, parent, child_mid, t, ts, same_rids=False)
         if child is None:
             return
-        child.parent = parent.id
-        parent.children = [*(parent.children or ()), child_mid]
         moved = event.get("email", {}).get("to", {}).get("address") or _split_recipients(event)
         if moved and parent.rcpts:
             wanted = set(moved)
-            child.rcpts = [a if a in wanted else None for a in parent.rcpts]
+            if child.rcpts is None:  # until the child's own To lines say otherwise: RIDs from 0
+                child.rcpts = [a for a in parent.rcpts if a in wanted]
             parent.rcpts = [None if a in wanted else a for a in parent.rcpts]
         self._link(esa, parent.id, child_mid)
 
@@ -462,10 +463,7 @@ class Tracker:
         child_mid = esa.get("child_mid")
         if parent is None or child_mid is None:
             return
-        child = self._family(app, parent, child_mid, t, ts, inherit=True)
-        if child is not None:
-            child.parent = parent.id
-        parent.continued_in = [*(parent.continued_in or ()), child_mid]
+        self._family(app, parent, child_mid, t, ts, same_rids=True)
         self._link(esa, parent.id, child_mid)
 
     def _on_generated(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
