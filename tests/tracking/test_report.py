@@ -40,8 +40,12 @@ def test_digest_counts_and_tops() -> None:
     report.add(_summary(2, "2014-08-14T11:10:00.000Z", "aborted", "connection_lost", "198.51.100.7"))
     report.add(_summary(3, "2014-08-14T11:20:00.000Z", "aborted", "connection_lost", "198.51.100.7"))
     report.add(_summary(4, "2014-08-14T12:40:00.000Z", "aborted", "connection_lost", "198.51.100.8", False))
+    split = _summary(5, "2014-08-14T12:40:00.000Z", "unknown")
+    split["cisco"]["esa"]["summary"]["continued_in"] = [6, 7]
+    report.add(split)
     digest = report.digest()
-    assert (digest["lines"], digest["messages"], digest["incomplete_messages"]) == (1, 4, 1)
+    assert (digest["lines"], digest["messages"], digest["incomplete_messages"]) == (1, 5, 1)
+    assert digest["continued_messages"] == 1
     assert digest["dispositions"] == {"delivered": 1, "aborted": 3}
     (lost,) = digest["aborts"]
     assert lost["count"] == 3 and lost["top_source_ips"] == [["198.51.100.7", 2]]

@@ -59,6 +59,7 @@ class Report:
         self.lines = 0
         self.messages = 0
         self.incomplete = 0
+        self.continued = 0
         self.dispositions: Counter[str] = Counter()
         self.categories: Counter[str] = Counter()
         self.confidence: dict[str, Counter[str]] = {}
@@ -75,8 +76,13 @@ class Report:
             return
         self.messages += 1
         esa = event["cisco"]["esa"]
-        self.dispositions[esa.get("disposition", "unknown")] += 1
-        if not esa.get("summary", {}).get("complete", False):
+        summary = esa.get("summary", {})
+        disp = esa.get("disposition", "unknown")
+        if disp == "unknown" and summary.get("continued_in"):
+            self.continued += 1  # split or rewritten: its fate is told by the new MIDs
+        else:
+            self.dispositions[disp] += 1
+        if not summary.get("complete", False):
             self.incomplete += 1
         start, end = ev.get("start"), ev.get("end")
         if start and (self.first is None or start < self.first):
@@ -120,6 +126,7 @@ class Report:
             "lines": self.lines,
             "messages": self.messages,
             "incomplete_messages": self.incomplete,
+            "continued_messages": self.continued,
             "first": self.first,
             "last": self.last,
             "dispositions": {d: self.dispositions[d] for d in DISPOSITIONS if self.dispositions.get(d)},
@@ -168,7 +175,8 @@ def render_text(digest: dict[str, Any]) -> str:
     """Terminal tables."""
     out = [
         f"esalog report: {digest['lines']} lines, {digest['messages']} messages "
-        f"({digest['incomplete_messages']} incomplete), {digest['first'] or '-'} .. {digest['last'] or '-'}",
+        f"({digest['incomplete_messages']} incomplete, {digest['continued_messages']} continued under new MIDs), "
+        f"{digest['first'] or '-'} .. {digest['last'] or '-'}",
         "",
     ]
     disp = digest["dispositions"]
@@ -301,7 +309,8 @@ td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}
 svg .l,svg .n{{font:12px system-ui,sans-serif;fill:#222}}
 </style></head><body>
 <h1>esalog report</h1>
-<p>{digest["lines"]} lines, {digest["messages"]} messages ({digest["incomplete_messages"]} incomplete),
+<p>{digest["lines"]} lines, {digest["messages"]} messages ({digest["incomplete_messages"]} incomplete,
+{digest["continued_messages"]} continued under new MIDs),
 {e(digest["first"] or "-")} to {e(digest["last"] or "-")} (UTC).</p>
 <h2>Messages by disposition</h2>
 {_svg_bars(list(digest["dispositions"].items()))}
