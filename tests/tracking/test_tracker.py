@@ -595,3 +595,23 @@ def test_message_outlives_its_connection(run: Run) -> None:
     queued = by_action(events, "message-queued")[0]
     assert queued["source"]["ip"] == "203.0.113.5"
     assert queued["cisco"]["esa"]["sender_group"] == "SUSPECTLIST"
+
+
+def test_per_message_lists_are_bounded(run: Run) -> None:
+    """A log naming thousands of attachments or copies for one MID cannot grow its state without bound."""
+    from esalog.tracking.tracker import MAX_LIST
+
+    run.feed(start(67, 0))
+    for n in range(MAX_LIST + 50):
+        run.inject(
+            catalog_event(
+                run,
+                "2014-08-14T11:00:02",
+                "message-attachment",
+                mid=67,
+                email={"attachments": [{"file": {"name": f"{n}.pdf"}}]},
+            )
+        )
+        run.inject(catalog_event(run, "2014-08-14T11:00:02", "message-generated", mid=10_000 + n, parent_mid=67))
+    msg = run.tracker.appliances["stream:test.log"].mids[67]
+    assert len(msg.attachments or ()) == MAX_LIST and len(msg.children or ()) == MAX_LIST

@@ -25,6 +25,7 @@ DEFAULT_TTL = 24 * 3600.0
 DEFAULT_INBOUND_TIMEOUT = 300.0
 DATASET = "cisco_esa.mail_logs"
 _EXPIRE_EVERY = 60.0  # log seconds between TTL sweeps
+MAX_LIST = 256  # most attachments, generated copies or continuations kept per message
 _RECEIVE_ABORTS = frozenset({"receiving_aborted", "sender_quit"})
 #: Actions never tracked: unmatched lines, and remediation of messages finished long ago.
 _NOT_TRACKED = frozenset({"unknown", "remediation-initiated", "remediation-processed"})
@@ -49,6 +50,15 @@ def _rid_list(rids: Any) -> list[int]:
     if rids is None:
         return []
     return [rids] if isinstance(rids, int) else rids
+
+
+def _append_bounded(items: list[int] | None, item: int) -> list[int]:
+    """*items* plus *item*, unless it already holds MAX_LIST entries (bounded state on odd input)."""
+    if items is None:
+        return [item]
+    if len(items) < MAX_LIST:
+        items.append(item)
+    return items
 
 
 def _split_recipients(event: Event) -> list[str]:
@@ -400,7 +410,7 @@ class Tracker:
         if msg is not None and found:
             if msg.attachments is None:
                 msg.attachments = []
-            msg.attachments.extend(found)
+            msg.attachments.extend(found[: MAX_LIST - len(msg.attachments)])
 
     def _on_verdict(self, event: Event, esa: dict[str, Any], app: Appliance, t: float, ts: str) -> None:
         msg = self._mid_event(event, esa, app, t, ts)
@@ -435,7 +445,7 @@ class Tracker:
             child.rcpts = list(parent.rcpts)
         if child.verdicts is None and parent.verdicts:
             child.verdicts = dict(parent.verdicts)
-        parent.continued_in = [*(parent.continued_in or ()), child_mid]
+        parent.continued_in = _append_bounded(parent.continued_in, child_mid)
         return child
 
     @staticmethod
@@ -475,7 +485,7 @@ class Tracker:
         child.parent = parent_mid
         parent = app.mids.get(parent_mid)
         if parent is not None:
-            parent.children = [*(parent.children or ()), child.id]
+            parent.children = _append_bounded(parent.children, child.id)
         self._link(esa, parent_mid, child.id)
 
     # -- quarantine, abort, finish ------------------------------------------------------------------
