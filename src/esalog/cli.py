@@ -26,6 +26,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
 #: Modules that add sub-commands: each has ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
     "esalog.coverage",
+    "esalog.connectors.ship",
     "esalog.tracking.cli",
 )
 
@@ -134,7 +135,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
             for event in filter_line(pipeline, stream, raw, field):
                 out.write(encode_line(event))
             out.flush()
-        for event in pipeline.flush():
+        for event in pipeline.iter_flush():
             out.write(encode_line(event))
         out.flush()
     except BrokenPipeError:
