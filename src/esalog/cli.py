@@ -135,7 +135,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
             for event in filter_line(pipeline, stream, raw, field):
                 out.write(encode_line(event))
             out.flush()
-        for event in pipeline.iter_flush():
+        for event in pipeline.flush():
             out.write(encode_line(event))
         out.flush()
     except BrokenPipeError:

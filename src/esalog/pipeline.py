@@ -109,12 +109,8 @@ class Pipeline:
         """Same as :meth:`process` for text that arrives already decoded (filter mode, syslog)."""
         return self.process(RawLine(text, offset, offset, self.counters.lines + 1), stream)
 
-    def flush(self) -> list[Event]:
-        """Pending events of every stage, at the end of all input."""
-        return list(self.iter_flush())
-
-    def iter_flush(self) -> Iterator[Event]:
-        """Same as :meth:`flush`, one event at a time: there may be many (summaries of open messages)."""
+    def flush(self) -> Iterator[Event]:
+        """Pending events of every stage at the end of all input, one at a time (there may be many)."""
         for stage in self.stages:
             for event in stage.flush():
                 self.counters.extra += 1
@@ -135,7 +131,7 @@ class Pipeline:
             finally:
                 if path != "-":
                     handle.close()
-        for event in self.iter_flush():
+        for event in self.flush():
             yield event, last
 
 

@@ -37,7 +37,7 @@ class Run:
         return [event, *(self.tracker(event, self.stream) or [])]
 
     def flush(self) -> list[dict[str, Any]]:
-        return self.pipeline.flush()
+        return list(self.pipeline.flush())
 
 
 def catalog_event(run: Run, when: str, action: str, email: dict[str, Any] | None = None, **esa: Any) -> dict[str, Any]:
