@@ -19,6 +19,7 @@ from esalog.errors import ConfigError, EsalogError, PackError
 from esalog.parsers.header import parse_tz
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import ClockOptions, Counters, Pipeline, Stage
+from esalog.tracking.cli import add_tracking_options, build_tracking_stages
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
 
@@ -26,6 +27,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
 COMMAND_MODULES: tuple[str, ...] = (
     "esalog.coverage",
     "esalog.connectors.ship",
+    "esalog.tracking.cli",
     "esalog.integrations.listener",
     "esalog.integrations.splunk",
 )
@@ -33,7 +35,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 #: Functions that add options to every parsing command and build pipeline stages from them.
 #: Each entry: (add_options(parser), build_stages(args) -> list[Stage]).
 STAGE_PROVIDERS: list[tuple[Callable[[argparse.ArgumentParser], None],
-                            Callable[[argparse.Namespace], list[Stage]]]] = []
+                            Callable[[argparse.Namespace], list[Stage]]]] = [
+    (add_tracking_options, build_tracking_stages),
+]
 
 
 def add_parse_options(parser: argparse.ArgumentParser) -> None:

@@ -26,8 +26,8 @@ class Stage(Protocol):
     def __call__(self, event: Event, stream: Stream) -> Sequence[Event] | None:
         """Enrich *event* in place; return extra events to emit after it, or None."""
 
-    def flush(self) -> Sequence[Event]:
-        """Events still pending at the end of input (e.g. summaries of unfinished messages)."""
+    def flush(self) -> Iterable[Event]:
+        """Events still pending at the end of input (e.g. summaries of unfinished messages), lazily."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +109,12 @@ class Pipeline:
         """Same as :meth:`process` for text that arrives already decoded (filter mode, syslog)."""
         return self.process(RawLine(text, offset, offset, self.counters.lines + 1), stream)
 
-    def flush(self) -> list[Event]:
-        """Pending events of every stage, at the end of all input."""
-        out: list[Event] = []
+    def flush(self) -> Iterator[Event]:
+        """Pending events of every stage at the end of all input, one at a time (there may be many)."""
         for stage in self.stages:
-            out.extend(stage.flush())
-        self.counters.extra += len(out)
-        return out
+            for event in stage.flush():
+                self.counters.extra += 1
+                yield event
 
     def run_paths(self, paths: list[str]) -> Iterator[tuple[Event, Position]]:
         """Every event of every input, inputs in the order given, then the flushed ones."""
