@@ -54,6 +54,9 @@ FILE_LINES = [
     "Wed Aug 20 22:25:07 2014 Info: Message aborted MID 2558778 Receiving aborted",
     "Wed Aug 20 22:25:07 2014 Info: Message finished MID 2558778 aborted",
 ]
+EXPECTED_ABORTS = [(2404, "Receiving aborted", "connection_lost"),
+                   (2412, "Receiving aborted by sender", "sender_quit"),
+                   (2558778, "Receiving aborted", "inbound_timeout")]
 _FILE_FORM = re.compile(r"\w{3} (\w{3} +\d+ \d\d:\d\d:\d\d) \d{4} (.*)")
 
 
@@ -134,10 +137,10 @@ def rsyslog(tmp_path: Path) -> Iterator[Rsyslog]:
     values = {
         "WORK": str(work), "OUT": str(out), "PORT": str(port), "TAILED": str(tailed),
         # --year: the syslog stamps carry none; --tz: the lines are UTC
-        "OMPROG": script(tmp_path / "omprog.sh", f"{esalog} --protocol rsyslog-omprog --year 2014 "
+        "OMPROG": script(tmp_path / "omprog.sh", f"{esalog} --protocol rsyslog-omprog --year 2014 --summaries "
                                                  f"--output {out}/omprog.ndjson 2>>{out}/omprog-esalog.err"),
         "MMEXTERNAL": script(tmp_path / "mmexternal.sh",
-                             f"{esalog} --protocol rsyslog-mmexternal --output {out}/mm-pending.ndjson"),
+                             f"{esalog} --protocol rsyslog-mmexternal --summaries --output {out}/mm-pending.ndjson"),
     }
     conf_text = CONF_TEMPLATE.read_text()
     for name, value in values.items():
@@ -193,6 +196,12 @@ def rsyslog(tmp_path: Path) -> Iterator[Rsyslog]:
         log.close()
 
 
+def aborts_of(events: list[dict]) -> list[tuple[int, str, str]]:
+    """(MID, abort reason, abort category) of every message-aborted event."""
+    return [(e["cisco"]["esa"]["mid"], e["cisco"]["esa"]["abort"]["reason"], e["cisco"]["esa"]["abort"]["category"])
+            for e in events if e["event"]["action"] == "message-aborted"]
+
+
 def line_events(path: Path) -> list[dict]:
     """Events that belong to an input line (not message summaries added by the tracker)."""
     return [e for e in read_json_lines(path) if e.get("event", {}).get("action") != "message-summary"]
@@ -241,9 +250,11 @@ def test_rsyslog_pipes_every_line_through_esalog_filter(rsyslog: Rsyslog) -> Non
     assert {e["observer"].get("hostname") for e in syslog_events} == {"esa1"}
     assert syslog_events[0]["@timestamp"] == "2014-08-14T11:04:31.000Z"
     assert events[-1]["@timestamp"] == "2014-08-20T22:25:07.000Z"
-    aborts = [e for e in events if e["event"]["action"] == "message-aborted"]
-    assert [(a["cisco"]["esa"]["mid"], a["cisco"]["esa"]["abort"]["reason"]) for a in aborts] == [
-        (2404, "Receiving aborted"), (2412, "Receiving aborted by sender"), (2558778, "Receiving aborted")]
+    # the tracker inside the filter derived the seed abort categories across lines
+    assert aborts_of(events) == EXPECTED_ABORTS
+    summaries = [e for e in read_json_lines(omprog_out) if e["event"]["action"] == "message-summary"]
+    assert [(s["cisco"]["esa"]["mid"], s["cisco"]["esa"]["abort"]["category"]) for s in summaries] == [
+        (mid, category) for mid, _, category in EXPECTED_ABORTS]
 
     # mmexternal: msg untouched, the parsed event under $!esa, one per line, in order.
     replies = read_json_lines(mm_out)
@@ -255,6 +266,11 @@ def test_rsyslog_pipes_every_line_through_esalog_filter(rsyslog: Rsyslog) -> Non
         assert esa["event"]["kind"] == "event" and esa["event"]["action"] != "unknown", esa
     assert [r["tree"]["esa"]["cisco"]["esa"].get("mid") for r in replies] == [
         e["cisco"]["esa"].get("mid") for e in events]
+    assert aborts_of([r["tree"]["esa"] for r in replies]) == EXPECTED_ABORTS
+    # the line that finishes a message carries its summary along
+    finished = [r["tree"] for r in replies if r["tree"]["esa"]["event"]["action"] == "message-finished"]
+    assert [[s["cisco"]["esa"]["mid"] for s in f["esa_summaries"]] for f in finished] == [
+        [mid] for mid, _, _ in EXPECTED_ABORTS]
     # esalog said nothing on stderr on either side (mmexternal would mix it into the replies)
     for name in ("omprog-esalog.err", "omprog.stderr"):
         assert not (out / name).exists() or (out / name).read_text() == "", rsyslog.diag()

@@ -177,6 +177,22 @@ def test_modular_input_streams_events_and_resumes_from_checkpoint(built: Path, t
     second = [json.loads(e.findtext("data") or "") for e in stream_events(built, xml)]
     assert [d["event"]["original"] for d in second] == MORE_LINES
     assert second[1]["cisco"]["esa"]["abort"]["reason"] == "Receiving aborted"
+    # the earlier lines were in the first run: this run cannot tell lost from timeout
+    assert second[1]["cisco"]["esa"]["abort"]["category"] == "receiving_aborted"
+
+
+def test_modular_input_indexes_summaries_with_their_sourcetype(built: Path, tmp_path: Path) -> None:
+    """summaries=1: one cisco:esa:message event per message, after the line that finished it."""
+    log = tmp_path / "mail.current"
+    log.write_text("".join(line + "\n" for line in LINES + MORE_LINES))
+    events = stream_events(built, input_xml(tmp_path, log, follow="0", summaries="1", inbound_timeout="300"))
+    sourcetypes = [e.findtext("sourcetype") for e in events]
+    assert sourcetypes == ["cisco:esa:json"] * len(LINES + MORE_LINES) + ["cisco:esa:message"]
+    data = [json.loads(e.findtext("data") or "") for e in events]
+    assert data[-3]["cisco"]["esa"]["abort"]["category"] == "connection_lost"
+    summary = data[-1]["cisco"]["esa"]
+    assert (summary["mid"], summary["disposition"], summary["abort"]["category"]) == (
+        1404, "aborted", "connection_lost")
 
 
 def test_modular_input_follows_appended_lines_until_sigterm(built: Path, tmp_path: Path) -> None:
@@ -289,6 +305,7 @@ def test_esaparse_streams_over_the_chunked_protocol(built: Path, tmp_path: Path)
     assert records[0]["cisco.esa.mid"] == "1404"
     assert records[0]["@timestamp"] == "2014-08-14T11:04:51.000Z"  # from _time
     assert records[1]["cisco.esa.abort.reason"] == "Receiving aborted by sender"
+    assert records[1]["cisco.esa.abort.category"] == "sender_quit"
     assert records[2]["source.ip"] == "192.168.0.200"
     assert records[3]["event.kind"] == "pipeline_error"
     assert "event.original" not in records[0]

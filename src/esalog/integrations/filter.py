@@ -186,10 +186,12 @@ def _mmexternal(reader: FilterInput, lines: Iterator[RawLine], out: BinaryIO,
             tree["esa_summaries"] = extra
         out.write(encode_line({"$!": tree}))
         out.flush()
-    pending = reader.pipeline.flush()
-    if pending and output is not None:
-        for event in pending:
+    unwritten = 0
+    for event in reader.pipeline.flush():
+        if output is None:
+            unwritten += 1
+        else:
             output.write(encode_line(event))
-    elif pending:  # the host is shutting down; stderr no longer mixes into replies
-        print(f"esalog: {len(pending)} pending events at end of input not written (give --output FILE)",
+    if unwritten:  # the host is shutting down; stderr no longer mixes into replies
+        print(f"esalog: {unwritten} pending events at end of input not written (give --output FILE)",
               file=sys.stderr)

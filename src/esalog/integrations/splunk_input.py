@@ -84,9 +84,11 @@ class InputConfig:
 
     def pipeline_argv(self) -> list[str]:
         """The ``esalog parse`` options that build this input's pipeline."""
-        argv = ["--tz", self.time_zone]
+        argv = ["--tz", self.time_zone, "--inbound-timeout", str(self.inbound_timeout)]
         if self.log_type != "auto":
             argv += ["--log-type", self.log_type]
+        if self.summaries:
+            argv.append("--summaries")
         return argv
 
 
@@ -226,8 +228,6 @@ class EsalogInput(Script):
         from esalog.encode import encode_line
 
         sourcetype = sourcetype_of(event)
-        if sourcetype != "cisco:esa:json" and not config.summaries:
-            return
         ew.write_event(Event(
             data=encode_line(event)[:-1].decode("utf-8"), stanza=stanza, time=f"{epoch_seconds(event):.3f}",
             host=event.get("observer", {}).get("hostname"), index=config.index, source=source,
