@@ -84,6 +84,18 @@ def test_build_writes_directory_and_archives(built: Path) -> None:
         assert "KV_MODE = json" in block and 'TIME_PREFIX = \\"@timestamp\\":\\"' in block
 
 
+def test_cim_action_covers_every_final_disposition(built: Path) -> None:
+    """props.conf maps every disposition of a finished message to one of CIM Email's actions."""
+    from esalog.tracking.summary import DISPOSITIONS
+
+    props = (built / "TA-esalog" / "default" / "props.conf").read_text()
+    evals = re.findall(r"^EVAL-action = case\((.*)\)$", props, re.M)
+    assert len(evals) == 2 and evals[0] == evals[1]  # cisco:esa:json (HEC) and cisco:esa:message
+    mapping = dict(re.findall(r"'cisco\.esa\.disposition'==\"(\w+)\", \"(\w+)\"", evals[0]))
+    assert set(mapping.values()) <= {"delivered", "blocked", "quarantined", "deleted"}
+    assert set(mapping) == set(DISPOSITIONS) - {"deferred", "unknown"}  # still open or unknown: no action
+
+
 def test_scheme(built: Path) -> None:
     """``--scheme`` prints the scheme XML with every parameter of inputs.conf.spec."""
     proc = run_app_script(built / "TA-esalog", "esalog.py", "--scheme")
