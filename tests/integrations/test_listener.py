@@ -176,3 +176,15 @@ def test_listener_ships_to_hec_and_elasticsearch(tmp_path: Path) -> None:
         assert [e["event"]["event"]["original"] for e in hec.events] == lines
         assert {e["index"] for e in hec.events} == {"email"}
         assert len(es.ids()) == len(lines)
+        # a second run (same lines again, as after a restart) adds documents instead of colliding
+        proc = subprocess.Popen([sys.executable, "-m", "esalog", "listen", "--tcp", "127.0.0.1:0", "--year", "2014",
+                                 "--to", "es", "--es-url", es.url, "--es-index", "esa"], stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        banner = re.search(rb"tcp://127\.0\.0\.1:(\d+)", proc.stderr.readline())
+        assert banner
+        with socket.create_connection(("127.0.0.1", int(banner.group(1)))) as tcp:
+            tcp.sendall(b"".join(line.encode() + b"\n" for line in lines))
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert len(es.ids()) == 2 * len(lines)

@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -69,11 +70,14 @@ class DriverSink:
                              queue_batches=max(1, args.queue_batches), concurrency=args.concurrency)
         sink.open()
         self.driver.start()
+        # Elasticsearch ids are derived from (origin, index): a live stream is never replayed, so each run
+        # gets its own origin and a second run cannot collide with the documents of the first.
+        self._origin = f"listen:{uuid.uuid4().hex}"
         self._index = 0
 
     def write(self, event: Event) -> None:
         self._index += 1
-        self.driver.submit(event, "listen", self._index, None)
+        self.driver.submit(event, self._origin, self._index, None)
 
     def flush(self) -> None:
         self.driver.tick()
