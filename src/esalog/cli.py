@@ -16,6 +16,7 @@ from typing import BinaryIO
 from esalog import __version__
 from esalog.encode import encode_line
 from esalog.errors import ConfigError, EsalogError, PackError
+from esalog.integrations.filter import add_filter_options, run_filter
 from esalog.parsers.header import parse_tz
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import ClockOptions, Counters, Pipeline, Stage
@@ -128,8 +129,6 @@ def cmd_parse(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------ filter
 
 def cmd_filter(args: argparse.Namespace) -> int:
-    from esalog.integrations.filter import run_filter
-
     try:
         return run_filter(args, build_pipeline(args))
     except BrokenPipeError:
@@ -197,8 +196,6 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Streaming filter for rsyslog (omprog, mmexternal), Logstash, Fluent Bit: "
                                    "reads raw lines or JSON objects carrying the line in --field; "
                                    "never exits on bad input.")
-    from esalog.integrations.filter import add_filter_options
-
     add_filter_options(f)
     add_parse_options(f)
     f.set_defaults(func=cmd_filter)
