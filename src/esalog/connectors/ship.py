@@ -81,6 +81,31 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="seconds between checkpoint writes (default 1)",
     )
+    add_sink_options(p)
+    add_parse_options(p)
+    p.set_defaults(func=cmd_ship)
+
+    t = subparsers.add_parser(
+        "es-template",
+        help="print the Elasticsearch/OpenSearch index template",
+        description="Index template with a mapping for every declared event field.",
+    )
+    target = t.add_mutually_exclusive_group()
+    target.add_argument("--es-index", metavar="NAME", help="index (pattern NAME and NAME-*; default esalog)")
+    target.add_argument(
+        "--es-data-stream", metavar="NAME", help="data stream name (template enables data_stream)"
+    )
+    t.add_argument(
+        "--es-flavour",
+        choices=("elasticsearch", "opensearch"),
+        default="elasticsearch",
+        help="opensearch maps object fields as flat_object instead of flattened",
+    )
+    t.set_defaults(func=cmd_es_template)
+
+
+def add_sink_options(p: argparse.ArgumentParser) -> None:
+    """The delivery and sink option groups, shared by every command that delivers events (ship, listen)."""
     d = p.add_argument_group("delivery")
     d.add_argument(
         "--dead-letter",
@@ -195,26 +220,6 @@ def register(subparsers: Any) -> None:
         help="template dialect for --es-setup",
     )
     e.add_argument("--es-gzip", action="store_true", help="gzip _bulk bodies")
-    add_parse_options(p)
-    p.set_defaults(func=cmd_ship)
-
-    t = subparsers.add_parser(
-        "es-template",
-        help="print the Elasticsearch/OpenSearch index template",
-        description="Index template with a mapping for every declared event field.",
-    )
-    target = t.add_mutually_exclusive_group()
-    target.add_argument("--es-index", metavar="NAME", help="index (pattern NAME and NAME-*; default esalog)")
-    target.add_argument(
-        "--es-data-stream", metavar="NAME", help="data stream name (template enables data_stream)"
-    )
-    t.add_argument(
-        "--es-flavour",
-        choices=("elasticsearch", "opensearch"),
-        default="elasticsearch",
-        help="opensearch maps object fields as flat_object instead of flattened",
-    )
-    t.set_defaults(func=cmd_es_template)
 
 
 def cmd_es_template(args: argparse.Namespace) -> int:
@@ -301,6 +306,20 @@ class Interrupted(Exception):
     """A signal arrived while the reader was waiting for input."""
 
 
+def build_driver(args: argparse.Namespace, sink: Sink, ledger: Ledger, on_progress: Any = None) -> Driver:
+    """The delivery driver (batching, retries, dead letters) for *sink*, from the delivery options."""
+    return Driver(
+        sink,
+        limits=batch_limits(args, sink),
+        policy=RetryPolicy(initial=args.retry_initial, cap=args.retry_max, budget=args.retry_budget),
+        dead_letter=DeadLetter(args.dead_letter, sink.name),
+        ledger=ledger,
+        queue_batches=max(1, args.queue_batches),
+        concurrency=args.concurrency,
+        on_progress=on_progress,
+    )
+
+
 def cmd_ship(args: argparse.Namespace) -> int:
     from esalog.cli import build_pipeline
 
@@ -313,17 +332,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
     writer = (
         CheckpointWriter(checkpoint, ledger, args.checkpoint_interval, time.monotonic) if checkpoint else None
     )
-    policy = RetryPolicy(initial=args.retry_initial, cap=args.retry_max, budget=args.retry_budget)
-    driver = Driver(
-        sink,
-        limits=batch_limits(args, sink),
-        policy=policy,
-        dead_letter=DeadLetter(args.dead_letter, sink.name),
-        ledger=ledger,
-        queue_batches=max(1, args.queue_batches),
-        concurrency=args.concurrency,
-        on_progress=writer,
-    )
+    driver = build_driver(args, sink, ledger, on_progress=writer)
     reader = Reader(
         pipeline,
         args.paths,

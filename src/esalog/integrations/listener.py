@@ -57,17 +57,11 @@ class DriverSink:
     Elasticsearch): batching, retries, dead letters and delivery counters come from there."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from esalog.connectors.base import DeadLetter, Driver
         from esalog.connectors.checkpoint import Ledger
-        from esalog.connectors.retry import RetryPolicy
-        from esalog.connectors.ship import batch_limits, build_sink
+        from esalog.connectors.ship import build_driver, build_sink
 
         sink = build_sink(args)
-        self.driver = Driver(sink, limits=batch_limits(args, sink),
-                             policy=RetryPolicy(initial=args.retry_initial, cap=args.retry_max,
-                                                budget=args.retry_budget),
-                             dead_letter=DeadLetter(args.dead_letter, sink.name), ledger=Ledger(),
-                             queue_batches=max(1, args.queue_batches), concurrency=args.concurrency)
+        self.driver = build_driver(args, sink, Ledger())
         sink.open()
         self.driver.start()
         # Elasticsearch ids are derived from (origin, index): a live stream is never replayed, so each run
@@ -361,6 +355,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add ``esalog listen``."""
     from esalog.cli import add_parse_options
+    from esalog.connectors.ship import add_sink_options
 
     p = subparsers.add_parser(
         "listen", help="receive the ESA syslog push on UDP/TCP and ship the events",
@@ -376,23 +371,6 @@ def register(subparsers: Any) -> None:
                    help=f"messages buffered between sockets and parser (default {DEFAULT_QUEUE})")
     p.add_argument("--max-frame", type=int, default=DEFAULT_MAX_FRAME, metavar="BYTES",
                    help=f"longest message kept; longer ones are cut and tagged (default {DEFAULT_MAX_FRAME})")
-    _add_sink_options(p)
+    add_sink_options(p)
     add_parse_options(p)
     p.set_defaults(func=cmd_listen)
-
-
-#: Option groups of ``esalog ship`` that ``listen`` shares (same names, same meaning).
-_SHIP_GROUPS = ("delivery", "file sink (--to file)", "Splunk HEC (--to hec)", "Elasticsearch / OpenSearch (--to es)")
-
-
-def _add_sink_options(parser: argparse.ArgumentParser) -> None:
-    """Give *parser* the sink and delivery options of ``esalog ship`` (taken from its parser, not copied)."""
-    from esalog.connectors import ship
-
-    holder = argparse.ArgumentParser(add_help=False).add_subparsers()
-    ship.register(holder)
-    for group in holder.choices["ship"]._action_groups:
-        if group.title in _SHIP_GROUPS:
-            target = parser.add_argument_group(group.title)
-            for action in group._group_actions:
-                target._add_action(action)
