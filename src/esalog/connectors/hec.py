@@ -38,6 +38,7 @@ from esalog.connectors.http import (
     retry_after_of,
 )
 from esalog.errors import ConfigError
+from esalog.flatten import flatten
 
 EVENT_PATH = "/services/collector/event"
 HEALTH_PATH = "/services/collector/health"
@@ -113,30 +114,7 @@ class EpochCache:
 
 def flat_fields(event: dict[str, Any]) -> dict[str, str | list[str]]:
     """Scalar leaves of *event* as Splunk indexed fields: dotted names, string values or string lists."""
-    out: dict[str, str | list[str]] = {}
-
-    def walk(node: dict[str, Any], prefix: str) -> None:
-        for key, value in node.items():
-            name = prefix + key
-            if name in _NOT_INDEXED:
-                continue
-            if isinstance(value, dict):
-                walk(value, name + ".")
-            elif isinstance(value, list):
-                scalars = [_text(v) for v in value if not isinstance(v, dict | list)]
-                if scalars:
-                    out[name] = scalars
-            elif value is not None:
-                out[name] = _text(value)
-
-    walk(event, "")
-    return out
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return flatten(event, _NOT_INDEXED, nested_lists=False)
 
 
 class HecSink(HttpSink):

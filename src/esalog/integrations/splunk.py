@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import shutil
 import tarfile
 import time
@@ -53,34 +52,6 @@ def sourcetype_of(event: Event) -> str:
 def epoch_seconds(event: Event) -> float:
     """``@timestamp`` as epoch seconds (what Splunk's ``_time`` takes)."""
     return datetime.fromisoformat(event["@timestamp"].replace("Z", "+00:00")).timestamp()
-
-
-def flatten(event: Event, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Nested event -> dotted names; lists of scalars stay lists (multivalue), other lists become JSON."""
-    out: dict[str, Any] = {}
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, sub in value.items():
-                walk(f"{prefix}.{key}" if prefix else key, sub)
-        elif prefix in skip:
-            return
-        elif isinstance(value, list):
-            if all(not isinstance(v, dict | list) for v in value):
-                out[prefix] = [_text(v) for v in value]
-            else:
-                out[prefix] = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        else:
-            out[prefix] = _text(value)
-
-    walk("", event)
-    return out
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 # ------------------------------------------------------------------------------------------ builder

@@ -17,7 +17,8 @@ from typing import Any
 
 from splunklib.searchcommands import Configuration, Option, StreamingCommand, dispatch, validators
 
-from esalog.integrations.splunk import flatten, pipeline_from_argv
+from esalog.flatten import flatten
+from esalog.integrations.splunk import pipeline_from_argv
 from esalog.parsers.header import LEVELS, iso_utc
 
 #: Fields not added to the record: the raw line is ``_raw`` already.
