@@ -40,6 +40,17 @@ def test_event_mode_envelope() -> None:
     assert item.data.endswith(b"\n")
 
 
+@pytest.mark.parametrize("mode", ["event", "raw-fields"])
+def test_summaries_go_as_json_under_the_summary_sourcetype(mode: str) -> None:
+    """Message summaries are sent as JSON with the sourcetype the Splunk app maps to CIM Email."""
+    from esalog.integrations.splunk import SUMMARY_SOURCETYPE
+
+    summary = {**EVENT, "event": {"action": "message-summary", "kind": "state"}}
+    envelope = orjson.loads(sink("http://127.0.0.1:1", mode=mode).encode_item(summary, "o", 0, None).data)
+    assert (SUMMARY_SOURCETYPE, summary) == (envelope["sourcetype"], envelope["event"])
+    assert "fields" not in envelope
+
+
 def test_time_is_always_sent() -> None:
     """An event without a usable @timestamp still gets a time (event.created, else now)."""
     hec_sink = sink("http://127.0.0.1:1")

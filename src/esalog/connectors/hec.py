@@ -47,6 +47,8 @@ COLLECTOR = "/services/collector"
 #: HEC 400 codes that mean the client is misconfigured for this token (channel, acks, auth style)
 CONFIG_CODES = frozenset({10, 11, 14, 16})
 #: fields never copied into raw-fields mode's indexed ``fields`` (the line itself, or not flat)
+#: Sourcetype of message summaries (the Splunk app maps it to the CIM Email data model).
+SUMMARY_SOURCETYPE = "cisco:esa:message"
 _NOT_INDEXED = frozenset({"message", "event.original", "@timestamp", "email.attachments"})
 _TOKEN_HELP = (
     "check the token in ESALOG_HEC_TOKEN or --hec-token-file (and that it is enabled and "
@@ -152,9 +154,15 @@ class HecSink(HttpSink):
         self._epoch = EpochCache()
         self._hosts: dict[str, bytes] = {}
         self._raw = config.mode == "raw-fields"
-        fixed = {k: v for k, v in (("index", config.index), ("source", config.source),
-                                   ("sourcetype", self.sourcetype)) if v}
-        self._fixed = orjson.dumps(fixed)[1:-1]
+        self._fixed = self._envelope(config, self.sourcetype)
+        # message summaries are JSON in either mode, under the sourcetype the Splunk app maps to CIM Email
+        self._fixed_summary = self._envelope(config, config.sourcetype or SUMMARY_SOURCETYPE)
+
+    @staticmethod
+    def _envelope(config: HecConfig, sourcetype: str) -> bytes:
+        """The constant envelope keys (index, source, sourcetype) as a JSON fragment."""
+        fixed = {k: v for k, v in (("index", config.index), ("source", config.source), ("sourcetype", sourcetype)) if v}
+        return orjson.dumps(fixed)[1:-1]
 
     # ------------------------------------------------------------------------------------ encoding
 
@@ -171,12 +179,14 @@ class HecSink(HttpSink):
                 if len(self._hosts) < 1024:  # appliances are few; stay bounded anyway
                     self._hosts[host] = encoded
             parts += (b'"host":', encoded, b",")
-        parts.append(self._fixed)  # index, source, sourcetype
-        if self._raw:
+        if (event.get("event") or {}).get("action") == "message-summary":
+            parts += (self._fixed_summary, b',"event":', orjson.dumps(event))
+        elif self._raw:
+            parts.append(self._fixed)  # index, source, sourcetype
             original = (event.get("event") or {}).get("original") or event.get("message") or ""
             parts += (b',"event":', orjson.dumps(original), b',"fields":', orjson.dumps(flat_fields(event)))
         else:
-            parts += (b',"event":', orjson.dumps(event))
+            parts += (self._fixed, b',"event":', orjson.dumps(event))
         parts.append(b"}\n")
         data = b"".join(parts)
         return Item(data, data[:-1], ticket)
