@@ -1,0 +1,222 @@
+"""esalog benchmark harness (``make bench``): speed and memory of every mode on one generated corpus.
+
+Each mode runs as its own process, pinned to one core (``taskset -c 1`` when available), best of
+``--repeat`` runs; its start-up time (the same command on an empty file) is subtracted, so lines/s is the
+rate of the line loop. Peak RSS comes from ``os.wait4`` (the child's own ``ru_maxrss``).
+Results go to ``bench/results.json`` and ``bench/RESULTS.md``; see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate import corpus, write_open_messages
+
+BENCH = Path(__file__).resolve().parent
+WORK = BENCH / "out"  # generated corpora and scratch files (git-ignored)
+PY = sys.executable
+ESALOG = [PY, "-m", "esalog"]
+PIN = ["taskset", "-c", "1"] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
+BASELINE_LINES = 200_000  # pygrok is slow: it runs on the first lines of the corpus only
+
+
+@dataclass
+class Run:
+    """One measured mode."""
+
+    mode: str
+    lines: int
+    seconds: float  # best wall time of the line loop (start-up subtracted)
+    startup: float
+    peak_rss_mb: float
+    lines_per_s: float = 0.0
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        self.lines_per_s = self.lines / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_once(cmd: list[str], stdin: Path | None = None) -> tuple[float, float]:
+    """Run *cmd* (stdout to /dev/null); return wall seconds and the child's peak RSS in MB."""
+    with open(stdin or os.devnull, "rb") as src, open(os.devnull, "wb") as sink:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=src, stdout=sink, stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = err.decode(errors="replace")[-500:]
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {tail}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def measure(mode: str, build: callable, path: Path, lines: int, repeat: int, empty: Path,
+            pin: bool = True, note: str = "") -> Run:
+    """Best of *repeat* runs of ``build(path)`` minus the best start-up (``build(empty)``)."""
+    prefix = PIN if pin else []
+    startup = min(run_once(prefix + cmd, stdin)[0] for cmd, stdin in [build(empty)] * max(1, repeat - 1))
+    best, rss = float("inf"), 0.0
+    for _ in range(repeat):
+        cmd, stdin = build(path)
+        elapsed, peak = run_once(prefix + cmd, stdin)
+        best, rss = min(best, elapsed), max(rss, peak)
+    run = Run(mode, lines, max(best - startup, 1e-9), startup, rss, note=note)
+    print(f"  {mode:<34} {run.lines_per_s:>12,.0f} lines/s  {run.seconds:7.2f} s  {rss:7.1f} MB", flush=True)
+    return run
+
+
+def parse_cmd(*options: str) -> callable:
+    """``esalog parse -q OPTIONS FILE -o /dev/null`` as a command builder for :func:`measure`."""
+    return lambda p: ([*ESALOG, "parse", "-q", *options, str(p), "-o", os.devnull], None)
+
+
+def esalog_help(command: str) -> str:
+    return subprocess.run([*ESALOG, command, "--help"], capture_output=True, text=True).stdout
+
+
+def head(path: Path, lines: int) -> Path:
+    """The first *lines* lines of *path* as their own file."""
+    out = path.with_name(f"{path.stem}.head{lines}.log")
+    if not out.exists():
+        with open(path, "rb") as src, open(out, "wb") as dst:
+            for n, line in enumerate(src):
+                if n >= lines:
+                    break
+                dst.write(line)
+    return out
+
+
+def main_modes(args: argparse.Namespace, empty: Path) -> tuple[list[Run], list[str]]:
+    """The five modes of the headline table on the file-form corpus, plus stateful parse on syslog form."""
+    notes: list[str] = []
+    path, _ = corpus(WORK, args.lines, "file")
+    syslog_path, _ = corpus(WORK, args.lines, "syslog")
+    runs: list[Run] = []
+    print(f"corpus {path.name}: {args.lines:,} lines, {path.stat().st_size / 1e6:.0f} MB; "
+          f"pin: {' '.join(PIN) or 'none'}")
+    parse = esalog_help("parse")
+    runs.append(measure("parse (stateful)", parse_cmd(), path, args.lines, args.repeat, empty))
+    if "--stateless" in parse:
+        runs.append(measure("parse --stateless", parse_cmd("--stateless"),
+                            path, args.lines, args.repeat, empty))
+    else:
+        notes.append("`--stateless` is not available: session tracking is not merged, "
+                     "so `parse` is stateless.")
+    runs.append(measure("parse (stateful), syslog form",
+                        parse_cmd(),
+                        syslog_path, args.lines, args.repeat, empty))
+    runs.append(measure("filter (flush per line)", lambda p: ([*ESALOG, "filter"], p),
+                        path, args.lines, args.repeat, empty))
+    base_lines = min(args.lines, BASELINE_LINES)
+    runs.append(measure("baseline: pygrok + json.dumps",
+                        lambda p: ([PY, str(BENCH / "peers.py"), "pygrok", str(p)], None),
+                        head(path, base_lines), base_lines, max(1, args.repeat - 1), empty,
+                        note=f"first {base_lines:,} lines"))
+    runs.append(measure("floor: read + orjson one-key dict",
+                        lambda p: ([PY, str(BENCH / "peers.py"), "floor", str(p)], None),
+                        path, args.lines, args.repeat, empty))
+    if "--workers" in parse:
+        halves = [corpus(WORK / "workers", args.lines // 2, "file", seed)[0] for seed in (1, 2)]
+        for n in (1, 2):
+            runs.append(measure(f"parse --workers {n} (2 files, 2 cores)",
+                                lambda p, n=n: ([*ESALOG, "parse", "-q", "--workers", str(n),
+                                                 *(map(str, halves) if p != empty else [str(p)]),
+                                                 "-o", os.devnull], None),
+                                halves[0], 2 * (args.lines // 2), args.repeat, empty, pin=False))
+    return runs, notes
+
+
+def scaling(args: argparse.Namespace, empty: Path) -> list[Run]:
+    """Stateful parse at growing sizes: time should grow linearly, memory stay flat."""
+    sizes = (10_000, 100_000, 400_000) if args.quick else (100_000, 1_000_000, 4_000_000)
+    runs = []
+    for size in sizes:
+        path, _ = corpus(WORK, size, "file")
+        runs.append(measure(f"scaling: parse {size:,} lines",
+                            parse_cmd(),
+                            path, size, 1, empty))
+    return runs
+
+
+def open_messages(args: argparse.Namespace, empty: Path) -> list[Run]:
+    """1M messages that never finish: memory must stay bounded by ``--max-open``."""
+    messages = 100_000 if args.quick else 1_000_000
+    path = WORK / f"open-{messages}.log"
+    if not path.exists():
+        write_open_messages(path, messages)
+    runs = [measure(f"open messages: parse {messages:,} unfinished",
+                    parse_cmd(),
+                    path, 2 * messages, 1, empty)]
+    if "--max-open" in esalog_help("parse"):
+        for bound in (10_000, 100_000):
+            runs.append(measure(f"open messages: --max-open {bound:,}",
+                                parse_cmd("--max-open", str(bound)),
+                                path, 2 * messages, 1, empty))
+    return runs
+
+
+def table(runs: list[Run]) -> str:
+    """Markdown table with ratios to the pygrok baseline and to the floor."""
+    base = next((r.lines_per_s for r in runs if r.mode.startswith("baseline")), 0.0)
+    floor = next((r.lines_per_s for r in runs if r.mode.startswith("floor")), 0.0)
+    rows = ["| mode | lines | lines/s | x pygrok | % of floor | peak RSS MB |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in runs:
+        ratio = f"{r.lines_per_s / base:.1f}x" if base else "-"
+        share = f"{100 * r.lines_per_s / floor:.0f} %" if floor else "-"
+        mode = f"{r.mode} ({r.note})" if r.note else r.mode
+        rows.append(f"| {mode} | {r.lines:,} | {r.lines_per_s:,.0f} | {ratio} | {share} "
+                    f"| {r.peak_rss_mb:.0f} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lines", type=int, default=1_000_000, help="corpus size (default 1,000,000)")
+    ap.add_argument("--quick", action="store_true", help="100,000 lines, one run each (smoke test)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per mode, the best counts (default 3)")
+    ap.add_argument("--scaling", action="store_true", help="also parse 100k / 1M / 4M lines")
+    ap.add_argument("--max-open", action="store_true", help="also parse 1M messages that never finish")
+    ap.add_argument("--no-main", action="store_true", help="skip the headline modes")
+    args = ap.parse_args()
+    if args.quick:
+        args.lines, args.repeat = min(args.lines, 100_000), 1
+    WORK.mkdir(parents=True, exist_ok=True)
+    empty = WORK / "empty.log"
+    empty.touch()
+    runs: list[Run] = []
+    notes: list[str] = []
+    if not args.no_main:
+        main_runs, notes = main_modes(args, empty)
+        runs += main_runs
+    if args.scaling:
+        runs += scaling(args, empty)
+    if args.max_open:
+        runs += open_messages(args, empty)
+    meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "pinned": " ".join(PIN) or None, "repeat": args.repeat, "lines": args.lines,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "notes": notes}
+    results = {"meta": meta, "runs": [asdict(r) for r in runs]}
+    (BENCH / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    md = (f"Measured {meta['date']}, Python {meta['python']}, {meta['cpus']} CPUs, "
+          f"pinned with `{meta['pinned']}`, best of {args.repeat}, start-up subtracted.\n\n{table(runs)}\n")
+    md += "".join(f"\n* {n}" for n in notes) + ("\n" if notes else "")
+    (BENCH / "RESULTS.md").write_text(md)
+    print("\n" + md)
+
+
+if __name__ == "__main__":
+    main()
