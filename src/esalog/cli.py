@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO
 
 from esalog import __version__
-from esalog.encode import decode, encode_line
+from esalog.encode import decode, encode_line, encode_lines
 from esalog.errors import ConfigError, EsalogError, PackError
 from esalog.parsers.header import parse_tz
 from esalog.parsers.parser import LineParser
@@ -98,10 +98,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
     start = time.monotonic()
     write = out.write
     try:
-        for n, (event, _pos) in enumerate(pipeline.run_paths(args.paths)):
-            write(encode_line(event))
-            if not n & 0x3FFF:
-                progress.tick()
+        for events, _pos in pipeline.run_batches(args.paths):
+            write(encode_lines(events))
+            progress.tick()
         out.flush()
     except BrokenPipeError:
         return EXIT_OK
