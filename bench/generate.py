@@ -172,8 +172,12 @@ class Sim:
         yield ("delivery-connection-closed", f"DCID {dcid} close", 0.0, None)
 
 
-def simulate(lines: int, seed: int = 7) -> Iterator[tuple[float, str, str]]:
-    """Yield ``(seconds since start, expected rule id, body)`` for *lines* lines in time order."""
+def simulate(lines: int, seed: int = 7,
+             rate: float = ARRIVALS_PER_SECOND) -> Iterator[tuple[float, str, str]]:
+    """Yield ``(seconds since start, expected rule id, body)`` for *lines* lines in time order.
+
+    *rate* connections arrive per simulated second (a busy ESA: about 40).
+    """
     sim = Sim(random.Random(seed))
     queue: list[tuple[float, int, Iterator[Step]]] = []
     seq = 0
@@ -183,7 +187,7 @@ def simulate(lines: int, seed: int = 7) -> Iterator[tuple[float, str, str]]:
         while arrival <= (queue[0][0] if queue else arrival):
             heapq.heappush(queue, (arrival, seq, sim.connection()))
             seq += 1
-            arrival += sim.rng.expovariate(ARRIVALS_PER_SECOND)
+            arrival += sim.rng.expovariate(rate)
         now, _, session = heapq.heappop(queue)
         step = next(session, None)
         if step is None:
@@ -205,7 +209,7 @@ START = datetime(2026, 11, 2, 8, 0, 0)
 
 
 def write_corpus(path: Path, lines: int, form: str = "file", seed: int = 7,
-                 host: str = "esa1.example.net") -> Counter[str]:
+                 host: str = "esa1.example.net", rate: float = ARRIVALS_PER_SECOND) -> Counter[str]:
     """Write *lines* lines (file or syslog form) to *path*; return lines per expected rule id."""
     counts: Counter[str] = Counter()
     stamp_of: dict[int, str] = {}
@@ -229,7 +233,7 @@ def write_corpus(path: Path, lines: int, form: str = "file", seed: int = 7,
         for kind, body in header[:lines]:
             write(stamp(0.0) + body + "\n")
             counts[kind] += 1
-        for seconds, kind, body in simulate(lines - len(header), seed):
+        for seconds, kind, body in simulate(lines - len(header), seed, rate):
             write(stamp(seconds) + body + "\n")
             counts[kind] += 1
     return counts
