@@ -16,7 +16,7 @@ from typing import Any
 
 from esalog.errors import PackError, SourceLocation
 from esalog.parsers.converters import CONVERTERS, Converter
-from esalog.parsers.grok import BASE_PATTERNS, GrokError, body_keys, dispatch_key, expand
+from esalog.parsers.grok import BASE_PATTERNS, GrokError, body_key, body_keys, dispatch_key, expand
 from esalog.parsers.pack import Pack, Rule
 from esalog.parsers.post import POSTPROCESSORS, PostProcessor
 
@@ -227,8 +227,7 @@ class CompiledPack:
 
     def match(self, body: str) -> tuple[CompiledRule, re.Match[str]] | None:
         """The first rule whose pattern matches the whole *body*, with its match."""
-        key2 = body_keys(body)[0]
-        cands = self._cache.get(key2)
+        cands = self._cache.get(body_key(body))
         if cands is None:
             cands = self.candidates(body)
         for rule in cands:
