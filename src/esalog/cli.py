@@ -92,7 +92,7 @@ def summary_line(counters: Counters, seconds: float) -> str:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+    out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer
     start = time.monotonic()
     write = out.write
     progress = None

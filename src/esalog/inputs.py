@@ -58,7 +58,7 @@ def open_binary(path: str) -> BinaryIO:
     """Open *path* for binary reading; gzip is recognised by its magic bytes; ``-`` is stdin."""
     if path == "-":
         return sys.stdin.buffer
-    handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    handle = open(path, "rb")
     magic = handle.read(2)
     handle.seek(0)
     if magic == b"\x1f\x8b":

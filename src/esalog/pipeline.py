@@ -65,7 +65,8 @@ class ClockOptions:
 class Pipeline:
     """Parser plus stages over one or many inputs, one event per line, in order."""
 
-    def __init__(self, parser: LineParser, stages: Iterable[Stage] = (), clock: ClockOptions | None = None) -> None:
+    def __init__(self, parser: LineParser, stages: Iterable[Stage] = (),
+                 clock: ClockOptions | None = None) -> None:
         self.parser = parser
         self.stages = list(stages)
         self.clock = clock or ClockOptions()

@@ -63,7 +63,7 @@ def address(text: str) -> str | None:
 
 def address_list(text: str) -> list[str] | None:
     """One envelope address as a one-element list (ECS ``email.*.address`` are arrays)."""
-    if text[:1] == "<" and text[-1:] == ">" and len(text) > 2 and not text[1].isspace() and not text[-2].isspace():
+    if len(text) > 2 and text[0] == "<" and text[-1] == ">" and not (text[1].isspace() or text[-2].isspace()):
         return [text[1:-1]]  # the common ``<user@example.com>``: nothing else to strip
     addr = address(text)
     return [addr] if addr else None

@@ -42,7 +42,9 @@ BASE_PATTERNS: dict[str, str] = {
 #: Sub-patterns whose text is only digits: a dispatch key may skip over them.
 DIGIT_PATTERNS = frozenset({"POSINT", "ID", "MID", "ICID", "DCID", "RCID", "RID"})
 
-GROK_REF = re.compile(r"%\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<field>[@A-Za-z0-9_.]+))?(?::(?P<conv>[A-Za-z_][A-Za-z0-9_]*))?\}")
+GROK_REF = re.compile(
+    r"%\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<field>[@A-Za-z0-9_.]+))?(?::(?P<conv>[A-Za-z_][A-Za-z0-9_]*))?\}"
+)
 
 
 @dataclass(frozen=True)

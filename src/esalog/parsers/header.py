@@ -39,7 +39,8 @@ _RFC5424 = re.compile(
 )
 _STAMP = re.compile(
     rf"(?:(?P<iso>\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) ?"
-    rf"|(?:(?:{_DOW}) )?(?P<mon>{_MON}) +(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d)(?: (?P<year>\d{{4}}))?:? ?"
+    rf"|(?:(?:{_DOW}) )?(?P<mon>{_MON}) +(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d)"
+    rf"(?: (?P<year>\d{{4}}))?:? ?"
     rf"|(?P<ryear>\d{{4}}) (?P<rmon>{_MON}) +(?P<rday>\d{{1,2}}) (?P<rtime>\d\d:\d\d:\d\d) ?)"
 )
 _LEVEL_WORD = re.compile(rf"(?:^|(?<= ))({_LVL}): ?")
