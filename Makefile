@@ -22,7 +22,7 @@ run: $(VENV)/.installed
 
 ## make test: install dev extras and run the whole test suite
 test: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 ## make bench: hot-path benchmark (see bench/README.md)
@@ -30,7 +30,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

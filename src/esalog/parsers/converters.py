@@ -7,8 +7,10 @@ Unknown names are rejected when a pack loads, never at match time.
 from __future__ import annotations
 
 import ast
+import quopri
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 Converter = Callable[[str], object]
 
@@ -79,6 +81,11 @@ def lower(text: str) -> str:
     return text.lower()
 
 
+def capitalize(text: str) -> str:
+    """First letter upper-case: ``dropped by ...`` -> ``Dropped by ...`` (old wording, current template)."""
+    return text[:1].upper() + text[1:]
+
+
 def yes_no(text: str) -> bool | None:
     """``yes``/``true``/``True`` -> True, ``no``/``false`` -> False."""
     low = text.lower()
@@ -102,6 +109,87 @@ def py_literal(text: str) -> object:
         return text
 
 
+_QP_ESCAPE = re.compile(r"=[0-9A-Fa-f]{2}")
+
+
+def qp_name(text: str) -> str:
+    """A file name as ESA logs it: quoted-printable ``=D1=82`` sequences decoded (UTF-8, else Latin-1)."""
+    if not _QP_ESCAPE.search(text):
+        return text
+    raw = quopri.decodestring(text.encode("latin-1", "replace"))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def attachment(text: str) -> list[dict[str, object]] | None:
+    """``'name.pdf'`` -> ``[{"file": {"name": "name.pdf"}}]`` (ECS ``email.attachments``)."""
+    name = qp_name(unquote(text.strip()))
+    return [{"file": {"name": name}}] if name else None
+
+
+_RESULT_WORDS = {"passed": "pass", "failed": "fail", "failure": "fail"}
+
+
+def verdict_word(text: str) -> str:
+    """A verdict normalised to one lower-case word: ``passed`` -> ``pass``, ``Failed`` -> ``fail``."""
+    low = text.lower()
+    return _RESULT_WORDS.get(low, low)
+
+
+def sbrs_text(text: str) -> str | None:
+    """The SBRS word when there is no score (``None``, ``not enabled``); ``None`` for a number."""
+    return text if number_or_none(text) is None else None
+
+
+def cef_time(text: str) -> str | None:
+    """``Thu Nov  3 14:05:44 2022`` (appliance clock, no zone) -> ``2022-11-03T14:05:44.000Z``."""
+    try:
+        moment = datetime.strptime(" ".join(text.split()), "%a %b %d %H:%M:%S %Y")
+    except ValueError:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z") if moment.tzinfo is None else \
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def cef_direction(text: str) -> str | None:
+    """CEF ``deviceDirection``: 0 -> inbound, 1 -> outbound."""
+    return {"0": "inbound", "1": "outbound"}.get(text.strip())
+
+
+def spf_results(text: str) -> dict[str, dict[str, str]] | None:
+    """``{'mailfrom': {'result': 'Pass', 'sender': 'a@b'}, ...}`` parsed safely -> lower-case results."""
+    value = py_literal(text)
+    if not isinstance(value, dict):
+        return None
+    out: dict[str, dict[str, str]] = {}
+    for scope, facts in value.items():
+        if isinstance(facts, dict):
+            item = {}
+            if "result" in facts:
+                item["result"] = verdict_word(str(facts["result"]))
+            if "sender" in facts:
+                item["sender"] = str(facts["sender"])
+            out[str(scope)] = item
+    return out or None
+
+
+def cef_attachments(text: str) -> list[dict[str, object]] | None:
+    """``ESAAttachmentDetails`` (a Python dict by file name) -> ECS ``email.attachments`` with SHA-256."""
+    value = py_literal(text)
+    if not isinstance(value, dict):
+        return None
+    out: list[dict[str, object]] = []
+    for name, facts in value.items():
+        file: dict[str, object] = {"name": str(name)}
+        amp = facts.get("AMP") if isinstance(facts, dict) else None
+        if isinstance(amp, dict) and isinstance(amp.get("fileHash"), str):
+            file["hash"] = {"sha256": amp["fileHash"]}
+        out.append({"file": file})
+    return out or None
+
+
 def list_of(text: str) -> list[str]:
     """Wrap one value in a list."""
     return [text]
@@ -119,7 +207,16 @@ CONVERTERS: dict[str, Converter] = {
     "address_list": address_list,
     "comma_list": comma_list,
     "lower": lower,
+    "capitalize": capitalize,
     "yesno": yes_no,
     "kebab": kebab,
     "list": list_of,
+    "attachment": attachment,
+    "dmarc_result": verdict_word,
+    "verdict": verdict_word,
+    "sbrs_text": sbrs_text,
+    "cef_time": cef_time,
+    "cef_direction": cef_direction,
+    "spf_results": spf_results,
+    "cef_attachments": cef_attachments,
 }

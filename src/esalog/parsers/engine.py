@@ -17,6 +17,7 @@ from typing import Any
 from esalog.errors import PackError, SourceLocation
 from esalog.parsers.converters import CONVERTERS, Converter
 from esalog.parsers.grok import BASE_PATTERNS, GrokError, body_key, body_keys, dispatch_key, expand
+from esalog.parsers.kv import compile_kv
 from esalog.parsers.pack import Pack, Rule
 from esalog.parsers.post import POSTPROCESSORS, PostProcessor
 
@@ -133,7 +134,8 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
                     f"(known: {', '.join(sorted(CONVERTERS))})", loc) from None
         parents, leaf = split_path(cap.field)
         setters.append((regex.groupindex[cap.group] - 1, parents, leaf, conv))
-        fields.add(cap.field)
+        if not (rule.kv and cap.field == rule.kv.source):  # the kv scratch capture is consumed, not kept
+            fields.add(cap.field)
     event_static: dict[str, Any] = {}
     other_static: list[tuple[tuple[str, ...], str, Any]] = []
     for name, value in rule.set.items():
@@ -150,6 +152,10 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
         except KeyError:
             raise PackError(f"unknown post-processor {name!r} (known: {', '.join(sorted(POSTPROCESSORS))})",
                             loc) from None
+    if rule.kv is not None:
+        mapper, kv_fields = compile_kv(rule.kv, loc, CONVERTERS, declared)
+        post.insert(0, mapper)
+        fields |= kv_fields
     plan: dict[tuple[str, ...], tuple[list[tuple[str, Any]], list[tuple[int, str, Converter | None]]]] = {}
     for parents, leaf, value in other_static:
         plan.setdefault(parents, ([], []))[0].append((leaf, value))

@@ -43,7 +43,9 @@ BASE_PATTERNS: dict[str, str] = {
 DIGIT_PATTERNS = frozenset({"POSINT", "ID", "MID", "ICID", "DCID", "RCID", "RID"})
 
 GROK_REF = re.compile(
-    r"%\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<field>[@A-Za-z0-9_.]+))?(?::(?P<conv>[A-Za-z_][A-Za-z0-9_]*))?\}"
+    r"%\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?::(?P<field>[@A-Za-z0-9_.]+))?"
+    r"(?::(?P<conv>[A-Za-z_][A-Za-z0-9_]*))?\}"
 )
 
 

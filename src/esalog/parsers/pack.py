@@ -12,6 +12,7 @@ A pack file looks like::
         match: 'ICID %{ICID:cisco.esa.icid:int} close'
         set: {event.action: connection-closed, event.outcome: success}
         post: []          # optional rule-level post-processors by name
+        kv: {...}         # optional key=value table (CEF), see esalog.parsers.kv
         examples:
           - line: 'Thu Aug 14 11:05:36 2014 Info: ICID 10293 close'
             fields: {cisco.esa.icid: 10293}
@@ -29,6 +30,7 @@ from typing import Any
 import yaml
 
 from esalog.errors import PackError, SourceLocation
+from esalog.parsers.kv import KvSpec
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -65,8 +67,9 @@ class Rule:
     examples: tuple[Example, ...] = ()
     description: str = ""
     line: int | None = None
+    kv: KvSpec | None = None
 
-    _KEYS = frozenset({"id", "match", "set", "post", "examples", "description"})
+    _KEYS = frozenset({"id", "match", "set", "post", "examples", "description", "kv"})
 
     @classmethod
     def from_dict(cls, data: Any, path: str, index: int) -> Rule:
@@ -100,6 +103,7 @@ class Rule:
             if extra:
                 raise PackError(f"unknown example keys: {', '.join(sorted(extra))}", loc)
             examples.append(Example(ex["line"], fields))
+        kv = KvSpec.from_dict(data["kv"], loc) if "kv" in data else None
         return cls(
             id=rule_id,
             match=match,
@@ -108,6 +112,7 @@ class Rule:
             examples=tuple(examples),
             description=str(data.get("description") or ""),
             line=loc.line,
+            kv=kv,
         )
 
 

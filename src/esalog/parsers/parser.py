@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from esalog.parsers.engine import CompiledPack, Event, load_builtin_packs
-from esalog.parsers.header import HeaderParser, iso_utc
+from esalog.parsers.header import HeaderFacts, HeaderParser, iso_utc
 from esalog.schemas import is_declared
 
 MODULE = "cisco_esa"
@@ -59,12 +59,31 @@ class Stream:
         self.observers[hostname] = {**self.observer(hostname), **facts}
 
 
+#: ESA log types esalog has no pack for. Their lines (e.g. in a mixed syslog stream) are kept as
+#: events of dataset ``cisco_esa.<name>``, tagged, never parsed as mail logs nor errors.
+OTHER_LOG_TYPES = frozenset({
+    "amp", "antispam", "antivirus", "authentication", "status", "gui_logs", "system", "error_logs",
+    "content_scanner", "updater_logs", "reportd_logs", "reportqueryd_logs", "sntpd_logs", "smartlicense",
+    "euq_logs", "euqgui_logs", "ftpd_logs", "cli_logs", "config_history", "domain_debug", "injection_debug",
+    "safelist", "slbld_logs", "upgrade_logs", "service_logs", "audit_logs", "api_logs", "ldap_debug",
+    "dlp_logs", "url_rep_client", "sdr_client", "trackerd_logs", "haystackd_logs", "graymail", "ipr_client",
+})
+UNSUPPORTED_TAG = "esalog_unsupported_log_type"
+
+
 def log_type_for(appname: str | None, file_name: str | None = None) -> str | None:
-    """Pick a log type from the syslog subscription name or the file name; None when they say nothing."""
-    for text in (appname, file_name):
+    """Pick a log type from the syslog subscription name or the file name; None when they say nothing.
+
+    Returns a pack's log type (mail_logs, bounce_logs, consolidated_event) or, for another ESA log
+    type, its subscription name (a member of :data:`OTHER_LOG_TYPES`).
+    """
+    for text, is_file in ((appname, False), (file_name, True)):
         if not text:
             continue
         low = text.lower()
+        name = low.split(".@")[0].split(".")[0] if is_file else low
+        if name in OTHER_LOG_TYPES:
+            return name
         if "bounce" in low:
             return "bounce_logs"
         if "consolidated" in low or low.startswith("cef"):
@@ -104,12 +123,16 @@ class LineParser:
                                     "not an ESA log line: no '<Level>: ' header and no CEF payload", tags)
         facts, body = parts
         timestamp, level, priority, hostname, appname = facts
-        if self.forced_log_type:
-            pack = self.packs.get(self.forced_log_type) or self.packs[MAIL_LOGS]
-        elif appname is None and stream.log_type is not None and not body.startswith("CEF:"):
-            pack = self.packs.get(stream.log_type) or self.packs[MAIL_LOGS]
+        if appname is None and stream.log_type is not None and not self.forced_log_type \
+                and not body.startswith("CEF:"):
+            log_type = stream.log_type  # what _route says for a line without subscription name
         else:
-            pack = self.packs.get(self._route(body, appname, stream)) or self.packs[MAIL_LOGS]
+            log_type = self._route(body, appname, stream)
+        pack = self.packs.get(log_type)
+        if pack is None:
+            if log_type in OTHER_LOG_TYPES:
+                return self._unsupported(line, facts, body, stream, log_type, tags)
+            pack = self.packs[MAIL_LOGS]
         event_obj: dict[str, Any] = {"kind": "event", "module": MODULE, "dataset": pack.dataset}
         if self.keep_original:
             event_obj["original"] = line
@@ -179,9 +202,31 @@ class LineParser:
             return by_app
         if stream.log_type:
             return stream.log_type
-        if body.startswith("Bounced: ") and " From:<" in body:
+        if body.startswith(("Bounced: ", "Delayed: ")) and " From:" in body:
             return "bounce_logs" if "bounce_logs" in self.packs else MAIL_LOGS
         return MAIL_LOGS
+
+    def _unsupported(self, line: str, facts: HeaderFacts, body: str, stream: Stream, log_type: str,
+                     tags: list[str] | None) -> Event:
+        """The event of a line of an ESA log type esalog has no pack for: kept, tagged, not parsed."""
+        timestamp, level, priority, hostname, appname = facts
+        event_obj: dict[str, Any] = {"kind": "event", "module": MODULE, "dataset": f"{MODULE}.{log_type}",
+                                     "action": "unknown", "outcome": "unknown"}
+        if self.keep_original:
+            event_obj["original"] = line
+        event: Event = {
+            "@timestamp": timestamp or self._now(event_obj),
+            "message": body,
+            "event": event_obj,
+            "observer": stream.observer(hostname),
+            "cisco": {"esa": {"log_name": log_type}},
+            "tags": [*(tags or ()), UNSUPPORTED_TAG],
+        }
+        if level is not None:
+            event["log"] = {"level": level}
+        if priority is not None or appname or hostname:
+            self._syslog_fields(event, priority, hostname, appname)
+        return event
 
     @staticmethod
     def _now(event_obj: dict[str, Any]) -> str:

@@ -44,7 +44,32 @@ def direction_from_table(event: dict[str, Any]) -> None:
         event.setdefault("email", {})["direction"] = table
 
 
+#: CEF ``act`` -> (event.action, event.outcome, event.type); anything else keeps the rule's values.
+_FINAL_ACTIONS: dict[str, tuple[str, str, list[str]]] = {
+    "DELIVERED": ("message-delivered", "success", ["end", "allowed"]),
+    "QUARANTINED": ("message-quarantined", "success", ["info"]),
+    "DQ": ("message-quarantined", "success", ["info"]),
+    "ABORTED": ("message-aborted", "failure", ["end", "denied"]),
+    "DROPPED": ("message-aborted", "failure", ["end", "denied"]),
+    "BOUNCED": ("message-bounced", "failure", ["end", "denied"]),
+}
+
+
+def cef_final_action(event: dict[str, Any]) -> None:
+    """CEF ``act`` -> event.action/outcome; an aborted reception also gives ``cisco.esa.abort.reason``."""
+    esa = event.get("cisco", {}).get("esa", {})
+    act = esa.get("final_action")
+    found = _FINAL_ACTIONS.get(str(act).upper()) if act else None
+    if found is None:
+        return
+    ev = event["event"]
+    ev["action"], ev["outcome"], ev["type"] = found[0], found[1], list(found[2])
+    if found[0] == "message-aborted":
+        esa["abort"] = {"reason": esa.get("final_action_details") or str(act)}
+
+
 POSTPROCESSORS: dict[str, PostProcessor] = {
+    "cef_final_action": cef_final_action,
     "smtp_reply": smtp_reply,
     "direction_from_table": direction_from_table,
 }

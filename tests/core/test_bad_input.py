@@ -1,0 +1,116 @@
+"""Bad input loses nothing: one event per line, in order, with the text kept and the reason given."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from esalog.encode import encode_line
+from esalog.inputs import read_lines
+from esalog.parsers.parser import LineParser
+from esalog.pipeline import Pipeline
+from esalog.schemas import validator
+from tests.conftest import run_cli
+
+GOOD = b"Thu Aug 14 11:05:36 2014 Info: ICID 10293 close"
+HUGE = b"Thu Aug 14 11:05:36 2014 Info: MID 1 Subject '" + b"x" * (1024 * 1024) + b"'"
+LINES = [
+    GOOD,
+    b"",
+    b"\x00\x01\x02\xff binary \x00 junk",
+    HUGE,
+    b"Thu Aug 14 11:05:36 2014 Info: MID 2 Subject 'caf\xe9 latin-1'",
+    b"Thu Aug 14 11:0",
+    b"   ",
+    b"Thu Aug 14 11:05:36 2014 Info: ICID 10294 close\r",
+    b"Thu Aug 14 11:05:37 2014 Info: Message aborted MID 3 Receiving aborted",  # no final newline
+]
+
+
+PARSER = LineParser.from_options()
+
+
+def _events(stdout: bytes) -> list[dict]:
+    return [orjson.loads(line) for line in stdout.splitlines()]
+
+
+def test_one_event_per_line_in_order(tmp_path):
+    """Every physical line, good or bad, becomes exactly one event, in input order, via the CLI."""
+    path = tmp_path / "bad.log"
+    path.write_bytes(b"\n".join(LINES))
+    proc = run_cli("parse", "--no-original", str(path))
+    assert proc.returncode == 0, proc.stderr
+    events = _events(proc.stdout)
+    assert len(events) == len(LINES)
+    kinds = [e["event"]["kind"] for e in events]
+    assert kinds == ["event", "pipeline_error", "pipeline_error", "event", "event", "pipeline_error",
+                     "pipeline_error", "event", "event"]
+    assert [e.get("error", {}).get("type") for e in events] == [
+        None, "empty", "no_header", None, None, "no_header", "empty", None, None]
+    assert events[2]["message"].startswith("\ufffd") and "esalog_binary" in events[2]["tags"]
+    assert len(events[3]["email"]["subject"]) == 1024 * 1024
+    assert events[4]["email"]["subject"] == "caf\ufffd latin-1" and "esalog_invalid_utf8" in events[4]["tags"]
+    assert events[7]["cisco"]["esa"]["icid"] == 10294  # CRLF line ending
+    assert events[8]["cisco"]["esa"]["mid"] == 3
+    assert b"9 lines, 9 events" in proc.stderr and b"4 errors" in proc.stderr
+    for event in events:
+        validator().validate(event)
+
+
+def test_pipeline_error_keeps_original_text(tmp_path):
+    """A non-ESA line keeps its text in event.original and says why in error.message."""
+    path = tmp_path / "x.log"
+    path.write_bytes(b"hello world\n")
+    (event,) = _events(run_cli("parse", str(path)).stdout)
+    assert event["event"]["original"] == "hello world"
+    assert event["event"]["kind"] == "pipeline_error"
+    assert "not an ESA log line" in event["error"]["message"]
+
+
+def test_overlong_line_is_cut_and_said_so():
+    """A line over the limit is cut, its rest skipped (not turned into extra lines), and flagged."""
+    data = b"A" * 100 + b"\n" + b"B" * 5000 + b"\n" + b"C\n"
+    lines = list(read_lines(io.BytesIO(data), max_line=1000))
+    assert [len(x.text) for x in lines] == [100, 1000, 1]
+    assert lines[1].problems == ("line_too_long",)
+    assert [x.offset for x in lines] == [0, 101, 5102]
+    assert lines[-1].next_offset == len(data)
+
+
+def test_gzip_input(tmp_path):
+    """``.gz`` files are read transparently (recognised by content)."""
+    path = tmp_path / "mail.@20140814T110431.s.gz"
+    path.write_bytes(gzip.compress(GOOD + b"\n" + GOOD + b"\n"))
+    events = _events(run_cli("parse", str(path)).stdout)
+    assert [e["event"]["action"] for e in events] == ["connection-closed", "connection-closed"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=300).map(lambda s: s.encode("utf-8", "surrogatepass")))
+def test_any_bytes_give_exactly_one_valid_event(data):
+    """Whatever the bytes of a line, the pipeline returns one schema-valid, encodable event."""
+    data = data.replace(b"\n", b" ")
+    pipeline = Pipeline(PARSER)
+    stream = pipeline.open_stream("fuzz")
+    (raw,) = list(read_lines(io.BytesIO(data + b"\n")))
+    events = pipeline.process(raw, stream)
+    assert len(events) == 1
+    encode_line(events[0])
+    validator().validate(events[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([
+    "Thu Aug 14 11:04:31 2014 Info: ", "<22>Aug 14 11:04:31 esa1 mail_logs: Info: ", " Info: ",
+]), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_any_body_behind_a_valid_header(prefix, body):
+    """A valid header with any body gives one schema-valid event and never raises."""
+    body = body.replace("\n", " ").replace("\r", " ")
+    pipeline = Pipeline(PARSER)
+    events = pipeline.process_text(prefix + body, pipeline.open_stream("fuzz"))
+    assert len(events) == 1
+    validator().validate(events[0])
