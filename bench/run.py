@@ -38,17 +38,20 @@ class Run:
     mode: str
     lines: int
     seconds: float  # best wall time of the line loop (start-up subtracted)
+    cpu_seconds: float  # best user + system CPU time of the line loop (start-up subtracted)
     startup: float
     peak_rss_mb: float
     lines_per_s: float = 0.0
+    lines_per_cpu_s: float = 0.0
     note: str = ""
 
     def __post_init__(self) -> None:
         self.lines_per_s = self.lines / self.seconds if self.seconds > 0 else 0.0
+        self.lines_per_cpu_s = self.lines / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
 
 
-def run_once(cmd: list[str], stdin: Path | None = None) -> tuple[float, float]:
-    """Run *cmd* (stdout to /dev/null); return wall seconds and the child's peak RSS in MB."""
+def run_once(cmd: list[str], stdin: Path | None = None) -> tuple[float, float, float]:
+    """Run *cmd* (stdout to /dev/null); return wall seconds, CPU seconds and the child's peak RSS in MB."""
     with open(stdin or os.devnull, "rb") as src, open(os.devnull, "wb") as sink:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=src, stdout=sink, stderr=subprocess.PIPE)
@@ -60,21 +63,25 @@ def run_once(cmd: list[str], stdin: Path | None = None) -> tuple[float, float]:
     if proc.returncode != 0:
         tail = err.decode(errors="replace")[-500:]
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {tail}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def measure(mode: str, build: callable, path: Path, lines: int, repeat: int, empty: Path,
             pin: bool = True, note: str = "") -> Run:
     """Best of *repeat* runs of ``build(path)`` minus the best start-up (``build(empty)``)."""
     prefix = PIN if pin else []
-    startup = min(run_once(prefix + cmd, stdin)[0] for cmd, stdin in [build(empty)] * max(1, repeat - 1))
-    best, rss = float("inf"), 0.0
+    cmd, stdin = build(empty)
+    starts = [run_once(prefix + cmd, stdin) for _ in range(max(1, repeat - 1))]
+    startup, startup_cpu = min(s[0] for s in starts), min(s[1] for s in starts)
+    best = best_cpu = float("inf")
+    rss = 0.0
     for _ in range(repeat):
         cmd, stdin = build(path)
-        elapsed, peak = run_once(prefix + cmd, stdin)
-        best, rss = min(best, elapsed), max(rss, peak)
-    run = Run(mode, lines, max(best - startup, 1e-9), startup, rss, note=note)
-    print(f"  {mode:<34} {run.lines_per_s:>12,.0f} lines/s  {run.seconds:7.2f} s  {rss:7.1f} MB", flush=True)
+        elapsed, cpu, peak = run_once(prefix + cmd, stdin)
+        best, best_cpu, rss = min(best, elapsed), min(best_cpu, cpu), max(rss, peak)
+    run = Run(mode, lines, max(best - startup, 1e-9), max(best_cpu - startup_cpu, 1e-9), startup, rss, note=note)
+    print(f"  {mode:<40} {run.lines_per_s:>10,.0f} lines/s {run.lines_per_cpu_s:>10,.0f} lines/cpu-s "
+          f"{run.seconds:7.2f} s {rss:7.1f} MB", flush=True)
     return run
 
 
@@ -169,17 +176,17 @@ def open_messages(args: argparse.Namespace, empty: Path) -> list[Run]:
 
 
 def table(runs: list[Run]) -> str:
-    """Markdown table with ratios to the pygrok baseline and to the floor."""
+    """Markdown table with ratios to the pygrok baseline and to the floor (by wall time)."""
     base = next((r.lines_per_s for r in runs if r.mode.startswith("baseline")), 0.0)
     floor = next((r.lines_per_s for r in runs if r.mode.startswith("floor")), 0.0)
-    rows = ["| mode | lines | lines/s | x pygrok | % of floor | peak RSS MB |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = ["| mode | lines | lines/s | lines/CPU-s | x pygrok | % of floor | peak RSS MB |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in runs:
         ratio = f"{r.lines_per_s / base:.1f}x" if base else "-"
         share = f"{100 * r.lines_per_s / floor:.0f} %" if floor else "-"
         mode = f"{r.mode} ({r.note})" if r.note else r.mode
-        rows.append(f"| {mode} | {r.lines:,} | {r.lines_per_s:,.0f} | {ratio} | {share} "
-                    f"| {r.peak_rss_mb:.0f} |")
+        rows.append(f"| {mode} | {r.lines:,} | {r.lines_per_s:,.0f} | {r.lines_per_cpu_s:,.0f} | {ratio} "
+                    f"| {share} | {r.peak_rss_mb:.0f} |")
     return "\n".join(rows)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ OTHER_LOG_TYPES = frozenset({
 UNSUPPORTED_TAG = "esalog_unsupported_log_type"
 
 
+@lru_cache(maxsize=1024)  # called per syslog line with one of a few subscription names
 def log_type_for(appname: str | None, file_name: str | None = None) -> str | None:
     """Pick a log type from the syslog subscription name or the file name; None when they say nothing.
 
