@@ -9,6 +9,7 @@ Results go to ``bench/results.json`` and ``bench/RESULTS.md``; see bench/README.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -29,6 +30,7 @@ PY = sys.executable
 ESALOG = [PY, "-m", "esalog"]
 PIN = ["taskset", "-c", "1"] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
 BASELINE_LINES = 200_000  # pygrok is slow: it runs on the first lines of the corpus only
+SHIP_LINES = 200_000  # the fakes keep every event in memory
 
 
 @dataclass
@@ -91,7 +93,9 @@ def parse_cmd(*options: str) -> callable:
 
 
 def esalog_help(command: str) -> str:
-    return subprocess.run([*ESALOG, command, "--help"], capture_output=True, text=True).stdout
+    """``esalog COMMAND --help`` (or the top-level help), to see which options this build has."""
+    return subprocess.run([*ESALOG, *([command] if command else []), "--help"], capture_output=True,
+                          text=True).stdout
 
 
 def head(path: Path, lines: int) -> Path:
@@ -175,6 +179,31 @@ def open_messages(args: argparse.Namespace, empty: Path) -> list[Run]:
     return runs
 
 
+def shipping(args: argparse.Namespace, empty: Path) -> tuple[list[Run], list[str]]:
+    """Events/s from ``esalog ship`` to the fake Splunk HEC and the fake Elasticsearch (in this process)."""
+    if importlib.util.find_spec("esalog.fakes") is None or "ship" not in esalog_help(""):
+        return [], ["Shipping not measured: the connectors (`esalog ship`, `esalog.fakes`) are not merged."]
+    from esalog.fakes import FakeElasticsearch, FakeHEC
+
+    lines = min(args.lines, SHIP_LINES)
+    path = head(corpus(WORK, args.lines, "file")[0], lines)
+    runs = []
+    with FakeHEC() as hec:
+        os.environ["ESALOG_HEC_TOKEN"] = hec.token
+        runs.append(measure("ship to fake HEC", lambda p: ([*ESALOG, "ship", "--to", "hec", "--hec-url", hec.url,
+                                                           str(p)], None), path, lines, 1, empty))
+        received = len(hec.events)
+    with FakeElasticsearch(api_key="bench") as es:
+        os.environ["ESALOG_ES_API_KEY"] = "bench"
+        runs.append(measure("ship to fake Elasticsearch", lambda p: ([*ESALOG, "ship", "--to", "es", "--es-url",
+                                                                     es.url, str(p)], None),
+                            path, lines, 1, empty))
+        indexed = len(es.ids())
+    notes = [f"Shipping: {lines:,} events per run; the fake HEC received {received:,}, the fake "
+             f"Elasticsearch holds {indexed:,} documents (both run in the harness process, on the other core)."]
+    return runs, notes
+
+
 def table(runs: list[Run]) -> str:
     """Markdown table with ratios to the pygrok baseline and to the floor (by wall time)."""
     base = next((r.lines_per_s for r in runs if r.mode.startswith("baseline")), 0.0)
@@ -197,6 +226,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per mode, the best counts (default 3)")
     ap.add_argument("--scaling", action="store_true", help="also parse 100k / 1M / 4M lines")
     ap.add_argument("--max-open", action="store_true", help="also parse 1M messages that never finish")
+    ap.add_argument("--shipping", action="store_true", help="also ship to the fake HEC and Elasticsearch")
     ap.add_argument("--no-main", action="store_true", help="skip the headline modes")
     args = ap.parse_args()
     if args.quick:
@@ -213,6 +243,10 @@ def main() -> None:
         runs += scaling(args, empty)
     if args.max_open:
         runs += open_messages(args, empty)
+    if args.shipping:
+        ship_runs, ship_notes = shipping(args, empty)
+        runs += ship_runs
+        notes += ship_notes
     meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
             "pinned": " ".join(PIN) or None, "repeat": args.repeat, "lines": args.lines,
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "notes": notes}
