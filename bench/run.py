@@ -31,6 +31,7 @@ ESALOG = [PY, "-m", "esalog"]
 PIN = ["taskset", "-c", "1"] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
 BASELINE_LINES = 200_000  # pygrok is slow: it runs on the first lines of the corpus only
 SHIP_LINES = 200_000  # the fakes keep every event in memory
+README_BEGIN, README_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 @dataclass
@@ -228,6 +229,8 @@ def main() -> None:
     ap.add_argument("--max-open", action="store_true", help="also parse 1M messages that never finish")
     ap.add_argument("--shipping", action="store_true", help="also ship to the fake HEC and Elasticsearch")
     ap.add_argument("--no-main", action="store_true", help="skip the headline modes")
+    ap.add_argument("--update-readme", action="store_true",
+                    help="also paste the table into README.md between the bench:begin/end markers")
     args = ap.parse_args()
     if args.quick:
         args.lines, args.repeat = min(args.lines, 100_000), 1
@@ -257,6 +260,11 @@ def main() -> None:
     md += "".join(f"\n* {n}" for n in notes) + ("\n" if notes else "")
     (BENCH / "RESULTS.md").write_text(md)
     print("\n" + md)
+    if args.update_readme:
+        readme = BENCH.parent / "README.md"
+        text = readme.read_text()
+        start, end = text.index(README_BEGIN) + len(README_BEGIN), text.index(README_END)
+        readme.write_text(text[:start] + "\n" + md + text[end:])
 
 
 if __name__ == "__main__":
