@@ -21,7 +21,7 @@ from esalog.errors import ConfigError
 #: Lines longer than this are cut (the event says so); memory stays bounded whatever the input.
 MAX_LINE_BYTES = 4 * 1024 * 1024
 #: How much is read at once; lines are decoded and handed on a block at a time.
-BLOCK_BYTES = 16 * 1024
+BLOCK_BYTES = 4 * 1024  # small batches: the events of a block stay in the CPU cache until encoded
 
 
 @dataclass(slots=True)
