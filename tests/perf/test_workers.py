@@ -69,3 +69,16 @@ def test_workers_refuse_stdin() -> None:
     result = run_cli("parse", "--workers", "2", "-", input=b"")
     assert result.returncode == 2
     assert b"--workers reads files" in result.stderr
+
+
+def test_bulk_reader_gives_the_same_events_from_file_gzip_and_stdin(inputs: list[Path], tmp_path: Path) -> None:
+    """The block reader behind ``parse`` reads plain files, gzip files and a pipe alike."""
+    import gzip
+
+    source = inputs[0]
+    packed = tmp_path / "mail-0.log.gz"
+    packed.write_bytes(gzip.compress(source.read_bytes()))
+    plain = run_cli("parse", "-q", str(source)).stdout
+    assert plain == run_cli("parse", "-q", str(packed)).stdout
+    assert plain == run_cli("parse", "-q", "-", input=source.read_bytes()).stdout
+    assert len(plain.splitlines()) == len(source.read_text().splitlines())
