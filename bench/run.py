@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,6 +33,10 @@ PIN = ["taskset", "-c", "1"] if shutil.which("taskset") and (os.cpu_count() or 1
 BASELINE_LINES = 200_000  # pygrok is slow: it runs on the first lines of the corpus only
 SHIP_LINES = 200_000  # the fakes keep every event in memory
 README_BEGIN, README_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+#: Makes the command (and the file for its stdin, or None) that runs a mode on one input file.
+Builder = Callable[[Path], tuple[list[str], Path | None]]
 
 
 @dataclass
@@ -69,7 +74,7 @@ def run_once(cmd: list[str], stdin: Path | None = None) -> tuple[float, float, f
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def measure(mode: str, build: callable, path: Path, lines: int, repeat: int, empty: Path,
+def measure(mode: str, build: Builder, path: Path, lines: int, repeat: int, empty: Path,
             pin: bool = True, note: str = "") -> Run:
     """Best of *repeat* runs of ``build(path)`` minus the best start-up (``build(empty)``)."""
     prefix = PIN if pin else []
@@ -88,7 +93,7 @@ def measure(mode: str, build: callable, path: Path, lines: int, repeat: int, emp
     return run
 
 
-def parse_cmd(*options: str) -> callable:
+def parse_cmd(*options: str) -> Builder:
     """``esalog parse -q OPTIONS FILE -o /dev/null`` as a command builder for :func:`measure`."""
     return lambda p: ([*ESALOG, "parse", "-q", *options, str(p), "-o", os.devnull], None)
 
@@ -142,11 +147,14 @@ def main_modes(args: argparse.Namespace, empty: Path) -> tuple[list[Run], list[s
                         path, args.lines, args.repeat, empty))
     if "--workers" in parse:
         halves = [corpus(WORK / "workers", args.lines // 2, "file", seed)[0] for seed in (1, 2)]
+
+        def workers(n: int) -> Builder:
+            """``parse --workers N`` over both halves (over the empty file alone for the start-up run)."""
+            return lambda p: ([*ESALOG, "parse", "-q", "--workers", str(n),
+                               *([str(p)] if p == empty else map(str, halves)), "-o", os.devnull], None)
+
         for n in (1, 2):
-            runs.append(measure(f"parse --workers {n} (2 files, 2 cores)",
-                                lambda p, n=n: ([*ESALOG, "parse", "-q", "--workers", str(n),
-                                                 *(map(str, halves) if p != empty else [str(p)]),
-                                                 "-o", os.devnull], None),
+            runs.append(measure(f"parse --workers {n} (2 files, 2 cores)", workers(n),
                                 halves[0], 2 * (args.lines // 2), args.repeat, empty, pin=False))
     return runs, notes
 
