@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -81,14 +80,9 @@ def parse_independently(args: argparse.Namespace, build: Builder, write: Write) 
             future, target = pending.pop(0)
             add_counters(total, future.result())
             with open(target, "rb") as part:
-                shutil.copyfileobj(part, _Writer(write), 1024 * 1024)
+                while chunk := part.read(1024 * 1024):
+                    write(chunk)
             os.remove(target)
             submit()
     return total
 
-
-class _Writer:
-    """A file-like ``write`` for :func:`shutil.copyfileobj` over any write callable."""
-
-    def __init__(self, write: Write) -> None:
-        self.write = write
