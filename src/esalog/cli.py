@@ -23,7 +23,7 @@ from esalog.pipeline import ClockOptions, Counters, Pipeline, Stage, merge_passt
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
 
 #: Modules that add sub-commands: each has ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("esalog.coverage",)
+COMMAND_MODULES: tuple[str, ...] = ("esalog.coverage", "esalog.connectors.ship")
 
 #: Functions that add options to every parsing command and build pipeline stages from them.
 #: Each entry: (add_options(parser), build_stages(args) -> list[Stage]).

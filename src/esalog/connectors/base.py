@@ -1,0 +1,479 @@
+"""The one sink contract: outcomes, counters, dead letters and the driver that delivers batches.
+
+A sink describes itself only: how one event travels (:meth:`Sink.encode_item`), how a batch is sent
+and what the answer means (:meth:`Sink.send`, returning an :class:`Outcome`), and optionally how
+pending acknowledgements are polled. The :class:`Driver` does the rest, once for every sink:
+batching, a bounded queue with back-pressure, a sender thread, retries with the shared
+:class:`~esalog.connectors.retry.RetryPolicy`, splitting on "too large", dead letters, counters and
+the line ledger that moves the checkpoint.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+import orjson
+
+from esalog.connectors.batch import Batcher, BatchLimits, Item
+from esalog.connectors.checkpoint import Ledger, LineTicket
+from esalog.connectors.retry import RetriesExhausted, RetryPolicy
+
+# ------------------------------------------------------------------------------------------ outcomes
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Every item of the batch is safely with the server."""
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Nothing was taken; send the whole batch again after a backoff (or ``retry_after`` seconds)."""
+
+    reason: str
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class RetryPartial:
+    """Only ``items`` must be sent again; ``rejected`` go to the dead letter; the rest was delivered.
+
+    ``backoff`` is False when the resend is not a server problem (HEC ``invalid-event-number``).
+    """
+
+    items: tuple[Item, ...]
+    reason: str
+    rejected: tuple[tuple[Item, str], ...] = ()
+    retry_after: float | None = None
+    backoff: bool = True
+
+
+@dataclass(frozen=True)
+class Reject:
+    """These items are refused for good (item, server's reason); the rest was delivered."""
+
+    items: tuple[tuple[Item, str], ...]
+
+
+@dataclass(frozen=True)
+class Split:
+    """The request was too large: send each half on its own (a single item is rejected)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Sending cannot succeed (bad token, wrong URL): stop everything, the reason says what to fix."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Received but not yet confirmed: poll ``key`` with :meth:`Sink.poll` (HEC indexer acks)."""
+
+    key: Hashable
+
+
+Outcome = Delivered | Retry | RetryPartial | Reject | Split | Stop | Pending
+
+# -------------------------------------------------------------------------------------------- stats
+
+
+@dataclass
+class SinkStats:
+    """Delivery counters; at the end received == acknowledged + dead_lettered + failed."""
+
+    received: int = 0  # events handed to the sink
+    sent: int = 0  # events written into requests (every attempt counts)
+    acknowledged: int = 0  # events the server confirmed (each counted once)
+    retried: int = 0  # events sent again
+    dead_lettered: int = 0  # events refused for good (written to the dead letter with the reason)
+    failed: int = 0  # events given up on (retries exhausted, stopped, interrupted)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @property
+    def undelivered(self) -> int:
+        return self.dead_lettered + self.failed
+
+    def summary(self, sink: str) -> str:
+        return (
+            f"esalog ship: {sink}: {self.received} received, {self.sent} sent, "
+            f"{self.acknowledged} acknowledged, {self.retried} retried, "
+            f"{self.dead_lettered} dead-lettered, {self.failed} failed"
+        )
+
+
+# ----------------------------------------------------------------------------------------- the sink
+
+
+class Sink(ABC):
+    """What a connector implements; everything else is shared."""
+
+    #: short name used in counters, messages and dead letters
+    name: str = "sink"
+    #: default batch limits (overridable from the command line)
+    limits: BatchLimits = BatchLimits()
+
+    def open(self) -> None:  # noqa: B027 - optional hook
+        """Prepare (health checks, templates); raise SinkError when sending cannot work."""
+
+    @abstractmethod
+    def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
+        """One event as it travels; *origin* + *index* identify it (deterministic ids)."""
+
+    @abstractmethod
+    def send(self, items: Sequence[Item]) -> Outcome:
+        """Send one batch and say what happened (transport errors become :class:`Retry`)."""
+
+    def poll(self, keys: Sequence[Hashable]) -> set[Hashable]:
+        """Of the :class:`Pending` keys, those now confirmed (only sinks with acknowledgements)."""
+        return set()
+
+    @property
+    def max_concurrency(self) -> int:
+        """How many batches may be in flight at once (1 keeps the output in input order)."""
+        return 1
+
+    @property
+    def ack_timeout(self) -> float:
+        """Seconds after which a pending batch counts as lost and is sent again."""
+        return 300.0
+
+    @property
+    def ack_interval(self) -> float:
+        """Seconds between two polls of pending acknowledgements."""
+        return 10.0
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and files."""
+
+
+# ------------------------------------------------------------------------------------- dead letters
+
+
+class DeadLetter:
+    """NDJSON file of events not delivered: ``{"time","sink","outcome","reason","event"}`` per line."""
+
+    def __init__(self, path: str | None, sink: str) -> None:
+        self.path = path
+        self.sink = sink
+        self._handle: BinaryIO | None = None
+        self.first_reasons: list[str] = []  # for the closing message when there is no file
+        self._lock = threading.Lock()
+
+    def write(self, entries: Iterable[tuple[Item, str]], outcome: str) -> int:
+        """Append one line per (item, reason); returns how many."""
+        n = 0
+        now = orjson.dumps(datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+        head = (
+            b'{"time":' + now + b',"sink":' + orjson.dumps(self.sink) + b',"outcome":' + orjson.dumps(outcome)
+        )
+        lines: list[bytes] = []
+        for item, reason in entries:
+            n += 1
+            if len(self.first_reasons) < 5 and reason not in self.first_reasons:
+                self.first_reasons.append(reason)
+            lines.append(head + b',"reason":' + orjson.dumps(reason) + b',"event":' + item.doc + b"}\n")
+        if self.path and lines:
+            with self._lock:
+                if self._handle is None:
+                    self._handle = open(self.path, "ab")
+                self._handle.write(b"".join(lines))
+                self._handle.flush()
+        return n
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+# ------------------------------------------------------------------------------------------- driver
+
+_STOP = object()
+
+
+class Driver:
+    """Batches events, queues batches (bounded: ``submit`` blocks when full), delivers on a thread."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        limits: BatchLimits | None = None,
+        policy: RetryPolicy | None = None,
+        dead_letter: DeadLetter | None = None,
+        ledger: Ledger | None = None,
+        queue_batches: int = 4,
+        concurrency: int = 1,
+        max_pending: int = 64,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        on_progress: Callable[[], None] | None = None,
+    ) -> None:
+        self.sink = sink
+        self.batcher = Batcher(limits or sink.limits, clock)
+        self.policy = policy or RetryPolicy()
+        self.dead_letter = dead_letter or DeadLetter(None, sink.name)
+        self.ledger = ledger
+        self.stats = SinkStats()
+        self.fatal: str | None = None
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_batches)
+        self._abort = threading.Event()
+        self._sleep = sleep or self._abort.wait
+        self._clock = clock
+        self._max_pending = max_pending
+        self._pending: dict[Hashable, tuple[list[Item], float]] = {}
+        self._last_poll = 0.0
+        self._on_progress = on_progress
+        self._stats_lock = threading.Lock()
+        senders = max(1, min(concurrency, sink.max_concurrency))
+        self._threads = [
+            threading.Thread(target=self._run, name=f"esalog-{sink.name}-sender-{n}", daemon=True)
+            for n in range(senders)
+        ]
+        self.error: BaseException | None = None
+
+    # ------------------------------------------------------------------ producer side (main thread)
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def _senders_alive(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
+
+    def submit(self, event: dict[str, Any], origin: str, index: int, ticket: LineTicket | None) -> None:
+        """Hand one event over; blocks while the queue is full (back-pressure)."""
+        self.stats.received += 1
+        batch = self.batcher.add(self.sink.encode_item(event, origin, index, ticket))
+        if batch is not None:
+            self._put(batch)
+        elif self.batcher.full():
+            self._put(self.batcher.take())
+
+    def tick(self) -> None:
+        """Send the pending batch if it is old enough (call when input is idle)."""
+        if self.batcher.due():
+            self._put(self.batcher.take())
+
+    def _put(self, batch: list[Item]) -> None:
+        while True:
+            if not self._senders_alive() and self._threads[0].ident is not None:
+                # the senders died: nothing will ever drain the queue
+                self._fail(batch, f"sender stopped: {self.error or self.fatal}")
+                return
+            try:
+                self._queue.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def close(self, timeout: float | None = None) -> None:
+        """Send what is left and wait for the sender to finish (the flush on EOF or signal)."""
+        rest = self.batcher.take()
+        if rest:
+            self._put(rest)
+        for _ in self._threads:
+            self._put_stop()
+        for thread in self._threads:
+            thread.join(timeout)
+        if self._senders_alive():  # pragma: no cover - only with a timeout
+            self.abort()
+            for thread in self._threads:
+                thread.join()
+        self.sink.close()
+        self.dead_letter.close()
+
+    def _put_stop(self) -> None:
+        while self._senders_alive():
+            try:
+                self._queue.put(_STOP, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def abort(self) -> None:
+        """Stop retrying at once; whatever is not delivered counts as failed."""
+        self._abort.set()
+
+    @property
+    def aborted(self) -> bool:
+        return self._abort.is_set()
+
+    # ------------------------------------------------------------------- sender side (own thread)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                try:
+                    batch = self._queue.get(timeout=self._wait_time())
+                except queue.Empty:
+                    self._poll_pending(force=False)
+                    continue
+                if batch is _STOP:
+                    break
+                self._deliver(batch)
+                self._poll_pending(force=False)
+                while len(self._pending) >= self._max_pending and not self.aborted:
+                    self._poll_pending(force=True, wait=True)
+            while self._pending and not self.aborted:
+                self._poll_pending(force=True, wait=True)
+            self._fail_pending("interrupted before acknowledgement")
+        except BaseException as exc:  # pragma: no cover - a bug; reported, never silent
+            self.error = exc
+            self.fatal = self.fatal or f"internal error in the sender: {exc!r}"
+            self._drain_failed()
+            raise
+
+    def _wait_time(self) -> float | None:
+        if not self._pending:
+            return None
+        return max(0.05, self._last_poll + self.sink.ack_interval - self._clock())
+
+    def _drain_failed(self) -> None:
+        while True:
+            try:
+                batch = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if batch is not _STOP:
+                self._fail(batch, f"not sent: {self.fatal}")
+
+    def _deliver(self, items: list[Item]) -> None:
+        """Send *items* until each is delivered, dead-lettered or given up on."""
+        policy = self.policy.reset()
+        pending = items
+        while pending:
+            if self.fatal:
+                self._fail(pending, f"not sent: {self.fatal}")
+                return
+            if self.aborted:
+                self._fail(pending, "interrupted before delivery")
+                return
+            self._add("sent", len(pending))
+            outcome = self.sink.send(pending)
+            if isinstance(outcome, Delivered):
+                self._acknowledge(pending)
+                return
+            if isinstance(outcome, Pending):
+                self._pending[outcome.key] = (pending, self._clock())
+                return
+            if isinstance(outcome, Reject):
+                refused = {id(item) for item, _ in outcome.items}
+                self._acknowledge([i for i in pending if id(i) not in refused])
+                self._reject(outcome.items)
+                return
+            if isinstance(outcome, Stop):
+                self.fatal = outcome.reason
+                self._fail(pending, outcome.reason)
+                return
+            if isinstance(outcome, Split):
+                if len(pending) == 1:
+                    self._reject([(pending[0], outcome.reason)])
+                else:
+                    half = len(pending) // 2
+                    self._deliver(pending[:half])
+                    self._deliver(pending[half:])
+                return
+            if isinstance(outcome, RetryPartial):
+                again = {id(item) for item in outcome.items}
+                refused = {id(item) for item, _ in outcome.rejected}
+                self._acknowledge([i for i in pending if id(i) not in again and id(i) not in refused])
+                self._reject(outcome.rejected)
+                pending = list(outcome.items)
+                if not outcome.backoff:
+                    self._add("retried", len(pending))
+                    continue
+                reason, retry_after = outcome.reason, outcome.retry_after
+            else:  # Retry
+                reason, retry_after = outcome.reason, outcome.retry_after
+            try:
+                policy = policy.next(retry_after, reason)
+            except RetriesExhausted as exc:
+                self._fail(pending, str(exc))
+                return
+            self._add("retried", len(pending))
+            self._sleep(policy.delay)
+
+    def _poll_pending(self, *, force: bool, wait: bool = False) -> None:
+        if not self._pending:
+            return
+        now = self._clock()
+        if not force and now - self._last_poll < self.sink.ack_interval:
+            return
+        if wait:
+            delay = self._last_poll + self.sink.ack_interval - now
+            if delay > 0:
+                self._sleep(delay)
+                if self.aborted:
+                    return
+                now = self._clock()
+        self._last_poll = now
+        confirmed = self.sink.poll(list(self._pending))
+        for key in confirmed:
+            entry = self._pending.pop(key, None)
+            if entry is not None:
+                self._acknowledge(entry[0])
+        expired = [
+            key for key, (_, sent_at) in self._pending.items() if now - sent_at >= self.sink.ack_timeout
+        ]
+        for key in expired:
+            items, _ = self._pending.pop(key)
+            self._add("retried", len(items))
+            self._deliver(items)
+
+    def _fail_pending(self, reason: str) -> None:
+        for items, _ in self._pending.values():
+            self._fail(items, reason)
+        self._pending.clear()
+
+    # --------------------------------------------------------------------------------- finalisation
+
+    def _acknowledge(self, items: Sequence[Item]) -> None:
+        if not items:
+            return
+        self._add("acknowledged", len(items))
+        self._resolve(items, ok=True)
+
+    def _reject(self, entries: Iterable[tuple[Item, str]]) -> None:
+        entries = list(entries)
+        if not entries:
+            return
+        self._add("dead_lettered", self.dead_letter.write(entries, "rejected"))
+        # refused for good and kept in the dead letter: the line is done with
+        self._resolve([item for item, _ in entries], ok=True)
+
+    def _fail(self, items: Sequence[Item], reason: str) -> None:
+        if not items:
+            return
+        self._add("failed", self.dead_letter.write(((item, reason) for item in items), "failed"))
+        self._resolve(items, ok=False)
+
+    def _add(self, counter: str, amount: int) -> None:
+        """Counters touched by several sender threads (``received`` is the reader's alone)."""
+        with self._stats_lock:
+            setattr(self.stats, counter, getattr(self.stats, counter) + amount)
+
+    def _resolve(self, items: Sequence[Item], ok: bool) -> None:
+        if self.ledger is not None:
+            self.ledger.resolve(items, ok)
+        if self._on_progress is not None:
+            self._on_progress()
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr."""
+    print(f"esalog: warning: {message}", file=sys.stderr)

@@ -1,0 +1,77 @@
+"""Batching by event count, bytes and age; the unit a sink sends is a list of :class:`Item`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+class Item:
+    """One event on its way: its wire bytes, its document for a dead letter, and its line ticket."""
+
+    __slots__ = ("data", "doc", "ticket")
+
+    def __init__(self, data: bytes, doc: bytes, ticket: Any = None) -> None:
+        self.data = data  # what goes on the wire for this event (a sink joins these)
+        self.doc = doc  # the event as one JSON document (written to the dead-letter file)
+        self.ticket = ticket  # the input line it came from (checkpoint bookkeeping), or None
+
+    def __repr__(self) -> str:
+        return f"Item({self.doc[:60]!r}...)"
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """When a batch is full or old enough to send."""
+
+    max_events: int = 10_000
+    max_bytes: int = 1_000_000
+    max_age: float = 1.0
+
+
+class Batcher:
+    """Accumulates items; ``add`` returns a full batch when a limit is reached, ``due`` checks age."""
+
+    __slots__ = ("_clock", "_items", "_size", "_started", "limits")
+
+    def __init__(self, limits: BatchLimits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._items: list[Item] = []
+        self._size = 0
+        self._started = 0.0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, item: Item) -> list[Item] | None:
+        """Add *item*; return the previous batch when *item* would push it past a limit, else None.
+
+        An item that alone exceeds ``max_bytes`` still travels (alone): the server decides.
+        """
+        size = len(item.data)
+        out = None
+        if self._items and (
+            self._size + size > self.limits.max_bytes or len(self._items) >= self.limits.max_events
+        ):
+            out = self.take()
+        if not self._items:
+            self._started = self._clock()
+        self._items.append(item)
+        self._size += size
+        return out
+
+    def full(self) -> bool:
+        """Whether the pending batch reached the event limit (send it without waiting for more)."""
+        return len(self._items) >= self.limits.max_events
+
+    def due(self) -> bool:
+        """Whether the pending batch is older than ``max_age``."""
+        return bool(self._items) and self._clock() - self._started >= self.limits.max_age
+
+    def take(self) -> list[Item]:
+        """The pending items (possibly empty); the batcher starts over."""
+        items, self._items, self._size = self._items, [], 0
+        return items

@@ -1,0 +1,256 @@
+"""Elasticsearch / OpenSearch ``_bulk`` sink with deterministic ``_id`` and per-item outcomes, and the
+index template generated from the field declarations."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import requests
+
+from esalog.connectors.base import Delivered, Outcome, Reject, Retry, RetryPartial, Split, Stop, warn
+from esalog.connectors.batch import BatchLimits, Item
+from esalog.connectors.http import (
+    RETRY_STATUSES,
+    Endpoint,
+    EndpointPool,
+    HttpSink,
+    TlsOptions,
+    json_body,
+    response_reason,
+    retry_after_of,
+    transport_reason,
+)
+from esalog.encode import encode_line
+from esalog.errors import ConfigError, SinkError
+
+TEMPLATE_NAME = "esalog"
+DEFAULT_INDEX = "esalog"
+_AUTH_HELP = "check ESALOG_ES_API_KEY, ESALOG_ES_USER/ESALOG_ES_PASSWORD or ESALOG_ES_BEARER_TOKEN"
+
+
+def auth_header_from_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """``Authorization`` from ESALOG_ES_API_KEY, ESALOG_ES_USER + _PASSWORD or ESALOG_ES_BEARER_TOKEN."""
+    api_key = environ.get("ESALOG_ES_API_KEY")
+    user, password = environ.get("ESALOG_ES_USER"), environ.get("ESALOG_ES_PASSWORD")
+    bearer = environ.get("ESALOG_ES_BEARER_TOKEN")
+    if sum(bool(x) for x in (api_key, user or password, bearer)) > 1:
+        raise ConfigError(
+            "set only one of ESALOG_ES_API_KEY, ESALOG_ES_USER+ESALOG_ES_PASSWORD, ESALOG_ES_BEARER_TOKEN"
+        )
+    if api_key:
+        return {"Authorization": f"ApiKey {api_key}"}
+    if user or password:
+        if not (user and password):
+            raise ConfigError("ESALOG_ES_USER and ESALOG_ES_PASSWORD go together")
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+    if bearer:
+        return {"Authorization": f"Bearer {bearer}"}
+    return {}
+
+
+def document_id(appliance: str, origin: str, index: int) -> str:
+    """Deterministic ``_id``: the same line of the same input always gets the same id."""
+    return hashlib.blake2b(f"{appliance}\x00{origin}\x00{index}".encode(), digest_size=16).hexdigest()
+
+
+# ----------------------------------------------------------------------------------------- template
+
+_ES_TYPES = {
+    "keyword": {"type": "keyword", "ignore_above": 1024},
+    "text": {"type": "match_only_text"},
+    "long": {"type": "long"},
+    "float": {"type": "float"},
+    "ip": {"type": "ip"},
+    "date": {"type": "date"},
+    "boolean": {"type": "boolean"},
+    "object": {"type": "flattened"},
+}
+#: OpenSearch spells the flattened type differently
+_FLAVOUR_TYPES = {"elasticsearch": {}, "opensearch": {"flattened": "flat_object"}}
+
+
+def index_template(target: str, *, data_stream: bool, flavour: str = "elasticsearch") -> dict[str, Any]:
+    """An index template mapping every declared event field (ECS-compatible types) for *target*."""
+    from esalog.schemas import field_declarations
+
+    if flavour not in _FLAVOUR_TYPES:
+        raise ConfigError(f"unknown flavour {flavour!r} (elasticsearch or opensearch)")
+    rename = _FLAVOUR_TYPES[flavour]
+    properties: dict[str, Any] = {}
+    for dotted, decl in sorted(field_declarations().items()):
+        parts = [dotted] if dotted == "@timestamp" else dotted.split(".")
+        node = properties
+        for part in parts[:-1]:
+            holder = node.setdefault(part, {"properties": {}})
+            holder.pop("type", None)  # a parent of declared fields is an object, whatever else said
+            node = holder.setdefault("properties", {})
+        if parts[-1] in node and "properties" in node[parts[-1]]:
+            continue  # already the parent of other declared fields
+        mapping = dict(_ES_TYPES[decl["type"]])
+        mapping["type"] = rename.get(mapping["type"], mapping["type"])
+        node[parts[-1]] = mapping
+    template: dict[str, Any] = {
+        "index_patterns": [target] if data_stream else [target, f"{target}-*"],
+        "priority": 200,
+        "template": {"mappings": {"properties": properties}},
+        "_meta": {"managed_by": "esalog", "description": "esalog events (Cisco ESA mail logs, ECS-like)"},
+    }
+    if data_stream:
+        template["data_stream"] = {}
+    return template
+
+
+# --------------------------------------------------------------------------------------------- sink
+
+
+@dataclass(frozen=True)
+class EsConfig:
+    """Options of the Elasticsearch/OpenSearch sink (``esalog ship --to es``)."""
+
+    urls: tuple[str, ...]
+    index: str | None = None
+    data_stream: str | None = None
+    pipeline: str | None = None
+    auth: Mapping[str, str] | None = None
+    gzip: bool = False
+    tls: TlsOptions = field(default_factory=TlsOptions)
+    timeout: float = 60.0
+    setup: bool = False
+    flavour: str = "elasticsearch"
+
+    def __repr__(self) -> str:  # never show credentials
+        return f"EsConfig(urls={self.urls!r}, index={self.index!r}, data_stream={self.data_stream!r})"
+
+    @property
+    def target(self) -> str:
+        return self.data_stream or self.index or DEFAULT_INDEX
+
+
+class EsSink(HttpSink):
+    """``POST /_bulk`` with ``index`` (or ``create`` for a data stream) actions, NDJSON bodies."""
+
+    name = "es"
+    limits = BatchLimits(max_events=20_000, max_bytes=5_000_000, max_age=1.0)
+
+    def __init__(self, config: EsConfig) -> None:
+        if config.index and config.data_stream:
+            raise ConfigError("give --es-index or --es-data-stream, not both")
+        self.config = config
+        headers = {"Content-Type": "application/x-ndjson", **(config.auth or {})}
+        if config.gzip:
+            headers["Content-Encoding"] = "gzip"
+        self.pool = EndpointPool(
+            [Endpoint(url, headers, config.tls, config.timeout) for url in config.urls], self._healthy
+        )
+        op = "create" if config.data_stream else "index"
+        self._action_head = b'{"' + op.encode() + b'":{"_index":' + orjson.dumps(config.target) + b',"_id":"'
+        self.compress = config.gzip
+        self.path = "/_bulk"
+        self.params = {"pipeline": config.pipeline} if config.pipeline else None
+
+    def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
+        appliance = (event.get("observer") or {}).get("hostname") or ""
+        source = encode_line(event)
+        action = self._action_head + document_id(appliance, origin, index).encode() + b'"}}\n'
+        return Item(action + source, source[:-1], ticket)
+
+    def _healthy(self, endpoint: Endpoint) -> bool:
+        try:
+            return endpoint.get("/").status_code == 200
+        except requests.RequestException:
+            return False
+
+    def open(self) -> None:
+        self.config.tls.announce()
+        for endpoint in self.pool.check_all():
+            warn(f"Elasticsearch at {endpoint.base_url} does not answer now; it is skipped until it recovers")
+        if self.config.setup:
+            self.install_template()
+
+    def install_template(self) -> None:
+        """PUT the index template (and create the data stream); raises SinkError when refused."""
+        endpoint = self.pool.pick()
+        template = index_template(
+            self.config.target, data_stream=bool(self.config.data_stream), flavour=self.config.flavour
+        )
+        headers: dict[str, str | None] = {"Content-Type": "application/json", "Content-Encoding": None}
+        try:
+            response = endpoint.put(f"/_index_template/{TEMPLATE_NAME}", orjson.dumps(template), headers)
+            if response.status_code >= 300:
+                raise SinkError(f"index template refused: {response_reason(response)}")
+            if self.config.data_stream:
+                response = endpoint.put(f"/_data_stream/{self.config.data_stream}", b"", headers)
+                if response.status_code >= 300 and "already_exists" not in response.text:
+                    raise SinkError(f"data stream not created: {response_reason(response)}")
+        except requests.RequestException as exc:
+            raise SinkError(f"--es-setup failed: {transport_reason(endpoint, exc)}") from exc
+
+    def classify(self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint) -> Outcome:
+        """Per-item outcome of a ``_bulk`` answer: 2xx/409 done, 429/5xx again, other 4xx dead letter."""
+        status = response.status_code
+        if status == 200:
+            if endpoint.failures:
+                self.pool.mark_up(endpoint)
+            return self._items_outcome(response, items, endpoint)
+        reason = f"Elasticsearch {endpoint.base_url} {response_reason(response)}"
+        if status == 413:
+            return Split(reason)
+        if status in (401, 403):
+            return Stop(f"{reason}: credentials refused; {_AUTH_HELP}")
+        if status in RETRY_STATUSES or (status >= 500 and status != 501):
+            if status == 503 and len(self.pool.endpoints) > 1:
+                self.pool.mark_down(endpoint)
+            return Retry(reason, retry_after_of(response))
+        if status == 400:
+            return Reject(tuple((item, reason) for item in items))
+        return Stop(f"{reason}: check --es-url")
+
+    def _items_outcome(
+        self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint
+    ) -> Outcome:
+        if b'"errors":false' in response.content[:80]:  # the usual answer: no need to read 20,000 items
+            return Delivered()
+        body = json_body(response)
+        if body.get("errors") is False:
+            return Delivered()
+        results = body.get("items")
+        if not isinstance(results, list) or len(results) != len(items):
+            return Retry(f"Elasticsearch {endpoint.base_url}: _bulk answer does not list every item")
+        again: list[Item] = []
+        refused: list[tuple[Item, str]] = []
+        for item, result in zip(items, results, strict=True):
+            detail = next(iter(result.values())) if isinstance(result, dict) and result else {}
+            status = int(detail.get("status", 0))
+            if 200 <= status < 300 or status == 409:
+                continue
+            error = detail.get("error")
+            reason = _item_reason(status, error)
+            if status == 429 or status >= 500:
+                again.append(item)
+            else:
+                refused.append((item, reason))
+        if again:
+            return RetryPartial(
+                tuple(again),
+                f"{len(again)} items throttled or failed on the server",
+                rejected=tuple(refused),
+                retry_after=retry_after_of(response),
+            )
+        if refused:
+            return Reject(tuple(refused))
+        return Delivered()
+
+
+def _item_reason(status: int, error: Any) -> str:
+    if isinstance(error, dict):
+        text = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict):
+            text += f" (caused by {cause.get('type')}: {cause.get('reason')})"
+        return f"item {status} {text}"
+    return f"item {status} {error or ''}".rstrip()

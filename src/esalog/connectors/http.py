@@ -1,0 +1,232 @@
+"""HTTP plumbing shared by the HEC and Elasticsearch sinks: one ``requests.Session`` per endpoint,
+round-robin per batch, a health probe and a circuit breaker per endpoint, TLS options."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import requests
+
+from esalog.connectors.base import Outcome, Retry, Sink, Stop, warn
+from esalog.connectors.batch import Item
+from esalog.errors import ConfigError
+
+#: HTTP statuses worth a retry (with backoff): timeouts, throttling, server trouble (501 excepted).
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    """Certificate verification: on by default, a custom CA bundle, or off (with a warning)."""
+
+    ca_bundle: str | None = None
+    insecure: bool = False
+
+    @property
+    def verify(self) -> bool | str:
+        if self.insecure:
+            return False
+        return self.ca_bundle or True
+
+    def announce(self) -> None:
+        """Warn once when verification is off."""
+        if self.insecure:
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            warn(
+                "--insecure: TLS certificates are NOT verified; anyone on the path can read and alter "
+                "the data and steal the credentials"
+            )
+
+
+class Endpoint:
+    """One server URL with its own connection pool and health state."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], tls: TlsOptions, timeout: float) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"URL must start with http:// or https://: {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers.update(headers)
+        # given on every request: requests lets REQUESTS_CA_BUNDLE override Session.verify
+        self.verify = tls.verify
+        self.timeout = timeout
+        self.down_until = 0.0
+        self.failures = 0
+        self.channel: str | None = None  # HEC: the indexer-ack channel pinned to this endpoint
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.base_url})"
+
+    def post(
+        self,
+        path: str,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> requests.Response:
+        return self.session.post(
+            self.base_url + path, data=body, headers=headers, params=params, timeout=self.timeout,
+            verify=self.verify,
+        )
+
+    def put(self, path: str, body: bytes, headers: dict[str, str | None] | None = None) -> requests.Response:
+        return self.session.put(self.base_url + path, data=body, headers=headers, timeout=self.timeout,
+                                verify=self.verify)
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> requests.Response:
+        return self.session.get(self.base_url + path, headers=headers, timeout=self.timeout,
+                                verify=self.verify)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class EndpointPool:
+    """Round-robin over healthy endpoints; a failing one rests, then must pass the health probe."""
+
+    def __init__(
+        self,
+        endpoints: Sequence[Endpoint],
+        probe: Callable[[Endpoint], bool],
+        clock: Callable[[], float] = time.monotonic,
+        rest: float = 5.0,
+        max_rest: float = 60.0,
+    ) -> None:
+        if not endpoints:
+            raise ConfigError("no endpoint URL given")
+        self.endpoints = list(endpoints)
+        self._cycle = itertools.cycle(self.endpoints)
+        self._probe = probe
+        self._clock = clock
+        self.rest = rest
+        self.max_rest = max_rest
+
+    def pick(self) -> Endpoint:
+        """The next usable endpoint; when all rest, the one whose rest ends first (after a probe)."""
+        now = self._clock()
+        for _ in range(len(self.endpoints)):
+            endpoint = next(self._cycle)
+            if endpoint.down_until <= now and (endpoint.failures == 0 or self._recovered(endpoint)):
+                return endpoint
+        return min(self.endpoints, key=lambda e: e.down_until)
+
+    def _recovered(self, endpoint: Endpoint) -> bool:
+        if self._probe(endpoint):
+            endpoint.failures = 0
+            return True
+        self.mark_down(endpoint)
+        return False
+
+    def mark_down(self, endpoint: Endpoint) -> None:
+        """Let *endpoint* rest (longer after each consecutive failure)."""
+        endpoint.failures += 1
+        endpoint.down_until = self._clock() + min(self.max_rest, self.rest * 2 ** (endpoint.failures - 1))
+
+    def mark_up(self, endpoint: Endpoint) -> None:
+        endpoint.failures = 0
+        endpoint.down_until = 0.0
+
+    def check_all(self) -> list[Endpoint]:
+        """Probe every endpoint once (at start); returns the ones that failed (they rest)."""
+        bad = []
+        for endpoint in self.endpoints:
+            if not self._probe(endpoint):
+                self.mark_down(endpoint)
+                bad.append(endpoint)
+        return bad
+
+    def close(self) -> None:
+        for endpoint in self.endpoints:
+            endpoint.close()
+
+
+def response_reason(response: requests.Response, limit: int = 300) -> str:
+    """``HTTP 503: <body start>`` for messages and dead letters."""
+    text = response.text.strip().replace("\n", " ")
+    return f"HTTP {response.status_code}: {text[:limit]}" if text else f"HTTP {response.status_code}"
+
+
+def transport_reason(endpoint: Endpoint, exc: Exception) -> str:
+    return f"{endpoint.base_url}: {type(exc).__name__}: {exc}"
+
+
+def read_secret_file(path: str, what: str) -> str:
+    """The first line of a secret file, stripped; a missing or empty file is a configuration error."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = handle.readline().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} file {path!r}: {exc.strerror}") from exc
+    if not value:
+        raise ConfigError(f"{what} file {path!r} is empty")
+    return value
+
+
+def retry_after_of(response: requests.Response) -> float | None:
+    from esalog.connectors.retry import parse_retry_after
+
+    return parse_retry_after(response.headers.get("Retry-After"))
+
+
+def json_body(response: requests.Response) -> dict[str, Any]:
+    """The response body as a JSON object, or {} when it is not one."""
+    try:
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class HttpSink(Sink):
+    """A sink that POSTs each batch to one endpoint of a pool; subclasses say where and what it means.
+
+    The body is the items' wire bytes joined (gzip'd when ``compress``); a transport error rests the
+    endpoint and asks for a retry (the next attempt goes to the next healthy endpoint).
+    """
+
+    pool: EndpointPool
+    compress: bool = False
+    path: str = "/"
+    params: dict[str, str] | None = None
+
+    def encode(self, items: Sequence[Item]) -> bytes:
+        """The request body of a batch."""
+        body = b"".join(item.data for item in items)
+        return gzip.compress(body, compresslevel=1) if self.compress else body
+
+    def request_headers(self, endpoint: Endpoint) -> dict[str, str] | None:
+        """Extra headers for a request to *endpoint* (e.g. the HEC channel pinned to it)."""
+        return None
+
+    @property
+    def max_concurrency(self) -> int:
+        return 8
+
+    @abstractmethod
+    def classify(self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint) -> Outcome:
+        """What the server's answer means for the batch."""
+
+    def send(self, items: Sequence[Item]) -> Outcome:
+        body = self.encode(items)
+        endpoint = self.pool.pick()
+        try:
+            response = endpoint.post(self.path, body, self.request_headers(endpoint), self.params)
+        except requests.exceptions.SSLError as exc:  # a certificate does not fix itself: stop
+            return Stop(f"TLS failure with {endpoint.base_url}: {exc}; give the CA with --ca-bundle "
+                        "(or, at your own risk, --insecure)")
+        except requests.RequestException as exc:
+            self.pool.mark_down(endpoint)
+            return Retry(transport_reason(endpoint, exc))
+        return self.classify(response, items, endpoint)
+
+    def close(self) -> None:
+        self.pool.close()
