@@ -19,16 +19,23 @@ from esalog.errors import ConfigError, EsalogError, PackError
 from esalog.parsers.header import parse_tz
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import ClockOptions, Counters, Pipeline, Stage, merge_passthrough
+from esalog.tracking.cli import add_tracking_options, build_tracking_stages
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
 
 #: Modules that add sub-commands: each has ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("esalog.coverage", "esalog.connectors.ship")
+COMMAND_MODULES: tuple[str, ...] = (
+    "esalog.coverage",
+    "esalog.connectors.ship",
+    "esalog.tracking.cli",
+)
 
 #: Functions that add options to every parsing command and build pipeline stages from them.
 #: Each entry: (add_options(parser), build_stages(args) -> list[Stage]).
 STAGE_PROVIDERS: list[tuple[Callable[[argparse.ArgumentParser], None],
-                            Callable[[argparse.Namespace], list[Stage]]]] = []
+                            Callable[[argparse.Namespace], list[Stage]]]] = [
+    (add_tracking_options, build_tracking_stages),
+]
 
 
 def add_parse_options(parser: argparse.ArgumentParser) -> None:

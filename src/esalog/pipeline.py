@@ -26,8 +26,12 @@ class Stage(Protocol):
     def __call__(self, event: Event, stream: Stream) -> Sequence[Event] | None:
         """Enrich *event* in place; return extra events to emit after it, or None."""
 
-    def flush(self) -> Sequence[Event]:
-        """Events still pending at the end of input (e.g. summaries of unfinished messages)."""
+    def flush(self) -> Iterable[Event]:
+        """Events still pending at the end of input (e.g. summaries of unfinished messages), lazily."""
+
+
+#: Events per batch when :meth:`Pipeline.run_batches` hands on what the stages flush at the end.
+FLUSH_BATCH = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +128,12 @@ class Pipeline:
         """Same as :meth:`process` for text that arrives already decoded (filter mode, syslog)."""
         return self.process(RawLine(text, offset, offset, self.counters.lines + 1), stream)
 
-    def flush(self) -> list[Event]:
-        """Pending events of every stage, at the end of all input."""
-        out: list[Event] = []
+    def flush(self) -> Iterator[Event]:
+        """Pending events of every stage at the end of all input, one at a time (there may be many)."""
         for stage in self.stages:
-            out.extend(stage.flush())
-        self.counters.extra += len(out)
-        return out
+            for event in stage.flush():
+                self.counters.extra += 1
+                yield event
 
     def run_batches(self, paths: list[str]) -> Iterator[tuple[list[Event], Position]]:
         """Every event of every input in batches (one per block read), inputs in the order given, each
@@ -149,9 +152,14 @@ class Pipeline:
             finally:
                 if path != "-":
                     handle.close()
-        flushed = self.flush()
-        if flushed:
-            yield flushed, last
+        batch: list[Event] = []
+        for event in self.flush():  # summaries of what is still open: possibly many, streamed
+            batch.append(event)
+            if len(batch) >= FLUSH_BATCH:
+                yield batch, last
+                batch = []
+        if batch:
+            yield batch, last
 
     def run_paths(self, paths: list[str]) -> Iterator[tuple[Event, Position]]:
         """Every event of every input, inputs in the order given, then the flushed ones."""

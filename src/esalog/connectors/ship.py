@@ -7,6 +7,7 @@ sink stopped (bad token...), or the run was interrupted before the input ended; 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import signal
 import sys
@@ -27,6 +28,9 @@ from esalog.connectors.sources import Reader
 from esalog.errors import ConfigError
 
 EXIT_OK, EXIT_FAILURE = 0, 1
+#: End-of-input summaries are submitted in chunks of this many (bounded memory).
+FLUSH_CHUNK = 1000
+
 
 _EPILOG = """\
 environment:
@@ -358,10 +362,14 @@ def cmd_ship(args: argparse.Namespace) -> int:
         except Interrupted:
             pass
         interrupted = reader.stop
-        summaries = pipeline.flush()
-        if summaries and not driver.fatal:
-            ticket = ledger.open_line(None, "", "", 0, len(summaries))
-            for index, event in enumerate(summaries):
+        # end-of-input summaries stream out in chunks: there may be as many as --max-open
+        pending = pipeline.flush()
+        while not driver.fatal:
+            chunk = list(itertools.islice(pending, FLUSH_CHUNK))
+            if not chunk:
+                break
+            ticket = ledger.open_line(None, "", "", 0, len(chunk))
+            for index, event in enumerate(chunk):
                 driver.submit(event, f"flush after {last_origin}", index, ticket)
         driver.close()
     finally:

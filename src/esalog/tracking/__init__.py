@@ -1,0 +1,1 @@
+"""Session tracking: per-appliance ICID/MID/DCID state, abort categories, message summaries, report."""
