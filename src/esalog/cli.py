@@ -11,14 +11,15 @@ import importlib
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from esalog import __version__
-from esalog.encode import decode, encode_line, encode_lines
+from esalog.encode import encode_lines
 from esalog.errors import ConfigError, EsalogError, PackError
+from esalog.integrations.filter import add_filter_options, run_filter
 from esalog.parsers.header import parse_tz
 from esalog.parsers.parser import LineParser
-from esalog.pipeline import ClockOptions, Counters, Pipeline, Stage, merge_passthrough
+from esalog.pipeline import ClockOptions, Counters, Pipeline, Stage
 from esalog.tracking.cli import add_tracking_options, build_tracking_stages
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
@@ -28,6 +29,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "esalog.coverage",
     "esalog.connectors.ship",
     "esalog.tracking.cli",
+    "esalog.integrations.listener",
+    "esalog.integrations.splunk",
 )
 
 #: Functions that add options to every parsing command and build pipeline stages from them.
@@ -133,44 +136,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------ filter
 
 def cmd_filter(args: argparse.Namespace) -> int:
-    pipeline = build_pipeline(args)
-    stream = pipeline.open_stream("stdin")
-    out = sys.stdout.buffer
-    field = args.field
     try:
-        for raw in sys.stdin.buffer:
-            for event in filter_line(pipeline, stream, raw, field):
-                out.write(encode_line(event))
-            out.flush()
-        for event in pipeline.flush():
-            out.write(encode_line(event))
-        out.flush()
+        return run_filter(args, build_pipeline(args))
     except BrokenPipeError:
         return EXIT_OK
-    return EXIT_OK
-
-
-def filter_line(pipeline: Pipeline, stream: Any, raw: bytes, field: str) -> list[dict[str, Any]]:
-    """Events for one filter input line: a raw ESA line, or a JSON object carrying it in *field*."""
-    from esalog.inputs import RawLine, decode_line
-
-    if raw.endswith(b"\n"):
-        raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-    text, problems = decode_line(raw)
-    extra: dict[str, Any] | None = None
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        try:
-            obj = decode(stripped)
-        except ValueError:
-            obj = None
-        if isinstance(obj, dict) and isinstance(obj.get(field), str):
-            extra = obj
-            text = obj.pop(field)
-    events = pipeline.process(RawLine(text, 0, 0, pipeline.counters.lines + 1, problems), stream)
-    if extra:
-        merge_passthrough(events[0], extra)
-    return events
 
 
 # ---------------------------------------------------------------------------------------- patterns
@@ -234,10 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_parse)
 
     f = sub.add_parser("filter", help="stdin to stdout, one JSON line per input line, flushed per line",
-                       description="Streaming filter for rsyslog, Logstash, Fluent Bit: reads raw lines or "
-                                   "JSON objects carrying the line in --field; never exits on bad input.")
-    f.add_argument("--field", default="message",
-                   help="field holding the raw line when the input is JSON (default: message)")
+                       description="Streaming filter for rsyslog (omprog, mmexternal), Logstash, Fluent Bit: "
+                                   "reads raw lines or JSON objects carrying the line in --field; "
+                                   "never exits on bad input.")
+    add_filter_options(f)
     add_parse_options(f)
     f.set_defaults(func=cmd_filter)
 

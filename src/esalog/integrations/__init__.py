@@ -1,0 +1,1 @@
+"""esalog inside the tools users already run: exec-filter protocols, a syslog listener, a Splunk app."""

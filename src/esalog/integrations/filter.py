@@ -1,0 +1,197 @@
+"""Filter mode under real hosts: plain lines, rsyslog ``omprog`` and rsyslog ``mmexternal``.
+
+* ``lines``: every event as one JSON line on stdout (or ``--output FILE``), flushed after each input line.
+* ``rsyslog-omprog``: omprog's ``confirmMessages="on"`` protocol. ``OK`` on stdout at start and after
+  each message once its events are written to ``--output FILE`` (stdout is the confirmation channel);
+  any other reply makes rsyslog keep the message and retry it. ``useTransactions="on"`` is understood
+  (``BEGIN TRANSACTION`` / ``DEFER_COMMIT`` / ``COMMIT TRANSACTION``). SIGHUP reopens the output file
+  (omprog ``hup.signal="HUP"``, for logrotate).
+* ``rsyslog-mmexternal``: exactly one reply line per input line, ``{"$!":{"esa":EVENT}}``; the message
+  itself is left intact; events a stage adds for that line (message summaries) ride along under
+  ``$!esa_summaries``. With ``interface.input="fulljson"`` the line is read from the ``msg`` key.
+  Nothing is ever written to stderr while messages flow (mmexternal mixes it into the replies).
+
+Syslog-framed messages reach the filter as the MSG part with its leading space (``" Info: ..."``);
+the header stage reads that form, so both ``%msg%`` and ``%rawmsg%`` work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from esalog.encode import decode, encode_line
+from esalog.errors import ConfigError
+from esalog.inputs import RawLine, read_lines
+from esalog.parsers.engine import Event
+from esalog.pipeline import Pipeline, merge_passthrough
+
+PROTOCOLS = ("lines", "rsyslog-omprog", "rsyslog-mmexternal")
+#: Default key holding the raw line when an input line is a JSON object, per protocol.
+DEFAULT_FIELD = {"lines": "message", "rsyslog-omprog": "message", "rsyslog-mmexternal": "msg"}
+
+_BEGIN, _COMMIT = "BEGIN TRANSACTION", "COMMIT TRANSACTION"
+
+
+def add_filter_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``esalog filter`` that choose the host protocol."""
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="lines",
+                        help="lines (default): JSON lines out; rsyslog-omprog: confirmMessages protocol, "
+                             "events to --output; rsyslog-mmexternal: one reply per line, event under $!esa")
+    parser.add_argument("--field", default=None,
+                        help="key holding the raw line when an input line is a JSON object "
+                             "(default: message; msg for rsyslog-mmexternal)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="append events to FILE (required with rsyslog-omprog; with "
+                             "rsyslog-mmexternal it receives what is still pending at the end of input)")
+
+
+class FilterInput:
+    """Turns filter input lines (raw ESA lines or JSON objects carrying one) into events."""
+
+    def __init__(self, pipeline: Pipeline, field: str, stream_name: str = "stdin") -> None:
+        self.pipeline = pipeline
+        self.field = field
+        self.stream = pipeline.open_stream(stream_name)
+
+    def events(self, raw: RawLine) -> list[Event]:
+        """The line's event first, then any events stages add."""
+        extra: dict[str, Any] | None = None
+        text = raw.text
+        if text.lstrip().startswith("{"):
+            try:
+                obj = decode(text)
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict) and isinstance(obj.get(self.field), str):
+                extra = obj
+                raw = RawLine(obj.pop(self.field), raw.offset, raw.next_offset, raw.number, raw.problems)
+        events = self.pipeline.process(raw, self.stream)
+        if extra:
+            merge_passthrough(events[0], extra)
+        return events
+
+
+class ReopenableOutput:
+    """An append-mode output file that SIGHUP reopens (after logrotate moved it)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.handle: BinaryIO = open(path, "ab")
+        self._reopen = False
+
+    def request_reopen(self, *_: Any) -> None:
+        self._reopen = True
+
+    def write(self, data: bytes) -> None:
+        if self._reopen:
+            self._reopen = False
+            self.handle.close()
+            self.handle = open(self.path, "ab")
+        self.handle.write(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _open_output(path: str | None) -> ReopenableOutput | None:
+    if path is None:
+        return None
+    try:
+        out = ReopenableOutput(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot open --output {path!r}: {exc.strerror}") from None
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, out.request_reopen)
+    return out
+
+
+def run_filter(args: argparse.Namespace, pipeline: Pipeline,
+               stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
+    """``esalog filter``: read stdin until EOF and answer in the chosen protocol; returns the exit code."""
+    protocol = args.protocol
+    if protocol == "rsyslog-omprog" and not args.output:
+        raise ConfigError("--protocol rsyslog-omprog needs --output FILE: stdout carries the confirmations")
+    reader = FilterInput(pipeline, args.field or DEFAULT_FIELD[protocol])
+    lines = read_lines(stdin or sys.stdin.buffer)
+    out = stdout or sys.stdout.buffer
+    output = _open_output(args.output)
+    try:
+        if protocol == "rsyslog-omprog":
+            assert output is not None
+            _omprog(reader, lines, output, out)
+        elif protocol == "rsyslog-mmexternal":
+            _mmexternal(reader, lines, out, output)
+        else:
+            _lines(reader, lines, output or out)
+    finally:
+        if output is not None:
+            output.close()
+    return 0
+
+
+def _lines(reader: FilterInput, lines: Iterator[RawLine], out: BinaryIO | ReopenableOutput) -> None:
+    for raw in lines:
+        for event in reader.events(raw):
+            out.write(encode_line(event))
+        out.flush()
+    for event in reader.pipeline.flush():
+        out.write(encode_line(event))
+    out.flush()
+
+
+def _omprog(reader: FilterInput, lines: Iterator[RawLine], output: ReopenableOutput, out: BinaryIO) -> None:
+    def reply(word: str) -> None:
+        out.write(word.encode() + b"\n")
+        out.flush()
+
+    reply("OK")
+    in_transaction = False
+    for raw in lines:
+        if raw.text == _BEGIN:
+            in_transaction = True
+            reply("OK")
+            continue
+        try:
+            if raw.text == _COMMIT:
+                in_transaction = False
+                output.flush()
+                reply("OK")
+                continue
+            for event in reader.events(raw):
+                output.write(encode_line(event))
+            if not in_transaction:
+                output.flush()
+        except OSError as exc:  # the message stays queued in rsyslog and is retried
+            reply(f"esalog: cannot write {output.path}: {exc.strerror}")
+            continue
+        reply("DEFER_COMMIT" if in_transaction else "OK")
+    for event in reader.pipeline.flush():
+        output.write(encode_line(event))
+    output.flush()
+
+
+def _mmexternal(reader: FilterInput, lines: Iterator[RawLine], out: BinaryIO,
+                output: ReopenableOutput | None) -> None:
+    for raw in lines:
+        first, *extra = reader.events(raw)
+        tree: dict[str, Any] = {"esa": first}
+        if extra:
+            tree["esa_summaries"] = extra
+        out.write(encode_line({"$!": tree}))
+        out.flush()
+    unwritten = 0
+    for event in reader.pipeline.flush():
+        if output is None:
+            unwritten += 1
+        else:
+            output.write(encode_line(event))
+    if unwritten:  # the host is shutting down; stderr no longer mixes into replies
+        print(f"esalog: {unwritten} pending events at end of input not written (give --output FILE)",
+              file=sys.stderr)

@@ -1,0 +1,323 @@
+"""The Splunk app TA-esalog, built by the CLI and run the way splunkd runs it (no Splunk needed).
+
+The app's scripts run with ``python -S -I``: no site-packages, only the standard library and the app's
+own ``lib/`` (as inside Splunk, where orjson and the rest of this venv do not exist).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+LINES = [
+    "Thu Aug 14 11:04:31 2014 Info: Time offset from UTC: -21600 seconds",
+    "Thu Aug 14 11:04:31 2014 Info: New SMTP ICID 10293 interface Management (192.168.0.199) address"
+    " 192.168.0.200 reverse dns host ns.example.com verified no",
+    "Thu Aug 14 11:04:51 2014 Info: Start MID 1404 ICID 10293",
+    "Thu Aug 14 11:04:51 2014 Info: MID 1404 ICID 10293 From: <user@domain.com>",
+]
+MORE_LINES = [
+    "Thu Aug 14 11:05:36 2014 Info: ICID 10293 lost",
+    "Thu Aug 14 11:05:36 2014 Info: Message aborted MID 1404 Receiving aborted",
+    "Thu Aug 14 11:05:36 2014 Info: Message finished MID 1404 aborted",
+]
+SCHEME_ARGS = {"path", "follow", "time_zone", "inbound_timeout", "summaries", "log_type"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``esalog splunk-app build -o DIR``; returns DIR."""
+    out = tmp_path_factory.mktemp("dist")
+    proc = run_cli("splunk-app", "build", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def run_app_script(app: Path, script: str, *args: str,
+                   input: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """Run ``bin/SCRIPT`` like splunkd: a bare interpreter that sees only the app's lib/."""
+    return subprocess.run([sys.executable, "-S", "-I", str(app / "bin" / script), *args],
+                          input=input, capture_output=True, timeout=120, cwd=app)
+
+
+def test_build_writes_directory_and_archives(built: Path) -> None:
+    """TA-esalog/ plus .tgz and .spl holding it, with its dependencies in lib/ and no compiled code."""
+    app = built / "TA-esalog"
+    from esalog import __version__
+
+    tgz, spl = built / f"TA-esalog-{__version__}.tgz", built / f"TA-esalog-{__version__}.spl"
+    assert tgz.read_bytes() == spl.read_bytes()
+    with tarfile.open(tgz) as tar:
+        names = set(tar.getnames())
+    for member in ("default/app.conf", "README/inputs.conf.spec", "bin/esalog.py", "bin/esaparse.py",
+                   "default/props.conf", "default/eventtypes.conf", "default/tags.conf",
+                   "default/commands.conf", "metadata/default.meta", "lib/esalog/__init__.py",
+                   "lib/splunklib/modularinput/script.py", "lib/yaml/__init__.py",
+                   "lib/esalog/parsers/packs/mail_logs.yaml"):
+        assert f"TA-esalog/{member}" in names
+        assert (app / member).is_file()
+    assert not [n for n in names if n.endswith((".so", ".pyc"))]
+    assert f"version = {__version__}" in (app / "default" / "app.conf").read_text()
+    assert "@@" not in (app / "default" / "app.conf").read_text()
+    spec_args = set(re.findall(r"^(\w+) = <", (app / "README" / "inputs.conf.spec").read_text(), re.M))
+    assert spec_args == SCHEME_ARGS
+    commands = (app / "default" / "commands.conf").read_text()
+    assert "[esaparse]" in commands and "chunked = true" in commands
+    props = (app / "default" / "props.conf").read_text()
+    for stanza in ("[cisco:esa:json]", "[cisco:esa:message]"):
+        block = props.split(stanza, 1)[1].split("\n[", 1)[0]
+        assert "KV_MODE = json" in block and 'TIME_PREFIX = \\"@timestamp\\":\\"' in block
+
+
+def test_cim_action_covers_every_final_disposition(built: Path) -> None:
+    """props.conf maps every disposition of a finished message to one of CIM Email's actions."""
+    from esalog.tracking.summary import DISPOSITIONS
+
+    props = (built / "TA-esalog" / "default" / "props.conf").read_text()
+    evals = re.findall(r"^EVAL-action = case\((.*)\)$", props, re.M)
+    assert len(evals) == 2 and evals[0] == evals[1]  # cisco:esa:json (HEC) and cisco:esa:message
+    mapping = dict(re.findall(r"'cisco\.esa\.disposition'==\"(\w+)\", \"(\w+)\"", evals[0]))
+    assert set(mapping.values()) <= {"delivered", "blocked", "quarantined", "deleted"}
+    assert set(mapping) == set(DISPOSITIONS) - {"deferred", "unknown"}  # still open or unknown: no action
+
+
+def test_scheme(built: Path) -> None:
+    """``--scheme`` prints the scheme XML with every parameter of inputs.conf.spec."""
+    proc = run_app_script(built / "TA-esalog", "esalog.py", "--scheme")
+    assert proc.returncode == 0, proc.stderr
+    root = ET.fromstring(proc.stdout)
+    assert root.tag == "scheme"
+    assert root.findtext("use_external_validation") == "true"
+    assert root.findtext("streaming_mode") == "xml"
+    args = {arg.get("name"): arg for arg in root.iter("arg")}
+    assert set(args) == SCHEME_ARGS
+    assert args["path"].findtext("required_on_create") == "true"
+    assert args["follow"].findtext("data_type") == "boolean"
+
+
+def validation_xml(checkpoint_dir: Path, **params: str) -> bytes:
+    items = "".join(f'<param name="{k}">{v}</param>' for k, v in params.items())
+    return (f"<items><server_host>sh</server_host><server_uri>https://127.0.0.1:8089</server_uri>"
+            f"<session_key>not-a-real-key</session_key><checkpoint_dir>{checkpoint_dir}</checkpoint_dir>"
+            f'<item name="seed">{items}</item></items>').encode()
+
+
+@pytest.mark.parametrize(("params", "reason"), [
+    ({"path": "/var/log/esa/mail.@*.s", "follow": "1", "time_zone": "Europe/Paris", "inbound_timeout": "300"},
+     None),
+    ({"path": "relative/mail.log"}, "path must be absolute"),
+    ({"path": "/x/mail.log", "time_zone": "Mars/Olympus"}, "unknown time zone"),
+    ({"path": "/x/mail.log", "inbound_timeout": "soon"}, "inbound_timeout"),
+    ({"path": "/x/mail.log", "follow": "maybe"}, "follow must be a boolean"),
+    ({"path": "/x/mail.log", "log_type": "gui_logs"}, "log_type must be one of"),
+])
+def test_validate_arguments(built: Path, tmp_path: Path, params: dict[str, str], reason: str | None) -> None:
+    """``--validate-arguments``: silent success, or ``<error><message>`` and a non-zero exit."""
+    proc = run_app_script(built / "TA-esalog", "esalog.py", "--validate-arguments",
+                          input=validation_xml(tmp_path, **params))
+    if reason is None:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.stdout == b""
+    else:
+        assert proc.returncode == 1
+        message = ET.fromstring(proc.stdout).findtext("message")
+        assert message is not None and reason in message
+
+
+def input_xml(checkpoint_dir: Path, path: Path, **params: str) -> bytes:
+    items = "".join(f'<param name="{k}">{v}</param>' for k, v in {"path": path, **params}.items())
+    return (f"<input><server_host>sh</server_host><server_uri>https://127.0.0.1:8089</server_uri>"
+            f"<session_key>not-a-real-key</session_key><checkpoint_dir>{checkpoint_dir}</checkpoint_dir>"
+            f'<configuration><stanza name="esalog://seed" app="TA-esalog">{items}</stanza></configuration>'
+            f"</input>").encode()
+
+
+def stream_events(built: Path, xml: bytes) -> list[ET.Element]:
+    proc = run_app_script(built / "TA-esalog", "esalog.py", input=xml)
+    assert proc.returncode == 0, proc.stderr
+    assert b"ERROR" not in proc.stderr, proc.stderr
+    if not proc.stdout:
+        return []
+    root = ET.fromstring(proc.stdout)
+    assert root.tag == "stream"
+    return list(root.iter("event"))
+
+
+def test_modular_input_streams_events_and_resumes_from_checkpoint(built: Path, tmp_path: Path) -> None:
+    """One JSON event per line in <stream><event> XML; a second run continues at the checkpoint."""
+    log = tmp_path / "spool" / "mail.current"
+    log.parent.mkdir()
+    log.write_text("".join(line + "\n" for line in LINES))
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    xml = input_xml(checkpoints, tmp_path / "spool" / "mail.*", follow="0", index="email")
+
+    first = stream_events(built, xml)
+    assert len(first) == len(LINES)
+    data = [json.loads(e.findtext("data") or "") for e in first]
+    assert [d["event"]["original"] for d in data] == LINES
+    for element, event in zip(first, data, strict=True):
+        assert element.get("stanza") == "esalog://seed"
+        assert element.findtext("sourcetype") == "cisco:esa:json"
+        assert element.findtext("source") == str(log)
+        assert element.findtext("index") == "email"
+        stamp = datetime.fromisoformat(event["@timestamp"].replace("Z", "+00:00")).timestamp()
+        assert float(element.findtext("time") or "nan") == pytest.approx(stamp)
+    # the header line sets the zone for the following lines of the file
+    assert data[2]["@timestamp"] == "2014-08-14T17:04:51.000Z"
+    assert list(checkpoints.iterdir()), "no checkpoint written"
+
+    assert stream_events(built, xml) == []  # nothing new: nothing sent again
+
+    with log.open("a") as handle:
+        handle.write("".join(line + "\n" for line in MORE_LINES))
+    second = [json.loads(e.findtext("data") or "") for e in stream_events(built, xml)]
+    assert [d["event"]["original"] for d in second] == MORE_LINES
+    assert second[1]["cisco"]["esa"]["abort"]["reason"] == "Receiving aborted"
+    # the earlier lines were in the first run: this run cannot tell lost from timeout
+    assert second[1]["cisco"]["esa"]["abort"]["category"] == "receiving_aborted"
+
+
+def test_modular_input_indexes_summaries_with_their_sourcetype(built: Path, tmp_path: Path) -> None:
+    """summaries=1: one cisco:esa:message event per message, after the line that finished it."""
+    log = tmp_path / "mail.current"
+    log.write_text("".join(line + "\n" for line in LINES + MORE_LINES))
+    events = stream_events(built, input_xml(tmp_path, log, follow="0", summaries="1", inbound_timeout="300"))
+    sourcetypes = [e.findtext("sourcetype") for e in events]
+    assert sourcetypes == ["cisco:esa:json"] * len(LINES + MORE_LINES) + ["cisco:esa:message"]
+    data = [json.loads(e.findtext("data") or "") for e in events]
+    assert data[-3]["cisco"]["esa"]["abort"]["category"] == "connection_lost"
+    summary = data[-1]["cisco"]["esa"]
+    assert (summary["mid"], summary["disposition"], summary["abort"]["category"]) == (
+        1404, "aborted", "connection_lost")
+
+
+def test_modular_input_follows_appended_lines_until_sigterm(built: Path, tmp_path: Path) -> None:
+    """follow=1 (the default): lines appended later arrive; SIGTERM ends the stream cleanly."""
+    log = tmp_path / "mail.current"
+    log.write_text("".join(line + "\n" for line in LINES))
+    xml = input_xml(tmp_path, log)
+    proc = subprocess.Popen([sys.executable, "-S", "-I", str(built / "TA-esalog" / "bin" / "esalog.py")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(xml)
+    proc.stdin.close()
+    received = bytearray()
+
+    def read_stdout() -> None:
+        while data := proc.stdout.read1(65536):  # type: ignore[union-attr]
+            received.extend(data)
+
+    reader = threading.Thread(target=read_stdout, daemon=True)
+    reader.start()
+
+    def wait_events(n: int) -> None:
+        deadline = time.monotonic() + 30
+        while received.count(b"</event>") < n and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert received.count(b"</event>") == n, bytes(received)
+
+    try:
+        wait_events(len(LINES))
+        with log.open("a") as handle:
+            handle.write(MORE_LINES[0] + "\n" + MORE_LINES[1][:20])  # the second line is still being written
+        wait_events(len(LINES) + 1)
+        with log.open("a") as handle:
+            handle.write(MORE_LINES[1][20:] + "\n")
+        wait_events(len(LINES) + 2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else b""
+    events = [json.loads(e.findtext("data") or "") for e in ET.fromstring(bytes(received)).iter("event")]
+    assert [e["event"]["original"] for e in events] == LINES + MORE_LINES[:2]
+
+
+def test_appinspect_reports_no_error_or_failure(built: Path, tmp_path: Path) -> None:
+    """splunk-appinspect (PyPI) on the .spl: no error, failure or future failure."""
+    from esalog import __version__
+
+    tool = Path(sys.executable).parent / "splunk-appinspect"
+    assert tool.exists(), "splunk-appinspect is missing: it is in the dev extra (pip install -e '.[dev]')"
+    report = tmp_path / "appinspect.json"
+    proc = subprocess.run([str(tool), "inspect", str(built / f"TA-esalog-{__version__}.spl"),
+                           "--data-format", "json", "--output-file", str(report)],
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(report.read_text())
+    bad = [(check["name"], [m["message"][:200] for m in check.get("messages", [])])
+           for r in result["reports"] for group in r["groups"] for check in group["checks"]
+           if check["result"] in ("error", "failure", "future_failure")]
+    assert bad == []
+    assert result["summary"]["success"] > 50
+
+
+# ------------------------------------------------------------------------------------ | esaparse
+
+def chunk(metadata: dict, body: str = "") -> bytes:
+    meta, data = json.dumps(metadata).encode(), body.encode()
+    return b"chunked 1.0,%d,%d\n%s%s" % (len(meta), len(data), meta, data)
+
+
+def read_chunks(data: bytes) -> list[tuple[dict, str]]:
+    out, stream = [], io.BytesIO(data)
+    while header := stream.readline():
+        m = re.fullmatch(rb"chunked 1\.0,(\d+),(\d+)\n", header)
+        assert m, header
+        meta = json.loads(stream.read(int(m.group(1))))
+        out.append((meta, stream.read(int(m.group(2))).decode()))
+    return out
+
+
+def test_esaparse_streams_over_the_chunked_protocol(built: Path, tmp_path: Path) -> None:
+    """getinfo -> streaming; execute -> every record back with esalog's dotted fields added."""
+    rows = [  # as SC4S indexes them: message without the syslog header, time in _time
+        {"_raw": "Info: Start MID 1404 ICID 10293", "_time": "1408014291", "host": "esa1"},
+        {"_raw": "Info: Message aborted MID 1404 Receiving aborted by sender", "_time": "1408014336",
+         "host": "esa1"},
+        {"_raw": LINES[1], "_time": "1408014271", "host": "esa2"},
+        {"_raw": "not an ESA line", "_time": "1408014271", "host": "esa2"},
+    ]
+    body = io.StringIO()
+    writer = csv.DictWriter(body, fieldnames=["_raw", "_time", "host"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    searchinfo = {"args": [], "raw_args": [], "dispatch_dir": str(tmp_path), "sid": "1700000000.1",
+                  "app": "TA-esalog", "owner": "admin", "username": "admin", "splunk_version": "9.2.0",
+                  "splunkd_uri": "https://127.0.0.1:8089", "session_key": "not-a-real-key",
+                  "earliest_time": "0", "latest_time": "0", "search": "search%20%7C%20esaparse",
+                  "command": "esaparse", "maxresultrows": 50000}
+    request = (chunk({"action": "getinfo", "preview": False, "searchinfo": searchinfo})
+               + chunk({"action": "execute", "finished": True}, body.getvalue()))
+    proc = run_app_script(built / "TA-esalog", "esaparse.py", input=request)
+    assert proc.returncode == 0, proc.stderr
+    replies = read_chunks(proc.stdout)
+    assert replies[0][0]["type"] == "streaming"
+    assert replies[-1][0].get("finished") is True
+    records = list(csv.DictReader(io.StringIO(replies[-1][1])))
+    assert [r["_raw"] for r in records] == [r["_raw"] for r in rows]
+    kinds = [r["cisco.esa.kind"] for r in records[:3]]
+    assert kinds == ["message-start", "message-aborted", "connection-opened"]
+    assert records[0]["cisco.esa.mid"] == "1404"
+    assert records[0]["@timestamp"] == "2014-08-14T11:04:51.000Z"  # from _time
+    assert records[1]["cisco.esa.abort.reason"] == "Receiving aborted by sender"
+    assert records[1]["cisco.esa.abort.category"] == "sender_quit"
+    assert records[2]["source.ip"] == "192.168.0.200"
+    assert records[3]["event.kind"] == "pipeline_error"
+    assert "event.original" not in records[0]
