@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
 from esalog import __version__
-from esalog.encode import encode_line
+from esalog.encode import encode_lines
 from esalog.errors import ConfigError, EsalogError, PackError
 from esalog.integrations.filter import add_filter_options, run_filter
 from esalog.parsers.header import parse_tz
@@ -102,26 +102,33 @@ def summary_line(counters: Counters, seconds: float) -> str:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    pipeline = build_pipeline(args)
     out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer
-    progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet)
     start = time.monotonic()
     write = out.write
+    progress = None
     try:
-        for n, (event, _pos) in enumerate(pipeline.run_paths(args.paths)):
-            write(encode_line(event))
-            if not n & 0x3FFF:
+        if args.workers is not None:
+            from esalog.workers import parse_independently
+
+            counters = parse_independently(args, build_pipeline, write)
+        else:
+            pipeline = build_pipeline(args)
+            counters = pipeline.counters
+            progress = Progress(counters, sys.stderr.isatty() and not args.quiet)
+            for events, _pos in pipeline.run_batches(args.paths):
+                write(encode_lines(events))
                 progress.tick()
         out.flush()
     except BrokenPipeError:
         return EXIT_OK
     finally:
-        progress.done()
+        if progress is not None:
+            progress.done()
         if args.output:
             out.close()
     if not args.quiet:
-        print(summary_line(pipeline.counters, time.monotonic() - start), file=sys.stderr)
-    if args.strict and (pipeline.counters.unmatched or pipeline.counters.errors):
+        print(summary_line(counters, time.monotonic() - start), file=sys.stderr)
+    if args.strict and (counters.unmatched or counters.errors):
         return EXIT_STRICT
     return EXIT_OK
 
@@ -189,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no closing summary")
     p.add_argument("--strict", action="store_true",
                    help="exit 3 when any line was unmatched or not an ESA line")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="parse the input files in N processes, each file on its own (no session state "
+                        "shared between files); output stays in input order")
     add_parse_options(p)
     p.set_defaults(func=cmd_parse)
 

@@ -6,6 +6,7 @@ wheel), the stdlib ``json`` module produces the same compact UTF-8 output, about
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 try:
@@ -19,6 +20,10 @@ except ImportError:  # pragma: no cover - exercised by the Splunk app test, whic
         """``{...}\\n`` as UTF-8 bytes."""
         return (_dumps(event) + "\n").encode("utf-8")
 
+    def encode_lines(events: Iterable[dict[str, Any]]) -> bytes:
+        """Several events as NDJSON in one bytes object (one write for a batch)."""
+        return b"".join([encode_line(event) for event in events])
+
     def decode(data: bytes | str) -> Any:
         """Parse one JSON document."""
         return json.loads(data)
@@ -29,6 +34,10 @@ else:
     def encode_line(event: dict[str, Any]) -> bytes:
         """``{...}\\n`` as UTF-8 bytes."""
         return orjson.dumps(event, option=_OPTS)
+
+    def encode_lines(events: Iterable[dict[str, Any]]) -> bytes:
+        """Several events as NDJSON in one bytes object (one write for a batch)."""
+        return b"".join([orjson.dumps(event, option=_OPTS) for event in events])
 
     def decode(data: bytes | str) -> Any:
         """Parse one JSON document."""

@@ -20,6 +20,8 @@ from esalog.errors import ConfigError
 
 #: Lines longer than this are cut (the event says so); memory stays bounded whatever the input.
 MAX_LINE_BYTES = 4 * 1024 * 1024
+#: How much is read at once; lines are decoded and handed on a block at a time.
+BLOCK_BYTES = 4 * 1024  # small batches: the events of a block stay in the CPU cache until encoded
 
 
 @dataclass(slots=True)
@@ -78,8 +80,105 @@ def decode_line(raw: bytes) -> tuple[str, tuple[str, ...]]:
     return text, problems
 
 
+@dataclass(slots=True)
+class Block:
+    """Consecutive whole lines read in one go (about :data:`BLOCK_BYTES`), decoded."""
+
+    raws: list[bytes]  # each line's bytes without its newline (and without the CR of a CRLF)
+    texts: list[str]  # the decoded lines
+    problems: dict[int, tuple[str, ...]]  # index -> problems, only for lines that have some
+    sizes: dict[int, int]  # index -> bytes the line takes in the input, where not len(raw) + 1
+    offset: int  # byte offset of the first line
+    next_offset: int  # byte offset after the last line
+    first_number: int  # 1-based number of the first line
+
+    def size(self, index: int) -> int:
+        """Bytes line *index* takes in the input, newline included."""
+        size = self.sizes.get(index)
+        return size if size is not None else len(self.raws[index]) + 1
+
+
+def _block(raws: list[bytes], sizes: dict[int, int], cut: set[int], offset: int, number: int) -> Block:
+    """Decode *raws* (one block of lines); flag bad UTF-8, NUL bytes and lines cut at the limit."""
+    problems: dict[int, tuple[str, ...]] = {}
+    try:
+        joined = b"\n".join(raws).decode("utf-8")
+        texts = joined.split("\n") if raws else []
+        clean = "\x00" not in joined
+    except UnicodeDecodeError:
+        texts, clean = [], False
+    if not clean:
+        texts = []
+        for index, raw in enumerate(raws):
+            text, found = decode_line(raw)
+            texts.append(text)
+            if found:
+                problems[index] = found
+    for index in cut:
+        problems[index] = ("line_too_long", *problems.get(index, ()))
+    total = sum(map(len, raws)) + len(raws) + sum(size - len(raws[i]) - 1 for i, size in sizes.items())
+    return Block(raws, texts, problems, sizes, offset, offset + total, number + 1)
+
+
+def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LINE_BYTES,
+                block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+    """Every line of *handle* in blocks; a line over *max_line* bytes is cut and its rest skipped.
+
+    The same lines, offsets and problems as :func:`read_lines`, for a fraction of the cost per line.
+    Reads ahead of the lines handed on (``read1`` where the handle has it: no waiting for a full block
+    on a pipe). Memory stays bounded by *block_bytes* plus *max_line*, whatever the input.
+    """
+    offset = start_offset
+    number = 0
+    tail = b""  # the start of a line whose end is not read yet, at most max_line + 1 bytes of it
+    tail_size = 0  # that line's bytes read so far
+    read = getattr(handle, "read1", handle.read)
+    while True:
+        data = read(block_bytes)
+        if not data:
+            if tail_size:  # a last line without newline: nothing is stripped from it
+                cut = {0} if tail_size > max_line else set()
+                yield _block([tail[:max_line]], {0: tail_size}, cut, offset, number)
+            return
+        first = data.find(b"\n")
+        if first < 0:
+            if len(tail) <= max_line:
+                tail += data[: max_line + 1 - len(tail)]
+            tail_size += len(data)
+            continue
+        last = data.rfind(b"\n")
+        head = tail + data[: max(0, min(first, max_line + 1 - len(tail)))] if tail_size else data[:first]
+        raws = [head, *data[first + 1 : last].split(b"\n")] if last > first else [head]
+        sizes: dict[int, int] = {}
+        if tail_size:
+            sizes[0] = tail_size + first + 1
+        tail = data[last + 1 :][: max_line + 1]
+        tail_size = len(data) - last - 1
+        cut: set[int] = set()
+        if max(map(len, raws)) > max_line:
+            for index, raw in enumerate(raws):
+                if len(raw) > max_line:
+                    sizes.setdefault(index, len(raw) + 1)
+                    raws[index] = raw[:max_line]
+                    cut.add(index)
+        if b"\r" in data or head.endswith(b"\r"):
+            for index, raw in enumerate(raws):
+                if raw.endswith(b"\r") and index not in cut:
+                    raws[index] = raw[:-1]
+                    sizes.setdefault(index, len(raw) + 1)
+        block = _block(raws, sizes, cut, offset, number)
+        yield block
+        offset = block.next_offset
+        number += len(raws)
+
+
 def read_lines(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
-    """Yield every line of *handle*; a line over *max_line* bytes is cut and its rest skipped."""
+    """Yield every line of *handle*; a line over *max_line* bytes is cut and its rest skipped.
+
+    Reads one line at a time (``readline``): a line is handed on as soon as it arrives, and the handle
+    is never read past the line given out. Streaming consumers (filters answering per line, ``--follow``)
+    need that; bulk reading uses the faster :func:`read_blocks`.
+    """
     offset = start_offset
     number = 0
     readline = handle.readline

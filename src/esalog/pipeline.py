@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, tzinfo
 from typing import Any, Protocol
 
-from esalog.inputs import RawLine, expand_paths, input_name, open_binary, read_lines
+from esalog.inputs import RawLine, expand_paths, input_name, open_binary, read_blocks, read_lines
 from esalog.parsers.engine import Event
 from esalog.parsers.parser import LineParser, Stream
 
@@ -28,6 +28,10 @@ class Stage(Protocol):
 
     def flush(self) -> Iterable[Event]:
         """Events still pending at the end of input (e.g. summaries of unfinished messages), lazily."""
+
+
+#: Events per batch when :meth:`Pipeline.run_batches` hands on what the stages flush at the end.
+FLUSH_BATCH = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +55,6 @@ class Counters:
     extra: int = 0  # events added by stages (summaries)
     by_action: dict[str, int] = field(default_factory=dict)
 
-    def count(self, event: Event) -> None:
-        self.events += 1
-        ev = event["event"]
-        if ev.get("kind") == "pipeline_error":
-            self.errors += 1
-        elif ev.get("action") == "unknown":
-            self.unmatched += 1
-
 
 @dataclass
 class ClockOptions:
@@ -73,7 +69,8 @@ class ClockOptions:
 class Pipeline:
     """Parser plus stages over one or many inputs, one event per line, in order."""
 
-    def __init__(self, parser: LineParser, stages: Iterable[Stage] = (), clock: ClockOptions | None = None) -> None:
+    def __init__(self, parser: LineParser, stages: Iterable[Stage] = (),
+                 clock: ClockOptions | None = None) -> None:
         self.parser = parser
         self.stages = list(stages)
         self.clock = clock or ClockOptions()
@@ -86,23 +83,45 @@ class Pipeline:
 
     def process(self, raw: RawLine, stream: Stream) -> list[Event]:
         """The events of one line: its own event first, then any events stages add."""
-        self.counters.lines += 1
-        tags = [_PROBLEM_TAGS[p] for p in raw.problems] if raw.problems else None
-        text = raw.text
-        if not text.strip():
-            event = self.parser.error_event(text, stream, "empty", "empty line", tags)
-        else:
-            event = self.parser.parse(text, stream, tags=tags)
-            if "line_too_long" in raw.problems:
-                event.setdefault("error", {"type": "line_too_long",
-                                           "message": "line longer than the limit; the rest was skipped"})
-        out = [event]
-        self.counters.count(event)
-        for stage in self.stages:
-            extra = stage(event, stream)
-            if extra:
-                out.extend(extra)
-                self.counters.extra += len(extra)
+        return self.process_lines([raw.text], stream, {0: raw.problems} if raw.problems else None)
+
+    def process_lines(self, texts: Sequence[str], stream: Stream,
+                      problems: dict[int, tuple[str, ...]] | None = None) -> list[Event]:
+        """The events of consecutive lines of *stream*, in order: each line's event, then its stages' events.
+
+        *problems* maps a line's index in *texts* to what the input stage found wrong with it.
+        """
+        out: list[Event] = []
+        append = out.append
+        parse = self.parser.parse
+        stages = self.stages
+        counters = self.counters
+        unmatched = errors = 0
+        for index, text in enumerate(texts):
+            found = problems.get(index) if problems else None
+            tags = [_PROBLEM_TAGS[p] for p in found] if found else None
+            if not text or text.isspace():
+                event = self.parser.error_event(text, stream, "empty", "empty line", tags)
+            else:
+                event = parse(text, stream, tags=tags)
+                if found and "line_too_long" in found:
+                    event.setdefault("error", {"type": "line_too_long",
+                                               "message": "line longer than the limit; the rest was skipped"})
+            append(event)
+            kind = event["event"]
+            if kind["kind"] == "pipeline_error":
+                errors += 1
+            elif kind.get("action") == "unknown":
+                unmatched += 1
+            for stage in stages:
+                extra = stage(event, stream)
+                if extra:
+                    out.extend(extra)
+                    counters.extra += len(extra)
+        counters.lines += len(texts)
+        counters.events += len(texts)
+        counters.errors += errors
+        counters.unmatched += unmatched
         return out
 
     def process_text(self, text: str, stream: Stream, offset: int = 0) -> list[Event]:
@@ -115,6 +134,32 @@ class Pipeline:
             for event in stage.flush():
                 self.counters.extra += 1
                 yield event
+
+    def run_batches(self, paths: list[str]) -> Iterator[tuple[list[Event], Position]]:
+        """Every event of every input in batches (one per block read), inputs in the order given, each
+        batch with the position of its last line; then the flushed events."""
+        last = Position("", 0, 0, 0)
+        for path in expand_paths(paths):
+            name = input_name(path)
+            stream = self.open_stream(name)
+            handle = open_binary(path)
+            try:
+                for block in read_blocks(handle):
+                    count = len(block.texts)
+                    last = Position(name, block.next_offset - block.size(count - 1), block.next_offset,
+                                    block.first_number + count - 1)
+                    yield self.process_lines(block.texts, stream, block.problems), last
+            finally:
+                if path != "-":
+                    handle.close()
+        batch: list[Event] = []
+        for event in self.flush():  # summaries of what is still open: possibly many, streamed
+            batch.append(event)
+            if len(batch) >= FLUSH_BATCH:
+                yield batch, last
+                batch = []
+        if batch:
+            yield batch, last
 
     def run_paths(self, paths: list[str]) -> Iterator[tuple[Event, Position]]:
         """Every event of every input, inputs in the order given, then the flushed ones."""

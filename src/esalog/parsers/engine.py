@@ -16,7 +16,7 @@ from typing import Any
 
 from esalog.errors import PackError, SourceLocation
 from esalog.parsers.converters import CONVERTERS, Converter
-from esalog.parsers.grok import BASE_PATTERNS, GrokError, body_keys, dispatch_key, expand
+from esalog.parsers.grok import BASE_PATTERNS, GrokError, body_key, body_keys, dispatch_key, expand
 from esalog.parsers.kv import compile_kv
 from esalog.parsers.pack import Pack, Rule
 from esalog.parsers.post import POSTPROCESSORS, PostProcessor
@@ -24,6 +24,9 @@ from esalog.parsers.post import POSTPROCESSORS, PostProcessor
 Event = dict[str, Any]
 #: (group index in ``m.groups()``, parent keys, leaf key, converter or None)
 CaptureSetter = tuple[int, tuple[str, ...], str, Converter | None]
+#: What a rule stores under one parent object: (parent keys, ((leaf, static value), ...),
+#: ((group index, leaf, converter or None), ...)). The hot path walks to each parent once per event.
+StorePlan = tuple[tuple[str, ...], tuple[tuple[str, Any], ...], tuple[tuple[int, str, Converter | None], ...]]
 
 _CACHE_LIMIT = 50_000
 #: Fields whose value changes how later lines of the same input are read (header lines).
@@ -36,16 +39,21 @@ def split_path(dotted: str) -> tuple[tuple[str, ...], str]:
     return tuple(parts[:-1]), parts[-1]
 
 
-def set_field(event: Event, dotted: str, value: Any) -> None:
-    """Store *value* under a dotted field name, creating the objects on the way."""
-    parents, leaf = split_path(dotted)
+def _parent(event: Event, parents: tuple[str, ...]) -> dict[str, Any]:
+    """The object at *parents* in *event*, created on the way when missing."""
     target = event
     for key in parents:
         nxt = target.get(key)
         if nxt is None:
             nxt = target[key] = {}
         target = nxt
-    target[leaf] = value
+    return target
+
+
+def set_field(event: Event, dotted: str, value: Any) -> None:
+    """Store *value* under a dotted field name, creating the objects on the way."""
+    parents, leaf = split_path(dotted)
+    _parent(event, parents)[leaf] = value
 
 
 def get_field(event: Event, dotted: str, default: Any = None) -> Any:
@@ -75,34 +83,28 @@ class CompiledRule:
     source: Rule
     fields: frozenset[str]
     updates_stream: bool
+    plan: tuple[StorePlan, ...]  # other_static and captures grouped by parent object, statics first
 
     def apply(self, m: re.Match[str], event: Event, event_obj: dict[str, Any]) -> None:
-        """Store the static fields and the captures of *m* in *event* (``event_obj`` is ``event["event"]``)."""
+        """Store the static fields and the captures of *m* in *event* (*event_obj* is ``event["event"]``)."""
         event_obj.update(self.event_static)
-        for parents, leaf, value in self.other_static:
-            target = event
-            for key in parents:
-                nxt = target.get(key)
-                if nxt is None:
-                    nxt = target[key] = {}
-                target = nxt
-            target[leaf] = value
         groups = m.groups()
-        for index, parents, leaf, conv in self.captures:
-            value = groups[index]
-            if value is None:
-                continue
-            if conv is not None:
-                value = conv(value)
-                if value is None:
+        for parents, statics, captures in self.plan:
+            target = _parent(event, parents) if statics else None
+            for leaf, value in statics:
+                target[leaf] = value  # type: ignore[index]
+            for index, leaf, conv in captures:
+                value = groups[index]
+                if value is None or (conv is not None and (value := conv(value)) is None):
                     continue
-            target = event
-            for key in parents:
-                nxt = target.get(key)
-                if nxt is None:
-                    nxt = target[key] = {}
-                target = nxt
-            target[leaf] = value
+                if target is None:  # objects are made only when something goes in them
+                    target = event  # (the walk of _parent, inlined: this runs for nearly every capture)
+                    for key in parents:
+                        nxt = target.get(key)
+                        if nxt is None:
+                            nxt = target[key] = {}
+                        target = nxt
+                target[leaf] = value
         for func in self.post:
             func(event)
 
@@ -154,6 +156,11 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
         mapper, kv_fields = compile_kv(rule.kv, loc, CONVERTERS, declared)
         post.insert(0, mapper)
         fields |= kv_fields
+    plan: dict[tuple[str, ...], tuple[list[tuple[str, Any]], list[tuple[int, str, Converter | None]]]] = {}
+    for parents, leaf, value in other_static:
+        plan.setdefault(parents, ([], []))[0].append((leaf, value))
+    for index, parents, leaf, conv in setters:
+        plan.setdefault(parents, ([], []))[1].append((index, leaf, conv))
     if declared is not None:
         for name in sorted(fields):
             if not declared(name):
@@ -172,6 +179,7 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
         source=rule,
         fields=frozenset(fields),
         updates_stream=any(f in STREAM_FIELDS for f in fields),
+        plan=tuple((parents, tuple(statics), tuple(caps)) for parents, (statics, caps) in plan.items()),
     )
 
 
@@ -225,8 +233,7 @@ class CompiledPack:
 
     def match(self, body: str) -> tuple[CompiledRule, re.Match[str]] | None:
         """The first rule whose pattern matches the whole *body*, with its match."""
-        key2 = body_keys(body)[0]
-        cands = self._cache.get(key2)
+        cands = self._cache.get(body_key(body))
         if cands is None:
             cands = self.candidates(body)
         for rule in cands:

@@ -145,12 +145,14 @@ def _literal_tokens(text: str, tokens: list[tuple[str, str]], *, glued: bool) ->
         tokens.append(("lit", word))
 
 
-def body_keys(body: str) -> tuple[str, str]:
-    """The two dispatch keys of a message body: ``"W1 W2"`` (skipping a numeric id) and ``"W1"``."""
+def body_key(body: str) -> str:
+    """The two-word dispatch key of a message body: ``"W1 W2"``, skipping a numeric id after ``W1``."""
     parts = body.split(" ", 3)
-    first = parts[0]
     if len(parts) > 2 and parts[1].isdigit():
-        return f"{first} {parts[2]}", first
-    if len(parts) > 1:
-        return f"{first} {parts[1]}", first
-    return first, first
+        return f"{parts[0]} {parts[2]}"
+    return f"{parts[0]} {parts[1]}" if len(parts) > 1 else body
+
+
+def body_keys(body: str) -> tuple[str, str]:
+    """The two dispatch keys of a message body: :func:`body_key` and the first word ``"W1"``."""
+    return body_key(body), body.split(" ", 1)[0]

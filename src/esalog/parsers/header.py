@@ -39,7 +39,8 @@ _RFC5424 = re.compile(
 )
 _STAMP = re.compile(
     rf"(?:(?P<iso>\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) ?"
-    rf"|(?:(?:{_DOW}) )?(?P<mon>{_MON}) +(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d)(?: (?P<year>\d{{4}}))?:? ?"
+    rf"|(?:(?:{_DOW}) )?(?P<mon>{_MON}) +(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d)"
+    rf"(?: (?P<year>\d{{4}}))?:? ?"
     rf"|(?P<ryear>\d{{4}}) (?P<rmon>{_MON}) +(?P<rday>\d{{1,2}}) (?P<rtime>\d\d:\d\d:\d\d) ?)"
 )
 _LEVEL_WORD = re.compile(rf"(?:^|(?<= ))({_LVL}): ?")
@@ -56,6 +57,10 @@ class Header:
     priority: int | None = None
     hostname: str | None = None
     appname: str | None = None
+
+
+#: What :meth:`HeaderParser.split` reads besides the body: (timestamp, level, priority, hostname, appname).
+HeaderFacts = tuple[str | None, str | None, int | None, str | None, str | None]
 
 
 def parse_tz(text: str) -> tzinfo:
@@ -87,7 +92,8 @@ class HeaderParser:
     January).
     """
 
-    __slots__ = ("_cache", "_last_iso", "_last_key", "_today", "tz", "utc_offset", "year")
+    __slots__ = ("_cache", "_last_iso", "_last_key", "_prefix", "_prefix_facts", "_today", "tz", "utc_offset",
+                 "year")
 
     def __init__(self, tz: tzinfo = UTC, year: int | None = None, today: date | None = None) -> None:
         self.tz = tz
@@ -97,6 +103,11 @@ class HeaderParser:
         self._cache: dict[str, str] = {}
         self._last_key = ""
         self._last_iso = ""
+        # The header text (up to the level word) of the last line whose time came from the stamp cache,
+        # and what it said: a line that starts with the same text has the same header (one second of a
+        # busy log shares it), so only the body is cut off.
+        self._prefix = ""
+        self._prefix_facts: HeaderFacts = (None, None, None, None, None)
 
     def set_utc_offset(self, seconds: int) -> None:
         """Apply ``Time offset from UTC: N seconds`` to the later lines of this stream."""
@@ -104,9 +115,21 @@ class HeaderParser:
             self.utc_offset = seconds
             self._cache.clear()
             self._last_key = ""
+            self._prefix = ""
 
     def parse(self, line: str) -> Header | None:
         """Split *line*; ``None`` when it carries no ESA header at all."""
+        parts = self.split(line)
+        if parts is None:
+            return None
+        (timestamp, level, priority, hostname, appname), body = parts
+        return Header(timestamp, level, body, priority, hostname, appname)
+
+    def split(self, line: str) -> tuple[HeaderFacts, str] | None:
+        """The header facts and the body of *line* (the hot path's :meth:`parse`); None without header."""
+        prefix = self._prefix
+        if prefix and line.startswith(prefix):
+            return self._prefix_facts, line[len(prefix):].rstrip()
         m = _FILE_FORM.match(line)
         if m is not None:
             key = m.group("ts")
@@ -116,12 +139,18 @@ class HeaderParser:
                 iso = self._stamp(key, m.group("year"), m.group("mon"), m.group("day"), m.group("time"))
             level = m.group("level")
             body = line[m.end():]
-            if level is None and not body.startswith("CEF:"):
-                return None
-            return Header(iso, LEVELS[level] if level else None, body.rstrip())
+            if level is None:
+                if not body.startswith("CEF:"):
+                    return None
+                return (iso, None, None, None, None), body.rstrip()
+            facts: HeaderFacts = (iso, LEVELS[level], None, None, None)
+            if key == self._last_key:  # a valid stamp, now cached: later lines of this second reuse it
+                self._prefix = line[:m.end()]
+                self._prefix_facts = facts
+            return facts, body.rstrip()
         return self._parse_general(line)
 
-    def _parse_general(self, line: str) -> Header | None:
+    def _parse_general(self, line: str) -> tuple[HeaderFacts, str] | None:
         pos = 0
         priority = None
         hostname = appname = None
@@ -130,6 +159,7 @@ class HeaderParser:
         if m:
             priority = int(m.group(1))
             pos = m.end()
+        stamp_key = None
         m5 = _RFC5424.match(line, pos)
         if m5:
             if m5.group("iso") != "-":
@@ -145,8 +175,8 @@ class HeaderParser:
                     iso = self._iso_stamp(ms.group("iso"))
                 elif ms.group("mon"):
                     year = ms.group("year")
-                    iso = self._stamp(line[ms.start("mon"):ms.end("time")] + (year or ""), year,
-                                      ms.group("mon"), ms.group("day"), ms.group("time"))
+                    stamp_key = line[ms.start("mon"):ms.end("time")] + (year or "")
+                    iso = self._stamp(stamp_key, year, ms.group("mon"), ms.group("day"), ms.group("time"))
                 else:
                     iso = self._stamp(line[ms.start():ms.end()].strip(), ms.group("ryear"),
                                       ms.group("rmon"), ms.group("rday"), ms.group("rtime"))
@@ -178,7 +208,11 @@ class HeaderParser:
                 hostname = tokens[0]
         elif tokens and m5 and appname is None:
             appname = tokens[-1].rstrip(":")
-        return Header(iso, level, body.rstrip(), priority, hostname, appname)
+        facts: HeaderFacts = (iso, level, priority, hostname, appname)
+        if level is not None and stamp_key is not None and stamp_key == self._last_key:
+            self._prefix = line[: len(line) - len(body)]
+            self._prefix_facts = facts
+        return facts, body.rstrip()
 
     def _stamp(self, key: str, year: str | None, mon: str, day: str, hms: str) -> str:
         """Local ESA time -> UTC ISO string, cached per distinct stamp text."""

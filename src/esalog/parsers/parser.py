@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from esalog.parsers.engine import CompiledPack, Event, load_builtin_packs
-from esalog.parsers.header import Header, HeaderParser, iso_utc
+from esalog.parsers.header import HeaderFacts, HeaderParser, iso_utc
 from esalog.schemas import is_declared
 
 MODULE = "cisco_esa"
@@ -24,19 +25,11 @@ _LOOSE_IDS = re.compile(r"(?<![A-Za-z])(MID|ICID|DCID|RCID) (\d+)")
 _LOOSE_FIELDS = {"MID": "mid", "ICID": "icid", "DCID": "dcid", "RCID": "rcid"}
 
 
-def _derive_common(event: Event) -> None:
-    """ECS fields every rule gets: ``email.local_id`` from the MID, ``related.ip`` from the IPs."""
-    mid = event["cisco"]["esa"].get("mid")
-    if mid is not None:
-        email = event.get("email")
-        if email is None:
-            event["email"] = {"local_id": str(mid)}
-        else:
-            email["local_id"] = str(mid)
-    if "source" in event or "destination" in event:
-        ips = [side["ip"] for side in (event.get("source"), event.get("destination")) if side and "ip" in side]
-        if ips:
-            event["related"] = {"ip": ips if len(ips) == 1 or ips[0] != ips[1] else ips[:1]}
+def _related_ips(event: Event) -> None:
+    """ECS ``related.ip`` from ``source.ip`` and ``destination.ip`` (each once)."""
+    ips = [side["ip"] for side in (event.get("source"), event.get("destination")) if side and "ip" in side]
+    if ips:
+        event["related"] = {"ip": ips if len(ips) == 1 or ips[0] != ips[1] else ips[:1]}
 
 
 class Stream:
@@ -79,6 +72,7 @@ OTHER_LOG_TYPES = frozenset({
 UNSUPPORTED_TAG = "esalog_unsupported_log_type"
 
 
+@lru_cache(maxsize=1024)  # called per syslog line with one of a few subscription names
 def log_type_for(appname: str | None, file_name: str | None = None) -> str | None:
     """Pick a log type from the syslog subscription name or the file name; None when they say nothing.
 
@@ -125,44 +119,60 @@ class LineParser:
 
     def parse(self, line: str, stream: Stream, *, tags: list[str] | None = None) -> Event:
         """Exactly one event for *line* (without its newline)."""
-        header = stream.header.parse(line)
-        if header is None:
+        parts = stream.header.split(line)
+        if parts is None:
             return self.error_event(line, stream, "no_header",
                                     "not an ESA log line: no '<Level>: ' header and no CEF payload", tags)
-        log_type = self._route(header, stream)
+        facts, body = parts
+        timestamp, level, priority, hostname, appname = facts
+        if appname is None and stream.log_type is not None and not self.forced_log_type \
+                and not body.startswith("CEF:"):
+            log_type = stream.log_type  # what _route says for a line without subscription name
+        else:
+            log_type = self._route(body, appname, stream)
         pack = self.packs.get(log_type)
         if pack is None:
             if log_type in OTHER_LOG_TYPES:
-                return self._unsupported(line, header, stream, log_type, tags)
+                return self._unsupported(line, facts, body, stream, log_type, tags)
             pack = self.packs[MAIL_LOGS]
         event_obj: dict[str, Any] = {"kind": "event", "module": MODULE, "dataset": pack.dataset}
         if self.keep_original:
             event_obj["original"] = line
+        observer = stream.observers.get(hostname)
         event: Event = {
-            "@timestamp": header.timestamp or self._now(event_obj),
-            "message": header.body,
+            "@timestamp": timestamp or self._now(event_obj),
+            "message": body,
             "event": event_obj,
-            "observer": stream.observer(header.hostname),
+            "observer": observer if observer is not None else stream.observer(hostname),
         }
-        if header.level is not None:
-            event["log"] = {"level": header.level}
-        if header.priority is not None or header.appname or header.hostname:
-            self._syslog_fields(event, header)
+        if level is not None:
+            event["log"] = {"level": level}
+        if priority is not None or appname or hostname:
+            self._syslog_fields(event, priority, hostname, appname)
         if tags:
             event["tags"] = list(tags)
-        found = pack.match(header.body)
+        found = pack.match(body)
         if found is None:
-            self._unmatched(event, event_obj, header.body)
+            self._unmatched(event, event_obj, body)
+            return event
+        rule, m = found
+        esa: dict[str, Any] = {"kind": rule.id}
+        event["cisco"] = {"esa": esa}
+        if rule.updates_stream:
+            event["observer"] = dict(event["observer"])  # shared object: never mutate in place
+            rule.apply(m, event, event_obj)
+            self._update_stream(event, stream, hostname)
         else:
-            rule, m = found
-            event["cisco"] = {"esa": {"kind": rule.id}}
-            if rule.updates_stream:
-                event["observer"] = dict(event["observer"])  # shared object: never mutate in place
-                rule.apply(m, event, event_obj)
-                self._update_stream(event, stream, header)
+            rule.apply(m, event, event_obj)
+        mid = esa.get("mid")
+        if mid is not None:  # every rule: the MID is also ECS email.local_id
+            email = event.get("email")
+            if email is None:
+                event["email"] = {"local_id": str(mid)}
             else:
-                rule.apply(m, event, event_obj)
-            _derive_common(event)
+                email["local_id"] = str(mid)
+        if "source" in event or "destination" in event:
+            _related_ips(event)
         return event
 
     def error_event(self, line: str, stream: Stream, error_type: str, why: str,
@@ -183,39 +193,41 @@ class LineParser:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _route(self, header: Header, stream: Stream) -> str:
+    def _route(self, body: str, appname: str | None, stream: Stream) -> str:
+        """The log type of a line: forced, CEF payload, subscription name, file name, then content."""
         if self.forced_log_type:
             return self.forced_log_type
-        if header.body.startswith("CEF:"):
+        if body.startswith("CEF:"):
             return "consolidated_event"
-        by_app = log_type_for(header.appname)
+        by_app = log_type_for(appname) if appname else None
         if by_app:
             return by_app
         if stream.log_type:
             return stream.log_type
-        if header.body.startswith(("Bounced: ", "Delayed: ")) and " From:" in header.body:
+        if body.startswith(("Bounced: ", "Delayed: ")) and " From:" in body:
             return "bounce_logs" if "bounce_logs" in self.packs else MAIL_LOGS
         return MAIL_LOGS
 
-    def _unsupported(self, line: str, header: Header, stream: Stream, log_type: str,
+    def _unsupported(self, line: str, facts: HeaderFacts, body: str, stream: Stream, log_type: str,
                      tags: list[str] | None) -> Event:
         """The event of a line of an ESA log type esalog has no pack for: kept, tagged, not parsed."""
+        timestamp, level, priority, hostname, appname = facts
         event_obj: dict[str, Any] = {"kind": "event", "module": MODULE, "dataset": f"{MODULE}.{log_type}",
                                      "action": "unknown", "outcome": "unknown"}
         if self.keep_original:
             event_obj["original"] = line
         event: Event = {
-            "@timestamp": header.timestamp or self._now(event_obj),
-            "message": header.body,
+            "@timestamp": timestamp or self._now(event_obj),
+            "message": body,
             "event": event_obj,
-            "observer": stream.observer(header.hostname),
+            "observer": stream.observer(hostname),
             "cisco": {"esa": {"log_name": log_type}},
             "tags": [*(tags or ()), UNSUPPORTED_TAG],
         }
-        if header.level is not None:
-            event["log"] = {"level": header.level}
-        if header.priority is not None or header.appname or header.hostname:
-            self._syslog_fields(event, header)
+        if level is not None:
+            event["log"] = {"level": level}
+        if priority is not None or appname or hostname:
+            self._syslog_fields(event, priority, hostname, appname)
         return event
 
     @staticmethod
@@ -225,16 +237,16 @@ class LineParser:
         return now
 
     @staticmethod
-    def _syslog_fields(event: Event, header: Header) -> None:
+    def _syslog_fields(event: Event, priority: int | None, hostname: str | None, appname: str | None) -> None:
         syslog: dict[str, Any] = {}
-        if header.priority is not None:
-            syslog["priority"] = header.priority
-            syslog["facility"] = {"code": header.priority >> 3}
-            syslog["severity"] = {"code": header.priority & 7}
-        if header.hostname:
-            syslog["hostname"] = header.hostname
-        if header.appname:
-            syslog["appname"] = header.appname
+        if priority is not None:
+            syslog["priority"] = priority
+            syslog["facility"] = {"code": priority >> 3}
+            syslog["severity"] = {"code": priority & 7}
+        if hostname:
+            syslog["hostname"] = hostname
+        if appname:
+            syslog["appname"] = appname
         log = event.get("log")
         if log is None:
             event["log"] = {"syslog": syslog}
@@ -259,7 +271,7 @@ class LineParser:
                 event["email"] = {"local_id": str(esa["mid"])}
 
     @staticmethod
-    def _update_stream(event: Event, stream: Stream, header: Header) -> None:
+    def _update_stream(event: Event, stream: Stream, hostname: str | None) -> None:
         """Header lines change how the later lines of this stream are read."""
         esa = event.get("cisco", {}).get("esa", {})
         offset = esa.get("utc_offset_seconds")
@@ -271,4 +283,4 @@ class LineParser:
             if key in observer:
                 facts[key] = observer[key]
         if facts:
-            stream.update_observer(header.hostname, **facts)
+            stream.update_observer(hostname, **facts)
