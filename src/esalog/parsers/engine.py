@@ -16,12 +16,17 @@ from typing import Any
 
 from esalog.errors import PackError, SourceLocation
 from esalog.parsers.converters import CONVERTERS, Converter
+from esalog.parsers.fields import Event, get_field, parent_object, set_field, split_path
 from esalog.parsers.grok import BASE_PATTERNS, GrokError, body_key, body_keys, dispatch_key, expand
 from esalog.parsers.kv import compile_kv
 from esalog.parsers.pack import Pack, Rule
 from esalog.parsers.post import POSTPROCESSORS, PostProcessor
 
-Event = dict[str, Any]
+#: Re-exported: the dotted-name helpers most callers import from here.
+__all__ = [
+    "CompiledPack", "CompiledRule", "Event", "get_field", "load_builtin_packs", "set_field", "split_path",
+]
+
 #: (group index in ``m.groups()``, parent keys, leaf key, converter or None)
 CaptureSetter = tuple[int, tuple[str, ...], str, Converter | None]
 #: What a rule stores under one parent object: (parent keys, ((leaf, static value), ...),
@@ -31,39 +36,6 @@ StorePlan = tuple[tuple[str, ...], tuple[tuple[str, Any], ...], tuple[tuple[int,
 _CACHE_LIMIT = 50_000
 #: Fields whose value changes how later lines of the same input are read (header lines).
 STREAM_FIELDS = frozenset({"observer.version", "observer.serial_number", "cisco.esa.utc_offset_seconds"})
-
-
-def split_path(dotted: str) -> tuple[tuple[str, ...], str]:
-    """``cisco.esa.mid`` -> ``(("cisco", "esa"), "mid")``; ``@timestamp`` stays one key."""
-    parts = dotted.split(".")
-    return tuple(parts[:-1]), parts[-1]
-
-
-def _parent(event: Event, parents: tuple[str, ...]) -> dict[str, Any]:
-    """The object at *parents* in *event*, created on the way when missing."""
-    target = event
-    for key in parents:
-        nxt = target.get(key)
-        if nxt is None:
-            nxt = target[key] = {}
-        target = nxt
-    return target
-
-
-def set_field(event: Event, dotted: str, value: Any) -> None:
-    """Store *value* under a dotted field name, creating the objects on the way."""
-    parents, leaf = split_path(dotted)
-    _parent(event, parents)[leaf] = value
-
-
-def get_field(event: Event, dotted: str, default: Any = None) -> Any:
-    """Read a dotted field name; *default* when any part is missing."""
-    value: Any = event
-    for key in dotted.split("."):
-        if not isinstance(value, dict) or key not in value:
-            return default
-        value = value[key]
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +62,7 @@ class CompiledRule:
         event_obj.update(self.event_static)
         groups = m.groups()
         for parents, statics, captures in self.plan:
-            target = _parent(event, parents) if statics else None
+            target = parent_object(event, parents) if statics else None
             for leaf, value in statics:
                 target[leaf] = value  # type: ignore[index]
             for index, leaf, conv in captures:
@@ -98,7 +70,7 @@ class CompiledRule:
                 if value is None or (conv is not None and (value := conv(value)) is None):
                     continue
                 if target is None:  # objects are made only when something goes in them
-                    target = event  # (the walk of _parent, inlined: this runs for nearly every capture)
+                    target = event  # (the walk of parent_object, inlined: this runs for nearly every capture)
                     for key in parents:
                         nxt = target.get(key)
                         if nxt is None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from esalog.errors import PackError, SourceLocation
+from esalog.parsers.converters import Converter
+from esalog.parsers.fields import parent_object, split_path
 
 _KEY = re.compile(r"(?:^|(?<= ))([A-Za-z][A-Za-z0-9_]*)=")
 _TARGET = re.compile(r"([@A-Za-z0-9_.]+)(?::([A-Za-z_][A-Za-z0-9_]*))?")
@@ -128,7 +130,6 @@ def split_pairs(text: str) -> dict[str, str]:
     return pairs
 
 
-Converter = Callable[[str], object]
 _Setter = tuple[tuple[str, ...], str, Converter | None]
 
 
@@ -161,13 +162,7 @@ class KvMapper:
                         continue  # a value the converter cannot read is left out, never fatal
                 if converted is None or converted == "":
                     continue
-                target = event
-                for part in parents:
-                    nxt = target.get(part)
-                    if nxt is None:
-                        nxt = target[part] = {}
-                    target = nxt
-                target[leaf] = converted
+                parent_object(event, parents)[leaf] = converted
 
 
 def compile_kv(spec: KvSpec, loc: SourceLocation, converters: Mapping[str, Converter],
@@ -187,8 +182,7 @@ def compile_kv(spec: KvSpec, loc: SourceLocation, converters: Mapping[str, Conve
             if declared is not None and not declared(target.field):
                 raise PackError(f"kv key {key!r}: field {target.field!r} is not declared in the event schema",
                                 loc)
-            parts = target.field.split(".")
-            setters.append((tuple(parts[:-1]), parts[-1], conv))
+            setters.append((*split_path(target.field), conv))
             fields.add(target.field)
         table[key] = tuple(setters)
     return KvMapper(spec.source, table), frozenset(fields)

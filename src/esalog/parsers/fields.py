@@ -1,0 +1,40 @@
+"""Dotted field names on nested events: ``cisco.esa.mid`` <-> ``event["cisco"]["esa"]["mid"]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Event = dict[str, Any]
+
+
+def split_path(dotted: str) -> tuple[tuple[str, ...], str]:
+    """``cisco.esa.mid`` -> ``(("cisco", "esa"), "mid")``; ``@timestamp`` stays one key."""
+    parts = dotted.split(".")
+    return tuple(parts[:-1]), parts[-1]
+
+
+def parent_object(event: Event, parents: tuple[str, ...]) -> dict[str, Any]:
+    """The object at *parents* in *event*, created on the way when missing."""
+    target = event
+    for key in parents:
+        nxt = target.get(key)
+        if nxt is None:
+            nxt = target[key] = {}
+        target = nxt
+    return target
+
+
+def set_field(event: Event, dotted: str, value: Any) -> None:
+    """Store *value* under a dotted field name, creating the objects on the way."""
+    parents, leaf = split_path(dotted)
+    parent_object(event, parents)[leaf] = value
+
+
+def get_field(event: Event, dotted: str, default: Any = None) -> Any:
+    """Read a dotted field name; *default* when any part is missing."""
+    value: Any = event
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return default
+        value = value[key]
+    return value
