@@ -51,7 +51,7 @@ def test_all_down_picks_the_one_back_first() -> None:
 
 def test_gzip_body_is_the_joined_items_compressed_in_chunks() -> None:
     """A gzip'd body spanning several compression chunks decompresses to exactly the items' bytes."""
-    items = [Item(b'{"event":"%d"}\n' % n * (n % 7 + 1), b"") for n in range(3 * GZIP_CHUNK_BYTES // 40)]
+    items = [Item(b'{"event":"%d"}\n' % n * (n % 7 + 1)) for n in range(3 * GZIP_CHUNK_BYTES // 40)]
     joined = b"".join(item.data for item in items)
     assert len(joined) > 2 * GZIP_CHUNK_BYTES
     for compress in (True, False):
