@@ -86,10 +86,12 @@ class Pipeline:
         return self.process_lines([raw.text], stream, {0: raw.problems} if raw.problems else None)
 
     def process_lines(self, texts: Sequence[str], stream: Stream,
-                      problems: dict[int, tuple[str, ...]] | None = None) -> list[Event]:
+                      problems: dict[int, tuple[str, ...]] | None = None,
+                      ends: list[int] | None = None) -> list[Event]:
         """The events of consecutive lines of *stream*, in order: each line's event, then its stages' events.
 
-        *problems* maps a line's index in *texts* to what the input stage found wrong with it.
+        *problems* maps a line's index in *texts* to what the input stage found wrong with it. When
+        *ends* is given, it receives for each line the index in the result just after that line's events.
         """
         out: list[Event] = []
         append = out.append
@@ -118,6 +120,8 @@ class Pipeline:
                 if extra:
                     out.extend(extra)
                     counters.extra += len(extra)
+            if ends is not None:
+                ends.append(len(out))
         counters.lines += len(texts)
         counters.events += len(texts)
         counters.errors += errors

@@ -6,7 +6,7 @@ from esalog.connectors.batch import Batcher, BatchLimits, Item
 
 
 def item(size: int) -> Item:
-    return Item(b"x" * size, b"{}")
+    return Item(b"x" * size)
 
 
 def test_bytes_limit_closes_the_batch_before_overflow() -> None:

@@ -14,7 +14,7 @@ from esalog.errors import ConfigError
 def committed_ledger(offset: int) -> Ledger:
     ledger = Ledger()
     ticket = ledger.open_line((7, 42), "abc", "/logs/mail.current", offset, 1)
-    ledger.resolve([Item(b"", b"", ticket)], ok=True)
+    ledger.resolve([Item(b"", ticket)], ok=True)
     return ledger
 
 

@@ -41,7 +41,7 @@ class ScriptedSink(Sink):
 
     def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
         data = orjson.dumps(event)
-        return Item(data, data, ticket)
+        return Item(data, ticket)
 
     def send(self, items: Sequence[Item]) -> Outcome:
         numbers = [orjson.loads(i.data)["n"] for i in items]
@@ -211,7 +211,7 @@ def test_ledger_commits_only_fully_resolved_prefix() -> None:
     ledger = Ledger()
     first = ledger.open_line((1, 2), "k", "a", 10, 2)
     second = ledger.open_line((1, 2), "k", "a", 20, 1)
-    items = [Item(b"", b"", first), Item(b"", b"", first), Item(b"", b"", second)]
+    items = [Item(b"", first), Item(b"", first), Item(b"", second)]
     ledger.resolve([items[2]], ok=True)
     assert {} == ledger.committed
     ledger.resolve([items[0]], ok=True)

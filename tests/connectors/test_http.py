@@ -1,8 +1,13 @@
-"""EndpointPool: round-robin, rest after a failure, health probe before reuse (injected clock and probe)."""
+"""EndpointPool: round-robin, rest after a failure, health probe before reuse (injected clock and probe);
+request bodies."""
 
 from __future__ import annotations
 
-from esalog.connectors.http import Endpoint, EndpointPool, TlsOptions
+import gzip
+
+from esalog.connectors.batch import Item
+from esalog.connectors.hec import HecConfig, HecSink
+from esalog.connectors.http import GZIP_CHUNK_BYTES, Endpoint, EndpointPool, TlsOptions
 
 
 def pool_of(count: int, healthy: dict[str, bool], now: list[float]) -> EndpointPool:
@@ -42,3 +47,14 @@ def test_all_down_picks_the_one_back_first() -> None:
     now[0] = 1.0
     pool.mark_down(pool.endpoints[0])
     assert pool.endpoints[1] is pool.pick()
+
+
+def test_gzip_body_is_the_joined_items_compressed_in_chunks() -> None:
+    """A gzip'd body spanning several compression chunks decompresses to exactly the items' bytes."""
+    items = [Item(b'{"event":"%d"}\n' % n * (n % 7 + 1)) for n in range(3 * GZIP_CHUNK_BYTES // 40)]
+    joined = b"".join(item.data for item in items)
+    assert len(joined) > 2 * GZIP_CHUNK_BYTES
+    for compress in (True, False):
+        sink = HecSink(HecConfig(urls=("http://127.0.0.1:9",), token="t", gzip=compress))
+        body = sink.encode(items)
+        assert joined == (gzip.decompress(body) if compress else body)

@@ -9,14 +9,20 @@ from typing import Any
 
 
 class Item:
-    """One event on its way: its wire bytes, its document for a dead letter, and its line ticket."""
+    """One event on its way: its wire bytes, where its document starts in them, and its line ticket."""
 
-    __slots__ = ("data", "doc", "ticket")
+    __slots__ = ("data", "doc_start", "ticket")
 
-    def __init__(self, data: bytes, doc: bytes, ticket: Any = None) -> None:
+    def __init__(self, data: bytes, ticket: Any = None, doc_start: int = 0) -> None:
         self.data = data  # what goes on the wire for this event (a sink joins these)
-        self.doc = doc  # the event as one JSON document (written to the dead-letter file)
         self.ticket = ticket  # the input line it came from (checkpoint bookkeeping), or None
+        self.doc_start = doc_start  # the event's JSON document is data[doc_start:] without its newline
+
+    @property
+    def doc(self) -> bytes:
+        """The event as one JSON document (for the dead-letter file), cut from the wire bytes on demand."""
+        end = len(self.data) - 1 if self.data.endswith(b"\n") else len(self.data)
+        return self.data[self.doc_start : end]
 
     def __repr__(self) -> str:
         return f"Item({self.doc[:60]!r}...)"

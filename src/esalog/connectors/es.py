@@ -157,7 +157,7 @@ class EsSink(HttpSink):
         appliance = (event.get("observer") or {}).get("hostname") or ""
         source = encode_line(event)
         action = self._action_head + document_id(appliance, origin, index).encode() + b'"}}\n'
-        return Item(action + source, source[:-1], ticket)
+        return Item(action + source, ticket, len(action))
 
     def _healthy(self, endpoint: Endpoint) -> bool:
         try:

@@ -24,8 +24,7 @@ class StdoutSink(Sink):
         self.out = out or sys.stdout.buffer
 
     def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
-        data = encode_line(event)
-        return Item(data, data[:-1], ticket)
+        return Item(encode_line(event), ticket)
 
     def send(self, items: Sequence[Item]) -> Outcome:
         try:
@@ -60,8 +59,7 @@ class FileSink(Sink):
         return self._handle
 
     def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
-        data = encode_line(event)
-        return Item(data, data[:-1], ticket)
+        return Item(encode_line(event), ticket)
 
     def send(self, items: Sequence[Item]) -> Outcome:
         body = b"".join(item.data for item in items)

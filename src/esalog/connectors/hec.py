@@ -189,7 +189,7 @@ class HecSink(HttpSink):
             parts += (self._fixed, b',"event":', orjson.dumps(event))
         parts.append(b"}\n")
         data = b"".join(parts)
-        return Item(data, data[:-1], ticket)
+        return Item(data, ticket)
 
     # ------------------------------------------------------------------------------------- sending
 

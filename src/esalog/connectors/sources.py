@@ -26,6 +26,7 @@ from esalog.inputs import (
     expand_paths,
     input_name,
     open_binary,
+    read_blocks,
     read_lines,
 )
 from esalog.parsers.parser import Stream
@@ -115,11 +116,19 @@ class Reader:
             if start:
                 self._replay_header(handle, stream, start)
                 handle.seek(start)
-            for raw in read_lines(handle, start_offset=start):
-                events = self.pipeline.process(raw, stream)
-                yield ParsedLine(events, file_id, key, path, raw.next_offset, f"{key}:{raw.offset}")
-                if self.stop:
-                    return
+            ends: list[int] = []
+            for block in read_blocks(handle, start_offset=start):
+                # a block is a few dozen lines: parsed together, handed on line by line (its events,
+                # where it ends); lines parsed after a stop are not handed on, so never checkpointed
+                ends.clear()
+                events = self.pipeline.process_lines(block.texts, stream, block.problems, ends)
+                offset, first = block.offset, 0
+                for index, end in enumerate(ends):
+                    line_offset, offset = offset, offset + block.size(index)
+                    yield ParsedLine(events[first:end], file_id, key, path, offset, f"{key}:{line_offset}")
+                    first = end
+                    if self.stop:
+                        return
         finally:
             handle.close()
 
