@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, tzinfo
 from typing import Any, Protocol
 
-from esalog.inputs import RawLine, expand_paths, input_name, open_binary, read_blocks, read_lines
+from esalog.inputs import RawLine, expand_paths, input_name, open_binary, read_blocks
 from esalog.parsers.engine import Event
 from esalog.parsers.parser import LineParser, Stream
 
@@ -166,22 +166,10 @@ class Pipeline:
             yield batch, last
 
     def run_paths(self, paths: list[str]) -> Iterator[tuple[Event, Position]]:
-        """Every event of every input, inputs in the order given, then the flushed ones."""
-        last = Position("", 0, 0, 0)
-        for path in expand_paths(paths):
-            name = input_name(path)
-            stream = self.open_stream(name)
-            handle = open_binary(path)
-            try:
-                for raw in read_lines(handle):
-                    last = Position(name, raw.offset, raw.next_offset, raw.number)
-                    for event in self.process(raw, stream):
-                        yield event, last
-            finally:
-                if path != "-":
-                    handle.close()
-        for event in self.flush():
-            yield event, last
+        """Every event of :meth:`run_batches`, one at a time, each with its batch's position."""
+        for events, position in self.run_batches(paths):
+            for event in events:
+                yield event, position
 
 
 def merge_passthrough(event: Event, extra: dict[str, Any]) -> Event:
