@@ -2,8 +2,11 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# System packages the tests drive for real: rsyslogd (the exec-filter host of the rsyslog test) and
+# libmagic1 (splunk-appinspect's python-magic).
+SYSTEM_PACKAGES := rsyslog libmagic1
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +23,23 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/esalog parse examples/logs/*.log
 
-## make test: install dev extras and run the whole test suite
-test: $(VENV)/.dev-installed
+## system-deps: install the system packages the tests need (root + apt), or name the command to run
+system-deps:
+	@if command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ]; then :; else missing=1; fi; \
+	if ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'; then :; else missing=1; fi; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "make test: installing system packages: $(SYSTEM_PACKAGES)"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+		else \
+			echo "make test: missing system packages; run: sudo apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+## make test: install system packages and dev extras, then run the whole test suite
+test: system-deps $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
