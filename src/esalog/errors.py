@@ -53,3 +53,14 @@ class ConfigError(EsalogError):
 
 class SinkError(EsalogError):
     """A sink cannot deliver and will not retry (bad token, refused for good...)."""
+
+
+#: Exit codes of every command: success; runtime failure (I/O, delivery, damaged input); usage or
+#: configuration error (bad option, malformed pack, missing or unwritable file); ``--strict`` and some
+#: line was unmatched or not an ESA line.
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
+
+
+def exit_code(error: EsalogError) -> int:
+    """The exit code of an error that ends a command."""
+    return EXIT_USAGE if isinstance(error, ConfigError | PackError) else EXIT_FAILURE

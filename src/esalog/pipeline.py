@@ -1,47 +1,36 @@
-"""The one-way chain: raw line -> header/rule match (LineParser) -> stages (session tracking) -> out.
+"""The one-way chain: raw line -> header/rule match (LineParser) -> stages (session tracking) -> records.
 
-A *stage* sees each event once, in input order, may enrich it in place and may return extra events
-(message summaries) to emit right after it; ``flush()`` returns what is still pending at the end.
-State lives in the stages, never in the parser.
+A *stage* sees each record once, in input order, may add fields to it and may return extra records
+(message summaries) to hand on right after it; ``flush()`` yields what is still pending at the end.
+State lives in the stages, never in the parser. :func:`build_pipeline` makes the pipeline from its
+typed configuration; nothing here knows about the command line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, tzinfo
-from typing import Any, Protocol
+from typing import Protocol
 
-from esalog.inputs import RawLine, expand_paths, input_name, open_binary, read_blocks
-from esalog.parsers.engine import Event
+from esalog.parsers.config import ParseConfig
 from esalog.parsers.parser import LineParser, Stream
+from esalog.parsers.record import PIPELINE_ERROR, Record
+from esalog.tracking.config import TrackingConfig
+from esalog.tracking.tracker import StatelessAborts, Tracker
 
 _PROBLEM_TAGS = {"invalid_utf8": "esalog_invalid_utf8", "binary": "esalog_binary",
-                 "line_too_long": "esalog_truncated"}
+                 "line_too_long": "esalog_truncated", "read_error": "esalog_read_error"}
+_TOO_LONG = {"type": "line_too_long", "message": "line longer than the limit; the rest was skipped"}
 
 
 class Stage(Protocol):
     """A processing step after parsing (e.g. the session tracker)."""
 
-    def __call__(self, event: Event, stream: Stream) -> Sequence[Event] | None:
-        """Enrich *event* in place; return extra events to emit after it, or None."""
+    def __call__(self, record: Record) -> Sequence[Record] | None:
+        """Add fields to *record*; return extra records to hand on after it, or None."""
 
-    def flush(self) -> Iterable[Event]:
-        """Events still pending at the end of input (e.g. summaries of unfinished messages), lazily."""
-
-
-#: Events per batch when :meth:`Pipeline.run_batches` hands on what the stages flush at the end.
-FLUSH_BATCH = 512
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where an event's line sits in its input (for checkpoints and deterministic ids)."""
-
-    input: str
-    offset: int
-    next_offset: int
-    line: int
+    def flush(self) -> Iterable[Record]:
+        """Records still pending at the end of input (e.g. summaries of unfinished messages), lazily."""
 
 
 @dataclass
@@ -52,48 +41,56 @@ class Counters:
     events: int = 0
     unmatched: int = 0
     errors: int = 0
-    extra: int = 0  # events added by stages (summaries)
+    extra: int = 0  # records added by stages (summaries)
     by_action: dict[str, int] = field(default_factory=dict)
 
+    def add(self, other: Counters) -> None:
+        """Add the counts of *other* (another worker's input)."""
+        self.lines += other.lines
+        self.events += other.events
+        self.unmatched += other.unmatched
+        self.errors += other.errors
+        self.extra += other.extra
+        for action, n in other.by_action.items():
+            self.by_action[action] = self.by_action.get(action, 0) + n
 
-@dataclass
-class ClockOptions:
-    """How times without zone or year are read."""
 
-    tz: tzinfo = UTC
-    year: int | None = None
-    host: str | None = None
-    today: date | None = None
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything a pipeline is made of: how lines are parsed and how sessions are tracked."""
+
+    parse: ParseConfig = field(default_factory=ParseConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
 class Pipeline:
-    """Parser plus stages over one or many inputs, one event per line, in order."""
+    """Parser plus stages over one or many inputs, one record per line, in order."""
 
-    def __init__(self, parser: LineParser, stages: Iterable[Stage] = (),
-                 clock: ClockOptions | None = None) -> None:
+    def __init__(self, parser: LineParser, stages: Iterable[Stage] = (), config: ParseConfig | None = None) -> None:
         self.parser = parser
         self.stages = list(stages)
-        self.clock = clock or ClockOptions()
+        self.config = config or ParseConfig()
+        self._zone = self.config.zone
         self.counters = Counters()
 
     def open_stream(self, name: str) -> Stream:
-        """State for a new input."""
-        c = self.clock
-        return self.parser.new_stream(name, tz=c.tz, year=c.year, host=c.host, today=c.today)
+        """State for a new input (its clock and appliance identity)."""
+        c = self.config
+        return self.parser.new_stream(name, tz=self._zone, year=c.year, host=c.host, today=c.today)
 
-    def process(self, raw: RawLine, stream: Stream) -> list[Event]:
-        """The events of one line: its own event first, then any events stages add."""
-        return self.process_lines([raw.text], stream, {0: raw.problems} if raw.problems else None)
+    def process(self, text: str, stream: Stream, problems: tuple[str, ...] = ()) -> list[Record]:
+        """The records of one line: its own record first, then any records stages add."""
+        return self.process_lines([text], stream, {0: problems} if problems else None)
 
     def process_lines(self, texts: Sequence[str], stream: Stream,
                       problems: dict[int, tuple[str, ...]] | None = None,
-                      ends: list[int] | None = None) -> list[Event]:
-        """The events of consecutive lines of *stream*, in order: each line's event, then its stages' events.
+                      ends: list[int] | None = None) -> list[Record]:
+        """The records of consecutive lines of *stream*, in order: each line's record, then its stages' records.
 
         *problems* maps a line's index in *texts* to what the input stage found wrong with it. When
-        *ends* is given, it receives for each line the index in the result just after that line's events.
+        *ends* is given, it receives for each line the index in the result just after that line's records.
         """
-        out: list[Event] = []
+        out: list[Record] = []
         append = out.append
         parse = self.parser.parse
         stages = self.stages
@@ -103,20 +100,18 @@ class Pipeline:
             found = problems.get(index) if problems else None
             tags = [_PROBLEM_TAGS[p] for p in found] if found else None
             if not text or text.isspace():
-                event = self.parser.error_event(text, stream, "empty", "empty line", tags)
+                record = self.parser.error_record(text, stream, "empty", "empty line", tags)
             else:
-                event = parse(text, stream, tags=tags)
-                if found and "line_too_long" in found:
-                    event.setdefault("error", {"type": "line_too_long",
-                                               "message": "line longer than the limit; the rest was skipped"})
-            append(event)
-            kind = event["event"]
-            if kind["kind"] == "pipeline_error":
+                record = parse(text, stream, tags=tags)
+                if found and "line_too_long" in found and record.get("error") is None:
+                    record.set("error", dict(_TOO_LONG))
+            append(record)
+            if record.kind == PIPELINE_ERROR:
                 errors += 1
-            elif kind.get("action") == "unknown":
+            elif record.action == "unknown":
                 unmatched += 1
             for stage in stages:
-                extra = stage(event, stream)
+                extra = stage(record)
                 if extra:
                     out.extend(extra)
                     counters.extra += len(extra)
@@ -128,53 +123,24 @@ class Pipeline:
         counters.unmatched += unmatched
         return out
 
-    def process_text(self, text: str, stream: Stream, offset: int = 0) -> list[Event]:
-        """Same as :meth:`process` for text that arrives already decoded (filter mode, syslog)."""
-        return self.process(RawLine(text, offset, offset, self.counters.lines + 1), stream)
-
-    def flush(self) -> Iterator[Event]:
-        """Pending events of every stage at the end of all input, one at a time (there may be many)."""
+    def flush(self) -> Iterator[Record]:
+        """Pending records of every stage at the end of all input, one at a time (there may be many)."""
         for stage in self.stages:
-            for event in stage.flush():
+            for record in stage.flush():
                 self.counters.extra += 1
-                yield event
-
-    def run_batches(self, paths: list[str]) -> Iterator[tuple[list[Event], Position]]:
-        """Every event of every input in batches (one per block read), inputs in the order given, each
-        batch with the position of its last line; then the flushed events."""
-        last = Position("", 0, 0, 0)
-        for path in expand_paths(paths):
-            name = input_name(path)
-            stream = self.open_stream(name)
-            handle = open_binary(path)
-            try:
-                for block in read_blocks(handle):
-                    count = len(block.texts)
-                    last = Position(name, block.next_offset - block.size(count - 1), block.next_offset,
-                                    block.first_number + count - 1)
-                    yield self.process_lines(block.texts, stream, block.problems), last
-            finally:
-                if path != "-":
-                    handle.close()
-        batch: list[Event] = []
-        for event in self.flush():  # summaries of what is still open: possibly many, streamed
-            batch.append(event)
-            if len(batch) >= FLUSH_BATCH:
-                yield batch, last
-                batch = []
-        if batch:
-            yield batch, last
-
-    def run_paths(self, paths: list[str]) -> Iterator[tuple[Event, Position]]:
-        """Every event of :meth:`run_batches`, one at a time, each with its batch's position."""
-        for events, position in self.run_batches(paths):
-            for event in events:
-                yield event, position
+                yield record
 
 
-def merge_passthrough(event: Event, extra: dict[str, Any]) -> Event:
-    """Keep the keys of an input JSON object that the event does not set (filter mode)."""
-    for key, value in extra.items():
-        if key not in event:
-            event[key] = value
-    return event
+def build_stages(config: TrackingConfig) -> list[Stage]:
+    """The tracker (or the one-line classifier when stateless) from its configuration."""
+    if config.stateless:
+        return [StatelessAborts()]
+    return [Tracker(config)]
+
+
+def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
+    """Parser and stages from the configuration (loads and checks the packs)."""
+    config = config or PipelineConfig()
+    p = config.parse
+    parser = LineParser.from_options(p.packs, keep_original=p.keep_original, log_type=p.log_type, now=p.now)
+    return Pipeline(parser, build_stages(config.tracking), p)

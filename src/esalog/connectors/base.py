@@ -23,8 +23,9 @@ from typing import Any, BinaryIO
 import orjson
 
 from esalog.connectors.batch import Batcher, BatchLimits, Item
-from esalog.connectors.checkpoint import Ledger, LineTicket
 from esalog.connectors.retry import RetriesExhausted, RetryPolicy
+from esalog.parsers.record import Record
+from esalog.sources.checkpoint import Ledger, LineTicket
 
 # ------------------------------------------------------------------------------------------ outcomes
 
@@ -130,7 +131,7 @@ class Sink(ABC):
         """Prepare (health checks, templates); raise SinkError when sending cannot work."""
 
     @abstractmethod
-    def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
+    def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
         """One event as it travels; *origin* + *index* identify it (deterministic ids)."""
 
     @abstractmethod
@@ -203,6 +204,9 @@ class DeadLetter:
 # ------------------------------------------------------------------------------------------- driver
 
 _STOP = object()
+#: Defaults of the delivery settings (:class:`~esalog.connectors.config.DeliveryConfig` takes them)
+QUEUE_BATCHES = 4
+CONCURRENCY = 2
 
 
 class Driver:
@@ -216,8 +220,8 @@ class Driver:
         policy: RetryPolicy | None = None,
         dead_letter: DeadLetter | None = None,
         ledger: Ledger | None = None,
-        queue_batches: int = 4,
-        concurrency: int = 1,
+        queue_batches: int = QUEUE_BATCHES,
+        concurrency: int = CONCURRENCY,
         max_pending: int = 64,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -255,10 +259,10 @@ class Driver:
     def _senders_alive(self) -> bool:
         return any(thread.is_alive() for thread in self._threads)
 
-    def submit(self, event: dict[str, Any], origin: str, index: int, ticket: LineTicket | None) -> None:
+    def submit(self, record: Record, origin: str, index: int, ticket: LineTicket | None) -> None:
         """Hand one event over; blocks while the queue is full (back-pressure)."""
         self.stats.received += 1
-        batch = self.batcher.add(self.sink.encode_item(event, origin, index, ticket))
+        batch = self.batcher.add(self.sink.encode_item(record, origin, index, ticket))
         if batch is not None:
             self._put(batch)
         elif self.batcher.full():

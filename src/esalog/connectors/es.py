@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -15,7 +15,11 @@ import requests
 from esalog.connectors.base import Delivered, Outcome, Reject, Retry, RetryPartial, Split, Stop, warn
 from esalog.connectors.batch import BatchLimits, Item
 from esalog.connectors.http import (
-    RETRY_STATUSES,
+    AUTH,
+    BAD_REQUEST,
+    OK,
+    RETRY,
+    TOO_LARGE,
     Endpoint,
     EndpointPool,
     HttpSink,
@@ -27,6 +31,8 @@ from esalog.connectors.http import (
 )
 from esalog.encode import encode_line
 from esalog.errors import ConfigError, SinkError
+from esalog.parsers.record import Record
+from esalog.settings import setting, validate
 
 TEMPLATE_NAME = "esalog"
 DEFAULT_INDEX = "esalog"
@@ -71,7 +77,8 @@ _ES_TYPES = {
     "object": {"type": "flattened"},
 }
 #: OpenSearch spells the flattened type differently
-_FLAVOUR_TYPES = {"elasticsearch": {}, "opensearch": {"flattened": "flat_object"}}
+_FLAVOUR_TYPES: dict[str, dict[str, str]] = {"elasticsearch": {}, "opensearch": {"flattened": "flat_object"}}
+FLAVOURS = tuple(_FLAVOUR_TYPES)
 
 
 def index_template(target: str, *, data_stream: bool, flavour: str = "elasticsearch") -> dict[str, Any]:
@@ -110,18 +117,28 @@ def index_template(target: str, *, data_stream: bool, flavour: str = "elasticsea
 
 @dataclass(frozen=True)
 class EsConfig:
-    """Options of the Elasticsearch/OpenSearch sink (``esalog ship --to es``)."""
+    """The Elasticsearch/OpenSearch sink (``--to es``). Credentials come from the environment only."""
 
-    urls: tuple[str, ...]
-    index: str | None = None
-    data_stream: str | None = None
-    pipeline: str | None = None
-    auth: Mapping[str, str] | None = None
-    gzip: bool = False
+    urls: tuple[str, ...] = setting((), flag="--es-url", metavar="URL", repeat=True,
+                                    help="http(s)://host:9200 (repeatable)")
+    index: str | None = setting(None, flag="--es-index", metavar="NAME",
+                                help="index to write to with 'index' (default esalog)")
+    data_stream: str | None = setting(None, flag="--es-data-stream", metavar="NAME",
+                                      help="data stream to write to with 'create'")
+    pipeline: str | None = setting(None, flag="--es-pipeline", metavar="ID", help="ingest pipeline")
+    setup: bool = setting(False, flag="--es-setup",
+                          help="install the index template (and create the data stream) before shipping")
+    flavour: str = setting("elasticsearch", flag="--es-flavour", choices=FLAVOURS,
+                           help="template dialect for --es-setup (opensearch: flat_object for objects)")
+    gzip: bool = setting(False, flag="--es-gzip", help="gzip _bulk bodies")
+    auth: Mapping[str, str] | None = None  # the Authorization header, from the environment
     tls: TlsOptions = field(default_factory=TlsOptions)
     timeout: float = 60.0
-    setup: bool = False
-    flavour: str = "elasticsearch"
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.index and self.data_stream:
+            raise ConfigError("give --es-index or --es-data-stream, not both")
 
     def __repr__(self) -> str:  # never show credentials
         return f"EsConfig(urls={self.urls!r}, index={self.index!r}, data_stream={self.data_stream!r})"
@@ -129,6 +146,12 @@ class EsConfig:
     @property
     def target(self) -> str:
         return self.data_stream or self.index or DEFAULT_INDEX
+
+    def resolved(self, environ: Mapping[str, str], tls: TlsOptions, timeout: float | None) -> EsConfig:
+        """This configuration with its credentials (environment), TLS options and timeout."""
+        if not self.urls:
+            raise ConfigError("--to es needs --es-url")
+        return replace(self, auth=auth_header_from_env(environ), tls=tls, timeout=timeout or self.timeout)
 
 
 class EsSink(HttpSink):
@@ -138,8 +161,6 @@ class EsSink(HttpSink):
     limits = BatchLimits(max_events=20_000, max_bytes=5_000_000, max_age=1.0)
 
     def __init__(self, config: EsConfig) -> None:
-        if config.index and config.data_stream:
-            raise ConfigError("give --es-index or --es-data-stream, not both")
         self.config = config
         headers = {"Content-Type": "application/x-ndjson", **(config.auth or {})}
         if config.gzip:
@@ -153,9 +174,9 @@ class EsSink(HttpSink):
         self.path = "/_bulk"
         self.params = {"pipeline": config.pipeline} if config.pipeline else None
 
-    def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
-        appliance = (event.get("observer") or {}).get("hostname") or ""
-        source = encode_line(event)
+    def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
+        appliance = record.observer.get("hostname") or ""
+        source = encode_line(record)
         action = self._action_head + document_id(appliance, origin, index).encode() + b'"}}\n'
         return Item(action + source, ticket, len(action))
 
@@ -190,23 +211,19 @@ class EsSink(HttpSink):
         except requests.RequestException as exc:
             raise SinkError(f"--es-setup failed: {transport_reason(endpoint, exc)}") from exc
 
-    def classify(self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint) -> Outcome:
+    def classify(self, response: requests.Response, status_class: str, items: Sequence[Item],
+                 endpoint: Endpoint) -> Outcome:
         """Per-item outcome of a ``_bulk`` answer: 2xx/409 done, 429/5xx again, other 4xx dead letter."""
-        status = response.status_code
-        if status == 200:
-            if endpoint.failures:
-                self.pool.mark_up(endpoint)
+        if status_class == OK:
             return self._items_outcome(response, items, endpoint)
         reason = f"Elasticsearch {endpoint.base_url} {response_reason(response)}"
-        if status == 413:
+        if status_class == TOO_LARGE:
             return Split(reason)
-        if status in (401, 403):
+        if status_class == AUTH:
             return Stop(f"{reason}: credentials refused; {_AUTH_HELP}")
-        if status in RETRY_STATUSES or (status >= 500 and status != 501):
-            if status == 503 and len(self.pool.endpoints) > 1:
-                self.pool.mark_down(endpoint)
+        if status_class == RETRY:
             return Retry(reason, retry_after_of(response))
-        if status == 400:
+        if status_class == BAD_REQUEST:
             return Reject(tuple((item, reason) for item in items))
         return Stop(f"{reason}: check --es-url")
 

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 from esalog.connectors.base import Delivered, Outcome, Retry, Sink, Stop
 from esalog.connectors.batch import BatchLimits, Item
 from esalog.encode import encode_line
+from esalog.parsers.record import Record
 
 
 class StdoutSink(Sink):
@@ -23,8 +24,8 @@ class StdoutSink(Sink):
     def __init__(self, out: BinaryIO | None = None) -> None:
         self.out = out or sys.stdout.buffer
 
-    def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
-        return Item(encode_line(event), ticket)
+    def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
+        return Item(encode_line(record), ticket)
 
     def send(self, items: Sequence[Item]) -> Outcome:
         try:
@@ -38,7 +39,12 @@ class StdoutSink(Sink):
 
 
 class FileSink(Sink):
-    """NDJSON appended to *path*, fsync'd per batch, rotated to ``PATH.N`` at ``rotate_bytes``."""
+    """NDJSON appended to *path*, fsync'd per batch, rotated like logrotate at ``rotate_bytes``.
+
+    A file never grows past ``rotate_bytes`` by more than one line (a new file starts before a line that
+    would cross the bound); rotated files are ``PATH.1`` (the newest), ``PATH.2``... A file left with a
+    partial last line (the writer was killed mid-write) is cut back to its last whole line when opened.
+    """
 
     name = "file"
     limits = BatchLimits(max_events=10_000, max_bytes=4 * 1024 * 1024, max_age=1.0)
@@ -48,46 +54,58 @@ class FileSink(Sink):
         self.rotate_bytes = rotate_bytes
         self._handle: BinaryIO | None = None
         self._size = 0
+        self.repaired = 0  # bytes of a partial last line cut when the file was opened
 
     def open(self) -> None:
         self._open()
 
     def _open(self) -> BinaryIO:
         if self._handle is None:
-            self._handle = open(self.path, "ab")
+            self.repaired += repair_partial_line(self.path)
+            self._handle = open(self.path, "ab")  # noqa: SIM115 - closed by close()
             self._size = self._handle.tell()
         return self._handle
 
-    def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
-        return Item(encode_line(event), ticket)
+    def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
+        return Item(encode_line(record), ticket)
 
     def send(self, items: Sequence[Item]) -> Outcome:
-        body = b"".join(item.data for item in items)
         try:
-            if self.rotate_bytes and self._size and self._size + len(body) > self.rotate_bytes:
-                self._rotate()
             handle = self._open()
-            handle.write(body)
+            limit = self.rotate_bytes
+            if not limit:
+                body = b"".join(item.data for item in items)
+                handle.write(body)
+                self._size += len(body)
+            else:
+                for item in items:
+                    if self._size and self._size + len(item.data) > limit:
+                        self._rotate()
+                        handle = self._open()
+                    handle.write(item.data)
+                    self._size += len(item.data)
             handle.flush()
             os.fsync(handle.fileno())
         except OSError as exc:
             self._discard_partial()
             return Retry(f"{self.path}: {exc.strerror or exc}")
-        self._size += len(body)
         return Delivered()
 
     def _discard_partial(self) -> None:
-        """After a failed write, cut the file back to the last whole batch so a retry adds no half line."""
+        """After a failed write, cut the file back to its last whole line so a retry adds no half line."""
         if self._handle is not None:
             try:
                 self._handle.close()
-                os.truncate(self.path, self._size)
             except OSError:
                 pass
             self._handle = None
+        try:
+            repair_partial_line(self.path)
+        except OSError:
+            pass
 
     def rotated_paths(self) -> list[Path]:
-        """Rotated files, oldest first."""
+        """Rotated files, newest first (``PATH.1``, ``PATH.2``...)."""
         pattern = re.compile(re.escape(self.path.name) + r"\.(\d+)$")
         found = []
         for candidate in self.path.parent.glob(self.path.name + ".*"):
@@ -98,14 +116,44 @@ class FileSink(Sink):
 
     def _rotate(self) -> None:
         if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
             self._handle.close()
             self._handle = None
-        existing = self.rotated_paths()
-        number = int(existing[-1].name.rsplit(".", 1)[1]) + 1 if existing else 1
-        os.replace(self.path, self.path.with_name(f"{self.path.name}.{number}"))
+        for older in reversed(self.rotated_paths()):  # PATH.2 -> PATH.3, PATH.1 -> PATH.2 ...
+            number = int(older.name.rsplit(".", 1)[1])
+            os.replace(older, older.with_name(f"{self.path.name}.{number + 1}"))
+        os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
         self._size = 0
 
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def repair_partial_line(path: Path) -> int:
+    """Cut *path* back to just after its last newline (a write killed mid-line); returns the bytes cut."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return 0
+    if size == 0:
+        return 0
+    with open(path, "rb+") as handle:
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return 0
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            handle.seek(start)
+            chunk = handle.read(end - start)
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                keep = start + cut + 1
+                handle.truncate(keep)
+                return size - keep
+            end = start
+        handle.truncate(0)
+        return size

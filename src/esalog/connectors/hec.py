@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,17 +28,26 @@ from esalog.connectors.base import (
 )
 from esalog.connectors.batch import BatchLimits, Item
 from esalog.connectors.http import (
-    RETRY_STATUSES,
+    AUTH,
+    BAD_REQUEST,
+    OK,
+    RETRY,
+    TOO_LARGE,
     Endpoint,
     EndpointPool,
     HttpSink,
     TlsOptions,
     json_body,
+    read_secret_file,
     response_reason,
     retry_after_of,
 )
+from esalog.encode import to_event
 from esalog.errors import ConfigError
 from esalog.flatten import flatten
+from esalog.parsers.record import Record
+from esalog.names import LINE_SOURCETYPE, RAW_SOURCETYPE, SUMMARY_SOURCETYPE, is_summary
+from esalog.settings import number, positive, setting, validate
 
 EVENT_PATH = "/services/collector/event"
 HEALTH_PATH = "/services/collector/health"
@@ -47,8 +56,6 @@ COLLECTOR = "/services/collector"
 #: HEC 400 codes that mean the client is misconfigured for this token (channel, acks, auth style)
 CONFIG_CODES = frozenset({10, 11, 14, 16})
 #: fields never copied into raw-fields mode's indexed ``fields`` (the line itself, or not flat)
-#: Sourcetype of message summaries (the Splunk app maps it to the CIM Email data model).
-SUMMARY_SOURCETYPE = "cisco:esa:message"
 _NOT_INDEXED = frozenset({"message", "event.original", "@timestamp", "email.attachments"})
 _TOKEN_HELP = (
     "check the token in ESALOG_HEC_TOKEN or --hec-token-file (and that it is enabled and "
@@ -58,23 +65,47 @@ _TOKEN_HELP = (
 
 @dataclass(frozen=True)
 class HecConfig:
-    """Options of the HEC sink (``esalog ship --to hec``)."""
+    """The HEC sink (``--to hec``). The token comes from ``ESALOG_HEC_TOKEN`` or ``--hec-token-file``."""
 
-    urls: tuple[str, ...]
-    token: str
-    mode: str = "event"  # event | raw-fields
-    index: str | None = None
-    source: str | None = None
-    sourcetype: str | None = None
-    gzip: bool = True
-    ack: bool = False
-    ack_interval: float = 10.0
-    ack_timeout: float = 300.0
+    urls: tuple[str, ...] = setting(
+        (), flag="--hec-url", metavar="URL", repeat=True,
+        help="https://host:8088 (repeatable: round-robin per batch with health checks)")
+    token_file: str | None = setting(None, flag="--hec-token-file", metavar="FILE",
+                                     help="file holding the token (else ESALOG_HEC_TOKEN)")
+    mode: str = setting(
+        "event", flag="--hec-mode", choices=("event", "raw-fields"),
+        help="event: our JSON as event (sourcetype cisco:esa:json); raw-fields: the original line "
+             "(sourcetype cisco:esa:textmail, for the Cisco ESA add-on) plus our fields as indexed fields")
+    index: str | None = setting(None, flag="--index", help="Splunk index")
+    source: str | None = setting(None, flag="--source", help="Splunk source")
+    sourcetype: str | None = setting(None, flag="--sourcetype", help="override the sourcetype")
+    gzip: bool = setting(True, flag="--no-gzip", help="send HEC bodies uncompressed")
+    ack: bool = setting(
+        False, flag="--hec-ack",
+        help="use indexer acknowledgement (channel per endpoint, poll, resend what is not confirmed)")
+    ack_interval: float = setting(10.0, flag="--hec-ack-interval", metavar="S", parse=number, check=positive,
+                                  help="seconds between ack polls (default 10)")
+    ack_timeout: float = setting(300.0, flag="--hec-ack-timeout", metavar="S", parse=number, check=positive,
+                                 help="resend a batch not acknowledged after S seconds (default 300)")
+    token: str = ""  # resolved from the environment or the token file, never from the command line
     tls: TlsOptions = field(default_factory=TlsOptions)
     timeout: float = 30.0
 
+    def __post_init__(self) -> None:
+        validate(self)
+
     def __repr__(self) -> str:  # never show the token
         return f"HecConfig(urls={self.urls!r}, mode={self.mode!r}, ack={self.ack})"
+
+    def resolved(self, environ: Mapping[str, str], tls: TlsOptions, timeout: float | None) -> HecConfig:
+        """This configuration with its token (file, else ``ESALOG_HEC_TOKEN``), TLS options and timeout."""
+        if not self.urls:
+            raise ConfigError("--to hec needs --hec-url")
+        token = (read_secret_file(self.token_file, "HEC token") if self.token_file
+                 else environ.get("ESALOG_HEC_TOKEN", "").strip())
+        if not token:
+            raise ConfigError("no HEC token: set ESALOG_HEC_TOKEN or give --hec-token-file")
+        return replace(self, token=token, tls=tls, timeout=timeout or self.timeout)
 
 
 def split_hec_url(url: str) -> tuple[str, str]:
@@ -148,9 +179,7 @@ class HecSink(HttpSink):
         if self.path.startswith(COLLECTOR + "/raw"):
             raise ConfigError("the raw endpoint cannot carry time and fields; use /services/collector/event")
         self.pool = EndpointPool(endpoints, self._healthy)
-        self.sourcetype = config.sourcetype or (
-            "cisco:esa:json" if config.mode == "event" else "cisco:esa:textmail"
-        )
+        self.sourcetype = config.sourcetype or (LINE_SOURCETYPE if config.mode == "event" else RAW_SOURCETYPE)
         self._epoch = EpochCache()
         self._hosts: dict[str, bytes] = {}
         self._raw = config.mode == "raw-fields"
@@ -166,12 +195,13 @@ class HecSink(HttpSink):
 
     # ------------------------------------------------------------------------------------ encoding
 
-    def encode_item(self, event: dict[str, Any], origin: str, index: int, ticket: Any) -> Item:
-        epoch = self._epoch(event.get("@timestamp"))
+    def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
+        event = to_event(record)
+        epoch = self._epoch(record.timestamp)
         if epoch is None:  # always send a time: without it Splunk uses the receipt time silently
             epoch = self._epoch((event.get("event") or {}).get("created")) or f"{time.time():.3f}".encode()
         parts = [b'{"time":', epoch, b","]
-        host = (event.get("observer") or {}).get("hostname")
+        host = record.observer.get("hostname")
         if host:
             encoded = self._hosts.get(host)
             if encoded is None:
@@ -179,11 +209,11 @@ class HecSink(HttpSink):
                 if len(self._hosts) < 1024:  # appliances are few; stay bounded anyway
                     self._hosts[host] = encoded
             parts += (b'"host":', encoded, b",")
-        if (event.get("event") or {}).get("action") == "message-summary":
+        if is_summary(record):
             parts += (self._fixed_summary, b',"event":', orjson.dumps(event))
         elif self._raw:
             parts.append(self._fixed)  # index, source, sourcetype
-            original = (event.get("event") or {}).get("original") or event.get("message") or ""
+            original = record.original or record.message or ""
             parts += (b',"event":', orjson.dumps(original), b',"fields":', orjson.dumps(flat_fields(event)))
         else:
             parts += (self._fixed, b',"event":', orjson.dumps(event))
@@ -208,19 +238,21 @@ class HecSink(HttpSink):
     def request_headers(self, endpoint: Endpoint) -> dict[str, str] | None:
         return {"X-Splunk-Request-Channel": endpoint.channel} if endpoint.channel else None
 
-    def classify(self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint) -> Outcome:
-        """What a HEC answer means for the batch (HEC status code table, partial 400s)."""
+    def classify(self, response: requests.Response, status_class: str, items: Sequence[Item],
+                 endpoint: Endpoint) -> Outcome:
+        """What a HEC answer means for the batch (HEC's bodies: success text, ack id, invalid event number)."""
         status = response.status_code
         body = json_body(response)
-        if 200 <= status < 300:
-            if endpoint.failures:
-                self.pool.mark_up(endpoint)
+        code = body.get("code")
+        if status_class == OK:
             if endpoint.channel is not None and "ackId" in body:
                 return Pending((self.pool.endpoints.index(endpoint), int(body["ackId"])))
-            return Delivered()
-        code = body.get("code")
+            if code == 0 or body.get("text") == "Success":
+                return Delivered()
+            return Retry(f"HEC {endpoint.base_url} answered HTTP {status} without HEC's success body "
+                         f"({response_reason(response, 120)}): not counted as delivered")
         reason = f"HEC {endpoint.base_url} {response_reason(response)}"
-        if status in (401, 403):
+        if status_class == AUTH:
             return Stop(
                 f"HEC refused the token (HTTP {status}, code {code}: {body.get('text', '')}): {_TOKEN_HELP}"
             )
@@ -231,15 +263,13 @@ class HecSink(HttpSink):
                     tuple(items[bad + 1 :]), reason, rejected=((items[bad], reason),), backoff=False
                 )
             return Reject(tuple((item, reason) for item in items))
-        if status == 413:
+        if status_class == TOO_LARGE:
             return Split(reason)
-        if status in RETRY_STATUSES or (status >= 500 and status != 501):
-            if status == 503 and len(self.pool.endpoints) > 1:
-                self.pool.mark_down(endpoint)
+        if status_class == RETRY:
             return Retry(reason, retry_after_of(response))
         if status == 400 and code in CONFIG_CODES:
             return Stop(f"{reason}: HEC configuration problem (channel / acknowledgement / auth style)")
-        if status == 400:
+        if status_class == BAD_REQUEST:
             return Reject(tuple((item, reason) for item in items))
         return Stop(f"{reason}: check --hec-url")
 

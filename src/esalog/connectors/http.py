@@ -20,6 +20,32 @@ from esalog.errors import ConfigError
 
 #: HTTP statuses worth a retry (with backoff): timeouts, throttling, server trouble (501 excepted).
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+# What an HTTP status means for any sink (each sink then reads its own bodies):
+OK = "ok"  # 2xx
+REDIRECT = "redirect"  # 3xx: a POST is never repeated elsewhere; the URL is wrong
+RETRY = "retry"  # timeouts, throttling, server trouble: send again after a backoff
+TOO_LARGE = "too_large"  # 413: split the batch
+AUTH = "auth"  # 401/403: credentials refused, stop
+BAD_REQUEST = "bad_request"  # 400: the sink's body says which events
+FATAL = "fatal"  # anything else (404, 405, 501...): the URL or the server is wrong, stop
+
+
+def classify_status(status: int) -> str:
+    """The class of an HTTP status (see the constants above)."""
+    if 200 <= status < 300:
+        return OK
+    if 300 <= status < 400:
+        return REDIRECT
+    if status == 413:
+        return TOO_LARGE
+    if status in (401, 403):
+        return AUTH
+    if status in RETRY_STATUSES or (status >= 500 and status != 501):
+        return RETRY
+    if status == 400:
+        return BAD_REQUEST
+    return FATAL
 #: Uncompressed bytes handed to zlib at a time when a body is gzip'd (as fast as one call, less memory).
 GZIP_CHUNK_BYTES = 64 * 1024
 
@@ -77,7 +103,7 @@ class Endpoint:
     ) -> requests.Response:
         return self.session.post(
             self.base_url + path, data=body, headers=headers, params=params, timeout=self.timeout,
-            verify=self.verify,
+            verify=self.verify, allow_redirects=False,  # a redirected POST becomes a GET: never follow
         )
 
     def put(self, path: str, body: bytes, headers: dict[str, str | None] | None = None) -> requests.Response:
@@ -136,6 +162,14 @@ class EndpointPool:
     def mark_up(self, endpoint: Endpoint) -> None:
         endpoint.failures = 0
         endpoint.down_until = 0.0
+
+    def observe(self, endpoint: Endpoint, status_class: str, status: int) -> None:
+        """Endpoint health from an answer: a success ends its rest; a 503 among several endpoints starts one."""
+        if status_class == OK:
+            if endpoint.failures:
+                self.mark_up(endpoint)
+        elif status == 503 and len(self.endpoints) > 1:
+            self.mark_down(endpoint)
 
     def check_all(self) -> list[Endpoint]:
         """Probe every endpoint once (at start); returns the ones that failed (they rest)."""
@@ -226,8 +260,9 @@ class HttpSink(Sink):
         return 8
 
     @abstractmethod
-    def classify(self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint) -> Outcome:
-        """What the server's answer means for the batch."""
+    def classify(self, response: requests.Response, status_class: str, items: Sequence[Item],
+                 endpoint: Endpoint) -> Outcome:
+        """What the server's answer (of class *status_class*, see :func:`classify_status`) means for the batch."""
 
     def send(self, items: Sequence[Item]) -> Outcome:
         body = self.encode(items)
@@ -240,7 +275,13 @@ class HttpSink(Sink):
         except requests.RequestException as exc:
             self.pool.mark_down(endpoint)
             return Retry(transport_reason(endpoint, exc))
-        return self.classify(response, items, endpoint)
+        status_class = classify_status(response.status_code)
+        self.pool.observe(endpoint, status_class, response.status_code)
+        if status_class == REDIRECT:
+            where = response.headers.get("Location", "")
+            return Stop(f"{endpoint.base_url} answered HTTP {response.status_code} (redirect to {where or '?'}): "
+                        "give the final URL; a POST is never repeated at another address")
+        return self.classify(response, status_class, items, endpoint)
 
     def close(self) -> None:
         self.pool.close()

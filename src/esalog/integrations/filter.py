@@ -17,36 +17,54 @@ the header stage reads that form, so both ``%msg%`` and ``%rawmsg%`` work.
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from esalog.encode import decode, encode_line
+from esalog.encode import decode, encode_event, to_event
 from esalog.errors import ConfigError
-from esalog.inputs import RawLine, read_lines
-from esalog.parsers.engine import Event
-from esalog.pipeline import Pipeline, merge_passthrough
+from esalog.pipeline import Pipeline
+from esalog.settings import setting, validate
+from esalog.sources.lines import RawLine, read_lines
 
 PROTOCOLS = ("lines", "rsyslog-omprog", "rsyslog-mmexternal")
+#: Where the keys of an input JSON object other than the line go (the host's own metadata: Logstash's
+#: ``host`` and ``@version``, Fluent Bit's ``date``, rsyslog's properties), unchanged: one declared
+#: object, so the event still validates against the schema and nothing collides with its fields.
+PASSTHROUGH = "passthrough"
 #: Default key holding the raw line when an input line is a JSON object, per protocol.
 DEFAULT_FIELD = {"lines": "message", "rsyslog-omprog": "message", "rsyslog-mmexternal": "msg"}
 
 _BEGIN, _COMMIT = "BEGIN TRANSACTION", "COMMIT TRANSACTION"
 
 
-def add_filter_options(parser: argparse.ArgumentParser) -> None:
-    """The options of ``esalog filter`` that choose the host protocol."""
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="lines",
-                        help="lines (default): JSON lines out; rsyslog-omprog: confirmMessages protocol, "
-                             "events to --output; rsyslog-mmexternal: one reply per line, event under $!esa")
-    parser.add_argument("--field", default=None,
-                        help="key holding the raw line when an input line is a JSON object "
-                             "(default: message; msg for rsyslog-mmexternal)")
-    parser.add_argument("-o", "--output", metavar="FILE",
-                        help="append events to FILE (required with rsyslog-omprog; with "
-                             "rsyslog-mmexternal it receives what is still pending at the end of input)")
+@dataclass(frozen=True)
+class FilterConfig:
+    """How ``esalog filter`` talks to its host."""
+
+    protocol: str = setting(
+        "lines", flag="--protocol", choices=PROTOCOLS,
+        help="lines (default): JSON lines out; rsyslog-omprog: confirmMessages protocol, events to --output; "
+             "rsyslog-mmexternal: one reply per line, event under $!esa")
+    field: str | None = setting(None, flag="--field",
+                                help="key holding the raw line when an input line is a JSON object "
+                                     "(default: message; msg for rsyslog-mmexternal); the object's other keys "
+                                     f"are kept under {PASSTHROUGH}")
+    output: str | None = setting(
+        None, flag="--output", metavar="FILE",
+        help="append events to FILE (required with rsyslog-omprog; with rsyslog-mmexternal it receives what "
+             "is still pending at the end of input)")
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.protocol == "rsyslog-omprog" and not self.output:
+            raise ConfigError("--protocol rsyslog-omprog needs --output FILE: stdout carries the confirmations")
+
+    @property
+    def line_field(self) -> str:
+        return self.field or DEFAULT_FIELD[self.protocol]
 
 
 class FilterInput:
@@ -57,9 +75,9 @@ class FilterInput:
         self.field = field
         self.stream = pipeline.open_stream(stream_name)
 
-    def events(self, raw: RawLine) -> list[Event]:
+    def events(self, raw: RawLine) -> list[dict[str, Any]]:
         """The line's event first, then any events stages add."""
-        extra: dict[str, Any] | None = None
+        foreign: dict[str, Any] | None = None
         text = raw.text
         if text.lstrip().startswith("{"):
             try:
@@ -67,12 +85,18 @@ class FilterInput:
             except ValueError:
                 obj = None
             if isinstance(obj, dict) and isinstance(obj.get(self.field), str):
-                extra = obj
-                raw = RawLine(obj.pop(self.field), raw.offset, raw.next_offset, raw.number, raw.problems)
-        events = self.pipeline.process(raw, self.stream)
-        if extra:
-            merge_passthrough(events[0], extra)
+                text = obj.pop(self.field)
+                foreign = obj
+        records = self.pipeline.process(text, self.stream, raw.problems)
+        events = [to_event(record) for record in records]
+        if foreign:
+            events[0] = {**events[0], PASSTHROUGH: foreign}
         return events
+
+    def pending(self) -> Iterator[dict[str, Any]]:
+        """What the stages still hold at the end of input (message summaries)."""
+        for record in self.pipeline.flush():
+            yield to_event(record)
 
 
 class ReopenableOutput:
@@ -112,16 +136,14 @@ def _open_output(path: str | None) -> ReopenableOutput | None:
     return out
 
 
-def run_filter(args: argparse.Namespace, pipeline: Pipeline,
+def run_filter(config: FilterConfig, pipeline: Pipeline,
                stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
     """``esalog filter``: read stdin until EOF and answer in the chosen protocol; returns the exit code."""
-    protocol = args.protocol
-    if protocol == "rsyslog-omprog" and not args.output:
-        raise ConfigError("--protocol rsyslog-omprog needs --output FILE: stdout carries the confirmations")
-    reader = FilterInput(pipeline, args.field or DEFAULT_FIELD[protocol])
+    protocol = config.protocol
+    reader = FilterInput(pipeline, config.line_field)
     lines = read_lines(stdin or sys.stdin.buffer)
     out = stdout or sys.stdout.buffer
-    output = _open_output(args.output)
+    output = _open_output(config.output)
     try:
         if protocol == "rsyslog-omprog":
             assert output is not None
@@ -139,10 +161,10 @@ def run_filter(args: argparse.Namespace, pipeline: Pipeline,
 def _lines(reader: FilterInput, lines: Iterator[RawLine], out: BinaryIO | ReopenableOutput) -> None:
     for raw in lines:
         for event in reader.events(raw):
-            out.write(encode_line(event))
+            out.write(encode_event(event))
         out.flush()
-    for event in reader.pipeline.flush():
-        out.write(encode_line(event))
+    for event in reader.pending():
+        out.write(encode_event(event))
     out.flush()
 
 
@@ -165,15 +187,15 @@ def _omprog(reader: FilterInput, lines: Iterator[RawLine], output: ReopenableOut
                 reply("OK")
                 continue
             for event in reader.events(raw):
-                output.write(encode_line(event))
+                output.write(encode_event(event))
             if not in_transaction:
                 output.flush()
         except OSError as exc:  # the message stays queued in rsyslog and is retried
             reply(f"esalog: cannot write {output.path}: {exc.strerror}")
             continue
         reply("DEFER_COMMIT" if in_transaction else "OK")
-    for event in reader.pipeline.flush():
-        output.write(encode_line(event))
+    for event in reader.pending():
+        output.write(encode_event(event))
     output.flush()
 
 
@@ -184,14 +206,14 @@ def _mmexternal(reader: FilterInput, lines: Iterator[RawLine], out: BinaryIO,
         tree: dict[str, Any] = {"esa": first}
         if extra:
             tree["esa_summaries"] = extra
-        out.write(encode_line({"$!": tree}))
+        out.write(encode_event({"$!": tree}))
         out.flush()
     unwritten = 0
-    for event in reader.pipeline.flush():
+    for event in reader.pending():
         if output is None:
             unwritten += 1
         else:
-            output.write(encode_line(event))
+            output.write(encode_event(event))
     if unwritten:  # the host is shutting down; stderr no longer mixes into replies
         print(f"esalog: {unwritten} pending events at end of input not written (give --output FILE)",
               file=sys.stderr)

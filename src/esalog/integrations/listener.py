@@ -15,10 +15,8 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -28,11 +26,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from esalog.connectors.base import Driver
+from esalog.connectors.config import DeliveryConfig, SinkChoice, build_driver, build_sink
 from esalog.errors import ConfigError
-from esalog.inputs import RawLine, decode_line
-from esalog.parsers.engine import Event
 from esalog.parsers.parser import Stream
+from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
+from esalog.settings import integer, positive, setting, validate
+from esalog.sources.checkpoint import Ledger
+from esalog.sources.lines import decode_line
 
 DEFAULT_QUEUE = 10_000
 DEFAULT_MAX_FRAME = 256 * 1024
@@ -43,41 +45,13 @@ FLUSH_SECONDS = 0.2
 
 
 class Sink(Protocol):
-    """Where the listener's events go."""
+    """Where the listener's records go."""
 
-    def write(self, event: Event) -> None: ...
+    def write(self, record: Record) -> None: ...
 
     def flush(self) -> None: ...
 
     def close(self) -> None: ...
-
-
-class DriverSink:
-    """The listener's events into a connectors :class:`~esalog.connectors.base.Driver` (stdout, file, HEC,
-    Elasticsearch): batching, retries, dead letters and delivery counters come from there."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        from esalog.connectors.checkpoint import Ledger
-        from esalog.connectors.ship import build_driver, build_sink
-
-        sink = build_sink(args)
-        self.driver = build_driver(args, sink, Ledger())
-        sink.open()
-        self.driver.start()
-        # Elasticsearch ids are derived from (origin, index): a live stream is never replayed, so each run
-        # gets its own origin and a second run cannot collide with the documents of the first.
-        self._origin = f"listen:{uuid.uuid4().hex}"
-        self._index = 0
-
-    def write(self, event: Event) -> None:
-        self._index += 1
-        self.driver.submit(event, self._origin, self._index, None)
-
-    def flush(self) -> None:
-        self.driver.tick()
-
-    def close(self) -> None:
-        self.driver.close()
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -86,6 +60,60 @@ def parse_address(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or int(port) > 65535:
         raise ConfigError(f"bad address {text!r}: use HOST:PORT, e.g. 127.0.0.1:5514")
     return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def _address_problem(addresses: tuple[str, ...]) -> str | None:
+    try:
+        for address in addresses:
+            parse_address(address)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+@dataclass(frozen=True)
+class ListenConfig:
+    """Where the listener listens and how much it buffers."""
+
+    udp: tuple[str, ...] = setting((), flag="--udp", metavar="HOST:PORT", repeat=True, check=_address_problem,
+                                   help="UDP address (repeatable)")
+    tcp: tuple[str, ...] = setting((), flag="--tcp", metavar="HOST:PORT", repeat=True, check=_address_problem,
+                                   help="TCP address (repeatable)")
+    queue_size: int = setting(DEFAULT_QUEUE, flag="--queue-size", metavar="N", parse=integer, check=positive,
+                              help=f"messages buffered between sockets and parser (default {DEFAULT_QUEUE})")
+    max_frame: int = setting(
+        DEFAULT_MAX_FRAME, flag="--max-frame", metavar="BYTES", parse=integer, check=positive,
+        help=f"longest message kept; longer ones are cut and tagged (default {DEFAULT_MAX_FRAME})")
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if not self.udp and not self.tcp:
+            raise ConfigError("give at least one --udp or --tcp address")
+
+
+class DriverSink:
+    """The listener's records into a connectors :class:`~esalog.connectors.base.Driver` (stdout, file, HEC,
+    Elasticsearch): batching, retries, dead letters and delivery counters come from there."""
+
+    def __init__(self, choice: SinkChoice, delivery: DeliveryConfig, *, keep_original: bool = True) -> None:
+        sink = build_sink(choice, delivery, keep_original=keep_original)
+        self.driver: Driver = build_driver(sink, delivery, Ledger())
+        sink.open()
+        self.driver.start()
+        # Elasticsearch ids are derived from (origin, index): a live stream is never replayed, so each run
+        # gets its own origin and a second run cannot collide with the documents of the first.
+        self._origin = f"listen:{uuid.uuid4().hex}"
+        self._index = 0
+
+    def write(self, record: Record) -> None:
+        self._index += 1
+        self.driver.submit(record, self._origin, self._index, None)
+
+    def flush(self) -> None:
+        self.driver.tick()
+
+    def close(self) -> None:
+        self.driver.close()
 
 
 @dataclass
@@ -224,9 +252,8 @@ class Listener:
         if truncated:
             problems = (*problems, "line_too_long")
         self.stats.received += 1
-        raw = RawLine(text, 0, 0, self.pipeline.counters.lines + 1, problems)
-        for event in self.pipeline.process(raw, self._stream(peer)):
-            self.sink.write(event)
+        for record in self.pipeline.process(text, self._stream(peer), problems):
+            self.sink.write(record)
 
     async def consume(self) -> None:
         """Drain the queue until the end marker; flush the sink whenever the queue runs empty or idles."""
@@ -296,12 +323,12 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.listener.offer(str(addr[0]), data, cut)
 
 
-async def serve(args: argparse.Namespace, pipeline: Pipeline, sink: Sink) -> ListenStats:
+async def serve(config: ListenConfig, pipeline: Pipeline, sink: Sink) -> ListenStats:
     """Run until SIGTERM or SIGINT; returns what was received."""
-    listener = Listener(pipeline, sink, args.queue_size, args.max_frame)
-    for address in args.udp:
+    listener = Listener(pipeline, sink, config.queue_size, config.max_frame)
+    for address in config.udp:
         await listener.start_udp(*parse_address(address))
-    for address in args.tcp:
+    for address in config.tcp:
         await listener.start_tcp(*parse_address(address))
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -316,61 +343,7 @@ async def serve(args: argparse.Namespace, pipeline: Pipeline, sink: Sink) -> Lis
         consumer.result()
     await listener.stop()
     await consumer
-    for event in pipeline.flush():
-        sink.write(event)
+    for record in pipeline.flush():
+        sink.write(record)
     sink.flush()
     return listener.stats
-
-
-def cmd_listen(args: argparse.Namespace) -> int:
-    """``esalog listen``."""
-    from esalog.cli import EXIT_FAILURE, EXIT_OK, build_pipeline, summary_line
-
-    if not args.udp and not args.tcp:
-        raise ConfigError("give at least one --udp or --tcp address")
-    pipeline = build_pipeline(args)
-    sink = DriverSink(args)
-    start = time.monotonic()
-    try:
-        stats = asyncio.run(serve(args, pipeline, sink))
-    except OSError as exc:
-        raise ConfigError(f"cannot listen: {exc.strerror or exc}") from None
-    finally:
-        sink.close()
-    delivery = sink.driver.stats
-    if not args.quiet:
-        print(summary_line(pipeline.counters, time.monotonic() - start), file=sys.stderr)
-        print(f"esalog: {stats.received} messages from {len(stats.peers)} peers, {stats.truncated} truncated, "
-              f"{stats.dropped} UDP datagrams dropped (queue or socket buffer full)", file=sys.stderr)
-        print(delivery.summary(sink.driver.sink.name), file=sys.stderr)
-    if args.stats:
-        print(json.dumps({"sink": sink.driver.sink.name, **delivery.as_dict(), "messages": stats.received,
-                          "peers": len(stats.peers), "truncated": stats.truncated, "dropped": stats.dropped}),
-              file=sys.stderr)
-    if sink.driver.fatal:
-        print(f"esalog: error: {sink.driver.fatal}", file=sys.stderr)
-    return EXIT_FAILURE if stats.dropped or delivery.undelivered or sink.driver.fatal else EXIT_OK
-
-
-def register(subparsers: Any) -> None:
-    """Add ``esalog listen``."""
-    from esalog.cli import add_parse_options
-    from esalog.connectors.ship import add_sink_options
-
-    p = subparsers.add_parser(
-        "listen", help="receive the ESA syslog push on UDP/TCP and ship the events",
-        description="Syslog listener for ESA log subscriptions (RFC 3164 and 5424; TCP newline or "
-                    "octet-counted framing). One parser state per sending appliance. Runs until "
-                    "SIGTERM/SIGINT, then flushes. Exit 1 when UDP datagrams had to be dropped or "
-                    "an event was not delivered.")
-    p.add_argument("--udp", action="append", default=[], metavar="HOST:PORT", help="UDP address (repeatable)")
-    p.add_argument("--tcp", action="append", default=[], metavar="HOST:PORT", help="TCP address (repeatable)")
-    p.add_argument("--to", choices=("stdout", "file", "hec", "es"), default="stdout",
-                   help="where events go (default stdout), delivered as by 'esalog ship'")
-    p.add_argument("--queue-size", type=int, default=DEFAULT_QUEUE, metavar="N",
-                   help=f"messages buffered between sockets and parser (default {DEFAULT_QUEUE})")
-    p.add_argument("--max-frame", type=int, default=DEFAULT_MAX_FRAME, metavar="BYTES",
-                   help=f"longest message kept; longer ones are cut and tagged (default {DEFAULT_MAX_FRAME})")
-    add_sink_options(p)
-    add_parse_options(p)
-    p.set_defaults(func=cmd_listen)

@@ -1,8 +1,11 @@
 """Splunk modular input ``esalog://NAME``: ESA log files -> one JSON event per line (and per message).
 
 splunkd runs ``bin/esalog.py --scheme``, ``--validate-arguments`` (XML on stdin) and, to stream, the script
-with the input definition XML on stdin; events go to stdout as ``<stream><event>`` XML. The offset
-reached in each file is kept in Splunk's checkpoint directory, written only after the events before it
+with the input definition XML on stdin; events go to stdout as ``<stream><event>`` XML. Files are read
+by esalog's one source stage (:mod:`esalog.sources`): known by identity, so a renamed (rotated) file is
+not read again; resumed after its header lines are replayed, so a restart keeps the file's time offset;
+a compressed file read to its end is not decompressed again. The offset reached in each file is kept in
+Splunk's checkpoint directory, in esalog's checkpoint format, written only after the events before it
 were flushed to splunkd: a restart resumes there and loses nothing (a line may repeat if splunkd dies
 between the two). Session-tracking state is not checkpointed: a message open across a restart is
 summarised as incomplete.
@@ -10,9 +13,6 @@ summarised as incomplete.
 
 from __future__ import annotations
 
-import glob
-import io
-import json
 import os
 import re
 import signal
@@ -24,15 +24,22 @@ from typing import Any
 
 from splunklib.modularinput import Argument, Event, EventWriter, Scheme, Script
 
+from esalog.encode import encode_line
 from esalog.errors import EsalogError
-from esalog.inputs import open_binary, read_lines
-from esalog.integrations.splunk import epoch_seconds, pipeline_from_argv, sourcetype_of
+from esalog.integrations.splunk import epoch_seconds
+from esalog.names import sourcetype_of
+from esalog.parsers.config import ParseConfig
+from esalog.parsers.engine import builtin_log_types
 from esalog.parsers.header import parse_tz
-from esalog.pipeline import Pipeline
+from esalog.parsers.record import Record
+from esalog.pipeline import PipelineConfig, build_pipeline
+from esalog.sources.checkpoint import Checkpoint
+from esalog.sources.reader import Source, SourceConfig
+from esalog.tracking.config import TrackingConfig
 
-LOG_TYPES = ("auto", "mail_logs", "bounce_logs", "consolidated_event")
-CHUNK_BYTES = 8 * 1024 * 1024  # read at most this much of a file per step (bounded memory)
 POLL_SECONDS = 2.0
+#: Seconds between checkpoint writes while events flow (and always at the end)
+CHECKPOINT_SECONDS = 1.0
 _TRUE, _FALSE = {"1", "true", "yes", "t", "y", "on"}, {"0", "false", "no", "f", "n", "off", ""}
 
 
@@ -76,44 +83,24 @@ class InputConfig:
         if not raw_timeout.isdigit() or int(raw_timeout) <= 0:
             raise ValueError(f"inbound_timeout must be a positive number of seconds, not {raw_timeout!r}")
         log_type = (params.get("log_type") or "auto").strip()
-        if log_type not in LOG_TYPES:
-            raise ValueError(f"log_type must be one of {', '.join(LOG_TYPES)}, not {log_type!r}")
+        known = ("auto", *builtin_log_types())
+        if log_type not in known:
+            raise ValueError(f"log_type must be one of {', '.join(known)}, not {log_type!r}")
         return cls(path=path, follow=_boolean("follow", params.get("follow"), True), time_zone=time_zone,
                    inbound_timeout=int(raw_timeout), log_type=log_type, index=params.get("index") or None,
                    summaries=_boolean("summaries", params.get("summaries"), False))
 
-    def pipeline_argv(self) -> list[str]:
-        """The ``esalog parse`` options that build this input's pipeline."""
-        argv = ["--tz", self.time_zone, "--inbound-timeout", str(self.inbound_timeout)]
-        if self.log_type != "auto":
-            argv += ["--log-type", self.log_type]
-        if self.summaries:
-            argv.append("--summaries")
-        return argv
+    def pipeline_config(self) -> PipelineConfig:
+        """The pipeline this input runs (typed settings, no command line involved)."""
+        return PipelineConfig(
+            ParseConfig(tz=self.time_zone, log_type=None if self.log_type == "auto" else self.log_type),
+            TrackingConfig(inbound_timeout=float(self.inbound_timeout), summaries=self.summaries),
+        )
 
 
-class Checkpoint:
-    """Per-file offsets of one stanza, in a JSON file in splunkd's checkpoint directory."""
-
-    def __init__(self, directory: str, stanza: str) -> None:
-        self.path = Path(directory) / (re.sub(r"[^A-Za-z0-9_.-]", "_", stanza) + ".json")
-        try:
-            self.files: dict[str, dict[str, int]] = json.loads(self.path.read_text())["files"]
-        except (OSError, ValueError, KeyError, TypeError):
-            self.files = {}
-
-    def offset(self, path: str, inode: int, size: int | None) -> int:
-        """Where to resume *path*: 0 for a new or replaced (rotated, truncated) file."""
-        state = self.files.get(path)
-        if not state or state.get("inode") != inode or (size is not None and size < state.get("offset", 0)):
-            return 0
-        return int(state.get("offset", 0))
-
-    def save(self, path: str, inode: int, offset: int) -> None:
-        self.files[path] = {"inode": inode, "offset": offset}
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"files": self.files}))
-        os.replace(tmp, self.path)
+def checkpoint_for(directory: str, stanza: str) -> Checkpoint:
+    """The checkpoint of one stanza in splunkd's checkpoint directory (esalog's checkpoint format)."""
+    return Checkpoint(str(Path(directory) / (re.sub(r"[^A-Za-z0-9_.-]", "_", stanza) + ".json")))
 
 
 class EsalogInput(Script):
@@ -122,6 +109,7 @@ class EsalogInput(Script):
     def __init__(self) -> None:
         super().__init__()
         self.stopping = False
+        self.source: Source | None = None
 
     def get_scheme(self) -> Scheme:
         scheme = Scheme("Cisco ESA mail logs (esalog)")
@@ -140,8 +128,7 @@ class EsalogInput(Script):
              Argument.data_type_number, False),
             ("summaries", "Also index one summary event per message (cisco:esa:message)",
              Argument.data_type_boolean, False),
-            ("log_type", "auto, mail_logs, bounce_logs or consolidated_event",
-             Argument.data_type_string, False),
+            ("log_type", f"auto, or one of {', '.join(builtin_log_types())}", Argument.data_type_string, False),
         ]
         for name, description, data_type, required in args:
             scheme.add_argument(Argument(name, description=description, data_type=data_type,
@@ -160,78 +147,51 @@ class EsalogInput(Script):
             except ValueError as exc:
                 ew.log(EventWriter.ERROR, f"{stanza}: {exc}")
                 continue
-            self.run_stanza(stanza, config, Checkpoint(checkpoint_dir, stanza), ew)
+            try:
+                self.run_stanza(stanza, config, checkpoint_for(checkpoint_dir, stanza), ew)
+            except EsalogError as exc:
+                ew.log(EventWriter.ERROR, f"{stanza}: {exc}")
 
     def _stop(self, *_: Any) -> None:
         self.stopping = True
+        if self.source is not None:
+            self.source.stop = True
 
     def run_stanza(self, stanza: str, config: InputConfig, checkpoint: Checkpoint, ew: EventWriter) -> None:
         """Read every matching file from its checkpoint; with follow, keep polling until SIGTERM."""
-        pipeline = pipeline_from_argv(config.pipeline_argv())
-        streams: dict[str, Any] = {}
-        while not self.stopping:
-            for path in sorted(glob.glob(config.path)):
-                if self.stopping:
-                    break
-                if os.path.isfile(path):
-                    self._read_file(stanza, config, path, pipeline, streams, checkpoint, ew)
-            if not config.follow:
-                break
-            deadline = time.monotonic() + POLL_SECONDS
-            while not self.stopping and time.monotonic() < deadline:
-                time.sleep(0.2)
-        for event in pipeline.flush():
-            self._write(ew, stanza, config, event, "esalog")
+        pipeline = build_pipeline(config.pipeline_config())
+        checkpoint.load().forget_missing()
+        source = self.source = Source(
+            pipeline, SourceConfig(paths=(config.path,), follow=config.follow, poll_interval=POLL_SECONDS),
+            checkpoint=checkpoint, idle=lambda: checkpoint.save(force=True))
+        source.stop = self.stopping
+        last_save = time.monotonic()
+        for batch in source.batches():
+            for record in batch.records:
+                self._write(ew, stanza, config, record, batch.input.name)
+            sys.stdout.flush()  # the events are splunkd's now: the checkpoint may pass them
+            if batch.input.file_id is not None:
+                checkpoint.advance(batch.input.file_id, batch.input.path, batch.input.key, batch.next_offset,
+                                   batch.done_size)
+            if time.monotonic() - last_save >= CHECKPOINT_SECONDS:
+                checkpoint.save(force=True)
+                last_save = time.monotonic()
+        for record in pipeline.flush():
+            self._write(ew, stanza, config, record, "esalog")
         sys.stdout.flush()
+        checkpoint.save(force=True)
+        for why in source.damaged:
+            ew.log(EventWriter.ERROR, f"{stanza}: {why}")
         counters = pipeline.counters
         ew.log(EventWriter.INFO, f"{stanza}: {counters.lines} lines, {counters.events} events, "
                                  f"{counters.unmatched} unmatched, {counters.extra} summaries")
 
-    def _read_file(self, stanza: str, config: InputConfig, path: str, pipeline: Pipeline,
-                   streams: dict[str, Any], checkpoint: Checkpoint, ew: EventWriter) -> None:
-        try:
-            stat = os.stat(path)
-            handle = open_binary(path)
-        except OSError as exc:
-            ew.log(EventWriter.WARN, f"{stanza}: cannot read {path}: {exc.strerror}")
-            return
-        with handle:
-            compressed = not isinstance(handle, io.BufferedReader)
-            offset = checkpoint.offset(path, stat.st_ino, None if compressed else stat.st_size)
-            if compressed:
-                handle.read(offset)  # gzip cannot seek: skip what was read before
-            else:
-                handle.seek(offset)
-            stream = streams.get(path)
-            if stream is None or offset == 0:
-                stream = streams[path] = pipeline.open_stream(path)
-            pending = b""
-            while not self.stopping:
-                chunk = handle.read(CHUNK_BYTES)
-                data = pending + chunk
-                # complete lines only, unless the file is done growing (or one line outgrew a chunk)
-                last = not chunk and (compressed or not config.follow)
-                end = len(data) if last or len(data) > 2 * CHUNK_BYTES else data.rfind(b"\n") + 1
-                pending = data[end:]
-                if end:
-                    for raw in read_lines(io.BytesIO(data[:end]), start_offset=offset):
-                        for event in pipeline.process(raw, stream):
-                            self._write(ew, stanza, config, event, path)
-                    offset += end
-                    sys.stdout.flush()
-                    checkpoint.save(path, stat.st_ino, offset)
-                if not chunk:
-                    break
-
     @staticmethod
-    def _write(ew: EventWriter, stanza: str, config: InputConfig, event: dict[str, Any], source: str) -> None:
-        from esalog.encode import encode_line
-
-        sourcetype = sourcetype_of(event)
+    def _write(ew: EventWriter, stanza: str, config: InputConfig, record: Record, source: str) -> None:
         ew.write_event(Event(
-            data=encode_line(event)[:-1].decode("utf-8"), stanza=stanza, time=f"{epoch_seconds(event):.3f}",
-            host=event.get("observer", {}).get("hostname"), index=config.index, source=source,
-            sourcetype=sourcetype, unbroken=True, done=True))
+            data=encode_line(record)[:-1].decode("utf-8"), stanza=stanza,
+            time=f"{epoch_seconds(record.timestamp):.3f}", host=record.observer.get("hostname"),
+            index=config.index, source=source, sourcetype=sourcetype_of(record), unbroken=True, done=True))
 
 
 def main(argv: list[str]) -> int:

@@ -17,9 +17,11 @@ from typing import Any
 
 from splunklib.searchcommands import Configuration, Option, StreamingCommand, dispatch, validators
 
+from esalog.encode import to_event
 from esalog.flatten import flatten
-from esalog.integrations.splunk import pipeline_from_argv
+from esalog.parsers.config import ParseConfig
 from esalog.parsers.header import LEVELS, iso_utc
+from esalog.pipeline import PipelineConfig, build_pipeline
 
 #: Fields not added to the record: the raw line is ``_raw`` already.
 SKIPPED = frozenset({"event.original"})
@@ -43,7 +45,7 @@ class EsaParseCommand(StreamingCommand):
     tz = Option(doc="zone of time stamps without one (default UTC)", default="UTC")
 
     def prepare(self) -> None:
-        self.pipeline = pipeline_from_argv(["--tz", self.tz, "--no-original"])
+        self.pipeline = build_pipeline(PipelineConfig(ParseConfig(tz=self.tz, keep_original=False)))
         self.streams: dict[str, Any] = {}
 
     def stream(self, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -66,7 +68,7 @@ class EsaParseCommand(StreamingCommand):
         stream = self.streams.get(host)
         if stream is None:
             stream = self.streams[host] = self.pipeline.open_stream(f"splunk:{host}")
-        event = self.pipeline.process_text(_with_time(text, record.get("_time")), stream)[0]
+        event = to_event(self.pipeline.process(_with_time(text, record.get("_time")), stream)[0])
         for name, value in flatten(event, SKIPPED).items():
             record.setdefault(name, value)
         return record

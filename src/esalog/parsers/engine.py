@@ -27,20 +27,28 @@ __all__ = [
     "CompiledPack", "CompiledRule", "Event", "get_field", "load_builtin_packs", "set_field", "split_path",
 ]
 
-#: (group index in ``m.groups()``, parent keys, leaf key, converter or None)
-CaptureSetter = tuple[int, tuple[str, ...], str, Converter | None]
 #: What a rule stores under one parent object: (parent keys, ((leaf, static value), ...),
-#: ((group index, leaf, converter or None), ...)). The hot path walks to each parent once per event.
-StorePlan = tuple[tuple[str, ...], tuple[tuple[str, Any], ...], tuple[tuple[int, str, Converter | None], ...]]
+#: ((value slot, leaf), ...)). The encoder walks to each parent once per event.
+StorePlan = tuple[tuple[str, ...], tuple[tuple[str, Any], ...], tuple[tuple[int, str], ...]]
+#: What a converter may raise on text its pattern let through (user packs): the line gets a tagged
+#: event naming the rule and field, never an exception.
+CONVERSION_ERRORS = (ValueError, TypeError, ArithmeticError, LookupError, UnicodeError)
 
 _CACHE_LIMIT = 50_000
 #: Fields whose value changes how later lines of the same input are read (header lines).
 STREAM_FIELDS = frozenset({"observer.version", "observer.serial_number", "cisco.esa.utc_offset_seconds"})
+#: Fields the parser derives others from (``email.local_id``, ``related.ip``).
+DERIVING_FIELDS = frozenset({"cisco.esa.mid", "source.ip", "destination.ip"})
+
+
+def is_scratch(name: str) -> bool:
+    """A capture named ``_x`` is a fact for post-processors and stages, never a field of the event."""
+    return name.startswith("_")
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    """A rule ready for the hot path."""
+    """A rule ready for the hot path: its regex, how captures become values, and how values nest."""
 
     id: str
     order: int
@@ -48,26 +56,55 @@ class CompiledRule:
     dataset: str
     key: tuple[str, ...]
     regex: re.Pattern[str]
-    captures: tuple[CaptureSetter, ...]
-    event_static: dict[str, Any]
-    other_static: tuple[tuple[tuple[str, ...], str, Any], ...]
+    converters: tuple[tuple[int, Converter | None], ...]  # per value slot: (group index, converter)
+    slot_fields: tuple[str, ...]  # per value slot: the dotted field it feeds
+    slots: dict[str, tuple[int, ...]]  # dotted field -> its value slots (several with alternatives)
+    statics: dict[str, Any]  # every ``set:`` field, dotted
+    event_static: dict[str, Any]  # the ``event.*`` part of ``set:``, by leaf
+    action: str | None  # the static ``event.action`` (None when a capture may set it)
     post: tuple[PostProcessor, ...]
     source: Rule
     fields: frozenset[str]
     updates_stream: bool
-    plan: tuple[StorePlan, ...]  # other_static and captures grouped by parent object, statics first
+    derives: bool  # may carry a field the parser derives others from
+    roots: frozenset[str]  # top-level names the rule may write
+    plan: tuple[StorePlan, ...]  # statics and captures grouped by parent object, statics first
 
-    def apply(self, m: re.Match[str], event: Event, event_obj: dict[str, Any]) -> None:
-        """Store the static fields and the captures of *m* in *event* (*event_obj* is ``event["event"]``)."""
+    def convert(self, groups: Sequence[str | None]) -> list[Any]:
+        """The value of each slot from the match groups (None where the group did not take part).
+
+        Raises one of :data:`CONVERSION_ERRORS` when a converter cannot read its text; the caller then
+        uses :meth:`convert_each`.
+        """
+        return [None if (text := groups[index]) is None else text if conv is None else conv(text)
+                for index, conv in self.converters]
+
+    def convert_each(self, groups: Sequence[str | None]) -> tuple[list[Any], list[str]]:
+        """Like :meth:`convert`, one slot at a time: a slot whose converter fails is left empty and named."""
+        values: list[Any] = []
+        failed: list[str] = []
+        for (index, conv), name in zip(self.converters, self.slot_fields, strict=True):
+            text = groups[index]
+            if text is None or conv is None:
+                values.append(text)
+                continue
+            try:
+                values.append(conv(text))
+            except CONVERSION_ERRORS as exc:
+                values.append(None)
+                failed.append(f"{name}: {type(exc).__name__}: {exc}")
+        return values, failed
+
+    def build(self, values: Sequence[Any], event: Event, event_obj: dict[str, Any]) -> None:
+        """Store the static fields and the values in *event* (*event_obj* is ``event["event"]``)."""
         event_obj.update(self.event_static)
-        groups = m.groups()
         for parents, statics, captures in self.plan:
             target = parent_object(event, parents) if statics else None
             for leaf, value in statics:
                 target[leaf] = value  # type: ignore[index]
-            for index, leaf, conv in captures:
-                value = groups[index]
-                if value is None or (conv is not None and (value := conv(value)) is None):
+            for slot, leaf in captures:
+                value = values[slot]
+                if value is None:
                     continue
                 if target is None:  # objects are made only when something goes in them
                     target = event  # (the walk of parent_object, inlined: this runs for nearly every capture)
@@ -77,8 +114,6 @@ class CompiledRule:
                             nxt = target[key] = {}
                         target = nxt
                 target[leaf] = value
-        for func in self.post:
-            func(event)
 
 
 def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
@@ -93,7 +128,9 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
         regex = re.compile(regex_text)
     except re.error as exc:
         raise PackError(f"invalid regular expression: {exc}", loc) from None
-    setters: list[CaptureSetter] = []
+    converters: list[tuple[int, Converter | None]] = []
+    slot_fields: list[str] = []
+    slots: dict[str, list[int]] = {}
     fields: set[str] = set()
     for cap in captures:
         conv: Converter | None = None
@@ -104,9 +141,10 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
                 raise PackError(
                     f"unknown converter {cap.conv!r} for field {cap.field!r} "
                     f"(known: {', '.join(sorted(CONVERTERS))})", loc) from None
-        parents, leaf = split_path(cap.field)
-        setters.append((regex.groupindex[cap.group] - 1, parents, leaf, conv))
-        if not (rule.kv and cap.field == rule.kv.source):  # the kv scratch capture is consumed, not kept
+        slots.setdefault(cap.field, []).append(len(converters))
+        converters.append((regex.groupindex[cap.group] - 1, conv))
+        slot_fields.append(cap.field)
+        if not is_scratch(cap.field):  # scratch captures are consumed, not kept
             fields.add(cap.field)
     event_static: dict[str, Any] = {}
     other_static: list[tuple[tuple[str, ...], str, Any]] = []
@@ -125,14 +163,18 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
             raise PackError(f"unknown post-processor {name!r} (known: {', '.join(sorted(POSTPROCESSORS))})",
                             loc) from None
     if rule.kv is not None:
+        if rule.kv.source not in slots:
+            raise PackError(f"kv 'from' names {rule.kv.source!r}, which no capture of the rule fills", loc)
         mapper, kv_fields = compile_kv(rule.kv, loc, CONVERTERS, declared)
         post.insert(0, mapper)
         fields |= kv_fields
-    plan: dict[tuple[str, ...], tuple[list[tuple[str, Any]], list[tuple[int, str, Converter | None]]]] = {}
+    plan: dict[tuple[str, ...], tuple[list[tuple[str, Any]], list[tuple[int, str]]]] = {}
     for parents, leaf, value in other_static:
         plan.setdefault(parents, ([], []))[0].append((leaf, value))
-    for index, parents, leaf, conv in setters:
-        plan.setdefault(parents, ([], []))[1].append((index, leaf, conv))
+    for slot, name in enumerate(slot_fields):
+        if not is_scratch(name):
+            parents, leaf = split_path(name)
+            plan.setdefault(parents, ([], []))[1].append((slot, leaf))
     if declared is not None:
         for name in sorted(fields):
             if not declared(name):
@@ -144,13 +186,18 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
         dataset=pack.dataset,
         key=dispatch_key(rule.match, patterns),
         regex=regex,
-        captures=tuple(setters),
+        converters=tuple(converters),
+        slot_fields=tuple(slot_fields),
+        slots={name: tuple(indices) for name, indices in slots.items()},
+        statics=dict(rule.set),
         event_static=event_static,
-        other_static=tuple(other_static),
+        action=None if "event.action" in slots else rule.set.get("event.action"),
         post=tuple(post),
         source=rule,
         fields=frozenset(fields),
         updates_stream=any(f in STREAM_FIELDS for f in fields),
+        derives=bool(post) or any(f in DERIVING_FIELDS for f in fields),
+        roots=frozenset(name.split(".", 1)[0] for name in fields),
         plan=tuple((parents, tuple(statics), tuple(caps)) for parents, (statics, caps) in plan.items()),
     )
 
@@ -226,6 +273,11 @@ def builtin_pack_paths() -> list[Path]:
     """The YAML packs shipped inside the package."""
     root = resources.files("esalog.parsers") / PACK_DIR
     return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def builtin_log_types() -> tuple[str, ...]:
+    """The log types of the built-in packs (a pack file is named after its log type)."""
+    return tuple(p.stem for p in builtin_pack_paths())
 
 
 def load_builtin_packs(user_packs: Iterable[str | Path] = (),

@@ -24,7 +24,7 @@ from typing import Any
 
 from esalog.errors import PackError, SourceLocation
 from esalog.parsers.converters import Converter
-from esalog.parsers.fields import parent_object, split_path
+from esalog.parsers.record import Record
 
 _KEY = re.compile(r"(?:^|(?<= ))([A-Za-z][A-Za-z0-9_]*)=")
 _TARGET = re.compile(r"([@A-Za-z0-9_.]+)(?::([A-Za-z_][A-Za-z0-9_]*))?")
@@ -130,7 +130,7 @@ def split_pairs(text: str) -> dict[str, str]:
     return pairs
 
 
-_Setter = tuple[tuple[str, ...], str, Converter | None]
+_Setter = tuple[str, Converter | None]  # (dotted field, converter or None)
 
 
 class KvMapper:
@@ -142,8 +142,8 @@ class KvMapper:
         self.source = source
         self.table = table
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        text = event.pop(self.source, None)
+    def __call__(self, record: Record) -> None:
+        text = record.get(self.source)
         if not text:
             return
         pairs = split_pairs(text)
@@ -153,7 +153,7 @@ class KvMapper:
             setters = self.table.get(pairs.get(f"{key}Label", key)) or self.table.get(key)
             if not setters:
                 continue
-            for parents, leaf, conv in setters:
+            for dotted, conv in setters:
                 converted: object = value
                 if conv is not None:
                     try:
@@ -162,7 +162,7 @@ class KvMapper:
                         continue  # a value the converter cannot read is left out, never fatal
                 if converted is None or converted == "":
                     continue
-                parent_object(event, parents)[leaf] = converted
+                record.set(dotted, converted)
 
 
 def compile_kv(spec: KvSpec, loc: SourceLocation, converters: Mapping[str, Converter],
@@ -182,7 +182,7 @@ def compile_kv(spec: KvSpec, loc: SourceLocation, converters: Mapping[str, Conve
             if declared is not None and not declared(target.field):
                 raise PackError(f"kv key {key!r}: field {target.field!r} is not declared in the event schema",
                                 loc)
-            setters.append((*split_path(target.field), conv))
+            setters.append((target.field, conv))
             fields.add(target.field)
         table[key] = tuple(setters)
     return KvMapper(spec.source, table), frozenset(fields)

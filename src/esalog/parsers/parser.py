@@ -1,41 +1,47 @@
-"""Line -> event: the header stage, pack routing and rule match, building one ECS-like event.
+"""Line -> record: the header stage, pack routing and rule match.
 
 :class:`LineParser` is stateless across lines except for what the log itself declares per input
 stream (header lines: time offset, AsyncOS version, serial number), kept in a :class:`Stream`.
-Every call returns exactly one event; nothing raises on bad input.
+Every call returns exactly one :class:`~esalog.parsers.record.Record`; nothing raises on bad input.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from esalog.parsers.engine import CompiledPack, Event, load_builtin_packs
-from esalog.parsers.header import HeaderFacts, HeaderParser, iso_utc
+from esalog.errors import ConfigError
+from esalog.parsers.engine import CONVERSION_ERRORS, CompiledPack, Event, load_builtin_packs
+from esalog.parsers.header import HeaderParser, iso_utc
+from esalog.parsers.record import MODULE, PIPELINE_ERROR, Record
 from esalog.schemas import is_declared
 
-MODULE = "cisco_esa"
 MAIL_LOGS = "mail_logs"
+#: The observer of every event before its appliance says more (hostname, serial number, version).
+BASE_OBSERVER: dict[str, str] = {"vendor": "Cisco", "product": "Secure Email Gateway", "type": "mail-gateway"}
 # Ids a line that no rule knows may still carry; the look-behind keeps CrtMID / CrtICID out.
 _LOOSE_IDS = re.compile(r"(?<![A-Za-z])(MID|ICID|DCID|RCID) (\d+)")
 _LOOSE_FIELDS = {"MID": "mid", "ICID": "icid", "DCID": "dcid", "RCID": "rcid"}
 
 
-def _related_ips(event: Event) -> None:
-    """ECS ``related.ip`` from ``source.ip`` and ``destination.ip`` (each once)."""
-    ips = [side["ip"] for side in (event.get("source"), event.get("destination")) if side and "ip" in side]
+def _derive(record: Record) -> None:
+    """``email.local_id`` from the MID and ECS ``related.ip`` from source and destination (each once)."""
+    mid = record.get("cisco.esa.mid")
+    if mid is not None:  # every rule: the MID is also ECS email.local_id
+        record.set("email.local_id", str(mid))
+    ips = [ip for ip in (record.get("source.ip"), record.get("destination.ip")) if ip is not None]
     if ips:
-        event["related"] = {"ip": ips if len(ips) == 1 or ips[0] != ips[1] else ips[:1]}
+        record.set("related", {"ip": ips if len(ips) == 1 or ips[0] != ips[1] else ips[:1]})
 
 
 class Stream:
     """Per-input state the log itself declares: clock settings and appliance identity."""
 
-    __slots__ = ("header", "host", "log_type", "name", "observers")
+    __slots__ = ("_syslog", "appliances", "header", "host", "log_type", "name", "observers")
 
     def __init__(self, name: str, header: HeaderParser, host: str | None = None,
                  log_type: str | None = None) -> None:
@@ -44,20 +50,50 @@ class Stream:
         self.host = host
         self.log_type = log_type
         self.observers: dict[str | None, dict[str, Any]] = {}
+        self.appliances: dict[str | None, str] = {}
+        self._syslog: dict[tuple[int | None, str | None, str | None], dict[str, Any]] = {}
 
     def observer(self, hostname: str | None) -> dict[str, Any]:
         """The observer object of *hostname* (shared by its events; replaced, never mutated)."""
         obs = self.observers.get(hostname)
         if obs is None:
-            obs = {"vendor": "Cisco", "product": "Secure Email Gateway", "type": "mail-gateway"}
+            obs = dict(BASE_OBSERVER)
             name = hostname or self.host
             if name:
                 obs["hostname"] = name
             self.observers[hostname] = obs
         return obs
 
+    def appliance(self, hostname: str | None) -> str:
+        """The key of the appliance that wrote a line: its hostname, else serial number, else the input."""
+        key = self.appliances.get(hostname)
+        if key is None:
+            obs = self.observer(hostname)
+            key = self.appliances[hostname] = obs.get("hostname") or obs.get("serial_number") or f"stream:{self.name}"
+        return key
+
     def update_observer(self, hostname: str | None, **facts: Any) -> None:
         self.observers[hostname] = {**self.observer(hostname), **facts}
+        self.appliances.pop(hostname, None)
+
+    def syslog(self, priority: int | None, hostname: str | None, appname: str | None) -> dict[str, Any]:
+        """ECS ``log.syslog`` of a line (shared by the lines with the same facts: never mutated)."""
+        key = (priority, hostname, appname)
+        found = self._syslog.get(key)
+        if found is None:
+            found = {}
+            if priority is not None:
+                found["priority"] = priority
+                found["facility"] = {"code": priority >> 3}
+                found["severity"] = {"code": priority & 7}
+            if hostname:
+                found["hostname"] = hostname
+            if appname:
+                found["appname"] = appname
+            if len(self._syslog) >= 256:
+                self._syslog.clear()
+            self._syslog[key] = found
+        return found
 
 
 #: ESA log types esalog has no pack for. Their lines (e.g. in a mixed syslog stream) are kept as
@@ -96,20 +132,23 @@ def log_type_for(appname: str | None, file_name: str | None = None) -> str | Non
 
 
 class LineParser:
-    """Turns raw lines into events with the compiled packs."""
+    """Turns raw lines into records with the compiled packs."""
 
     def __init__(self, packs: dict[str, CompiledPack], *, keep_original: bool = True,
-                 log_type: str | None = None) -> None:
+                 log_type: str | None = None, now: Callable[[], datetime] | None = None) -> None:
         self.packs = packs
         self.keep_original = keep_original
         self.forced_log_type = log_type
+        self._clock = now or _utc_now
 
     @classmethod
     def from_options(cls, user_packs: Iterable[str | Path] = (), *, keep_original: bool = True,
-                     log_type: str | None = None) -> LineParser:
+                     log_type: str | None = None, now: Callable[[], datetime] | None = None) -> LineParser:
         """Load the built-in packs (checked against the schema) plus *user_packs*."""
-        return cls(load_builtin_packs(user_packs, declared=is_declared),
-                   keep_original=keep_original, log_type=log_type)
+        packs = load_builtin_packs(user_packs, declared=is_declared)
+        if log_type is not None and log_type not in packs:
+            raise ConfigError(f"--log-type: no pack for {log_type!r} (known: {', '.join(sorted(packs))})")
+        return cls(packs, keep_original=keep_original, log_type=log_type, now=now)
 
     def new_stream(self, name: str, *, tz: tzinfo = UTC, year: int | None = None, host: str | None = None,
                    today: date | None = None) -> Stream:
@@ -117,12 +156,12 @@ class LineParser:
         hint = self.forced_log_type or log_type_for(None, Path(name).name if name not in ("-", "") else None)
         return Stream(name, HeaderParser(tz=tz, year=year, today=today), host=host, log_type=hint)
 
-    def parse(self, line: str, stream: Stream, *, tags: list[str] | None = None) -> Event:
-        """Exactly one event for *line* (without its newline)."""
+    def parse(self, line: str, stream: Stream, *, tags: list[str] | None = None) -> Record:
+        """Exactly one record for *line* (without its newline)."""
         parts = stream.header.split(line)
         if parts is None:
-            return self.error_event(line, stream, "no_header",
-                                    "not an ESA log line: no '<Level>: ' header and no CEF payload", tags)
+            return self.error_record(line, stream, "no_header",
+                                     "not an ESA log line: no '<Level>: ' header and no CEF payload", tags)
         facts, body = parts
         timestamp, level, priority, hostname, appname = facts
         if appname is None and stream.log_type is not None and not self.forced_log_type \
@@ -133,63 +172,73 @@ class LineParser:
         pack = self.packs.get(log_type)
         if pack is None:
             if log_type in OTHER_LOG_TYPES:
-                return self._unsupported(line, facts, body, stream, log_type, tags)
+                return self._unsupported(line, timestamp, level, priority, hostname, appname, body, stream,
+                                         log_type, tags)
             pack = self.packs[MAIL_LOGS]
-        event_obj: dict[str, Any] = {"kind": "event", "module": MODULE, "dataset": pack.dataset}
-        if self.keep_original:
-            event_obj["original"] = line
+        created = None
+        if timestamp is None:
+            timestamp = created = self.now()
         observer = stream.observers.get(hostname)
-        event: Event = {
-            "@timestamp": timestamp or self._now(event_obj),
-            "message": body,
-            "event": event_obj,
-            "observer": observer if observer is not None else stream.observer(hostname),
-        }
-        if level is not None:
-            event["log"] = {"level": level}
-        if priority is not None or appname or hostname:
-            self._syslog_fields(event, priority, hostname, appname)
-        if tags:
-            event["tags"] = list(tags)
+        record = Record(
+            timestamp, body, pack.dataset,
+            observer if observer is not None else stream.observer(hostname),
+            stream.appliance(hostname),
+            original=line if self.keep_original else None,
+            created=created,
+            level=level,
+            syslog=stream.syslog(priority, hostname, appname)
+            if priority is not None or appname or hostname else None,
+            tags=list(tags) if tags else None,
+        )
         found = pack.match(body)
         if found is None:
-            self._unmatched(event, event_obj, body)
-            return event
+            self._unmatched(record, body)
+            return record
         rule, m = found
-        esa: dict[str, Any] = {"kind": rule.id}
-        event["cisco"] = {"esa": esa}
+        groups = m.groups()
+        try:
+            values = rule.convert(groups)
+        except CONVERSION_ERRORS:
+            values, failed = rule.convert_each(groups)
+            record.add_tag("esalog_conversion_error")
+            record.set("error", {"type": "conversion",
+                                 "message": f"rule {rule.id!r} could not convert {'; '.join(failed)}"})
+        record.rule = rule
+        record.values = values
+        for func in rule.post:
+            func(record)
         if rule.updates_stream:
-            event["observer"] = dict(event["observer"])  # shared object: never mutate in place
-            rule.apply(m, event, event_obj)
-            self._update_stream(event, stream, hostname)
-        else:
-            rule.apply(m, event, event_obj)
-        mid = esa.get("mid")
-        if mid is not None:  # every rule: the MID is also ECS email.local_id
-            email = event.get("email")
-            if email is None:
-                event["email"] = {"local_id": str(mid)}
-            else:
-                email["local_id"] = str(mid)
-        if "source" in event or "destination" in event:
-            _related_ips(event)
-        return event
+            self._update_stream(record, stream, hostname)
+        if rule.derives:
+            _derive(record)
+        return record
 
-    def error_event(self, line: str, stream: Stream, error_type: str, why: str,
-                    tags: list[str] | None = None) -> Event:
-        """The event of a line that is not an ESA line at all: the text is kept, the reason given."""
-        event_obj: dict[str, Any] = {"kind": "pipeline_error", "module": MODULE,
+    def parse_event(self, line: str, stream: Stream) -> Event:
+        """The nested event of *line* (tests and tooling; the pipeline encodes records itself)."""
+        from esalog.encode import to_event
+
+        return to_event(self.parse(line, stream))
+
+    def now(self) -> str:
+        """The parse time, for lines that carry no time of their own."""
+        return iso_utc(self._clock())
+
+    def error_record(self, line: str, stream: Stream, error_type: str, why: str,
+                     tags: list[str] | None = None) -> Record:
+        """The record of a line that is not an ESA line at all: the text is kept, the reason given."""
+        now = self.now()
+        event_obj: dict[str, Any] = {"kind": PIPELINE_ERROR, "module": MODULE,
                                      "dataset": f"{MODULE}.{stream.log_type or MAIL_LOGS}",
-                                     "action": "unknown", "outcome": "unknown", "original": line}
+                                     "action": "unknown", "outcome": "unknown", "original": line, "created": now}
         event: Event = {
-            "@timestamp": self._now(event_obj),
+            "@timestamp": now,
             "message": line,
             "event": event_obj,
             "observer": stream.observer(None),
             "error": {"type": error_type, "message": why},
             "tags": [*(tags or ()), "esalog_pipeline_error"],
         }
-        return event
+        return Record.of_document(event, stream.appliance(None))
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -208,16 +257,18 @@ class LineParser:
             return "bounce_logs" if "bounce_logs" in self.packs else MAIL_LOGS
         return MAIL_LOGS
 
-    def _unsupported(self, line: str, facts: HeaderFacts, body: str, stream: Stream, log_type: str,
-                     tags: list[str] | None) -> Event:
-        """The event of a line of an ESA log type esalog has no pack for: kept, tagged, not parsed."""
-        timestamp, level, priority, hostname, appname = facts
+    def _unsupported(self, line: str, timestamp: str | None, level: str | None, priority: int | None,
+                     hostname: str | None, appname: str | None, body: str, stream: Stream, log_type: str,
+                     tags: list[str] | None) -> Record:
+        """The record of a line of an ESA log type esalog has no pack for: kept, tagged, not parsed."""
         event_obj: dict[str, Any] = {"kind": "event", "module": MODULE, "dataset": f"{MODULE}.{log_type}",
                                      "action": "unknown", "outcome": "unknown"}
         if self.keep_original:
             event_obj["original"] = line
+        if timestamp is None:
+            timestamp = event_obj["created"] = self.now()
         event: Event = {
-            "@timestamp": timestamp or self._now(event_obj),
+            "@timestamp": timestamp,
             "message": body,
             "event": event_obj,
             "observer": stream.observer(hostname),
@@ -227,60 +278,36 @@ class LineParser:
         if level is not None:
             event["log"] = {"level": level}
         if priority is not None or appname or hostname:
-            self._syslog_fields(event, priority, hostname, appname)
-        return event
+            event.setdefault("log", {})["syslog"] = stream.syslog(priority, hostname, appname)
+        return Record.of_document(event, stream.appliance(hostname))
 
     @staticmethod
-    def _now(event_obj: dict[str, Any]) -> str:
-        now = iso_utc(datetime.now(UTC))
-        event_obj["created"] = now
-        return now
-
-    @staticmethod
-    def _syslog_fields(event: Event, priority: int | None, hostname: str | None, appname: str | None) -> None:
-        syslog: dict[str, Any] = {}
-        if priority is not None:
-            syslog["priority"] = priority
-            syslog["facility"] = {"code": priority >> 3}
-            syslog["severity"] = {"code": priority & 7}
-        if hostname:
-            syslog["hostname"] = hostname
-        if appname:
-            syslog["appname"] = appname
-        log = event.get("log")
-        if log is None:
-            event["log"] = {"syslog": syslog}
-        else:
-            log["syslog"] = syslog
-
-    @staticmethod
-    def _unmatched(event: Event, event_obj: dict[str, Any], body: str) -> None:
-        event_obj["action"] = "unknown"
-        event_obj["outcome"] = "unknown"
-        tags = event.get("tags")
-        if tags is None:
-            event["tags"] = ["esalog_unmatched"]
-        else:
-            tags.append("esalog_unmatched")
-        esa: dict[str, Any] = {}
+    def _unmatched(record: Record, body: str) -> None:
+        record.set("event.action", "unknown")
+        record.set("event.outcome", "unknown")
+        record.add_tag("esalog_unmatched")
+        ids: dict[str, int] = {}
         for word, number in _LOOSE_IDS.findall(body):
-            esa.setdefault(_LOOSE_FIELDS[word], int(number))
-        if esa:
-            event["cisco"] = {"esa": esa}
-            if "mid" in esa:
-                event["email"] = {"local_id": str(esa["mid"])}
+            ids.setdefault(_LOOSE_FIELDS[word], int(number))
+        for name, number in ids.items():
+            record.set(f"cisco.esa.{name}", number)
+        if "mid" in ids:
+            record.set("email.local_id", str(ids["mid"]))
 
     @staticmethod
-    def _update_stream(event: Event, stream: Stream, hostname: str | None) -> None:
+    def _update_stream(record: Record, stream: Stream, hostname: str | None) -> None:
         """Header lines change how the later lines of this stream are read."""
-        esa = event.get("cisco", {}).get("esa", {})
-        offset = esa.get("utc_offset_seconds")
+        offset = record.get_int("cisco.esa.utc_offset_seconds")
         if offset is not None:
             stream.header.set_utc_offset(offset)
-        observer = event.get("observer", {})
         facts = {}
         for key in ("serial_number", "version"):
-            if key in observer:
-                facts[key] = observer[key]
+            value = record.get(f"observer.{key}")
+            if value is not None:
+                facts[key] = value
         if facts:
             stream.update_observer(hostname, **facts)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)

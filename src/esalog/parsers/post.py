@@ -1,47 +1,46 @@
 """Named rule-level post-processors: ``post: [name, ...]`` in a rule.
 
 A post-processor runs after the captures are stored and may derive fields from several of them.
-It receives the event and changes it in place. Unknown names are rejected when a pack loads.
+It receives the line's :class:`~esalog.parsers.record.Record`, reads its fields with ``get`` and adds
+fields with ``set``. Unknown names are rejected when a pack loads.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
-
 from esalog.parsers.converters import py_literal
+from esalog.parsers.record import Record
 
-PostProcessor = Callable[[dict[str, Any]], None]
+PostProcessor = Callable[[Record], None]
 
 _SMTP_TAIL = re.compile(r"^(?P<reply>\(.*\))(?: (?P<extra>\[.*\]))?$")
 
 
-def smtp_reply(event: dict[str, Any]) -> None:
+def smtp_reply(record: Record) -> None:
     """Split ``cisco.esa.bounce.reply`` (``('550', ['line', ...]) []``) into code and lines.
 
     Parsed with ``ast.literal_eval`` (no ``eval``); a tail that is not a Python literal is kept as text.
     """
-    bounce = event.get("cisco", {}).get("esa", {}).get("bounce")
-    if not bounce or "reply" not in bounce:
+    raw = record.get("cisco.esa.bounce.reply")
+    if not isinstance(raw, str):
         return
-    raw = bounce["reply"]
     m = _SMTP_TAIL.match(raw)
     value = py_literal(m.group("reply")) if m else raw
     if isinstance(value, tuple) and len(value) == 2:
         code, lines = value
-        bounce["smtp_code"] = str(code)
+        record.set("cisco.esa.bounce.smtp_code", str(code))
         if isinstance(lines, list | tuple):
-            bounce["response"] = [str(x) for x in lines]
+            record.set("cisco.esa.bounce.response", [str(x) for x in lines])
         else:
-            bounce["response"] = [str(lines)]
+            record.set("cisco.esa.bounce.response", [str(lines)])
 
 
-def direction_from_table(event: dict[str, Any]) -> None:
+def direction_from_table(record: Record) -> None:
     """``... in the inbound table`` -> ``email.direction`` = ``inbound`` (ECS wording)."""
-    table = event.get("cisco", {}).get("esa", {}).get("policy_table")
+    table = record.get("cisco.esa.policy_table")
     if table in ("inbound", "outbound"):
-        event.setdefault("email", {})["direction"] = table
+        record.set("email.direction", table)
 
 
 #: CEF ``act`` -> (event.action, event.outcome, event.type); anything else keeps the rule's values.
@@ -55,17 +54,17 @@ _FINAL_ACTIONS: dict[str, tuple[str, str, list[str]]] = {
 }
 
 
-def cef_final_action(event: dict[str, Any]) -> None:
+def cef_final_action(record: Record) -> None:
     """CEF ``act`` -> event.action/outcome; an aborted reception also gives ``cisco.esa.abort.reason``."""
-    esa = event.get("cisco", {}).get("esa", {})
-    act = esa.get("final_action")
+    act = record.get("cisco.esa.final_action")
     found = _FINAL_ACTIONS.get(str(act).upper()) if act else None
     if found is None:
         return
-    ev = event["event"]
-    ev["action"], ev["outcome"], ev["type"] = found[0], found[1], list(found[2])
+    record.set("event.action", found[0])
+    record.set("event.outcome", found[1])
+    record.set("event.type", list(found[2]))
     if found[0] == "message-aborted":
-        esa["abort"] = {"reason": esa.get("final_action_details") or str(act)}
+        record.set("cisco.esa.abort", {"reason": record.get("cisco.esa.final_action_details") or str(act)})
 
 
 POSTPROCESSORS: dict[str, PostProcessor] = {

@@ -7,9 +7,10 @@ ICID reported ``lost``? how long was the MID idle?) the cause can be told apart 
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
+
+from esalog.parsers.record import Record
 
 CATEGORIES = (
     "connection_lost",
@@ -25,11 +26,6 @@ TIMEOUT_TOLERANCE = 1.0
 
 RECEIVING_ABORTED = "Receiving aborted"
 BY_SENDER = "Receiving aborted by sender"
-_FILTER = re.compile(
-    r"(?P<verb>Dropped|Bounced) by (?:(?P<kind>content filter|filter|message filter) "
-    r"(?P<q>['\"])(?P<name>.*)(?P=q)(?: in the (?P<dir>inbound|outbound) table)?"
-    r"|(?P<engine>[^'\"]+?))\s*$"
-)
 
 
 def clock(epoch: float) -> str:
@@ -37,8 +33,30 @@ def clock(epoch: float) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(epoch))
 
 
-def classify_line(reason: str) -> dict[str, Any]:
-    """What the abort text alone tells: the category and its facts (no session state needed)."""
+def abort_facts(record: Record) -> dict[str, Any]:
+    """The abort of a ``message-aborted`` record: what the pack read, plus the category of its text.
+
+    The pack reads the cause (``_abort_verb``, ``_abort_filter_kind``, ``cisco.esa.filter.name``,
+    ``cisco.esa.policy_table``, ``_abort_engine``); an abort whose rule reads none of them (the CEF final
+    action) is classified by its first words.
+    """
+    old = record.subtree("cisco.esa.abort") or {}
+    reason = old.get("reason", "")
+    facts = classify_line(
+        reason if isinstance(reason, str) else str(reason),
+        verb=record.get_str("_abort_verb"),
+        filter_kind=record.get_str("_abort_filter_kind"),
+        filter_name=record.get_str("cisco.esa.filter.name"),
+        direction=record.get_str("cisco.esa.policy_table"),
+        engine=record.get_str("_abort_engine"),
+    )
+    return {**old, **facts}
+
+
+def classify_line(reason: str, *, verb: str | None = None, filter_kind: str | None = None,
+                  filter_name: str | None = None, direction: str | None = None,
+                  engine: str | None = None) -> dict[str, Any]:
+    """What the abort line alone tells: the category and its facts (no session state needed)."""
     text = reason.strip()
     if text.startswith(BY_SENDER):
         return {
@@ -56,23 +74,23 @@ def classify_line(reason: str) -> dict[str, Any]:
             "initiated_by": "unknown",
             "evidence": "no earlier line of this message: lost connection or timeout cannot be told",
         }
-    m = _FILTER.match(text)
-    if m:
-        abort: dict[str, Any] = {"reason": reason, "confidence": "logged", "initiated_by": "policy"}
-        if m["verb"] == "Dropped":
-            abort["category"] = "policy_drop"
+    if verb is None:  # a rule that does not read the cause: "Dropped by <engine>" by its words
+        head, by, rest = text.partition(" by ")
+        if by and head in ("Dropped", "Bounced") and rest and not any(q in rest for q in "'\""):
+            verb, engine = head, rest.strip()
+    if verb in ("Dropped", "Bounced"):
+        abort: dict[str, Any] = {"reason": reason, "confidence": "logged", "initiated_by": "policy",
+                                 "category": "policy_drop" if verb == "Dropped" else "policy_bounce"}
+        if filter_kind is not None and filter_name is not None:
+            abort["filter"] = filter_name
+            abort["filter_type"] = "content" if filter_kind == "content filter" else "message"
+            if direction:
+                abort["direction"] = direction
+            evidence = f"{filter_kind} '{filter_name}'" + (f" in the {direction} table" if direction else "")
         else:
-            abort["category"] = "policy_bounce"
-        if m["name"] is not None:
-            abort["filter"] = m["name"]
-            abort["filter_type"] = "content" if m["kind"] == "content filter" else "message"
-            if m["dir"]:
-                abort["direction"] = m["dir"]
-            abort["evidence"] = f"{m['kind']} '{m['name']}'" + (f" in the {m['dir']} table" if m["dir"] else "")
-        else:
-            abort["engine"] = m["engine"]
-            abort["evidence"] = f"engine {m['engine']}"
-        abort["evidence"] = f"{m['verb'].lower()} by " + abort["evidence"]
+            abort["engine"] = engine
+            evidence = f"engine {engine}"
+        abort["evidence"] = f"{verb.lower()} by {evidence}"
         return abort
     return {
         "reason": reason,

@@ -8,6 +8,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from esalog.names import SUMMARY_ACTION, is_summary
+from esalog.parsers.record import Record
 from esalog.tracking.aborts import ADVICE, CATEGORIES
 from esalog.tracking.summary import DISPOSITIONS
 
@@ -68,10 +70,17 @@ class Report:
         self.first: str | None = None
         self.last: str | None = None
 
+    def add_record(self, record: Record) -> None:
+        """Count one pipeline record (line records count as lines; summaries are digested)."""
+        if record.document is not None and is_summary(record):
+            self.add(record.document)
+        else:
+            self.lines += 1
+
     def add(self, event: dict[str, Any]) -> None:
         """Count one pipeline event (line events count as lines; summaries are digested)."""
         ev = event.get("event", {})
-        if ev.get("action") != "message-summary":
+        if ev.get("action") != SUMMARY_ACTION:
             self.lines += 1
             return
         self.messages += 1

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from esalog.tracking.state import Fate, Msg
+from esalog.names import MODULE, SUMMARY_ACTION
+from esalog.tracking.store import Fate, Msg
 
 DISPOSITIONS = (
     "delivered",
@@ -67,14 +68,14 @@ def build_summary(msg: Msg, observer: dict[str, Any], dataset: str, end_reason: 
     """The ``message-summary`` event of *msg*; *end_reason*: finished, max_open, ttl or end_of_input."""
     disp = disposition(msg)
     complete = end_reason == "finished" and msg.started
-    esa: dict[str, Any] = {"kind": "message-summary", "mid": msg.id, "disposition": disp}
+    esa: dict[str, Any] = {"kind": SUMMARY_ACTION, "mid": msg.id, "disposition": disp}
     event: dict[str, Any] = {
         "@timestamp": msg.last_ts,
         "event": {
             "kind": "state",
-            "module": "cisco_esa",
+            "module": MODULE,
             "dataset": dataset,
-            "action": "message-summary",
+            "action": SUMMARY_ACTION,
             "category": ["email"],
             "type": ["info"],
             "outcome": outcome_of(disp),

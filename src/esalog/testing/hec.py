@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from esalog.fakes._server import FakeServer, Fault, Reply, Request
+from esalog.testing._server import FakeServer, Fault, Reply, Request
 
 _TEXT = {
     0: "Success",
@@ -226,17 +226,8 @@ class FakeHEC(FakeServer):
     def _raw(self, body: bytes, request: Request, channel: str | None, fault: Fault | None) -> Reply:
         text = body.decode("utf-8", "replace")
         lines = [line for line in text.splitlines() if line.strip()]
-        envelopes = [
-            {
-                "event": line,
-                **{
-                    k: request.query[k]
-                    for k in ("host", "source", "sourcetype", "index")
-                    if k in request.query
-                },
-            }
-            for line in lines
-        ]
+        meta = {k: request.query[k] for k in ("host", "source", "sourcetype", "index") if k in request.query}
+        envelopes = [orjson.dumps({"event": line, **meta}) for line in lines]  # stored as received: bytes
         with self._data_lock:
             self.raw.extend(lines)
         return self._index(envelopes, channel, fault)

@@ -1,9 +1,10 @@
-"""Session state: slotted records per appliance, bounded by count and by log-time TTL.
+"""The session store: slotted records per appliance, bounded by count and by log-time TTL.
 
-Every open record (connection or message) sits in its appliance's store (``dict`` keyed by the
+Every open record (connection or message) sits in its appliance's table (``dict`` keyed by the
 numeric id) and in one :class:`OpenTable` that keeps them in least-recently-used order (a touch
 moves a record to the back, O(1)), so the stalest record is always at the front for eviction by
-count or by log-time TTL. Finishing a record removes it from both, so nothing stays behind.
+count or by log-time TTL. Finishing a record removes it from both, so nothing stays behind. Each
+record knows its appliance (for the observer of an evicted message's summary: no search).
 """
 
 from __future__ import annotations
@@ -38,18 +39,19 @@ class Appliance:
             fin.popitem(last=False)
 
 
-class Record:
-    """Base of every open record: where it lives and when it was last seen (log time)."""
+class OpenRecord:
+    """Base of every open record: its appliance, where it lives and when it was last seen (log time)."""
 
-    __slots__ = ("home", "id", "last")
+    __slots__ = ("appliance", "home", "id", "last")
 
-    def __init__(self, home: dict[int, Any], ident: int, t: float) -> None:
+    def __init__(self, appliance: Appliance, home: dict[int, Any], ident: int, t: float) -> None:
+        self.appliance = appliance
         self.home = home
         self.id = ident
         self.last = t
 
 
-class Conn(Record):
+class Conn(OpenRecord):
     """An inbound SMTP connection (ICID)."""
 
     __slots__ = (
@@ -66,8 +68,8 @@ class Conn(Record):
         "tls_failed",
     )
 
-    def __init__(self, home: dict[int, Any], ident: int, t: float) -> None:
-        super().__init__(home, ident, t)
+    def __init__(self, appliance: Appliance, home: dict[int, Any], ident: int, t: float) -> None:
+        super().__init__(appliance, home, ident, t)
         self.source: dict[str, Any] | None = None  # shared by the events it enriches: never mutated
         self.related: dict[str, Any] | None = None
         self.listener_ip: str | None = None
@@ -81,13 +83,13 @@ class Conn(Record):
         self.lost_at: float | None = None
 
 
-class DeliveryConn(Record):
+class DeliveryConn(OpenRecord):
     """An outbound delivery connection (DCID)."""
 
     __slots__ = ("destination", "tls")
 
-    def __init__(self, home: dict[int, Any], ident: int, t: float) -> None:
-        super().__init__(home, ident, t)
+    def __init__(self, appliance: Appliance, home: dict[int, Any], ident: int, t: float) -> None:
+        super().__init__(appliance, home, ident, t)
         self.destination: dict[str, Any] | None = None  # shared by the events it enriches
         self.tls: dict[str, Any] | None = None
 
@@ -106,7 +108,7 @@ class Fate:
         self.status_code: str | None = None
 
 
-class Msg(Record):
+class Msg(OpenRecord):
     """A message (MID) and everything its lines said, until ``Message finished``."""
 
     __slots__ = (
@@ -135,8 +137,8 @@ class Msg(Record):
         "verdicts",
     )
 
-    def __init__(self, home: dict[int, Any], ident: int, t: float, ts: str) -> None:
-        super().__init__(home, ident, t)
+    def __init__(self, appliance: Appliance, home: dict[int, Any], ident: int, t: float, ts: str) -> None:
+        super().__init__(appliance, home, ident, t)
         self.first = t
         self.first_ts = ts
         self.last_ts = ts
@@ -208,27 +210,27 @@ class OpenTable:
 
     __slots__ = ("max_open", "on_evict", "order", "ttl")
 
-    def __init__(self, max_open: int, ttl: float, on_evict: Callable[[Record, str], None]) -> None:
+    def __init__(self, max_open: int, ttl: float, on_evict: Callable[[OpenRecord, str], None]) -> None:
         self.max_open = max_open
         self.ttl = ttl
         self.on_evict = on_evict
-        self.order: OrderedDict[Record, None] = OrderedDict()
+        self.order: OrderedDict[OpenRecord, None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.order)
 
-    def add(self, rec: Record) -> None:
+    def add(self, rec: OpenRecord) -> None:
         """Track a new record (already in its store); evict the stalest when over the bound."""
         order = self.order
         order[rec] = None
         if len(order) > self.max_open:
             self._evict_stalest()
 
-    def discard(self, rec: Record) -> None:
+    def discard(self, rec: OpenRecord) -> None:
         """Forget a finished record."""
         self.order.pop(rec, None)
 
-    def touch(self, rec: Record, t: float) -> None:
+    def touch(self, rec: OpenRecord, t: float) -> None:
         """*rec* was seen at log time *t*: it becomes the most recently used (if still open)."""
         rec.last = t
         order = self.order
@@ -250,7 +252,7 @@ class OpenTable:
             order.popitem(last=False)
             self._drop(rec, "ttl")
 
-    def drain(self) -> Iterator[Record]:
+    def drain(self) -> Iterator[OpenRecord]:
         """Remove and yield every record, oldest first (end of input)."""
         order = self.order
         while order:
@@ -259,7 +261,94 @@ class OpenTable:
                 del rec.home[rec.id]
             yield rec
 
-    def _drop(self, rec: Record, why: str) -> None:
+    def _drop(self, rec: OpenRecord, why: str) -> None:
         if rec.home.get(rec.id) is rec:
             del rec.home[rec.id]
         self.on_evict(rec, why)
+
+
+class SessionStore:
+    """Every appliance's open records and the one table that bounds them (the tracker's whole state)."""
+
+    __slots__ = ("appliances", "table")
+
+    def __init__(self, max_open: int, ttl: float, on_evict: Callable[[OpenRecord, str], None]) -> None:
+        self.appliances: dict[str, Appliance] = {}
+        self.table = OpenTable(max_open, ttl, on_evict)
+
+    def appliance(self, key: str) -> Appliance:
+        """The appliance *key* (created on first sight)."""
+        app = self.appliances.get(key)
+        if app is None:
+            app = self.appliances[key] = Appliance(key)
+        return app
+
+    def conn(self, app: Appliance, icid: int, t: float) -> Conn:
+        """The open connection *icid* of *app*, created on first sight; touched at log time *t*."""
+        conn = app.icids.get(icid)
+        if conn is None:
+            conn = app.icids[icid] = Conn(app, app.icids, icid, t)
+            self.table.add(conn)
+        else:
+            self.table.touch(conn, t)
+        return conn
+
+    def new_conn(self, app: Appliance, icid: int, t: float) -> Conn:
+        """A connection opened now: a record of the same ICID still open is replaced."""
+        old = app.icids.pop(icid, None)
+        if old is not None:
+            self.table.discard(old)
+        return self.conn(app, icid, t)
+
+    def new_dconn(self, app: Appliance, dcid: int, t: float) -> DeliveryConn:
+        """A delivery connection opened now (replacing a record of the same DCID)."""
+        old = app.dcids.pop(dcid, None)
+        if old is not None:
+            self.table.discard(old)
+        dconn = app.dcids[dcid] = DeliveryConn(app, app.dcids, dcid, t)
+        self.table.add(dconn)
+        return dconn
+
+    def close(self, rec: OpenRecord | None) -> None:
+        """Forget a finished connection or delivery connection (messages keep their own reference)."""
+        if rec is not None:
+            rec.home.pop(rec.id, None)
+            self.table.discard(rec)
+
+    def msg(self, app: Appliance, mid: int, t: float, ts: str) -> Msg | None:
+        """The open message *mid* (created on first sight), or None for a line after its finish."""
+        msg = app.mids.get(mid)
+        if msg is None:
+            if mid in app.finished:
+                return None
+            msg = app.mids[mid] = Msg(app, app.mids, mid, t, ts)
+            self.table.add(msg)
+        else:
+            msg.last = t
+            msg.last_ts = ts
+            self.table.order.move_to_end(msg)  # an open message is always in the table
+        msg.lines += 1
+        return msg
+
+    def finish(self, msg: Msg) -> None:
+        """*msg* is finished: forget it, and remember its MID so a stray late line does not reopen it."""
+        app = msg.appliance
+        del app.mids[msg.id]
+        self.table.discard(msg)
+        app.remember_finished(msg.id)
+
+    def drain(self) -> Iterator[OpenRecord]:
+        """Every open record, oldest first; the store is empty afterwards."""
+        yield from self.table.drain()
+        self.appliances.clear()
+
+    def open_counts(self) -> dict[str, int]:
+        """How many connections, messages and delivery connections are held (for tests and stats)."""
+        counts = {"icids": 0, "mids": 0, "dcids": 0, "finished_memory": 0}
+        for app in self.appliances.values():
+            counts["icids"] += len(app.icids)
+            counts["mids"] += len(app.mids)
+            counts["dcids"] += len(app.dcids)
+            counts["finished_memory"] += len(app.finished)
+        counts["table"] = len(self.table)
+        return counts

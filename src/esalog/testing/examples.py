@@ -1,4 +1,4 @@
-"""Test helpers that ship as API: run a pack's examples, compare events by dotted fields."""
+"""The pack-example runner: every rule's examples must be read by that rule and yield their fields."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from esalog.parsers.engine import get_field
+from esalog.encode import to_event
+from esalog.parsers.fields import get_field
 from esalog.parsers.parser import LineParser
 
 #: Examples are read as if today were this date, so year-less syslog lines get a fixed year.
@@ -48,12 +49,14 @@ def run_pack_examples(parser: LineParser) -> list[ExampleResult]:
             for example in rule.source.examples:
                 stream = parser.new_stream(f"example:{rule.id}", today=EXAMPLE_TODAY)
                 stream.log_type = log_type
-                event = parser.parse(example.line, stream)
-                got_rule = get_field(event, "cisco.esa.kind")
-                if event["event"].get("kind") == "pipeline_error":
+                record = parser.parse(example.line, stream)
+                event = to_event(record)
+                if record.kind == "pipeline_error":
                     problem = f"not read as an ESA line: {event['error']['message']}"
-                elif got_rule != rule.id:
-                    problem = f"read by rule {got_rule!r} instead of {rule.id!r}"
+                elif record.rule is None:
+                    problem = f"no rule matched (expected {rule.id!r})"
+                elif record.rule.id != rule.id:
+                    problem = f"read by rule {record.rule.id!r} instead of {rule.id!r}"
                 else:
                     problem = check_fields(event, dict(example.fields))
                 results.append(ExampleResult(log_type, rule.id, example.line, problem))

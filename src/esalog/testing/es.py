@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from esalog.fakes._server import FakeServer, Fault, Reply, Request
+from esalog.testing._server import FakeServer, Fault, Reply, Request
 
 _MAPPING_TYPES = frozenset(
     {

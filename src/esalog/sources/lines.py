@@ -1,22 +1,19 @@
-"""Input stage: read lines from files (plain or gzip), globs or stdin as bytes; decode safely.
+"""Lines from bytes: split into blocks of whole lines, decoded safely, damage reported.
 
-Every physical line becomes exactly one :class:`RawLine`: text without its newline, the byte
-offset where it starts, and problems found while decoding (invalid UTF-8, NUL bytes, a line longer
-than the limit). Nothing is dropped.
+Every physical line becomes exactly one line of a :class:`Block` (or one :class:`RawLine` when read one
+at a time): text without its newline, the byte offset where it starts, and problems found while
+decoding (invalid UTF-8, NUL bytes, a line longer than the limit). Nothing is dropped: when reading
+fails (a truncated or corrupt gzip member, an I/O error), what was read becomes lines and the damage is
+reported in a last block (``damage``) with the offset where it happened.
 """
 
 from __future__ import annotations
 
-import glob
-import gzip
-import os
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from esalog.errors import ConfigError
+from esalog.sources.files import READ_ERRORS
 
 #: Lines longer than this are cut (the event says so); memory stays bounded whatever the input.
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -33,37 +30,6 @@ class RawLine:
     next_offset: int  # byte offset just after the line (where a checkpoint resumes)
     number: int  # 1-based line number
     problems: tuple[str, ...] = ()  # invalid_utf8, binary, line_too_long
-
-
-def expand_paths(paths: list[str]) -> list[str]:
-    """Expand globs (in the order given, each sorted); ``-`` is stdin. Missing files are an error."""
-    out: list[str] = []
-    for path in paths or ["-"]:
-        if path == "-":
-            out.append(path)
-            continue
-        matches = sorted(glob.glob(path)) if any(c in path for c in "*?[") else [path]
-        if not matches:
-            raise ConfigError(f"no file matches {path!r}")
-        for match in matches:
-            if os.path.isdir(match):
-                raise ConfigError(f"{match!r} is a directory; give files or a glob such as {match}/*")
-            if not os.path.exists(match):
-                raise ConfigError(f"no such file: {match!r}")
-            out.append(match)
-    return out
-
-
-def open_binary(path: str) -> BinaryIO:
-    """Open *path* for binary reading; gzip is recognised by its magic bytes; ``-`` is stdin."""
-    if path == "-":
-        return sys.stdin.buffer
-    handle = open(path, "rb")
-    magic = handle.read(2)
-    handle.seek(0)
-    if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
-    return handle
 
 
 def decode_line(raw: bytes) -> tuple[str, tuple[str, ...]]:
@@ -91,6 +57,7 @@ class Block:
     offset: int  # byte offset of the first line
     next_offset: int  # byte offset after the last line
     first_number: int  # 1-based number of the first line
+    damage: str | None = field(default=None)  # why reading stopped here (then the block has no lines)
 
     def size(self, index: int) -> int:
         """Bytes line *index* takes in the input, newline included."""
@@ -121,12 +88,14 @@ def _block(raws: list[bytes], sizes: dict[int, int], cut: set[int], offset: int,
 
 
 def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LINE_BYTES,
-                block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+                block_bytes: int = BLOCK_BYTES, *, final: bool = True) -> Iterator[Block]:
     """Every line of *handle* in blocks; a line over *max_line* bytes is cut and its rest skipped.
 
     The same lines, offsets and problems as :func:`read_lines`, for a fraction of the cost per line.
     Reads ahead of the lines handed on (``read1`` where the handle has it: no waiting for a full block
-    on a pipe). Memory stays bounded by *block_bytes* plus *max_line*, whatever the input.
+    on a pipe). Memory stays bounded by *block_bytes* plus *max_line*, whatever the input. With
+    *final* False (a file still being written) a last line without newline is left for later.
+    A read that fails ends the blocks with one whose ``damage`` says why and where.
     """
     offset = start_offset
     number = 0
@@ -134,9 +103,18 @@ def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LIN
     tail_size = 0  # that line's bytes read so far
     read = getattr(handle, "read1", handle.read)
     while True:
-        data = read(block_bytes)
+        try:
+            data = read(block_bytes)
+        except READ_ERRORS as exc:
+            if tail_size:  # the readable start of the line the damage cut
+                cut = {0} if tail_size > max_line else set()
+                block = _block([tail[:max_line]], {0: tail_size}, cut, offset, number)
+                yield block
+                offset, number = block.next_offset, number + 1
+            yield Block([], [], {}, {}, offset, offset, number + 1, damage=_damage_text(exc))
+            return
         if not data:
-            if tail_size:  # a last line without newline: nothing is stripped from it
+            if tail_size and final:  # a last line without newline: nothing is stripped from it
                 cut = {0} if tail_size > max_line else set()
                 yield _block([tail[:max_line]], {0: tail_size}, cut, offset, number)
             return
@@ -170,6 +148,11 @@ def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LIN
         yield block
         offset = block.next_offset
         number += len(raws)
+
+
+def _damage_text(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if not isinstance(exc, OSError) or not exc.strerror else exc.strerror
 
 
 def read_lines(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
@@ -210,8 +193,3 @@ def read_lines(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LINE
             problems = (*problems, *more_problems)
         yield RawLine(text, offset, offset + length, number, problems)
         offset += length
-
-
-def input_name(path: str) -> str:
-    """A short, stable name for an input (used as the stream and appliance key fallback)."""
-    return "stdin" if path == "-" else str(Path(path))

@@ -1,22 +1,17 @@
-"""``esalog patterns coverage PATH...``: how much of a user's logs the packs recognise.
+"""How much of a user's logs the packs recognise (``esalog patterns coverage``).
 
-Prints, per rule, how many lines it read; then the lines no rule read, grouped by shape (numbers,
+Counts, per rule, how many lines it read; then the lines no rule read, grouped by shape (numbers,
 addresses, IPs and quoted strings masked), most frequent first, each with one real example.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-from esalog.parsers.engine import get_field
 from esalog.parsers.parser import UNSUPPORTED_TAG, LineParser
-from esalog.pipeline import ClockOptions, Pipeline
+from esalog.parsers.record import PIPELINE_ERROR, Record
 
 _SHAPE = re.compile(
     r"(?P<sq>'(?:[^'\\]|\\.)*')|(?P<dq>\"(?:[^\"\\]|\\.)*\")|(?P<addr><[^<>\s]*>|[\w.+-]+@[\w.-]+)"
@@ -40,35 +35,26 @@ class Coverage:
     unsupported: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
 
-    def add(self, event: dict[str, Any]) -> None:
-        """Count one line's event."""
+    def add(self, record: Record) -> None:
+        """Count one line's record."""
         self.lines += 1
-        ev = event["event"]
-        if ev.get("kind") == "pipeline_error":
-            key = f"[{get_field(event, 'error.type')}] {shape(event.get('message', ''))}"
+        message = record.message
+        if record.kind == PIPELINE_ERROR:
+            key = f"[{record.get('error.type')}] {shape(message)}"
             self.errors[key] += 1
-            self.examples.setdefault(key, event.get("message", ""))
-        elif UNSUPPORTED_TAG in event.get("tags", ()):
-            self.unsupported[ev["dataset"]] += 1
-        elif ev.get("action") == "unknown":
-            key = shape(event.get("message", ""))
+            self.examples.setdefault(key, message)
+        elif UNSUPPORTED_TAG in (record.get("tags") or ()):
+            self.unsupported[record.dataset] += 1
+        elif record.rule is None:
+            key = shape(message)
             self.unmatched[key] += 1
-            self.examples.setdefault(key, event.get("message", ""))
+            self.examples.setdefault(key, message)
         else:
-            self.by_rule[(ev["dataset"].removeprefix("cisco_esa."), get_field(event, "cisco.esa.kind"))] += 1
+            self.by_rule[(record.dataset.removeprefix("cisco_esa."), record.rule.id)] += 1
 
     @property
     def recognised(self) -> int:
         return sum(self.by_rule.values())
-
-
-def measure(parser: LineParser, paths: Iterable[str], clock: ClockOptions | None = None) -> Coverage:
-    """Parse *paths* (no tracking stages) and count what each rule read."""
-    pipeline = Pipeline(parser, (), clock)
-    result = Coverage()
-    for event, _pos in pipeline.run_paths(list(paths)):
-        result.add(event)
-    return result
 
 
 def report(result: Coverage, parser: LineParser, *, top: int, show_all: bool) -> str:
@@ -104,30 +90,3 @@ def report(result: Coverage, parser: LineParser, *, top: int, show_all: bool) ->
         if len(groups) > top:
             out.append(f"  ... {len(groups) - top} more shapes (--top N)")
     return "\n".join(out) + "\n"
-
-
-def cmd_coverage(args: argparse.Namespace) -> int:
-    from esalog.parsers.header import parse_tz
-
-    parser = LineParser.from_options(args.pack, log_type=args.log_type)
-    result = measure(parser, args.paths, ClockOptions(tz=parse_tz(args.tz)))
-    sys.stdout.write(report(result, parser, top=args.top, show_all=args.all))
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``coverage`` under the existing ``patterns`` command."""
-    patterns = subparsers.choices["patterns"]
-    actions = [a for a in patterns._actions if isinstance(a, argparse._SubParsersAction)]
-    p = actions[0].add_parser(
-        "coverage", help="per rule, how many lines it matched; unmatched lines grouped by shape",
-        description="Parse the files and report, per rule, the lines it read, then the lines no rule read "
-                    "grouped by shape (numbers, addresses, quoted strings masked), most frequent first.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="log files or globs ('-' for stdin)")
-    p.add_argument("--pack", action="append", default=[], metavar="FILE", help="extra pack (repeatable)")
-    p.add_argument("--log-type", choices=("mail_logs", "bounce_logs", "consolidated_event"),
-                   help="force the pack instead of picking it from the subscription or file name")
-    p.add_argument("--tz", default="UTC", metavar="ZONE", help="zone of zone-less time stamps (default UTC)")
-    p.add_argument("--top", type=int, default=30, metavar="N", help="shapes to list (default 30)")
-    p.add_argument("--all", action="store_true", help="also list the rules that matched no line")
-    p.set_defaults(func=cmd_coverage)

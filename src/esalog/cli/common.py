@@ -1,0 +1,82 @@
+"""What the parsing commands share: the parsing and tracking options, the pipeline they describe,
+progress on a terminal and the closing summary."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from esalog.cli.options import add_settings, settings_from
+from esalog.parsers.config import ParseConfig
+from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline
+from esalog.sources.files import expand_paths
+from esalog.tracking.config import TrackingConfig
+
+
+def add_parse_options(parser: argparse.ArgumentParser, *, tracking: bool = True) -> None:
+    """The options of every command that parses lines (and, with *tracking*, tracks sessions)."""
+    add_settings(parser.add_argument_group("parsing"), ParseConfig)
+    if tracking:
+        add_settings(parser.add_argument_group("session tracking (on by default)"), TrackingConfig)
+
+
+def pipeline_config(args: argparse.Namespace, **tracking: object) -> PipelineConfig:
+    """The pipeline configuration the parsing options describe (*tracking* overrides some of them)."""
+    return PipelineConfig(settings_from(ParseConfig, args), settings_from(TrackingConfig, args, **tracking))
+
+
+def pipeline_from(args: argparse.Namespace, **tracking: object) -> Pipeline:
+    """The pipeline of a parsing command."""
+    return build_pipeline(pipeline_config(args, **tracking))
+
+
+def input_bytes(paths: list[str]) -> int | None:
+    """The total size of the inputs on disk, when all are files (for a percentage)."""
+    try:
+        files = expand_paths(paths)
+    except Exception:  # noqa: BLE001 - the command reports bad paths itself, with its own message
+        return None
+    if "-" in files:
+        return None
+    return sum(os.path.getsize(path) for path in files)
+
+
+class Progress:
+    """One line of progress on stderr while a long command runs, only when stderr is a terminal."""
+
+    def __init__(self, counters: Counters, enabled: bool, total_bytes: int | None = None,
+                 what: str = "lines") -> None:
+        self.counters = counters
+        self.enabled = enabled
+        self.total = total_bytes
+        self.what = what
+        self.start = time.monotonic()
+        self._next = self.start + 0.5
+
+    def tick(self, done_bytes: int | None = None, extra: str = "") -> None:
+        """Redraw at most twice a second; *done_bytes* of the inputs read so far gives the percentage."""
+        now = time.monotonic()
+        if not self.enabled or now < self._next:
+            return
+        self._next = now + 0.5
+        rate = self.counters.lines / max(now - self.start, 1e-9)
+        text = f"\r{self.counters.lines:,} {self.what}  {rate:,.0f} lines/s"
+        if self.total and done_bytes is not None:
+            text += f"  {min(100.0, 100.0 * done_bytes / self.total):.0f}%"
+        sys.stderr.write(text + (f"  {extra}" if extra else "") + "\x1b[K")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def summary_line(counters: Counters, seconds: float) -> str:
+    """The closing summary printed on stderr."""
+    rate = counters.lines / seconds if seconds > 0 else 0.0
+    return (f"esalog: {counters.lines} lines, {counters.events} events "
+            f"({counters.extra} summaries), {counters.unmatched} unmatched, {counters.errors} errors, "
+            f"{rate:,.0f} lines/s")

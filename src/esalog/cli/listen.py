@@ -1,0 +1,54 @@
+"""``esalog listen``: the syslog listener for the ESA's push."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import Any
+
+from esalog.cli.common import add_parse_options, pipeline_from, summary_line
+from esalog.cli.options import add_settings, settings_from
+from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
+from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from esalog.integrations.listener import DriverSink, ListenConfig, serve
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "listen", help="receive the ESA syslog push on UDP/TCP and ship the events",
+        description="Syslog listener for ESA log subscriptions (RFC 3164 and 5424; TCP newline or "
+                    "octet-counted framing). One parser state per sending appliance. Runs until "
+                    "SIGTERM/SIGINT, then flushes. Exit 1 when UDP datagrams had to be dropped or "
+                    "an event was not delivered.",
+        epilog=ENVIRONMENT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_settings(p, ListenConfig)
+    add_sink_options(p, default_to="stdout")
+    add_parse_options(p)
+    p.set_defaults(func=cmd_listen)
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    config = settings_from(ListenConfig, args)
+    delivery = delivery_config(args)
+    delivery.check_paths()
+    pipeline = pipeline_from(args)
+    sink = DriverSink(sink_choice(args), delivery, keep_original=pipeline.parser.keep_original)
+    start = time.monotonic()
+    try:
+        stats = asyncio.run(serve(config, pipeline, sink))
+    except OSError as exc:
+        raise ConfigError(f"cannot listen: {exc.strerror or exc}") from None
+    finally:
+        sink.close()
+    driver = sink.driver
+    seconds = time.monotonic() - start
+    if not args.quiet:
+        print(summary_line(pipeline.counters, seconds), file=sys.stderr)
+        print(f"esalog: {stats.received} messages from {len(stats.peers)} peers, {stats.truncated} truncated, "
+              f"{stats.dropped} UDP datagrams dropped (queue or socket buffer full)", file=sys.stderr)
+    report_delivery(driver, seconds=seconds, quiet=args.quiet, stats=args.stats, dead_letter=delivery.dead_letter,
+                    messages=stats.received, peers=len(stats.peers), truncated=stats.truncated,
+                    dropped=stats.dropped)
+    return EXIT_FAILURE if stats.dropped or driver.stats.undelivered or driver.fatal else EXIT_OK

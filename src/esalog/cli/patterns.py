@@ -1,0 +1,95 @@
+"""``esalog patterns list|test|coverage``: the rules, their examples, and how much of a log they read."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_config
+from esalog.cli.options import settings_from
+from esalog.errors import EXIT_FAILURE, EXIT_OK
+from esalog.integrations.convert import records
+from esalog.parsers.config import ParseConfig
+from esalog.parsers.coverage import Coverage, report
+from esalog.parsers.parser import LineParser
+from esalog.pipeline import Pipeline
+from esalog.settings import integer
+from esalog.sources.reader import Source, SourceConfig
+from esalog.testing.examples import run_pack_examples
+
+
+def _non_negative(text: str) -> int:
+    value = integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
+def register(sub: Any) -> None:
+    pt = sub.add_parser("patterns", help="list and test the parser packs, measure their coverage of a log")
+    actions = pt.add_subparsers(dest="patterns_command", required=True, metavar="ACTION")
+    pl = actions.add_parser("list", help="every rule with its dispatch key")
+    pl.add_argument("--pack", action="append", default=[], metavar="FILE", help="extra pack (repeatable)")
+    pl.set_defaults(func=cmd_list)
+    ptest = actions.add_parser("test", help="run every rule's examples; non-zero exit on a failure")
+    ptest.add_argument("--pack", action="append", default=[], metavar="FILE", help="extra pack (repeatable)")
+    ptest.set_defaults(func=cmd_test)
+    pc = actions.add_parser(
+        "coverage", help="per rule, how many lines it matched; unmatched lines grouped by shape",
+        description="Parse the files and report, per rule, the lines it read, then the lines no rule read "
+                    "grouped by shape (numbers, addresses, quoted strings masked), most frequent first.")
+    pc.add_argument("paths", nargs="+", metavar="PATH", help="log files or globs ('-' for stdin)")
+    pc.add_argument("--top", type=_non_negative, default=30, metavar="N", help="shapes to list (default 30)")
+    pc.add_argument("--all", action="store_true", help="also list the rules that matched no line")
+    pc.add_argument("-q", "--quiet", action="store_true", help="no progress on the terminal")
+    add_parse_options(pc, tracking=False)
+    pc.set_defaults(func=cmd_coverage)
+
+
+def _parser(args: argparse.Namespace) -> LineParser:
+    config = settings_from(ParseConfig, args, packs=tuple(args.pack))
+    return LineParser.from_options(config.packs)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    parser = _parser(args)
+    rows = []
+    for log_type, pack in sorted(parser.packs.items()):
+        for rule in pack.rules:
+            rows.append((log_type, rule.id, " ".join(rule.key) or "*", str(len(rule.source.examples)), rule.pack))
+    header = ("log type", "rule", "dispatch", "examples", "pack")
+    widths = [max(len(r[i]) for r in [*rows, header]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(f"{len(rows)} rules", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    results = run_pack_examples(_parser(args))
+    failures = [r for r in results if not r.ok]
+    for r in failures:
+        print(f"FAIL {r.rule_id}: {r.line}\n     {r.problem}", file=sys.stderr)
+    print(f"{len(results) - len(failures)} passed, {len(failures)} failed")
+    return EXIT_FAILURE if failures else EXIT_OK
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    p = pipeline_config(args).parse
+    parser = LineParser.from_options(p.packs, keep_original=p.keep_original, log_type=p.log_type)
+    pipeline = Pipeline(parser, (), p)  # no stages: what the packs alone read
+    source = Source(pipeline, SourceConfig(paths=tuple(args.paths)))
+    result = Coverage()
+    progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet, input_bytes(args.paths))
+    try:
+        for batch, done in records(pipeline, source):
+            for record in batch:
+                result.add(record)
+            progress.tick(done)
+    finally:
+        progress.done()
+    sys.stdout.write(report(result, parser, top=args.top, show_all=args.all))
+    for why in source.damaged:
+        print(f"esalog: error: {why}", file=sys.stderr)
+    return EXIT_FAILURE if source.damaged else EXIT_OK

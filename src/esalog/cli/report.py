@@ -1,0 +1,64 @@
+"""``esalog report``: a digest of dispositions and abort causes (terminal, JSON, one HTML page)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
+from esalog.connectors.config import check_writable
+from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from esalog.integrations.convert import records
+from esalog.settings import integer
+from esalog.sources.reader import Source, SourceConfig
+from esalog.tracking.report import Report, render_html, render_text, to_json
+
+
+def _top(text: str) -> int:
+    value = integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "report",
+        help="digest of dispositions and abort causes (terminal, --json, --html)",
+        description="Read ESA mail logs with session tracking and print a digest: messages by disposition, "
+        "abort categories with the sources behind them, a time histogram and Cisco's advice.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="log files (plain or .gz), globs, '-' for stdin")
+    p.add_argument("--json", action="store_true", help="print the digest as JSON")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
+    p.add_argument("--top", type=_top, default=5, metavar="N",
+                   help="how many source IPs / names / sender groups per category (default 5)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on the terminal")
+    add_parse_options(p)
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    if args.stateless:
+        raise ConfigError("report needs session state: drop --stateless")
+    check_writable("--html", args.html)
+    pipeline = pipeline_from(args, summaries=True)
+    source = Source(pipeline, SourceConfig(paths=tuple(args.paths)))
+    report = Report(top=args.top)
+    progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet, input_bytes(args.paths))
+    try:
+        for batch, done in records(pipeline, source):
+            for record in batch:
+                report.add_record(record)
+            progress.tick(done)
+    finally:
+        progress.done()
+    digest = report.digest()
+    if args.html:
+        with open(args.html, "w", encoding="utf-8") as out:
+            out.write(render_html(digest))
+    sys.stdout.write(to_json(digest) if args.json else render_text(digest))
+    for why in source.damaged:
+        print(f"esalog: error: {why}", file=sys.stderr)
+    return EXIT_FAILURE if source.damaged else EXIT_OK

@@ -1,0 +1,167 @@
+"""``esalog ship`` (read, parse, deliver at least once) and ``esalog es-template``.
+
+Exit codes: 0 every event delivered; 1 some event not delivered (dead-lettered or given up on), a
+sink stopped (bad token...), an input was damaged, or the run was interrupted before the input ended;
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import signal
+import sys
+import time
+from typing import Any
+
+import orjson
+
+from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
+from esalog.cli.options import add_settings, settings_from
+from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
+from esalog.connectors.base import warn
+from esalog.connectors.config import build_driver, build_sink
+from esalog.connectors.es import FLAVOURS, index_template
+from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from esalog.sources.checkpoint import Checkpoint, CheckpointWriter, Ledger
+from esalog.sources.reader import Source, SourceConfig, stdin_origin
+
+#: End-of-input summaries are submitted in chunks of this many (bounded memory).
+FLUSH_CHUNK = 1000
+
+_EPILOG = ENVIRONMENT_HELP + """
+delivery: at least once. The checkpoint moves only past lines whose events the sink confirmed;
+after a crash the unconfirmed window is sent again (duplicates possible in Splunk, none in
+Elasticsearch thanks to deterministic _id). Exit 0 only when every event was delivered.
+"""
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "ship",
+        help="parse logs and deliver the events to stdout, a file, Splunk HEC or Elasticsearch",
+        description="Read ESA logs (files, globs, stdin; --follow tails them through rotation), parse them "
+        "and deliver every event at least once.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or globs, '-' for stdin (default)")
+    add_settings(p.add_argument_group("reading"), SourceConfig)
+    add_sink_options(p)
+    add_parse_options(p)
+    p.set_defaults(func=cmd_ship)
+
+    t = sub.add_parser("es-template", help="print the Elasticsearch/OpenSearch index template",
+                       description="Index template with a mapping for every declared event field.")
+    target = t.add_mutually_exclusive_group()
+    target.add_argument("--es-index", metavar="NAME", help="index (pattern NAME and NAME-*; default esalog)")
+    target.add_argument("--es-data-stream", metavar="NAME", help="data stream name (template enables data_stream)")
+    t.add_argument("--es-flavour", choices=FLAVOURS, default="elasticsearch",
+                   help="opensearch maps object fields as flat_object instead of flattened")
+    t.set_defaults(func=cmd_es_template)
+
+
+def cmd_es_template(args: argparse.Namespace) -> int:
+    target = args.es_data_stream or args.es_index or "esalog"
+    template = index_template(target, data_stream=bool(args.es_data_stream), flavour=args.es_flavour)
+    sys.stdout.write(orjson.dumps(template, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return EXIT_OK
+
+
+class Interrupted(Exception):
+    """A signal arrived while the reader was waiting for input."""
+
+
+def cmd_ship(args: argparse.Namespace) -> int:
+    source_config = settings_from(SourceConfig, args, paths=tuple(args.paths or ["-"]))
+    delivery = delivery_config(args)
+    choice = sink_choice(args)
+    if choice.to == "stdout" and delivery.dead_letter == "-":
+        raise ConfigError("--dead-letter cannot be stdout when shipping to stdout")
+    delivery.check_paths()
+    checkpoint = Checkpoint(source_config.checkpoint) if source_config.checkpoint else None
+    if checkpoint is not None:
+        checkpoint.check_writable()
+        checkpoint.load().forget_missing()
+    pipeline = pipeline_from(args)
+    sink = build_sink(choice, delivery, keep_original=pipeline.parser.keep_original)
+    ledger = Ledger()
+    writer = (CheckpointWriter(checkpoint, ledger, source_config.checkpoint_interval, time.monotonic)
+              if checkpoint else None)
+    driver = build_driver(sink, delivery, ledger, on_progress=writer)
+    source = Source(pipeline, source_config, checkpoint=checkpoint, idle=driver.tick)
+    signals = {"count": 0}
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        signals["count"] += 1
+        source.stop = True
+        if signals["count"] > 1:
+            driver.abort()  # a second signal: stop retrying, count the rest as failed
+        if source.waiting:
+            raise Interrupted(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    start = time.monotonic()
+    interrupted = False
+    last_origin = "start"
+    progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet,
+                        None if source_config.follow else input_bytes(list(source_config.paths)))
+    try:
+        sink.open()
+        driver.start()
+        try:
+            for batch in source.batches():
+                last_origin = _submit(batch, ledger, driver)
+                progress.tick(batch.next_offset, f"{driver.stats.acknowledged:,} delivered")
+                if driver.fatal or source.stop:
+                    break
+        except Interrupted:
+            pass
+        interrupted = source.stop
+        # end-of-input summaries stream out in chunks: there may be as many as --max-open
+        pending = pipeline.flush()
+        while not driver.fatal:
+            chunk = list(itertools.islice(pending, FLUSH_CHUNK))
+            if not chunk:
+                break
+            ticket = ledger.open_line(None, "", "", 0, len(chunk))
+            for index, record in enumerate(chunk):
+                driver.submit(record, f"flush after {last_origin}", index, ticket)
+        driver.close()
+    finally:
+        progress.done()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if checkpoint is not None:
+            checkpoint.save(ledger, force=True)
+    seconds = time.monotonic() - start
+    report_delivery(driver, seconds=seconds, quiet=args.quiet, stats=args.stats, dead_letter=delivery.dead_letter,
+                    interrupted=interrupted)
+    for why in source.damaged:
+        print(f"esalog: error: {why}", file=sys.stderr)
+    if driver.stats.undelivered or driver.fatal or source.damaged:
+        return EXIT_FAILURE
+    if interrupted and not source_config.follow:
+        warn("interrupted before the end of the input"
+             + ("; run again with the same --checkpoint to resume" if checkpoint else ""))
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _submit(batch: Any, ledger: Ledger, driver: Any) -> str:
+    """Hand the events of each line of *batch* to the driver with its checkpoint ticket; the last origin."""
+    source = batch.input
+    records, ends, offsets = batch.records, batch.ends, batch.offsets
+    count = len(ends)
+    first = 0
+    origin = ""
+    for index, end in enumerate(ends):
+        next_offset = offsets[index + 1] if index + 1 < count else batch.next_offset
+        done = batch.done_size if index + 1 == count else None
+        ticket = ledger.open_line(source.file_id, source.key, source.path, next_offset, end - first, done)
+        origin = (stdin_origin(batch.first_number + index, batch.texts[index]) if source.is_stdin
+                  else f"{source.key}:{offsets[index]}")
+        for number, record in enumerate(records[first:end]):
+            driver.submit(record, origin, number, ticket)
+        first = end
+    return origin

@@ -1,0 +1,29 @@
+"""``esalog splunk-app build``: the Splunk app TA-esalog."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from esalog.connectors.config import check_directory
+from esalog.errors import EXIT_OK
+from esalog.integrations.splunk import build_app
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("splunk-app", help="build the Splunk app TA-esalog",
+                       description="The Splunk app: modular input esalog://, | esaparse, CIM tags.")
+    actions = p.add_subparsers(dest="splunk_command", required=True, metavar="ACTION")
+    b = actions.add_parser("build", help="write TA-esalog/ and TA-esalog-VERSION.tgz/.spl",
+                           description="Write the app directory and its archives (install the .spl with "
+                                       "'splunk install app FILE' or Apps > Install app from file).")
+    b.add_argument("-o", "--output", default="dist", metavar="DIR", help="output directory (default dist)")
+    b.set_defaults(func=cmd_build)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    check_directory("-o", args.output)
+    for path in build_app(Path(args.output)):
+        print(path)
+    return EXIT_OK

@@ -1,0 +1,28 @@
+"""Names shared by several layers, held once: the module and datasets, the summary action, sourcetypes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: ECS ``event.module`` of every event
+MODULE = "cisco_esa"
+#: ``event.dataset`` of text mail log lines (the only dataset with sessions)
+MAIL_DATASET = "cisco_esa.mail_logs"
+#: ``event.action`` (and ``cisco.esa.kind``) of the one summary event per message
+SUMMARY_ACTION = "message-summary"
+
+#: Splunk sourcetypes: line events as esalog's JSON, the original line (Cisco's add-on), summaries.
+LINE_SOURCETYPE = "cisco:esa:json"
+RAW_SOURCETYPE = "cisco:esa:textmail"
+SUMMARY_SOURCETYPE = "cisco:esa:message"
+
+
+def is_summary(record: Any) -> bool:
+    """Whether a record (or nested event) is a message summary."""
+    action = record.action if hasattr(record, "action") else (record.get("event") or {}).get("action")
+    return bool(action == SUMMARY_ACTION)
+
+
+def sourcetype_of(record: Any) -> str:
+    """The sourcetype a line event or summary is indexed with in esalog's JSON form."""
+    return SUMMARY_SOURCETYPE if is_summary(record) else LINE_SOURCETYPE

@@ -1,0 +1,114 @@
+"""Typed configuration: dataclass fields that carry their own help, flag and check.
+
+Every configuration of esalog (parsing and clock, tracking, sources, delivery, each sink) is a frozen
+dataclass whose fields are declared with :func:`setting`. The dataclass is the single source of
+defaults and validation: :func:`validate` (called from ``__post_init__``) raises
+:class:`~esalog.errors.ConfigError` naming the option, whoever built the object (the command line, the
+Splunk modular input, a test). The command line builds its options from these declarations
+(:mod:`esalog.cli.options`); nothing below the CLI ever sees argv.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from esalog.errors import ConfigError
+
+Check = Callable[[Any], str | None]
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def setting(
+    default: Any = dataclasses.MISSING,
+    *,
+    help: str,
+    flag: str | None = None,
+    metavar: str | None = None,
+    parse: Callable[[str], Any] | None = None,
+    choices: Sequence[str] | None = None,
+    check: Check | None = None,
+    repeat: bool = False,
+    default_factory: Any = dataclasses.MISSING,
+) -> Any:
+    """A dataclass field with its documentation.
+
+    *flag*: the command-line option (``--max-open``); a bool field whose default is True takes a
+    ``--no-...`` flag. *parse* turns the option's text into the value (``int``, :func:`duration`...);
+    *check* returns what is wrong with a value, or None. *repeat*: the option may be given several
+    times (the field is a tuple).
+    """
+    meta = {"help": help, "flag": flag, "metavar": metavar, "parse": parse, "choices": choices, "check": check,
+            "repeat": repeat}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def validate(instance: Any) -> None:
+    """Run every field's check; raise ConfigError naming the option of the first bad value."""
+    for f in dataclasses.fields(instance):
+        value = getattr(instance, f.name)
+        choices = f.metadata.get("choices")
+        check = f.metadata.get("check")
+        problem = None
+        if choices is not None and value is not None and value not in choices:
+            problem = f"expected one of {', '.join(choices)}, got {value!r}"
+        elif check is not None and value is not None:
+            problem = check(value)
+        if problem:
+            raise ConfigError(f"{option_name(f)}: {problem}")
+
+
+def option_name(f: dataclasses.Field[Any]) -> str:
+    """How the user names a field: its flag, else its name."""
+    return f.metadata.get("flag") or f.name
+
+
+# ------------------------------------------------------------------------------------------ checks
+
+def positive(value: float) -> str | None:
+    """A number above zero."""
+    return None if value > 0 else f"expected a number above 0, got {value!r}"
+
+
+def at_least(low: float) -> Check:
+    """A number not below *low*."""
+    return lambda value: None if value >= low else f"expected at least {low:g}, got {value!r}"
+
+
+def in_range(low: int, high: int, what: str = "a number") -> Check:
+    """An integer between *low* and *high*, inclusive."""
+    return lambda value: None if low <= value <= high else f"expected {what} from {low} to {high}, got {value!r}"
+
+
+# ----------------------------------------------------------------------------------------- parsers
+
+def integer(text: str) -> int:
+    """An integer option (ConfigError names what was typed)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"expected an integer, got {text!r}") from None
+
+
+def number(text: str) -> float:
+    """A number option (ConfigError names what was typed)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def duration(text: str) -> float:
+    """``24h``, ``90m``, ``3600s``, ``2d`` or plain seconds -> seconds."""
+    m = _DURATION.fullmatch(text.lower())
+    if not m:
+        raise ConfigError(f"invalid duration {text!r}: use e.g. 300, 3600s, 90m, 24h, 2d")
+    return float(m.group(1)) * _UNIT[m.group(2)]

@@ -1,0 +1,238 @@
+"""Checkpoints tied to acknowledgement: a line counts as done only when all its events are resolved.
+
+The reader opens one :class:`LineTicket` per input line with the number of events the line produced;
+the sender resolves events as the sink confirms them (or dead-letters them). The :class:`Ledger`
+advances, per input file, to the ``next_offset`` of the longest prefix of lines that are all done; a
+line with an event given up on blocks the prefix for the rest of the run, so a restart sends it again.
+:class:`Checkpoint` stores the offsets keyed by file identity (device + inode, and a hash of the first
+line against a reused inode), written atomically; a compressed file read to its end is marked done
+(with its size on disk) so a later run skips it without decompressing it. This one format serves
+``ship`` and the Splunk modular input.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from esalog.errors import ConfigError
+from esalog.sources.files import FileId
+
+FORMAT_VERSION = 2
+
+
+class Entry:
+    """How far one file was delivered."""
+
+    __slots__ = ("done", "key", "offset", "path", "size")
+
+    def __init__(self, path: str, key: str, offset: int, done: bool = False, size: int | None = None) -> None:
+        self.path = path
+        self.key = key
+        self.offset = offset
+        self.done = done  # a compressed file read to its end (or to its damage): nothing more will come
+        self.size = size  # its size on disk then (a different size means a different file)
+
+    def as_dict(self, file_id: FileId) -> dict[str, object]:
+        out: dict[str, object] = {"dev": file_id[0], "ino": file_id[1], "key": self.key, "path": self.path,
+                                  "offset": self.offset}
+        if self.done:
+            out["done"] = True
+            out["size"] = self.size
+        return out
+
+
+class LineTicket:
+    """One input line in flight: events it produced, events resolved, whether any failed."""
+
+    __slots__ = ("done_size", "emitted", "failed", "file_id", "key", "next_offset", "path", "resolved")
+
+    def __init__(self, file_id: FileId | None, key: str, path: str, next_offset: int, emitted: int,
+                 done_size: int | None = None) -> None:
+        self.file_id = file_id  # None for pipes and end-of-input summaries: nothing to checkpoint
+        self.key = key  # hash of the file's first line: guards against a reused inode
+        self.path = path
+        self.next_offset = next_offset
+        self.emitted = emitted  # set by the reader before any event is submitted
+        self.resolved = 0  # written by the sender only
+        self.failed = False
+        self.done_size = done_size  # the last line of a compressed file: its size on disk
+
+
+class Ledger:
+    """Lines in input order; ``committed`` holds the safe resume offset per file."""
+
+    def __init__(self) -> None:
+        self._lines: deque[LineTicket] = deque()
+        self._lock = threading.Lock()
+        self.committed: dict[FileId, Entry] = {}
+        self.version = 0  # bumped whenever committed changes
+        self.blocked = False  # an event was given up on: the offsets stop here for this run
+
+    def open_line(
+        self, file_id: FileId | None, key: str, path: str, next_offset: int, emitted: int,
+        done_size: int | None = None,
+    ) -> LineTicket:
+        """Register a line and the number of events it produced (reader side)."""
+        ticket = LineTicket(file_id, key, path, next_offset, emitted, done_size)
+        if not self.blocked:
+            self._lines.append(ticket)
+        return ticket
+
+    def resolve(self, items: Sequence[Any], ok: bool) -> None:
+        """Mark the events of *items* resolved (sender side) and advance the committed offsets."""
+        with self._lock:
+            for item in items:
+                ticket = item.ticket
+                if ticket is not None:
+                    ticket.resolved += 1
+                    if not ok:
+                        ticket.failed = True
+            lines = self._lines
+            changed = False
+            while lines:
+                head = lines[0]
+                if head.failed:
+                    self.blocked = True  # nothing after it may be committed: stop tracking (bounded memory)
+                    lines.clear()
+                    break
+                if head.resolved < head.emitted:
+                    break
+                lines.popleft()
+                if head.file_id is not None:
+                    self.committed[head.file_id] = Entry(head.path, head.key, head.next_offset,
+                                                         head.done_size is not None, head.done_size)
+                    changed = True
+            if changed:
+                self.version += 1
+
+    def snapshot(self) -> dict[FileId, Entry]:
+        with self._lock:
+            return dict(self.committed)
+
+
+class Checkpoint:
+    """A JSON file: ``{"version": 2, "files": [{"dev", "ino", "key", "path", "offset", "done"?, "size"?}]}``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self.entries: dict[FileId, Entry] = {}
+        self._written_version = -1
+        self._lock = threading.Lock()
+
+    def load(self) -> Checkpoint:
+        """Read the file if it exists; a malformed file is a configuration error (never ignored)."""
+        if not self.path.exists():
+            return self
+        try:
+            data = orjson.loads(self.path.read_bytes())
+            for item in data["files"]:
+                self.entries[(int(item["dev"]), int(item["ino"]))] = Entry(
+                    str(item["path"]), str(item["key"]), int(item["offset"]), bool(item.get("done", False)),
+                    int(item["size"]) if item.get("size") is not None else None)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"checkpoint {self.path} is not readable: {exc}") from exc
+        return self
+
+    def check_writable(self) -> None:
+        """ConfigError unless the checkpoint's directory takes a new file (checked before any work)."""
+        directory = self.path.parent
+        if not directory.is_dir():
+            raise ConfigError(f"--checkpoint {str(self.path)!r}: no such directory {str(directory)!r}")
+        if not os.access(directory, os.W_OK | os.X_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+            raise ConfigError(f"--checkpoint {str(self.path)!r}: not writable")
+
+    def resume(self, file_id: FileId, key: str, size: int, compressed: bool) -> tuple[int, bool]:
+        """Where to resume a file and whether it is done: (0, False) if unknown, if its first line differs
+        or if it shrank; a compressed file marked done is done while its size on disk is the same."""
+        entry = self.entries.get(file_id)
+        if entry is None or entry.key != key:
+            return 0, False
+        if compressed:
+            return entry.offset, entry.done and entry.size == size
+        if entry.offset > size:
+            return 0, False
+        return entry.offset, False
+
+    def advance(self, file_id: FileId, path: str, key: str, offset: int, done_size: int | None = None) -> None:
+        """Record that *file_id* was delivered up to *offset* (for readers that confirm themselves)."""
+        with self._lock:
+            self.entries[file_id] = Entry(path, key, offset, done_size is not None, done_size)
+
+    def forget_missing(self) -> int:
+        """Drop the entries of files that exist no more (none in their directory has that identity)."""
+        by_dir: dict[str, set[FileId]] = {}
+        gone = []
+        for file_id, entry in self.entries.items():
+            directory = os.path.dirname(entry.path) or "."
+            ids = by_dir.get(directory)
+            if ids is None:
+                ids = by_dir[directory] = _identities(directory)
+            if file_id not in ids:
+                gone.append(file_id)
+        for file_id in gone:
+            del self.entries[file_id]
+        return len(gone)
+
+    def save(self, ledger: Ledger | None = None, force: bool = False) -> bool:
+        """Merge the ledger's committed offsets and write atomically (tmp, fsync, rename, fsync dir)."""
+        with self._lock:
+            version = ledger.version if ledger is not None else self._written_version + 1
+            if not force and version == self._written_version:
+                return False
+            if ledger is not None:
+                self.entries.update(ledger.snapshot())
+            files = [entry.as_dict(file_id) for file_id, entry in sorted(self.entries.items())]
+            data = orjson.dumps({"version": FORMAT_VERSION, "files": files}, option=orjson.OPT_INDENT_2)
+            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+            self._written_version = version
+            return True
+
+
+def _identities(directory: str) -> set[FileId]:
+    """The identities of the files in *directory* (empty when it cannot be read)."""
+    found: set[FileId] = set()
+    try:
+        with os.scandir(directory) as entries:
+            for item in entries:
+                try:
+                    stat = item.stat()
+                except OSError:
+                    continue
+                found.add((stat.st_dev, stat.st_ino))
+    except OSError:
+        pass
+    return found
+
+
+class CheckpointWriter:
+    """Saves the checkpoint from the sender thread at most every *interval* seconds."""
+
+    def __init__(self, checkpoint: Checkpoint, ledger: Ledger, interval: float, clock: Any) -> None:
+        self.checkpoint = checkpoint
+        self.ledger = ledger
+        self.interval = interval
+        self._clock = clock
+        self._next = 0.0
+
+    def __call__(self) -> None:
+        now = self._clock()
+        if now >= self._next:
+            self._next = now + self.interval
+            self.checkpoint.save(self.ledger)

@@ -1,0 +1,109 @@
+"""Naming and opening inputs: globs in the order given, ``-`` for stdin, gzip told by its magic bytes
+(files and stdin alike), and a file's identity (device + inode + a hash of its first line)."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import os
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from esalog.errors import ConfigError
+
+FileId = tuple[int, int]  # (st_dev, st_ino)
+GZIP_MAGIC = b"\x1f\x8b"
+#: The first line's bytes that make a file's key (enough to tell two files apart)
+KEY_BYTES = 4096
+#: What reading a damaged input raises (truncated or corrupt gzip, trailing garbage, I/O errors)
+READ_ERRORS = (OSError, EOFError, zlib.error)
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """One input: where it is, and (for files) who it is whatever its name becomes."""
+
+    path: str  # as given ("-" for stdin)
+    name: str  # the stream name (a path, or "stdin")
+    file_id: FileId | None = None  # None for stdin: nothing to checkpoint
+    key: str = ""  # hash of the first line: guards against a reused inode
+    compressed: bool = False
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.file_id is None
+
+
+def has_glob(path: str) -> bool:
+    return any(c in path for c in "*?[")
+
+
+def expand_paths(paths: list[str] | tuple[str, ...]) -> list[str]:
+    """Expand globs (in the order given, each sorted); ``-`` is stdin. Missing files are an error."""
+    out: list[str] = []
+    for path in paths or ["-"]:
+        if path == "-":
+            out.append(path)
+            continue
+        matches = sorted(glob.glob(path)) if has_glob(path) else [path]
+        if not matches:
+            raise ConfigError(f"no file matches {path!r}")
+        for match in matches:
+            if os.path.isdir(match):
+                raise ConfigError(f"{match!r} is a directory; give files or a glob such as {match}/*")
+            if not os.path.exists(match):
+                raise ConfigError(f"no such file: {match!r}")
+            if not os.access(match, os.R_OK):
+                raise ConfigError(f"cannot read {match!r}: permission denied")
+            out.append(match)
+    return out
+
+
+def input_name(path: str) -> str:
+    """A short, stable name for an input (used as the stream and appliance key fallback)."""
+    return "stdin" if path == "-" else str(Path(path))
+
+
+def _is_gzip(handle: BinaryIO) -> bool:
+    peek = getattr(handle, "peek", None)
+    if peek is not None:
+        return bool(peek(2)[:2] == GZIP_MAGIC)
+    position = handle.tell()
+    magic = handle.read(2)
+    handle.seek(position)
+    return magic == GZIP_MAGIC
+
+
+def open_input(path: str) -> tuple[BinaryIO, bool]:
+    """Open *path* (``-``: stdin) for binary reading; gzip is recognised by its magic bytes.
+
+    Returns the handle (decompressing when gzip) and whether it was gzip.
+    """
+    raw: BinaryIO = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - caller closes
+    if _is_gzip(raw):
+        return gzip.GzipFile(fileobj=raw, mode="rb"), True  # type: ignore[return-value]
+    return raw, False
+
+
+def first_line_key(handle: BinaryIO) -> str:
+    """A short hash of the first line of a seekable handle: the same file keeps its key when renamed."""
+    position = handle.tell()
+    handle.seek(0)
+    try:
+        head = handle.readline(KEY_BYTES)
+    except READ_ERRORS:  # damaged from the start: the reader reports the damage itself
+        head = b""
+    handle.seek(position)
+    return hashlib.blake2b(head, digest_size=8).hexdigest()
+
+
+def identify(path: str, handle: BinaryIO, compressed: bool) -> InputFile:
+    """The :class:`InputFile` of an open file."""
+    if path == "-":
+        return InputFile("-", "stdin", compressed=compressed)
+    stat = os.stat(path)
+    return InputFile(path, input_name(path), (stat.st_dev, stat.st_ino), first_line_key(handle), compressed)

@@ -1,0 +1,359 @@
+"""The one file source: paths, globs or stdin (plain or gzip), read once or followed like ``tail -F``.
+
+Blocks of lines are parsed through the pipeline and handed on as :class:`Batch` es that say where each
+line sits, so a checkpoint can resume after it and sinks can derive deterministic ids. Files are known
+by identity (device + inode, and a hash of the first line): ESA's rotation (``mail.current`` renamed to
+``mail.@<stamp>.s``, ``.c`` renamed to ``.s``) keeps reading the renamed file to its end, then the new
+one from its first byte, so no line is read twice and none is skipped — also when the rotation
+happened while esalog was stopped: a checkpointed file is found under its new name in its directory.
+On resume the first lines of a file (its header: time offset, version, serial number) are parsed again
+without being handed on, so later lines are read with the right clock and appliance.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from esalog.errors import ConfigError
+from esalog.parsers.parser import Stream
+from esalog.parsers.record import Record
+from esalog.pipeline import Pipeline
+from esalog.settings import number, positive, setting, validate
+from esalog.sources.checkpoint import Checkpoint
+from esalog.sources.files import READ_ERRORS, FileId, InputFile, expand_paths, has_glob, identify, input_name, open_input
+from esalog.sources.lines import Block, read_blocks
+
+#: how much of a file's start is replayed through the parser on resume (header lines: time offset...)
+HEADER_REPLAY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """What to read and how."""
+
+    paths: tuple[str, ...] = ("-",)
+    follow: bool = setting(
+        False, flag="--follow",
+        help="keep reading as files grow, across ESA rotation (.current -> .@stamp.s, .c -> .s); give the files "
+             "or a glob matching the live file names; stop with SIGINT/SIGTERM")
+    poll_interval: float = setting(0.5, flag="--poll-interval", metavar="S", parse=number, check=positive,
+                                   help="--follow: seconds between looks (default 0.5)")
+    checkpoint: str | None = setting(
+        None, flag="--checkpoint", metavar="FILE",
+        help="resume from and record here how far each file was delivered (device+inode, offset)")
+    checkpoint_interval: float = setting(1.0, flag="--checkpoint-interval", metavar="S", parse=number,
+                                         check=positive, help="seconds between checkpoint writes (default 1)")
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.follow and "-" in self.paths:
+            raise ConfigError("--follow needs files or globs, not stdin")
+
+
+@dataclass(slots=True)
+class Batch:
+    """Consecutive lines of one input and their records."""
+
+    input: InputFile
+    records: list[Record]
+    ends: list[int]  # per line: the index in records just after that line's records
+    offsets: list[int]  # per line: the byte offset where it starts
+    next_offset: int  # the byte offset after the last line
+    texts: list[str]  # the lines themselves
+    first_number: int  # 1-based number of the first line in its input
+    done_size: int | None = None  # the last batch of a compressed file read to its end: its size on disk
+
+
+class Source:
+    """Turns paths into batches of parsed lines; ``stop`` ends reading at the next batch boundary."""
+
+    def __init__(self, pipeline: Pipeline, config: SourceConfig, *, checkpoint: Checkpoint | None = None,
+                 idle: Callable[[], None] | None = None) -> None:
+        self.pipeline = pipeline
+        self.config = config
+        self.checkpoint = checkpoint
+        self.idle = idle or (lambda: None)
+        self.stop = False
+        self.waiting = False  # True while blocked on input (a signal may interrupt then)
+        self.damaged: list[str] = []  # what could not be read (each also an error record)
+
+    def batches(self) -> Iterator[Batch]:
+        """Every line of every input, in order (follow: until ``stop``)."""
+        if self.config.follow:
+            yield from self._follow()
+            return
+        for path in expand_paths(self.config.paths):
+            if self.stop:
+                return
+            yield from self._read_once(path)
+
+    # ------------------------------------------------------------------------------------- one pass
+
+    def _read_once(self, path: str) -> Iterator[Batch]:
+        try:
+            handle, compressed = open_input(path)
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+        try:
+            source = identify(path, handle, compressed)
+            stream = self.pipeline.open_stream(source.name)
+            start = 0
+            on_disk = os.stat(path).st_size if path != "-" else 0
+            if self.checkpoint is not None and source.file_id is not None:
+                start, done = self.checkpoint.resume(source.file_id, source.key, on_disk, compressed)
+                if done:
+                    return
+                if start:
+                    self._replay_header(handle, stream, start)
+                    _skip_to(handle, start, compressed)
+            reading: BinaryIO = _Waiting(handle, self) if path == "-" else handle  # type: ignore[assignment]
+            held: Batch | None = None  # a compressed file's batches are held back one: the last says "done"
+            for block in read_blocks(reading, start_offset=start):
+                batch = self._batch(source, stream, block)
+                if not compressed:
+                    yield batch
+                elif held is not None:
+                    yield held
+                held = batch if compressed else None
+                if self.stop:
+                    return
+            if held is not None:
+                if path != "-":
+                    held.done_size = on_disk
+                yield held
+        finally:
+            if path != "-":
+                handle.close()
+
+    def _batch(self, source: InputFile, stream: Stream, block: Block) -> Batch:
+        if block.damage is not None:
+            return self._damaged(source, stream, block)
+        ends: list[int] = []
+        records = self.pipeline.process_lines(block.texts, stream, block.problems, ends)
+        offsets = []
+        offset = block.offset
+        for index in range(len(block.texts)):
+            offsets.append(offset)
+            offset += block.size(index)
+        return Batch(source, records, ends, offsets, block.next_offset, block.texts, block.first_number)
+
+    def _damaged(self, source: InputFile, stream: Stream, block: Block) -> Batch:
+        where = "uncompressed byte" if source.compressed else "byte"
+        why = f"{source.name}: unreadable from {where} {block.offset}: {block.damage}; the rest of it is lost"
+        self.damaged.append(why)
+        record = self.pipeline.parser.error_record("", stream, "read_error", why)
+        record.set("log.file.path", source.name)
+        record.set("log.offset", block.offset)
+        counters = self.pipeline.counters
+        counters.errors += 1
+        counters.events += 1
+        return Batch(source, [record], [1], [block.offset], block.offset, [""], block.first_number)
+
+    def _replay_header(self, handle: BinaryIO, stream: Stream, upto: int) -> None:
+        """Parse (without handing on) the first lines before *upto*: the time offset and the appliance."""
+        handle.seek(0)
+        limit = min(upto, HEADER_REPLAY_BYTES)
+        offset = 0
+        for block in read_blocks(handle, block_bytes=min(limit, 64 * 1024)):
+            for index, text in enumerate(block.texts):
+                if offset >= limit:
+                    return
+                self.pipeline.parser.parse(text, stream)
+                offset += block.size(index)
+            if offset >= limit or block.damage:
+                return
+
+    # --------------------------------------------------------------------------------------- follow
+
+    def _follow(self) -> Iterator[Batch]:
+        followed: dict[FileId, _Followed] = {}
+        present = self._scan()
+        for file_id, path in self._rotated_while_stopped(present).items():
+            followed[file_id] = self._open_followed(path, file_id)
+        while not self.stop:
+            present = self._scan()
+            for file_id, path in present.items():
+                if file_id not in followed:
+                    followed[file_id] = self._open_followed(path, file_id)
+                else:
+                    followed[file_id].path = path
+            got = False
+            for file_id in sorted(followed, key=lambda f: followed[f].order):
+                entry = followed[file_id]
+                gone = file_id not in present
+                for batch in entry.read(final=gone):
+                    got = True
+                    yield batch
+                    if self.stop:
+                        return
+                if gone or entry.broken:  # renamed away, deleted or unreadable: read to its end, done with it
+                    entry.close()
+                    del followed[file_id]
+            if not got:
+                self.idle()
+                self.waiting = True
+                try:
+                    time.sleep(self.config.poll_interval)
+                finally:
+                    self.waiting = False
+        for entry in followed.values():
+            entry.close()
+
+    def _scan(self) -> dict[FileId, str]:
+        """Files matching the paths now, by identity (a missing literal path is fine: it may come back)."""
+        present: dict[FileId, str] = {}
+        for pattern in self.config.paths:
+            matches = sorted(glob.glob(pattern)) if has_glob(pattern) else [pattern]
+            for path in matches:
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    continue
+                if os.path.isfile(path):
+                    present.setdefault((stat.st_dev, stat.st_ino), path)
+        return present
+
+    def _rotated_while_stopped(self, present: dict[FileId, str]) -> dict[FileId, str]:
+        """Checkpointed files no longer under a followed name, found by identity in their directory.
+
+        Their unread tails come first, oldest offset entry first, then the live files.
+        """
+        found: dict[FileId, str] = {}
+        if self.checkpoint is None:
+            return found
+        for file_id, entry in self.checkpoint.entries.items():
+            if file_id in present or entry.done:
+                continue
+            directory = os.path.dirname(entry.path) or "."
+            try:
+                names = sorted(os.listdir(directory))
+            except OSError:
+                continue
+            for name in names:
+                path = os.path.join(directory, name)
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    continue
+                if (stat.st_dev, stat.st_ino) == file_id and stat.st_size > entry.offset:
+                    found[file_id] = path
+                    break
+        return found
+
+    def _open_followed(self, path: str, file_id: FileId) -> _Followed:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by _Followed.close
+        stream = self.pipeline.open_stream(input_name(path))
+        entry = _Followed(self, handle, path, file_id, stream)
+        size = os.fstat(handle.fileno()).st_size
+        if self.checkpoint is not None and entry.key_ready():
+            start, _ = self.checkpoint.resume(file_id, entry.key(), size, False)
+            if start:
+                self._replay_header(handle, stream, start)
+                entry.offset = start
+        return entry
+
+
+class _Followed:
+    """One followed file: its open handle (kept across renames) and the offset of the next line."""
+
+    _counter = 0
+
+    def __init__(self, source: Source, handle: BinaryIO, path: str, file_id: FileId, stream: Stream) -> None:
+        self.source = source
+        self.handle = handle
+        self.path = path
+        self.file_id = file_id
+        self.stream = stream
+        self.offset = 0
+        self.number = 0
+        self.broken = False
+        self._key: str | None = None
+        _Followed._counter += 1
+        self.order = _Followed._counter
+
+    def key_ready(self) -> bool:
+        """Whether the first line is complete (then the file's key is known for good)."""
+        if self._key is None:
+            position = self.handle.tell()
+            self.handle.seek(0)
+            head = self.handle.readline(4096)
+            self.handle.seek(position)
+            if head.endswith(b"\n") or len(head) >= 4096:
+                self._key = hashlib.blake2b(head, digest_size=8).hexdigest()
+        return self._key is not None
+
+    def key(self) -> str:
+        assert self._key is not None
+        return self._key
+
+    def read(self, final: bool) -> Iterator[Batch]:
+        """Complete lines after the offset; with *final*, a last line without newline too."""
+        handle = self.handle
+        try:
+            size = os.fstat(handle.fileno()).st_size
+        except OSError:
+            return
+        if size < self.offset:  # truncated in place: start over
+            self.offset = 0
+        if size == self.offset or not self.key_ready():
+            return
+        handle.seek(self.offset)
+        source = InputFile(self.path, input_name(self.path), self.file_id, self.key())
+        for block in read_blocks(handle, start_offset=self.offset, final=final, block_bytes=64 * 1024):
+            block.first_number += self.number
+            batch = self.source._batch(source, self.stream, block)
+            if block.damage is not None:
+                self.broken = True
+            self.number += len(block.texts)
+            self.offset = batch.next_offset
+            yield batch
+            if self.source.stop or self.broken:
+                return
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class _Waiting:
+    """stdin wrapper that tells the source when it is blocked waiting for input."""
+
+    def __init__(self, handle: BinaryIO, source: Source) -> None:
+        self._handle = handle
+        self._source = source
+
+    def read1(self, size: int = -1) -> bytes:
+        self._source.waiting = True
+        try:
+            read = getattr(self._handle, "read1", self._handle.read)
+            return read(size)  # type: ignore[no-any-return]
+        finally:
+            self._source.waiting = False
+
+
+def _skip_to(handle: BinaryIO, offset: int, compressed: bool) -> None:
+    """Position *handle* at *offset* of its (uncompressed) data."""
+    if not compressed:
+        handle.seek(offset)
+        return
+    handle.seek(0)
+    left = offset
+    try:
+        while left:
+            chunk = handle.read(min(left, 1 << 20))
+            if not chunk:
+                return
+            left -= len(chunk)
+    except READ_ERRORS:
+        return
+
+
+def stdin_origin(number: int, text: str) -> str:
+    """A stable identity of a line read from a pipe (no file offset to name it by)."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    return f"pipe:{number}:{digest}"

@@ -1,0 +1,86 @@
+"""Handlers of connection lines: inbound (ICID: opened, sender group, TLS, lost, closed) and delivery
+connections (DCID: opened, closed, errors)."""
+
+from __future__ import annotations
+
+from esalog.parsers.record import Record
+from esalog.tracking.context import Context, Handler
+from esalog.tracking.store import Appliance
+
+
+def opened(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    icid = rec.get_int("cisco.esa.icid")
+    if icid is None:
+        return
+    conn = ctx.store.new_conn(app, icid, t)
+    conn.source = rec.subtree("source")
+    if conn.source is not None and "ip" in conn.source:
+        conn.related = {"ip": [conn.source["ip"]]}
+    conn.listener_ip = rec.get_str("destination.ip")
+    conn.interface = rec.get_str("cisco.esa.interface")
+
+
+def sender_group(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    icid = rec.get_int("cisco.esa.icid")
+    if icid is None:
+        return
+    conn = ctx.store.conn(app, icid, t)
+    conn.sender_group = rec.get_str("cisco.esa.sender_group")
+    conn.sbrs = rec.subtree("cisco.esa.sbrs")
+    conn.hat_action = rec.get_str("cisco.esa.hat_action")
+    conn.country = rec.get_str("cisco.esa.country")
+
+
+def tls(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    facts = rec.subtree("tls")
+    icid = rec.get_int("cisco.esa.icid")
+    if icid is not None:
+        conn = ctx.store.conn(app, icid, t)
+        conn.tls = facts
+        if rec.action == "tls-failed":
+            conn.tls_failed = rec.get_str("event.reason") or "TLS failed"
+        return
+    dcid = rec.get_int("cisco.esa.dcid")
+    if dcid is not None:
+        dconn = app.dcids.get(dcid)
+        if dconn is not None:
+            dconn.tls = facts
+            ctx.store.table.touch(dconn, t)
+
+
+def lost(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    icid = rec.get_int("cisco.esa.icid")
+    if icid is not None:
+        ctx.store.conn(app, icid, t).lost_at = t
+
+
+def closed(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    icid = rec.get_int("cisco.esa.icid")
+    if icid is not None:
+        ctx.store.close(app.icids.get(icid))
+
+
+def delivery_opened(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    dcid = rec.get_int("cisco.esa.dcid")
+    if dcid is not None:
+        ctx.store.new_dconn(app, dcid, t).destination = rec.subtree("destination")
+
+
+def delivery_closed(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    dcid = rec.get_int("cisco.esa.dcid")
+    if dcid is not None:
+        ctx.store.close(app.dcids.get(dcid))
+
+
+HANDLERS: dict[str, Handler] = {
+    "connection-opened": opened,
+    "sender-group-matched": sender_group,
+    "sender-group-rejected": sender_group,
+    "tls-negotiated": tls,
+    "tls-failed": tls,
+    "connection-lost": lost,
+    "connection-closed": closed,
+    "delivery-connection-opened": delivery_opened,
+    "delivery-connection-closed": delivery_closed,
+    "delivery-connection-error": delivery_closed,
+}
