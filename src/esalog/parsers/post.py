@@ -14,7 +14,7 @@ from esalog.parsers.converters import py_literal
 
 PostProcessor = Callable[[dict[str, Any]], None]
 
-_SMTP_TAIL = re.compile(r"^(?P<reply>\(.*\))(?: (?P<extra>\[.*\]))?$")
+_SMTP_TAIL = re.compile(r"^(?P<reply>\(.*\))(?: ?(?P<extra>\[.*\]))?$")
 
 
 def smtp_reply(event: dict[str, Any]) -> None:
