@@ -11,6 +11,8 @@ import quopri
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 
 Converter = Callable[[str], object]
 
@@ -21,18 +23,77 @@ _SIMPLE_ESCAPES = {
 }
 
 
+def _bytes_text(raw: bytes) -> str:
+    """Bytes as text: UTF-8 when they are valid UTF-8, else Latin-1 (one character per byte)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def decode_escapes(text: str) -> str:
-    r"""Decode Python-style escapes (``\r\n``, ``\t``, ``\xNN``, ``\'``) without ``eval``."""
+    r"""Decode Python-style escapes (``\r\n``, ``\t``, ``\xNN``, ``\'``) without ``eval``.
+
+    A run of ``\xNN`` escapes is the repr of *bytes*: it is decoded as UTF-8 when it is valid UTF-8
+    (``\xe2\x80\x93`` -> an en dash), else byte by byte as Latin-1 (``\xe9`` -> ``é``).
+    """
     if "\\" not in text:
         return text
-
-    def _one(m: re.Match[str]) -> str:
+    out: list[str] = []
+    pending = bytearray()
+    pos = 0
+    for m in _ESCAPE.finditer(text):
+        if m.start() != pos or m.group(1)[0] != "x":
+            if pending:
+                out.append(_bytes_text(bytes(pending)))
+                pending.clear()
+        out.append(text[pos:m.start()])
+        pos = m.end()
         code = m.group(1)
-        if code[0] in "xuU":
-            return chr(int(code[1:], 16))
-        return _SIMPLE_ESCAPES[code]
+        if code[0] == "x":
+            pending.append(int(code[1:], 16))
+        elif code[0] in "uU":
+            out.append(chr(int(code[1:], 16)))
+        else:
+            out.append(_SIMPLE_ESCAPES[code])
+    if pending:
+        out.append(_bytes_text(bytes(pending)))
+    out.append(text[pos:])
+    return "".join(out)
 
-    return _ESCAPE.sub(_one, text)
+
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[QqBb]\?")
+
+
+def decode_rfc2047(text: str) -> str:
+    """RFC 2047 encoded-words (``=?UTF-8?B?...?=``, ``=?ISO-8859-15?Q?...?=``) decoded with ``email.header``.
+
+    Text without an encoded-word, or with one the standard library cannot read, is returned unchanged.
+    """
+    if "=?" not in text or not _ENCODED_WORD.search(text):
+        return text
+    try:
+        return str(make_header(decode_header(text)))
+    except (HeaderParseError, UnicodeError, LookupError, ValueError):
+        return text
+
+
+def subject(text: str) -> str:
+    """A logged subject: one pair of quotes stripped, Python escapes and RFC 2047 encoded-words decoded."""
+    return decode_rfc2047(unquote(text))
+
+
+def cef_subject(text: str) -> str:
+    """CEF ``msg``: like :func:`subject`; an encoded-word whose ``=`` kept a CEF escape (``\\=?UTF-8?Q?..?\\=``) too."""
+    text = unquote(text)
+    if "\\=?" in text:
+        text = text.replace("\\=", "=")
+    return decode_rfc2047(text)
+
+
+def subject_text(text: str) -> str:
+    """An unquoted logged subject: Python escapes and RFC 2047 encoded-words decoded."""
+    return decode_rfc2047(decode_escapes(text))
 
 
 def unquote(text: str) -> str:
@@ -190,6 +251,48 @@ def cef_attachments(text: str) -> list[dict[str, object]] | None:
     return out or None
 
 
+#: Words ESA writes where a value is absent (reverse DNS, SDR domains, country, SBRS, sender group ...).
+PLACEHOLDERS = frozenset({"unknown", "not present", "not enabled", "not applicable", "none", "(none)"})
+
+
+def is_placeholder(text: str) -> bool:
+    """True when *text* is one of the words ESA writes instead of a value (``unknown``, ``Not Present`` ...)."""
+    return text.strip().lower() in PLACEHOLDERS
+
+
+def placeholder(text: str) -> str | None:
+    """The placeholder word itself (for a ``*_status`` field); ``None`` when *text* is a real value."""
+    return text.strip() if is_placeholder(text) else None
+
+
+def value(text: str) -> str | None:
+    """The value, or ``None`` when it is a placeholder word (the state then goes to a status field)."""
+    return None if is_placeholder(text) or not text.strip() else text.strip()
+
+
+def nonempty(text: str) -> str | None:
+    """The text, ``None`` when it is empty (``match  SBRS None``: nothing matched)."""
+    return text if text.strip() else None
+
+
+def address_split(text: str) -> list[str] | None:
+    """Several addresses separated by ``;`` or ``,`` (CEF ``duser=a@x;b@y``) -> a list; placeholders dropped."""
+    items = [address(part) for part in re.split(r"[;,]", text)]
+    out = [item for item in items if item and not is_placeholder(item)]
+    return out or None
+
+
+def quarantine_name(text: str) -> str | None:
+    """A quarantine name without its quotes and without the location word (``local Policy`` -> ``Policy``)."""
+    name = unquote(text.strip())
+    low = name.lower()
+    for prefix in ("local ", "offbox "):
+        if low.startswith(prefix):
+            name = unquote(name[len(prefix):].strip())
+            break
+    return name or None
+
+
 def list_of(text: str) -> list[str]:
     """Wrap one value in a list."""
     return [text]
@@ -202,6 +305,14 @@ CONVERTERS: dict[str, Converter] = {
     "number_or_none": number_or_none,
     "unquote": unquote,
     "unescape": decode_escapes,
+    "subject": subject,
+    "subject_text": subject_text,
+    "cef_subject": cef_subject,
+    "placeholder": placeholder,
+    "value": value,
+    "nonempty": nonempty,
+    "address_split": address_split,
+    "quarantine_name": quarantine_name,
     "rid_list": rid_list,
     "address": address,
     "address_list": address_list,

@@ -14,7 +14,7 @@ from esalog.parsers.record import Record
 
 PostProcessor = Callable[[Record], None]
 
-_SMTP_TAIL = re.compile(r"^(?P<reply>\(.*\))(?: (?P<extra>\[.*\]))?$")
+_SMTP_TAIL = re.compile(r"^(?P<reply>\(.*\))(?: ?(?P<extra>\[.*\]))?$")
 
 
 def smtp_reply(record: Record) -> None:
