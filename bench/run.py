@@ -229,7 +229,7 @@ def shipping(args: argparse.Namespace, empty: Path) -> tuple[list[Run], list[str
     """Events/s from ``esalog ship`` to the fake Splunk HEC and the fake Elasticsearch (in this process)."""
     if importlib.util.find_spec("esalog.fakes") is None or "ship" not in esalog_help(""):
         return [], ["Shipping not measured: the connectors (`esalog ship`, `esalog.fakes`) are not merged."]
-    from esalog.fakes import FakeElasticsearch, FakeHEC
+    from esalog.testing import FakeElasticsearch, FakeHEC
 
     lines = min(args.lines, SHIP_LINES)
     path = head(corpus(WORK, args.lines, "file")[0], lines)

@@ -17,7 +17,7 @@ import pytest
 
 from esalog.encode import decode
 from esalog.parsers.converters import is_placeholder, unquote
-from esalog.parsers.engine import get_field
+from esalog.parsers.fields import get_field
 from esalog.schemas import validator
 from tests.conftest import ROOT, run_cli
 

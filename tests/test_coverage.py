@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from esalog.coverage import shape
+from esalog.parsers.coverage import shape
 from tests.conftest import run_cli
 
 

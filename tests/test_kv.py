@@ -53,12 +53,10 @@ def test_kv_table_is_validated_at_load_time() -> None:
 def test_kv_table_maps_labels_and_converters() -> None:
     """csN keys are looked up by their csNLabel; converters apply; the scratch capture is removed."""
     pack = CompiledPack([Pack.from_text(PACK.replace("KEYSPEC", "cisco.esa.mid:int"))], is_declared)
-    found = pack.match("X K=42 cs1Label=K cs1=43")
-    assert found is not None
-    rule, m = found
-    event: dict = {}
-    rule.apply(m, event, {})
-    assert event == {"cisco": {"esa": {"mid": 43}}}
+    parser = LineParser({"consolidated_event": pack, "mail_logs": pack}, log_type="consolidated_event")
+    event = parser.parse_event("Thu Aug 14 11:05:36 2014 Info: X K=42 cs1Label=K cs1=43", parser.new_stream("t"))
+    assert event["cisco"] == {"esa": {"kind": "r", "mid": 43}}
+    assert "_ext" not in event
 
 
 CEF_HEAD = ("<166>Mar 17 18:24:37 consolidated_event: "
@@ -79,6 +77,6 @@ def test_any_extension_yields_one_event(pairs: list[tuple[str, str]]) -> None:
     """Whatever the extension values, a CEF line gives exactly one event and never raises."""
     parser = cef_parser()
     line = CEF_HEAD + " ".join(f"{k}={v}" for k, v in pairs)
-    event = parser.parse(line, parser.new_stream("cef"))
+    event = parser.parse_event(line, parser.new_stream("cef"))
     assert event["event"]["dataset"] == "cisco_esa.consolidated_event"
     assert "_ext" not in event

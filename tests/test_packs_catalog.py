@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from esalog.encode import decode
-from esalog.parsers.engine import get_field
+from esalog.parsers.fields import get_field
 from esalog.parsers.parser import LineParser
 from esalog.schemas import validator
 from tests.conftest import run_cli
@@ -22,7 +22,7 @@ def parser() -> LineParser:
 
 
 def parse(parser: LineParser, line: str, name: str = "test") -> dict[str, Any]:
-    return parser.parse(line, parser.new_stream(name, today=TODAY))
+    return parser.parse_event(line, parser.new_stream(name, today=TODAY))
 
 
 def test_patterns_test_command_passes_every_example() -> None:
@@ -49,7 +49,7 @@ def test_every_example_event_validates(parser: LineParser) -> None:
             for example in rule.source.examples:
                 stream = parser.new_stream("example", today=TODAY)
                 stream.log_type = log_type
-                event = parser.parse(example.line, stream)
+                event = parser.parse_event(example.line, stream)
                 problems += [f"{rule.id}: {err.message}" for err in check.iter_errors(event)]
     assert not problems, "\n".join(problems)
 

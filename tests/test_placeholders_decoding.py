@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from esalog.parsers.converters import decode_escapes, decode_rfc2047
-from esalog.parsers.engine import get_field
+from esalog.parsers.fields import get_field
 from esalog.parsers.parser import LineParser
 from tests.conftest import run_cli
 
@@ -29,7 +29,7 @@ def parser() -> LineParser:
 
 
 def parse(parser: LineParser, line: str, name: str = "mail.current") -> dict[str, Any]:
-    return parser.parse(line, parser.new_stream(name, today=TODAY))
+    return parser.parse_event(line, parser.new_stream(name, today=TODAY))
 
 
 # ------------------------------------------------------------------------------------------ part 3

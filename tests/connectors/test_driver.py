@@ -23,8 +23,8 @@ from esalog.connectors.base import (
     Stop,
 )
 from esalog.connectors.batch import BatchLimits, Item
-from esalog.connectors.checkpoint import Ledger
 from esalog.connectors.retry import RetryPolicy
+from esalog.sources.checkpoint import Entry, Ledger
 
 
 class ScriptedSink(Sink):
@@ -158,7 +158,7 @@ def test_exhausted_retries_fail_and_block_the_checkpoint() -> None:
     driver, sleeps = run(sink, 10, ledger=ledger, policy=RetryPolicy(jitter=0.0, max_attempts=2))
     assert (5, 5) == (driver.stats.acknowledged, driver.stats.failed)
     assert 2 == len(sleeps)
-    assert {(1, 1): ("f", "k", 5)} == ledger.committed
+    assert {(1, 1): Entry("f", "k", 5)} == ledger.committed
 
 
 def test_pending_acks_are_polled_and_resent_on_timeout() -> None:
@@ -217,7 +217,7 @@ def test_ledger_commits_only_fully_resolved_prefix() -> None:
     ledger.resolve([items[0]], ok=True)
     assert {} == ledger.committed
     ledger.resolve([items[1]], ok=True)
-    assert {(1, 2): ("a", "k", 20)} == ledger.committed
+    assert {(1, 2): Entry("a", "k", 20)} == ledger.committed
 
 
 def test_concurrent_senders_out_of_order_still_commit_in_order() -> None:
@@ -251,4 +251,4 @@ def test_concurrent_senders_out_of_order_still_commit_in_order() -> None:
     driver.close()
     assert list(range(10)) == sorted(sink.received)
     assert (10, 10, 0) == (driver.stats.sent, driver.stats.acknowledged, driver.stats.failed)
-    assert {(1, 1): ("f", "k", 10)} == ledger.committed
+    assert {(1, 1): Entry("f", "k", 10)} == ledger.committed

@@ -10,8 +10,9 @@ import pytest
 from esalog.connectors.base import Delivered, Reject, RetryPartial, Split, Stop
 from esalog.connectors.es import EsConfig, EsSink, auth_header_from_env, document_id, index_template
 from esalog.errors import ConfigError
-from esalog.fakes import FakeElasticsearch
+from esalog.parsers.record import Record
 from esalog.schemas import field_declarations
+from esalog.testing import FakeElasticsearch
 
 EVENT = {
     "@timestamp": "2026-11-02T07:00:01.000Z",
@@ -102,7 +103,7 @@ def make_sink(url: str, **kw: Any) -> EsSink:
 
 def items_for(es_sink: EsSink, count: int, origin: str = "k") -> list[Any]:
     return [
-        es_sink.encode_item({**EVENT, "message": f"m{n}"}, f"{origin}:{n}", 0, None) for n in range(count)
+        es_sink.encode_item(Record.of_document({**EVENT, "message": f"m{n}"}), f"{origin}:{n}", 0, None) for n in range(count)
     ]
 
 

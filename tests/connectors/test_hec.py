@@ -10,7 +10,8 @@ import pytest
 
 from esalog.connectors.base import Delivered, Pending, Reject, Retry, RetryPartial, Split, Stop
 from esalog.connectors.hec import HecConfig, HecSink, flat_fields, split_hec_url
-from esalog.fakes import FakeHEC
+from esalog.parsers.record import Record
+from esalog.testing import FakeHEC
 
 TOKEN = "3f1c2a55-7d1e-4c55-9a43-0123456789ab"
 EVENT = {
@@ -29,7 +30,7 @@ def sink(url: str, **kw: Any) -> HecSink:
 
 def test_event_mode_envelope() -> None:
     """time = epoch seconds with milliseconds, host = the appliance, our JSON as event."""
-    item = sink("http://127.0.0.1:1").encode_item(EVENT, "o", 0, None)
+    item = sink("http://127.0.0.1:1").encode_item(Record.of_document(EVENT), "o", 0, None)
     envelope = orjson.loads(item.data)
     assert {
         "time": 1793602801.25,
@@ -43,10 +44,10 @@ def test_event_mode_envelope() -> None:
 @pytest.mark.parametrize("mode", ["event", "raw-fields"])
 def test_summaries_go_as_json_under_the_summary_sourcetype(mode: str) -> None:
     """Message summaries are sent as JSON with the sourcetype the Splunk app maps to CIM Email."""
-    from esalog.integrations.splunk import SUMMARY_SOURCETYPE
+    from esalog.names import SUMMARY_SOURCETYPE
 
     summary = {**EVENT, "event": {"action": "message-summary", "kind": "state"}}
-    envelope = orjson.loads(sink("http://127.0.0.1:1", mode=mode).encode_item(summary, "o", 0, None).data)
+    envelope = orjson.loads(sink("http://127.0.0.1:1", mode=mode).encode_item(Record.of_document(summary), "o", 0, None).data)
     assert (SUMMARY_SOURCETYPE, summary) == (envelope["sourcetype"], envelope["event"])
     assert "fields" not in envelope
 
@@ -55,13 +56,13 @@ def test_time_is_always_sent() -> None:
     """An event without a usable @timestamp still gets a time (event.created, else now)."""
     hec_sink = sink("http://127.0.0.1:1")
     created = {"event": {"created": "2026-11-02T07:00:00.000Z"}, "message": "x"}
-    assert 1793602800.0 == orjson.loads(hec_sink.encode_item(created, "o", 0, None).data)["time"]
-    assert orjson.loads(hec_sink.encode_item({"message": "x"}, "o", 0, None).data)["time"] > 1.7e9
+    assert 1793602800.0 == orjson.loads(hec_sink.encode_item(Record.of_document(created), "o", 0, None).data)["time"]
+    assert orjson.loads(hec_sink.encode_item(Record.of_document({"message": "x"}), "o", 0, None).data)["time"] > 1.7e9
 
 
 def test_raw_fields_mode_envelope() -> None:
     """raw-fields: the original line as event, flat string fields, the add-on's sourcetype."""
-    item = sink("http://127.0.0.1:1", mode="raw-fields", index="email").encode_item(EVENT, "o", 0, None)
+    item = sink("http://127.0.0.1:1", mode="raw-fields", index="email").encode_item(Record.of_document(EVENT), "o", 0, None)
     envelope = orjson.loads(item.data)
     assert EVENT["event"]["original"] == envelope["event"]
     assert ("cisco:esa:textmail", "email") == (envelope["sourcetype"], envelope["index"])
@@ -96,7 +97,7 @@ def test_split_hec_url(url: str, expected: tuple[str, str]) -> None:
 
 
 def items_for(hec_sink: HecSink, count: int) -> list[Any]:
-    return [hec_sink.encode_item({**EVENT, "message": f"m{n}"}, "o", n, None) for n in range(count)]
+    return [hec_sink.encode_item(Record.of_document({**EVENT, "message": f"m{n}"}), "o", n, None) for n in range(count)]
 
 
 def test_gzip_batch_is_delivered() -> None:

@@ -19,6 +19,7 @@ import requests
 
 from esalog.connectors.base import Delivered, Reject
 from esalog.connectors.es import EsConfig, EsSink
+from esalog.parsers.record import Record
 from tests.conftest import run_cli
 from tests.connectors.conftest import write_log
 
@@ -110,9 +111,9 @@ def test_per_item_errors_from_a_real_server(osmem: str) -> None:
     }
     bad = {**good, "cisco": {"esa": {"mid": "not-a-number"}}}
     items = [
-        sink.encode_item(good, "k:0", 0, None),
-        sink.encode_item(bad, "k:1", 0, None),
-        sink.encode_item(good, "k:2", 0, None),
+        sink.encode_item(Record.of_document(good), "k:0", 0, None),
+        sink.encode_item(Record.of_document(bad), "k:1", 0, None),
+        sink.encode_item(Record.of_document(good), "k:2", 0, None),
     ]
     outcome = sink.send(items)
     assert isinstance(outcome, Reject)

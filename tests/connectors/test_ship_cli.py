@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from esalog.fakes import FakeElasticsearch, FakeHEC, Faults
+from esalog.testing import FakeElasticsearch, FakeHEC, Faults
 from tests.conftest import run_cli
 from tests.connectors.conftest import write_log
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from esalog.fakes import FakeElasticsearch, FakeHEC
+from esalog.testing import FakeElasticsearch, FakeHEC
 from tests.conftest import run_cli
 from tests.connectors.conftest import write_log
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from esalog.fakes import FakeElasticsearch, FakeHEC
+from esalog.testing import FakeElasticsearch, FakeHEC
 from tests.connectors.conftest import write_log
 
 EVENTS = 100_000

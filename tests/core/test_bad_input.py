@@ -9,11 +9,11 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esalog.encode import encode_line
-from esalog.inputs import read_lines
+from esalog.encode import encode_line, to_event
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import Pipeline
 from esalog.schemas import validator
+from esalog.sources.lines import read_lines
 from tests.conftest import run_cli
 
 GOOD = b"Thu Aug 14 11:05:36 2014 Info: ICID 10293 close"
@@ -97,10 +97,10 @@ def test_any_bytes_give_exactly_one_valid_event(data):
     pipeline = Pipeline(PARSER)
     stream = pipeline.open_stream("fuzz")
     (raw,) = list(read_lines(io.BytesIO(data + b"\n")))
-    events = pipeline.process(raw, stream)
-    assert len(events) == 1
-    encode_line(events[0])
-    validator().validate(events[0])
+    records = pipeline.process(raw.text, stream, raw.problems)
+    assert len(records) == 1
+    encode_line(records[0])
+    validator().validate(to_event(records[0]))
 
 
 @settings(max_examples=200, deadline=None)
@@ -111,6 +111,6 @@ def test_any_body_behind_a_valid_header(prefix, body):
     """A valid header with any body gives one schema-valid event and never raises."""
     body = body.replace("\n", " ").replace("\r", " ")
     pipeline = Pipeline(PARSER)
-    events = pipeline.process_text(prefix + body, pipeline.open_stream("fuzz"))
-    assert len(events) == 1
-    validator().validate(events[0])
+    records = pipeline.process(prefix + body, pipeline.open_stream("fuzz"))
+    assert len(records) == 1
+    validator().validate(to_event(records[0]))

@@ -82,8 +82,8 @@ def test_filter_raw_and_json_lines():
     events = _events(proc.stdout)
     assert len(events) == 3
     assert events[0]["event"]["action"] == "message-started"
-    assert events[1]["event"]["action"] == "envelope-from" and events[1]["host"] == "shipper-1"
-    assert events[1]["@version"] == "1" and events[1]["email"]["from"]["address"] == ["user@domain.com"]
+    assert events[1]["event"]["action"] == "envelope-from" and events[1]["passthrough"]["host"] == "shipper-1"
+    assert events[1]["passthrough"]["@version"] == "1" and events[1]["email"]["from"]["address"] == ["user@domain.com"]
     assert events[2]["event"]["kind"] == "pipeline_error" and events[2]["event"]["original"] == "{not json at all"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from esalog.parsers.engine import get_field
+from esalog.parsers.fields import get_field
 from esalog.parsers.parser import LineParser
 from esalog.testing import EXAMPLE_TODAY
 
@@ -16,7 +16,7 @@ def parser() -> LineParser:
 
 def parse_all(parser: LineParser, lines: list[str], **kw):
     stream = parser.new_stream("test", today=EXAMPLE_TODAY, **kw)
-    return [parser.parse(line, stream) for line in lines]
+    return [parser.parse_event(line, stream) for line in lines]
 
 
 def test_event_skeleton(parser):

@@ -72,7 +72,7 @@ def test_mmexternal_fulljson_reads_msg() -> None:
     proc = run_cli("filter", "--protocol", "rsyslog-mmexternal", input=line)
     reply = json.loads(proc.stdout)
     assert reply["$!"]["esa"]["cisco"]["esa"] == {"kind": "connection-lost", "icid": 10293}
-    assert reply["$!"]["esa"]["hostname"] == "esa1"  # other keys pass through
+    assert reply["$!"]["esa"]["passthrough"] == {"hostname": "esa1"}  # other keys pass through
 
 
 def test_lines_protocol_writes_events_to_stdout() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from esalog.fakes import FakeElasticsearch, FakeHEC
+from esalog.testing import FakeElasticsearch, FakeHEC
 
 UDP_LINES = [
     "<22>Aug 14 11:04:31 esa1 mail_logs: Info: Time offset from UTC: -21600 seconds",

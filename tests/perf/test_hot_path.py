@@ -10,10 +10,11 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esalog.inputs import RawLine, decode_line, read_blocks, read_lines
+from esalog.encode import to_event
 from esalog.parsers.header import HeaderParser
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import Pipeline
+from esalog.sources.lines import RawLine, decode_line, read_blocks, read_lines
 
 PARSER = LineParser.from_options()
 TODAY = date(2026, 11, 27)
@@ -45,7 +46,7 @@ def test_every_line_gives_exactly_one_event_and_nothing_raises(lines: list[str])
     """Any text, in any order on one stream: one event per line, first in line order, each a dict."""
     pipeline = Pipeline(PARSER)
     stream = pipeline.open_stream("mail_logs.current")
-    events = pipeline.process_lines(lines, stream)
+    events = [to_event(record) for record in pipeline.process_lines(lines, stream)]
     assert len(events) == len(lines)
     for line, event in zip(lines, events, strict=True):
         assert event["event"].get("original") == line

@@ -5,8 +5,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from esalog.encode import to_event
+from esalog.parsers.config import ParseConfig
 from esalog.parsers.parser import LineParser
-from esalog.pipeline import ClockOptions, Pipeline
+from esalog.parsers.record import Record
+from esalog.pipeline import Pipeline
+from esalog.tracking.config import TrackingConfig
 from esalog.tracking.tracker import Tracker
 
 
@@ -20,8 +24,8 @@ class Run:
 
     def __init__(self, **tracker_options: Any) -> None:
         tracker_options.setdefault("summaries", True)
-        self.tracker = Tracker(**tracker_options)
-        self.pipeline = Pipeline(_parser(), [self.tracker], ClockOptions(year=2014))
+        self.tracker = Tracker(TrackingConfig(**tracker_options))
+        self.pipeline = Pipeline(_parser(), [self.tracker], ParseConfig(year=2014))
         self.stream = self.pipeline.open_stream("test.log")
 
     def feed(self, lines: list[str] | str) -> list[dict[str, Any]]:
@@ -29,15 +33,16 @@ class Run:
             lines = [ln.strip() for ln in lines.strip().splitlines() if ln.strip()]
         out: list[dict[str, Any]] = []
         for line in lines:
-            out.extend(self.pipeline.process_text(line, self.stream))
+            out.extend(to_event(record) for record in self.pipeline.process(line, self.stream))
         return out
 
     def inject(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         """Pass a hand-built event (a kind the pack does not read yet) through the tracker."""
-        return [event, *(self.tracker(event, self.stream) or [])]
+        record = Record.of_document(event, self.stream.appliance(None))
+        return [event, *(to_event(r) for r in self.tracker(record) or [])]
 
     def flush(self) -> list[dict[str, Any]]:
-        return list(self.pipeline.flush())
+        return [to_event(record) for record in self.pipeline.flush()]
 
 
 def catalog_event(run: Run, when: str, action: str, email: dict[str, Any] | None = None, **esa: Any) -> dict[str, Any]:

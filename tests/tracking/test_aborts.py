@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from esalog.tracking.aborts import ADVICE, CATEGORIES, classify_line, classify_receive_abort
+from esalog.parsers.parser import LineParser
+from esalog.tracking.aborts import ADVICE, CATEGORIES, abort_facts, classify_line, classify_receive_abort
+
+PARSER = LineParser.from_options()
 
 
 @pytest.mark.parametrize(
@@ -29,8 +32,9 @@ from esalog.tracking.aborts import ADVICE, CATEGORIES, classify_line, classify_r
     ],
 )
 def test_classify_line(reason: str, category: str, extra: dict[str, str]) -> None:
-    """Each abort text gives its category and the facts named on the line."""
-    abort = classify_line(reason)
+    """Each abort line gives its category and the facts named on it (read by the pack, once)."""
+    record = PARSER.parse(f"Thu Aug 14 11:05:36 2014 Info: Message aborted MID 7 {reason}", PARSER.new_stream("t"))
+    abort = abort_facts(record)
     assert abort["category"] == category
     for key, value in extra.items():
         assert abort[key] == value

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from esalog.tracking.state import Msg
+from esalog.tracking.store import Appliance, Msg
 from esalog.tracking.summary import build_summary, disposition
 
 
 def _msg(fates: dict[int, str], abort: str | None = None, quarantine: str | None = None) -> Msg:
-    msg = Msg({}, 9, 0.0, "2014-08-14T11:00:00.000Z")
+    msg = Msg(Appliance("t"), {}, 9, 0.0, "2014-08-14T11:00:00.000Z")
     for rid, fate in fates.items():
         msg.set_recipient(rid, f"r{rid}@example.com")
         msg.fate(rid).fate = fate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from esalog.parsers.engine import get_field
+from esalog.parsers.fields import get_field
 from esalog.schemas import validator
 from esalog.tracking.tracker import Tracker
 
@@ -335,7 +335,7 @@ def test_shared_objects_are_not_mutated(run: Run) -> None:
     import copy
 
     rules = [r for pack in run.pipeline.parser.packs.values() for r in pack.rules]
-    statics = copy.deepcopy([(r.event_static, r.other_static) for r in rules])
+    statics = copy.deepcopy([(r.event_static, r.statics, r.plan) for r in rules])
     observer = run.stream.observer(None)
     before = dict(observer)
     run.feed(
@@ -349,7 +349,7 @@ def test_shared_objects_are_not_mutated(run: Run) -> None:
         )
     )
     assert run.stream.observer(None) is observer and observer == before
-    assert [(r.event_static, r.other_static) for r in rules] == statics
+    assert [(r.event_static, r.statics, r.plan) for r in rules] == statics
 
 
 def test_rewritten_mid_logged_before_the_rewrite_line(run: Run) -> None:
@@ -462,7 +462,7 @@ def test_eviction_by_max_open_gives_incomplete_summaries() -> None:
 
 def test_eviction_by_ttl_uses_log_time() -> None:
     """A message not seen for longer than --session-ttl of log time is evicted; a busy one is kept."""
-    run = Run(ttl=600.0)
+    run = Run(session_ttl=600.0)
     events = run.feed(
         lines(
             ("10:00:00", "Start MID 1 ICID 0"),
@@ -473,7 +473,7 @@ def test_eviction_by_ttl_uses_log_time() -> None:
     )
     assert [e["cisco"]["esa"]["mid"] for e in by_action(events, "message-summary")] == [1]
     assert by_action(events, "message-summary")[0]["cisco"]["esa"]["summary"]["end_reason"] == "ttl"
-    assert sorted(run.tracker.appliances["stream:test.log"].mids) == [2, 3]
+    assert sorted(run.tracker.store.appliances["stream:test.log"].mids) == [2, 3]
 
 
 def test_finished_messages_leave_no_state() -> None:
@@ -516,13 +516,14 @@ def test_summaries_validate_against_schema(run: Run) -> None:
 
 def test_stateless_stage_classifies_from_one_line() -> None:
     """The one-line classifier never refines 'Receiving aborted'."""
+    from esalog.parsers.record import Record
     from esalog.tracking.tracker import StatelessAborts
 
     event = {
-        "event": {"action": "message-aborted"},
+        "event": {"action": "message-aborted", "dataset": "cisco_esa.mail_logs"},
         "cisco": {"esa": {"abort": {"reason": "Receiving aborted"}}},
     }
-    StatelessAborts()(event, None)  # type: ignore[arg-type]
+    StatelessAborts()(Record.of_document(event))
     assert event["cisco"]["esa"]["abort"]["category"] == "receiving_aborted"
     assert list(Tracker().flush()) == []
 
@@ -561,11 +562,13 @@ def test_deferral_release_rpc_and_deleted_fates(run: Run) -> None:
 
 
 def test_odd_field_shapes_never_crash(run: Run) -> None:
-    """A field of an unexpected shape is tagged, not fatal; the next lines are tracked as usual."""
-    odd = catalog_event(run, "2014-08-14T11:00:02", "envelope-to", mid=64, rid=["x"])
+    """A field of an unexpected shape (a user pack) is not a fact: skipped, never fatal; the next lines
+    are tracked as usual."""
+    odd = catalog_event(run, "2014-08-14T11:00:02", "envelope-to", mid="64", rid=["x"])
     odd["email"]["to"] = "not-a-dict"
     events = run.inject(odd)
-    assert "esalog_tracking_error" in events[0]["tags"]
+    assert events == [odd] and odd["email"]["to"] == "not-a-dict"
+    assert 64 not in run.tracker.store.appliances["stream:test.log"].mids
     events = run.feed(start(65, 0) + lines(("11:00:03", "Message finished MID 65 done")))
     assert summary_of(events, 65)["cisco"]["esa"]["summary"]["complete"] is True
 
@@ -574,7 +577,7 @@ def test_lost_counts_after_the_connection_was_evicted() -> None:
     """Under --max-open pressure the connection record may go first; a later 'lost' still decides."""
     run = Run(max_open=3)
     events = run.feed(conn(5) + start(50, 5) + start(51, 9) + start(52, 9))  # conn 5 evicted here
-    assert 5 not in run.tracker.appliances["stream:test.log"].icids
+    assert 5 not in run.tracker.store.appliances["stream:test.log"].icids
     events += run.feed(
         lines(
             ("11:00:02", "MID 50 ICID 5 RID 1 To: <c@example.com>"),
@@ -591,7 +594,7 @@ def test_message_outlives_its_connection(run: Run) -> None:
     events = run.feed(
         conn(4) + start(66, 4) + lines(("11:00:02", "ICID 4 close"), ("11:30:00", "MID 66 queued for delivery"))
     )
-    assert 4 not in run.tracker.appliances["stream:test.log"].icids
+    assert 4 not in run.tracker.store.appliances["stream:test.log"].icids
     queued = by_action(events, "message-queued")[0]
     assert queued["source"]["ip"] == "203.0.113.5"
     assert queued["cisco"]["esa"]["sender_group"] == "SUSPECTLIST"
@@ -599,7 +602,7 @@ def test_message_outlives_its_connection(run: Run) -> None:
 
 def test_per_message_lists_are_bounded(run: Run) -> None:
     """A log naming thousands of attachments or copies for one MID cannot grow its state without bound."""
-    from esalog.tracking.tracker import MAX_LIST
+    from esalog.tracking.context import MAX_LIST
 
     run.feed(start(67, 0))
     for n in range(MAX_LIST + 50):
@@ -613,5 +616,5 @@ def test_per_message_lists_are_bounded(run: Run) -> None:
             )
         )
         run.inject(catalog_event(run, "2014-08-14T11:00:02", "message-generated", mid=10_000 + n, parent_mid=67))
-    msg = run.tracker.appliances["stream:test.log"].mids[67]
+    msg = run.tracker.store.appliances["stream:test.log"].mids[67]
     assert len(msg.attachments or ()) == MAX_LIST and len(msg.children or ()) == MAX_LIST

@@ -36,7 +36,7 @@ def input_bytes(paths: list[str]) -> int | None:
     """The total size of the inputs on disk, when all are files (for a percentage)."""
     try:
         files = expand_paths(paths)
-    except Exception:  # noqa: BLE001 - the command reports bad paths itself, with its own message
+    except Exception:
         return None
     if "-" in files:
         return None

@@ -44,7 +44,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if args.output and "-" not in paths and args.output in paths:
         raise ConfigError(f"-o {args.output!r} is also an input")
     start = time.monotonic()
-    out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+    out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer
     progress = None
     try:
         if args.workers is not None:

@@ -15,8 +15,8 @@ from esalog.connectors.hec import HecConfig, HecSink
 from esalog.connectors.http import TlsOptions
 from esalog.connectors.retry import RetryPolicy
 from esalog.errors import ConfigError
-from esalog.sources.checkpoint import Ledger
 from esalog.settings import at_least, integer, number, positive, setting, validate
+from esalog.sources.checkpoint import Ledger
 
 SINKS = ("stdout", "file", "hec", "es")
 

@@ -62,7 +62,7 @@ class FileSink(Sink):
     def _open(self) -> BinaryIO:
         if self._handle is None:
             self.repaired += repair_partial_line(self.path)
-            self._handle = open(self.path, "ab")  # noqa: SIM115 - closed by close()
+            self._handle = open(self.path, "ab")
             self._size = self._handle.tell()
         return self._handle
 

@@ -45,8 +45,8 @@ from esalog.connectors.http import (
 from esalog.encode import to_event
 from esalog.errors import ConfigError
 from esalog.flatten import flatten
-from esalog.parsers.record import Record
 from esalog.names import LINE_SOURCETYPE, RAW_SOURCETYPE, SUMMARY_SOURCETYPE, is_summary
+from esalog.parsers.record import Record
 from esalog.settings import number, positive, setting, validate
 
 EVENT_PATH = "/services/collector/event"
@@ -213,7 +213,7 @@ class HecSink(HttpSink):
             parts += (self._fixed_summary, b',"event":', orjson.dumps(event))
         elif self._raw:
             parts.append(self._fixed)  # index, source, sourcetype
-            original = record.original or record.message or ""
+            original = (event.get("event") or {}).get("original") or event.get("message") or ""
             parts += (b',"event":', orjson.dumps(original), b',"fields":', orjson.dumps(flat_fields(event)))
         else:
             parts += (self._fixed, b',"event":', orjson.dumps(event))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+
 from esalog.parsers.converters import py_literal
 from esalog.parsers.record import Record
 

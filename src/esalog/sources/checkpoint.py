@@ -12,14 +12,14 @@ line against a reused inode), written atomically; a compressed file read to its 
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from esalog.errors import ConfigError
 from esalog.sources.files import FileId
@@ -27,17 +27,15 @@ from esalog.sources.files import FileId
 FORMAT_VERSION = 2
 
 
+@dataclass(frozen=True, slots=True)
 class Entry:
     """How far one file was delivered."""
 
-    __slots__ = ("done", "key", "offset", "path", "size")
-
-    def __init__(self, path: str, key: str, offset: int, done: bool = False, size: int | None = None) -> None:
-        self.path = path
-        self.key = key
-        self.offset = offset
-        self.done = done  # a compressed file read to its end (or to its damage): nothing more will come
-        self.size = size  # its size on disk then (a different size means a different file)
+    path: str
+    key: str
+    offset: int
+    done: bool = False  # a compressed file read to its end (or to its damage): nothing more will come
+    size: int | None = None  # its size on disk then (a different size means a different file)
 
     def as_dict(self, file_id: FileId) -> dict[str, object]:
         out: dict[str, object] = {"dev": file_id[0], "ino": file_id[1], "key": self.key, "path": self.path,
@@ -131,7 +129,7 @@ class Checkpoint:
         if not self.path.exists():
             return self
         try:
-            data = orjson.loads(self.path.read_bytes())
+            data = json.loads(self.path.read_bytes())
             for item in data["files"]:
                 self.entries[(int(item["dev"]), int(item["ino"]))] = Entry(
                     str(item["path"]), str(item["key"]), int(item["offset"]), bool(item.get("done", False)),
@@ -189,7 +187,8 @@ class Checkpoint:
             if ledger is not None:
                 self.entries.update(ledger.snapshot())
             files = [entry.as_dict(file_id) for file_id, entry in sorted(self.entries.items())]
-            data = orjson.dumps({"version": FORMAT_VERSION, "files": files}, option=orjson.OPT_INDENT_2)
+            # stdlib json: the Splunk app, which reads checkpoints too, has no orjson
+            data = json.dumps({"version": FORMAT_VERSION, "files": files}, indent=2).encode()
             tmp = self.path.with_name(f".{self.path.name}.tmp")
             with open(tmp, "wb") as handle:
                 handle.write(data)

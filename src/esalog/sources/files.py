@@ -83,7 +83,7 @@ def open_input(path: str) -> tuple[BinaryIO, bool]:
 
     Returns the handle (decompressing when gzip) and whether it was gzip.
     """
-    raw: BinaryIO = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - caller closes
+    raw: BinaryIO = sys.stdin.buffer if path == "-" else open(path, "rb")
     if _is_gzip(raw):
         return gzip.GzipFile(fileobj=raw, mode="rb"), True  # type: ignore[return-value]
     return raw, False

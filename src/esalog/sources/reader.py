@@ -26,7 +26,16 @@ from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
 from esalog.settings import number, positive, setting, validate
 from esalog.sources.checkpoint import Checkpoint
-from esalog.sources.files import READ_ERRORS, FileId, InputFile, expand_paths, has_glob, identify, input_name, open_input
+from esalog.sources.files import (
+    READ_ERRORS,
+    FileId,
+    InputFile,
+    expand_paths,
+    has_glob,
+    identify,
+    input_name,
+    open_input,
+)
 from esalog.sources.lines import Block, read_blocks
 
 #: how much of a file's start is replayed through the parser on resume (header lines: time offset...)
@@ -247,7 +256,7 @@ class Source:
         return found
 
     def _open_followed(self, path: str, file_id: FileId) -> _Followed:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by _Followed.close
+        handle = open(path, "rb")
         stream = self.pipeline.open_stream(input_name(path))
         entry = _Followed(self, handle, path, file_id, stream)
         size = os.fstat(handle.fileno()).st_size
@@ -334,6 +343,8 @@ class _Waiting:
             return read(size)  # type: ignore[no-any-return]
         finally:
             self._source.waiting = False
+
+    read = read1
 
 
 def _skip_to(handle: BinaryIO, offset: int, compressed: bool) -> None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from esalog.tracking.state import FINISHED_MEMORY, Appliance, Msg, OpenTable, Record
+from esalog.tracking.store import FINISHED_MEMORY, Appliance, Msg, OpenRecord, OpenTable
+
+APPLIANCE = Appliance("test")
 
 
-def _table(max_open: int = 10, ttl: float = 100.0) -> tuple[OpenTable, dict[int, Record], list[tuple[int, str]]]:
+def _table(max_open: int = 10, ttl: float = 100.0) -> tuple[OpenTable, dict[int, OpenRecord], list[tuple[int, str]]]:
     gone: list[tuple[int, str]] = []
     table = OpenTable(max_open, ttl, lambda rec, why: gone.append((rec.id, why)))
     return table, {}, gone
 
 
-def _add(table: OpenTable, home: dict[int, Record], ident: int, t: float) -> Record:
-    rec = home[ident] = Msg(home, ident, t, "x")
+def _add(table: OpenTable, home: dict[int, OpenRecord], ident: int, t: float) -> OpenRecord:
+    rec = home[ident] = Msg(APPLIANCE, home, ident, t, "x")
     table.add(rec)
     return rec
 
@@ -72,7 +74,7 @@ def test_finished_memory_is_bounded() -> None:
 
 def test_recipient_map_ignores_absurd_rid_gaps() -> None:
     """RIDs index a compact list; a RID far beyond the last one is not stored."""
-    msg = Msg({}, 1, 0.0, "x")
+    msg = Msg(Appliance("t"), {}, 1, 0.0, "x")
     msg.set_recipient(0, "a@x")
     msg.set_recipient(2, "c@x")
     msg.set_recipient(10_000_000, "z@x")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from esalog.connectors.batch import Item
-from esalog.connectors.checkpoint import Checkpoint, Ledger
 from esalog.errors import ConfigError
+from esalog.sources.checkpoint import Checkpoint, Ledger
 
 
 def committed_ledger(offset: int) -> Ledger:
@@ -23,7 +23,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "ship.ckpt"
     assert Checkpoint(str(path)).save(committed_ledger(120))
     loaded = Checkpoint(str(path)).load()
-    assert 120 == loaded.offset_for((7, 42), size=500, key="abc")
+    assert (120, False) == loaded.resume((7, 42), "abc", 500, compressed=False)
     assert ["ship.ckpt"] == sorted(p.name for p in tmp_path.iterdir())
 
 
@@ -41,7 +41,19 @@ def test_resume_offset_guards(tmp_path: Path, size: int, key: str, expected: int
     """A shrunk file or a different first line (reused inode) starts from 0."""
     path = tmp_path / "c"
     Checkpoint(str(path)).save(committed_ledger(120))
-    assert expected == Checkpoint(str(path)).load().offset_for((7, 42), size=size, key=key)
+    assert (expected, False) == Checkpoint(str(path)).load().resume((7, 42), key, size, compressed=False)
+
+
+def test_a_compressed_file_read_to_its_end_is_done_while_its_size_is_the_same(tmp_path: Path) -> None:
+    """A .gz marked done is skipped without decompressing it again; a different size reads it again."""
+    path = tmp_path / "c"
+    ledger = Ledger()
+    ticket = ledger.open_line((7, 43), "k", "/logs/mail.@1.s.gz", 9000, 1, done_size=1234)
+    ledger.resolve([Item(b"", ticket)], ok=True)
+    Checkpoint(str(path)).save(ledger)
+    loaded = Checkpoint(str(path)).load()
+    assert (9000, True) == loaded.resume((7, 43), "k", 1234, compressed=True)
+    assert (9000, False) == loaded.resume((7, 43), "k", 1300, compressed=True)
 
 
 def test_malformed_checkpoint_is_an_error(tmp_path: Path) -> None:
