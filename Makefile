@@ -41,6 +41,8 @@ system-deps:
 ## make test: install system packages and dev extras, then run the whole test suite
 test: system-deps $(VENV)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 ## make bench: hot-path benchmark (see bench/README.md)
@@ -49,6 +51,8 @@ bench: $(VENV)/.dev-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -14,6 +14,7 @@ from esalog.parsers.kv import split_pairs
 from esalog.parsers.pack import Pack
 from esalog.parsers.parser import LineParser
 from esalog.schemas import is_declared
+from esalog.testing import parse_event
 
 
 def test_values_with_spaces_and_dicts_stay_whole() -> None:
@@ -54,7 +55,7 @@ def test_kv_table_maps_labels_and_converters() -> None:
     """csN keys are looked up by their csNLabel; converters apply; the scratch capture is removed."""
     pack = CompiledPack([Pack.from_text(PACK.replace("KEYSPEC", "cisco.esa.mid:int"))], is_declared)
     parser = LineParser({"consolidated_event": pack, "mail_logs": pack}, log_type="consolidated_event")
-    event = parser.parse_event("Thu Aug 14 11:05:36 2014 Info: X K=42 cs1Label=K cs1=43", parser.new_stream("t"))
+    event = parse_event(parser, "Thu Aug 14 11:05:36 2014 Info: X K=42 cs1Label=K cs1=43", parser.new_stream("t"))
     assert event["cisco"] == {"esa": {"kind": "r", "mid": 43}}
     assert "_ext" not in event
 
@@ -77,6 +78,6 @@ def test_any_extension_yields_one_event(pairs: list[tuple[str, str]]) -> None:
     """Whatever the extension values, a CEF line gives exactly one event and never raises."""
     parser = cef_parser()
     line = CEF_HEAD + " ".join(f"{k}={v}" for k, v in pairs)
-    event = parser.parse_event(line, parser.new_stream("cef"))
+    event = parse_event(parser, line, parser.new_stream("cef"))
     assert event["event"]["dataset"] == "cisco_esa.consolidated_event"
     assert "_ext" not in event

@@ -11,6 +11,7 @@ from esalog.encode import decode
 from esalog.parsers.fields import get_field
 from esalog.parsers.parser import LineParser
 from esalog.schemas import validator
+from esalog.testing import parse_event
 from tests.conftest import run_cli
 
 TODAY = date(2026, 11, 27)
@@ -22,7 +23,7 @@ def parser() -> LineParser:
 
 
 def parse(parser: LineParser, line: str, name: str = "test") -> dict[str, Any]:
-    return parser.parse_event(line, parser.new_stream(name, today=TODAY))
+    return parse_event(parser, line, parser.new_stream(name, today=TODAY))
 
 
 def test_patterns_test_command_passes_every_example() -> None:
@@ -49,7 +50,7 @@ def test_every_example_event_validates(parser: LineParser) -> None:
             for example in rule.source.examples:
                 stream = parser.new_stream("example", today=TODAY)
                 stream.log_type = log_type
-                event = parser.parse_event(example.line, stream)
+                event = parse_event(parser, example.line, stream)
                 problems += [f"{rule.id}: {err.message}" for err in check.iter_errors(event)]
     assert not problems, "\n".join(problems)
 

@@ -16,6 +16,7 @@ import pytest
 from esalog.parsers.converters import decode_escapes, decode_rfc2047
 from esalog.parsers.fields import get_field
 from esalog.parsers.parser import LineParser
+from esalog.testing import parse_event
 from tests.conftest import run_cli
 
 TODAY = date(2026, 11, 27)
@@ -29,7 +30,7 @@ def parser() -> LineParser:
 
 
 def parse(parser: LineParser, line: str, name: str = "mail.current") -> dict[str, Any]:
-    return parser.parse_event(line, parser.new_stream(name, today=TODAY))
+    return parse_event(parser, line, parser.new_stream(name, today=TODAY))
 
 
 # ------------------------------------------------------------------------------------------ part 3

@@ -18,6 +18,7 @@ from esalog.parsers.converters import PLACEHOLDERS
 from esalog.parsers.fields import get_field
 from esalog.parsers.parser import UNSUPPORTED_TAG, LineParser
 from esalog.schemas import validator
+from esalog.testing import parse_event
 from tests.conftest import run_cli
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -49,7 +50,7 @@ def events_of(parser: LineParser, path: Path) -> Iterator[tuple[str, dict[str, A
     """Each line of *path* with its event, read as the CLI reads a file (one stream, named after it)."""
     stream = parser.new_stream(path.name)
     for line in path.read_text(encoding="utf-8").splitlines():
-        yield line, parser.parse_event(line, stream)
+        yield line, parse_event(parser, line, stream)
 
 
 def recognised(event: dict[str, Any]) -> bool:

@@ -35,9 +35,10 @@ class EsalogError(Exception):
 
     def __eq__(self, other: object) -> bool:
         return (
-            type(other) is type(self)
-            and self.message == other.message  # type: ignore[attr-defined]
-            and self.location == other.location  # type: ignore[attr-defined]
+            isinstance(other, EsalogError)
+            and type(other) is type(self)
+            and self.message == other.message
+            and self.location == other.location
         )
 
     __hash__ = Exception.__hash__

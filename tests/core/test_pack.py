@@ -10,7 +10,7 @@ from esalog.parsers.grok import BASE_PATTERNS, GrokError, body_keys, dispatch_ke
 from esalog.parsers.pack import Pack
 from esalog.parsers.parser import LineParser
 from esalog.schemas import is_declared
-from esalog.testing import EXAMPLE_TODAY, run_pack_examples
+from esalog.testing import EXAMPLE_TODAY, parse_event, run_pack_examples
 
 
 def test_expand_names_groups_and_captures():
@@ -122,7 +122,7 @@ def test_user_pack_takes_precedence_and_labels_are_free(tmp_path):
     )
     parser = LineParser.from_options([user])
     stream = parser.new_stream("t", today=EXAMPLE_TODAY)
-    event = parser.parse_event("Thu Aug 14 11:05:36 2014 Info: ICID 7 close", stream)
+    event = parse_event(parser, "Thu Aug 14 11:05:36 2014 Info: ICID 7 close", stream)
     assert event["cisco"]["esa"]["kind"] == "my-close"
     assert event["labels"] == {"team": "mail"}
     # the user rule shadows the built-in one: `patterns test` says so instead of hiding it
@@ -137,7 +137,7 @@ def test_user_pack_with_same_id_replaces_builtin(tmp_path):
     user.write_text("name: over\nrules:\n  - id: connection-closed\n"
                     "    match: 'ICID %{ICID:cisco.esa.icid:int} close'\n    set: {event.action: closed-my-way}\n")
     parser = LineParser.from_options([user])
-    event = parser.parse_event("Thu Aug 14 11:05:36 2014 Info: ICID 7 close", parser.new_stream("t"))
+    event = parse_event(parser, "Thu Aug 14 11:05:36 2014 Info: ICID 7 close", parser.new_stream("t"))
     assert event["event"]["action"] == "closed-my-way"
     assert sum(r.id == "connection-closed" for r in parser.packs["mail_logs"].rules) == 1
 

@@ -6,7 +6,7 @@ import pytest
 
 from esalog.parsers.fields import get_field
 from esalog.parsers.parser import LineParser
-from esalog.testing import EXAMPLE_TODAY
+from esalog.testing import EXAMPLE_TODAY, parse_event
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def parser() -> LineParser:
 
 def parse_all(parser: LineParser, lines: list[str], **kw):
     stream = parser.new_stream("test", today=EXAMPLE_TODAY, **kw)
-    return [parser.parse_event(line, stream) for line in lines]
+    return [parse_event(parser, line, stream) for line in lines]
 
 
 def test_event_skeleton(parser):

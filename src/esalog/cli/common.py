@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 import time
+from typing import Any
 
 from esalog.cli.options import add_settings, settings_from
 from esalog.parsers.config import ParseConfig
@@ -22,12 +23,12 @@ def add_parse_options(parser: argparse.ArgumentParser, *, tracking: bool = True)
         add_settings(parser.add_argument_group("session tracking (on by default)"), TrackingConfig)
 
 
-def pipeline_config(args: argparse.Namespace, **tracking: object) -> PipelineConfig:
+def pipeline_config(args: argparse.Namespace, **tracking: Any) -> PipelineConfig:
     """The pipeline configuration the parsing options describe (*tracking* overrides some of them)."""
     return PipelineConfig(settings_from(ParseConfig, args), settings_from(TrackingConfig, args, **tracking))
 
 
-def pipeline_from(args: argparse.Namespace, **tracking: object) -> Pipeline:
+def pipeline_from(args: argparse.Namespace, **tracking: Any) -> Pipeline:
     """The pipeline of a parsing command."""
     return build_pipeline(pipeline_config(args, **tracking))
 

@@ -66,7 +66,7 @@ def document_id(appliance: str, origin: str, index: int) -> str:
 
 # ----------------------------------------------------------------------------------------- template
 
-_ES_TYPES = {
+_ES_TYPES: dict[str, dict[str, Any]] = {
     "keyword": {"type": "keyword", "ignore_above": 1024},
     "text": {"type": "match_only_text"},
     "long": {"type": "long"},
@@ -98,7 +98,7 @@ def index_template(target: str, *, data_stream: bool, flavour: str = "elasticsea
             node = holder.setdefault("properties", {})
         if parts[-1] in node and "properties" in node[parts[-1]]:
             continue  # already the parent of other declared fields
-        mapping = dict(_ES_TYPES[decl["type"]])
+        mapping: dict[str, Any] = dict(_ES_TYPES[str(decl["type"])])
         mapping["type"] = rename.get(mapping["type"], mapping["type"])
         node[parts[-1]] = mapping
     template: dict[str, Any] = {

@@ -293,11 +293,12 @@ class HecSink(HttpSink):
         """Ask each endpoint (on its own channel) which of its ack ids are indexed."""
         by_endpoint: dict[int, list[int]] = {}
         for key in keys:
-            number, ack_id = key  # type: ignore[misc]
-            by_endpoint.setdefault(number, []).append(ack_id)
+            assert isinstance(key, tuple)
+            endpoint_number, ack_number = key
+            by_endpoint.setdefault(endpoint_number, []).append(ack_number)
         confirmed: set[Hashable] = set()
-        for number, ack_ids in by_endpoint.items():
-            endpoint = self.pool.endpoints[number]
+        for endpoint_number, ack_ids in by_endpoint.items():
+            endpoint = self.pool.endpoints[endpoint_number]
             body = orjson.dumps({"acks": ack_ids})
             headers = {"X-Splunk-Request-Channel": endpoint.channel or "", "Content-Encoding": None}
             try:
@@ -307,5 +308,5 @@ class HecSink(HttpSink):
             if response.status_code != 200:
                 continue
             acks = json_body(response).get("acks") or {}
-            confirmed.update((number, int(ack_id)) for ack_id, ok in acks.items() if ok is True)
+            confirmed.update((endpoint_number, int(ack_id)) for ack_id, ok in acks.items() if ok is True)
         return confirmed

@@ -163,7 +163,7 @@ class EsalogInput(Script):
         checkpoint.load().forget_missing()
         source = self.source = Source(
             pipeline, SourceConfig(paths=(config.path,), follow=config.follow, poll_interval=POLL_SECONDS),
-            checkpoint=checkpoint, idle=lambda: checkpoint.save(force=True))
+            checkpoint=checkpoint, idle=lambda: _save(checkpoint))
         source.stop = self.stopping
         last_save = time.monotonic()
         for batch in source.batches():
@@ -194,6 +194,10 @@ class EsalogInput(Script):
             index=config.index, source=source, sourcetype=sourcetype_of(record), unbroken=True, done=True))
 
 
+def _save(checkpoint: Checkpoint) -> None:
+    checkpoint.save(force=True)
+
+
 def main(argv: list[str]) -> int:
     """Entry point of ``bin/esalog.py``."""
-    return EsalogInput().run(argv)
+    return int(EsalogInput().run(argv))

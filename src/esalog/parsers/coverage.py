@@ -83,10 +83,11 @@ def report(result: Coverage, parser: LineParser, *, top: int, show_all: bool) ->
             continue
         out.append("")
         out.append(f"{title}, most frequent first:")
-        for key, count in groups.most_common(top):
-            out.append(f"  {count:5d}  {key}")
-            if result.examples[key].strip() and result.examples[key] != key:
-                out.append(f"         e.g. {result.examples[key]}")
+        for shape_key, count in groups.most_common(top):
+            out.append(f"  {count:5d}  {shape_key}")
+            example = result.examples[shape_key]
+            if example.strip() and example != shape_key:
+                out.append(f"         e.g. {example}")
         if len(groups) > top:
             out.append(f"  ... {len(groups) - top} more shapes (--top N)")
     return "\n".join(out) + "\n"

@@ -226,13 +226,13 @@ class CompiledPack:
         self._by_key2: dict[str, list[CompiledRule]] = {}
         self._by_key1: dict[str, list[CompiledRule]] = {}
         self._generic: list[CompiledRule] = []
-        for rule in self.rules:
-            if len(rule.key) == 2:
-                self._by_key2.setdefault(" ".join(rule.key), []).append(rule)
-            elif len(rule.key) == 1:
-                self._by_key1.setdefault(rule.key[0], []).append(rule)
+        for compiled in self.rules:
+            if len(compiled.key) == 2:
+                self._by_key2.setdefault(" ".join(compiled.key), []).append(compiled)
+            elif len(compiled.key) == 1:
+                self._by_key1.setdefault(compiled.key[0], []).append(compiled)
             else:
-                self._generic.append(rule)
+                self._generic.append(compiled)
         self._cache: dict[str, tuple[CompiledRule, ...]] = {}
 
     def candidates(self, body: str) -> tuple[CompiledRule, ...]:

@@ -213,12 +213,6 @@ class LineParser:
             _derive(record)
         return record
 
-    def parse_event(self, line: str, stream: Stream) -> Event:
-        """The nested event of *line* (tests and tooling; the pipeline encodes records itself)."""
-        from esalog.encode import to_event
-
-        return to_event(self.parse(line, stream))
-
     def now(self) -> str:
         """The parse time, for lines that carry no time of their own."""
         return iso_utc(self._clock())

@@ -107,16 +107,16 @@ def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LIN
             data = read(block_bytes)
         except READ_ERRORS as exc:
             if tail_size:  # the readable start of the line the damage cut
-                cut = {0} if tail_size > max_line else set()
-                block = _block([tail[:max_line]], {0: tail_size}, cut, offset, number)
+                block = _block([tail[:max_line]], {0: tail_size}, {0} if tail_size > max_line else set(), offset,
+                               number)
                 yield block
                 offset, number = block.next_offset, number + 1
             yield Block([], [], {}, {}, offset, offset, number + 1, damage=_damage_text(exc))
             return
         if not data:
             if tail_size and final:  # a last line without newline: nothing is stripped from it
-                cut = {0} if tail_size > max_line else set()
-                yield _block([tail[:max_line]], {0: tail_size}, cut, offset, number)
+                yield _block([tail[:max_line]], {0: tail_size}, {0} if tail_size > max_line else set(), offset,
+                             number)
             return
         first = data.find(b"\n")
         if first < 0:

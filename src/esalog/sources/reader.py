@@ -339,8 +339,8 @@ class _Waiting:
     def read1(self, size: int = -1) -> bytes:
         self._source.waiting = True
         try:
-            read = getattr(self._handle, "read1", self._handle.read)
-            return read(size)  # type: ignore[no-any-return]
+            read: Callable[[int], bytes] = getattr(self._handle, "read1", self._handle.read)
+            return read(size)
         finally:
             self._source.waiting = False
 

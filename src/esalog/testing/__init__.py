@@ -8,7 +8,7 @@ pack-example runner, a capturing sink with a sink-compliance check, NDJSON helpe
 
 from esalog.testing._server import Fault, Faults
 from esalog.testing.es import FakeElasticsearch
-from esalog.testing.examples import EXAMPLE_TODAY, ExampleResult, check_fields, run_pack_examples
+from esalog.testing.examples import EXAMPLE_TODAY, ExampleResult, check_fields, parse_event, run_pack_examples
 from esalog.testing.hec import FakeHEC
 from esalog.testing.kit import CapturingSink, assert_sink_compliance, read_ndjson
 
@@ -22,6 +22,7 @@ __all__ = [
     "Faults",
     "assert_sink_compliance",
     "check_fields",
+    "parse_event",
     "read_ndjson",
     "run_pack_examples",
 ]

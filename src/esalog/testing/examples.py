@@ -8,7 +8,7 @@ from typing import Any
 
 from esalog.encode import to_event
 from esalog.parsers.fields import get_field
-from esalog.parsers.parser import LineParser
+from esalog.parsers.parser import LineParser, Stream
 
 #: Examples are read as if today were this date, so year-less syslog lines get a fixed year.
 EXAMPLE_TODAY = date(2026, 11, 27)
@@ -41,6 +41,11 @@ def check_fields(event: dict[str, Any], expected: dict[str, Any]) -> str | None:
     return None
 
 
+def parse_event(parser: LineParser, line: str, stream: Stream) -> dict[str, Any]:
+    """The nested event of one line (the pipeline hands on records; tests and tools often want events)."""
+    return to_event(parser.parse(line, stream))
+
+
 def run_pack_examples(parser: LineParser) -> list[ExampleResult]:
     """Parse every example of every rule; each must be read by its own rule and yield its fields."""
     results: list[ExampleResult] = []
@@ -51,6 +56,7 @@ def run_pack_examples(parser: LineParser) -> list[ExampleResult]:
                 stream.log_type = log_type
                 record = parser.parse(example.line, stream)
                 event = to_event(record)
+                problem: str | None
                 if record.kind == "pipeline_error":
                     problem = f"not read as an ESA line: {event['error']['message']}"
                 elif record.rule is None:

@@ -76,7 +76,7 @@ def assert_sink_compliance(sink: Sink, delivered: Callable[[], list[dict[str, An
     assert stats.received == count, f"{stats.received} events received of {count}"
     assert stats.received == stats.acknowledged + stats.dead_lettered + stats.failed, stats
     assert stats.acknowledged == count, f"only {stats.acknowledged} of {count} acknowledged: {stats}"
-    originals = [(event.get("event") or {}).get("original") for event in delivered()]
+    originals = [str((event.get("event") or {}).get("original")) for event in delivered()]
     assert sorted(originals) == sorted(lines), "events lost or duplicated"
     if ordered if ordered is not None else sink.max_concurrency == 1:
         assert originals == lines, "events out of input order"
