@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from esalog.parsers.fields import Event
+from esalog.parsers.fields import Event, put
 from esalog.parsers.record import MODULE, Record
 
 _PATHS: dict[str, list[str]] = {}
@@ -32,14 +32,7 @@ def _path(dotted: str) -> list[str]:
 def merge_fields(event: Event, fields: dict[str, Any]) -> None:
     """Assign each dotted field of *fields* into *event*, in order (objects made on the way)."""
     for dotted, value in fields.items():
-        path = _path(dotted)
-        target = event
-        for key in path[:-1]:
-            nxt = target.get(key)
-            if not isinstance(nxt, dict):
-                nxt = target[key] = {}
-            target = nxt
-        target[path[-1]] = value
+        put(event, _path(dotted), value)
 
 
 def to_event(record: Record) -> Event:

@@ -80,6 +80,19 @@ def at_least(low: float) -> Check:
     return lambda value: None if value >= low else f"expected at least {low:g}, got {value!r}"
 
 
+def parsed_by(parse: Callable[[Any], object]) -> Check:
+    """A check that a value is read by *parse* (whose ConfigError says what is wrong)."""
+
+    def check(value: Any) -> str | None:
+        try:
+            parse(value)
+        except ConfigError as exc:
+            return str(exc)
+        return None
+
+    return check
+
+
 def in_range(low: int, high: int, what: str = "a number") -> Check:
     """An integer between *low* and *high*, inclusive."""
     return lambda value: None if low <= value <= high else f"expected {what} from {low} to {high}, got {value!r}"

@@ -26,6 +26,21 @@ def _parse_as(parse: Callable[[str], Any], flag: str) -> Callable[[str], Any]:
     return convert
 
 
+def int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer not below *low* (argparse reports anything else in one line)."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected at least {low}, got {text!r}")
+        return value
+
+    return convert
+
+
 def add_settings(group: argparse._ActionsContainer, cls: type[Any], *, prefix: str = "",
                  exclude: Iterable[str] = ()) -> None:
     """Add an option for every field of the settings dataclass *cls* that has a flag.

@@ -8,18 +8,11 @@ import time
 from typing import Any, BinaryIO
 
 from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_config, summary_line
+from esalog.cli.options import int_at_least
 from esalog.connectors.config import check_writable
 from esalog.errors import EXIT_FAILURE, EXIT_OK, EXIT_STRICT, ConfigError
 from esalog.integrations.convert import convert, convert_parallel
 from esalog.pipeline import build_pipeline
-from esalog.settings import integer
-
-
-def _workers(text: str) -> int:
-    value = integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1 worker, got {text!r}")
-    return value
 
 
 def register(sub: Any) -> None:
@@ -30,7 +23,7 @@ def register(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no closing summary")
     p.add_argument("--strict", action="store_true",
                    help="exit 3 when any line was unmatched or not an ESA line")
-    p.add_argument("--workers", type=_workers, metavar="N",
+    p.add_argument("--workers", type=int_at_least(1), metavar="N",
                    help="parse the input files in N processes, each file on its own (no session state "
                         "shared between files); output stays in input order")
     add_parse_options(p)

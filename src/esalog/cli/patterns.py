@@ -7,23 +7,15 @@ import sys
 from typing import Any
 
 from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_config
-from esalog.cli.options import settings_from
+from esalog.cli.options import int_at_least, settings_from
 from esalog.errors import EXIT_FAILURE, EXIT_OK
 from esalog.integrations.convert import records
 from esalog.parsers.config import ParseConfig
 from esalog.parsers.coverage import Coverage, report
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import Pipeline
-from esalog.settings import integer
 from esalog.sources.reader import Source, SourceConfig
 from esalog.testing.examples import run_pack_examples
-
-
-def _non_negative(text: str) -> int:
-    value = integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
-    return value
 
 
 def register(sub: Any) -> None:
@@ -40,7 +32,7 @@ def register(sub: Any) -> None:
         description="Parse the files and report, per rule, the lines it read, then the lines no rule read "
                     "grouped by shape (numbers, addresses, quoted strings masked), most frequent first.")
     pc.add_argument("paths", nargs="+", metavar="PATH", help="log files or globs ('-' for stdin)")
-    pc.add_argument("--top", type=_non_negative, default=30, metavar="N", help="shapes to list (default 30)")
+    pc.add_argument("--top", type=int_at_least(0), default=30, metavar="N", help="shapes to list (default 30)")
     pc.add_argument("--all", action="store_true", help="also list the rules that matched no line")
     pc.add_argument("-q", "--quiet", action="store_true", help="no progress on the terminal")
     add_parse_options(pc, tracking=False)

@@ -7,19 +7,12 @@ import sys
 from typing import Any
 
 from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
+from esalog.cli.options import int_at_least
 from esalog.connectors.config import check_writable
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from esalog.integrations.convert import records
-from esalog.settings import integer
 from esalog.sources.reader import Source, SourceConfig
 from esalog.tracking.report import Report, render_html, render_text, to_json
-
-
-def _top(text: str) -> int:
-    value = integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def register(sub: Any) -> None:
@@ -32,7 +25,7 @@ def register(sub: Any) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="log files (plain or .gz), globs, '-' for stdin")
     p.add_argument("--json", action="store_true", help="print the digest as JSON")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
-    p.add_argument("--top", type=_top, default=5, metavar="N",
+    p.add_argument("--top", type=int_at_least(1), default=5, metavar="N",
                    help="how many source IPs / names / sender groups per category (default 5)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on the terminal")
     add_parse_options(p)

@@ -32,7 +32,7 @@ from esalog.errors import ConfigError
 from esalog.parsers.parser import Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
-from esalog.settings import integer, positive, setting, validate
+from esalog.settings import integer, parsed_by, positive, setting, validate
 from esalog.sources.checkpoint import Ledger
 from esalog.sources.lines import decode_line
 
@@ -62,22 +62,17 @@ def parse_address(text: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _address_problem(addresses: tuple[str, ...]) -> str | None:
-    try:
-        for address in addresses:
-            parse_address(address)
-    except ConfigError as exc:
-        return str(exc)
-    return None
+def _addresses(addresses: tuple[str, ...]) -> list[tuple[str, int]]:
+    return [parse_address(address) for address in addresses]
 
 
 @dataclass(frozen=True)
 class ListenConfig:
     """Where the listener listens and how much it buffers."""
 
-    udp: tuple[str, ...] = setting((), flag="--udp", metavar="HOST:PORT", repeat=True, check=_address_problem,
+    udp: tuple[str, ...] = setting((), flag="--udp", metavar="HOST:PORT", repeat=True, check=parsed_by(_addresses),
                                    help="UDP address (repeatable)")
-    tcp: tuple[str, ...] = setting((), flag="--tcp", metavar="HOST:PORT", repeat=True, check=_address_problem,
+    tcp: tuple[str, ...] = setting((), flag="--tcp", metavar="HOST:PORT", repeat=True, check=parsed_by(_addresses),
                                    help="TCP address (repeatable)")
     queue_size: int = setting(DEFAULT_QUEUE, flag="--queue-size", metavar="N", parse=integer, check=positive,
                               help=f"messages buffered between sockets and parser (default {DEFAULT_QUEUE})")

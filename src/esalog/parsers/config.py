@@ -6,17 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from esalog.errors import ConfigError
 from esalog.parsers.header import parse_tz
-from esalog.settings import in_range, integer, setting, validate
-
-
-def _zone_problem(text: str) -> str | None:
-    try:
-        parse_tz(text)
-    except ConfigError as exc:
-        return str(exc)
-    return None
+from esalog.settings import in_range, integer, parsed_by, setting, validate
 
 
 @dataclass(frozen=True)
@@ -28,7 +19,7 @@ class ParseConfig:
         help="extra parser pack (YAML); its rules take precedence, a rule with a built-in id replaces it "
              "(repeatable)")
     tz: str = setting(
-        "UTC", flag="--tz", metavar="ZONE", check=_zone_problem,
+        "UTC", flag="--tz", metavar="ZONE", check=parsed_by(parse_tz),
         help="zone of time stamps when no 'Time offset from UTC' header was seen: IANA name or +HH:MM "
              "(default UTC)")
     year: int | None = setting(

@@ -24,10 +24,19 @@ def parent_object(event: Event, parents: tuple[str, ...]) -> dict[str, Any]:
     return target
 
 
+def put(target: Event, path: list[str] | tuple[str, ...], value: Any) -> None:
+    """Store *value* at *path* (keys) in *target*; objects are made (or replace a non-object) on the way."""
+    for key in path[:-1]:
+        nxt = target.get(key)
+        if not isinstance(nxt, dict):
+            nxt = target[key] = {}
+        target = nxt
+    target[path[-1]] = value
+
+
 def set_field(event: Event, dotted: str, value: Any) -> None:
     """Store *value* under a dotted field name, creating the objects on the way."""
-    parents, leaf = split_path(dotted)
-    parent_object(event, parents)[leaf] = value
+    put(event, [dotted] if dotted == "@timestamp" else dotted.split("."), value)
 
 
 def get_field(event: Event, dotted: str, default: Any = None) -> Any:

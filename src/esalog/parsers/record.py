@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from esalog.names import MODULE
+from esalog.parsers.fields import put
 
 if TYPE_CHECKING:
     from esalog.parsers.engine import CompiledRule
@@ -190,13 +191,13 @@ class Record:
         for dotted in dict.fromkeys(names):
             value = self.get(dotted)
             if value is not None:
-                _put(out, dotted[len(prefix):].split("."), value)
+                put(out, dotted[len(prefix):].split("."), value)
         return out or None
 
     def set(self, name: str, value: Any) -> None:
         """Set dotted field *name* (added after the rule's fields, in the order set)."""
         if self.document is not None:
-            _put(self.document, name.split("."), value)
+            put(self.document, name.split("."), value)
             return
         extra = self.extra
         if extra is None:
@@ -229,12 +230,3 @@ def _dig(node: Any, dotted: str, default: Any) -> Any:
             return default
         node = node[key]
     return node
-
-
-def _put(target: dict[str, Any], parts: list[str], value: Any) -> None:
-    for key in parts[:-1]:
-        nxt = target.get(key)
-        if not isinstance(nxt, dict):
-            nxt = target[key] = {}
-        target = nxt
-    target[parts[-1]] = value
