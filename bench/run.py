@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import corpus, write_open_messages
+from esalog.testing.generate import corpus, write_open_messages
 
 BENCH = Path(__file__).resolve().parent
 WORK = BENCH / "out"  # generated corpora and scratch files (git-ignored)
@@ -227,7 +227,7 @@ def parallel_capacity(n: int = 10_000_000) -> float:
 
 def shipping(args: argparse.Namespace, empty: Path) -> tuple[list[Run], list[str]]:
     """Events/s from ``esalog ship`` to the fake Splunk HEC and the fake Elasticsearch (in this process)."""
-    if importlib.util.find_spec("esalog.fakes") is None or "ship" not in esalog_help(""):
+    if importlib.util.find_spec("esalog.testing") is None or "ship" not in esalog_help(""):
         return [], ["Shipping not measured: the connectors (`esalog ship`, `esalog.fakes`) are not merged."]
     from esalog.testing import FakeElasticsearch, FakeHEC
 

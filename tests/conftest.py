@@ -23,9 +23,9 @@ def corpus() -> Path:
 
 
 def run_cli(*args: str, input: bytes | None = None, timeout: float = 120,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run ``esalog ARGS`` in a subprocess, the way a user does."""
+            env: dict[str, str] | None = None, python_args: bool = False) -> subprocess.CompletedProcess[bytes]:
+    """Run ``esalog ARGS`` in a subprocess, the way a user does (*python_args*: ``python ARGS`` instead)."""
     return subprocess.run(
-        [sys.executable, "-m", "esalog", *args],
+        [sys.executable, *args] if python_args else [sys.executable, "-m", "esalog", *args],
         input=input, capture_output=True, timeout=timeout, env={**os.environ, **(env or {})},
     )

@@ -16,7 +16,7 @@ import pytest
 from esalog.parsers.converters import decode_escapes, decode_rfc2047
 from esalog.parsers.fields import get_field
 from esalog.parsers.parser import LineParser
-from esalog.testing import parse_event
+from esalog.testing import parse_event, read_ndjson
 from tests.conftest import run_cli
 
 TODAY = date(2026, 11, 27)
@@ -64,7 +64,7 @@ def test_unknown_rdns_does_not_reach_later_events_or_the_report(tmp_path: Path) 
     ]) + "\n", encoding="utf-8")
     proc = run_cli("parse", "--summaries", str(log))
     assert proc.returncode == 0, proc.stderr.decode()
-    events = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    events = read_ndjson(proc.stdout)
     assert any(get_field(e, "event.action") == "message-summary" for e in events)
     for event in events:
         for name in ("source.domain", "cisco.esa.country", "cisco.esa.sender_group"):

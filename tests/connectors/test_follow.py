@@ -9,16 +9,17 @@ import sys
 import time
 from pathlib import Path
 
-import orjson
 import pytest
 
-from tests.connectors.conftest import HEADER, esa_lines
+from esalog.testing import read_ndjson
+from esalog.testing.generate import FILE_HEADER as HEADER
+from esalog.testing.generate import distinct_lines
 
 
 def output_originals(path: Path) -> list[str]:
     if not path.exists():
         return []
-    return [orjson.loads(x)["event"]["original"] for x in path.read_bytes().splitlines()]
+    return [e["event"]["original"] for e in read_ndjson(path)]
 
 
 def wait_for(path: Path, count: int) -> list[str]:
@@ -47,7 +48,7 @@ def test_follow_across_rotation(
     logs = tmp_path / "logs"
     logs.mkdir()
     out = tmp_path / "out.ndjson"
-    first = [HEADER, *esa_lines(100)]
+    first = [HEADER, *distinct_lines(100)]
     (logs / live).write_text("".join(first))
     process = subprocess.Popen(
         [
@@ -71,18 +72,18 @@ def test_follow_across_rotation(
     )
     try:
         wait_for(out, 102)
-        more = esa_lines(30, start=100)
+        more = distinct_lines(30, start=100)
         with open(logs / live, "a") as handle:
             handle.write(more[0][:20])  # half a line: must not be read yet
             handle.flush()
             time.sleep(0.3)
             handle.write(more[0][20:] + "".join(more[1:]))
         wait_for(out, 132)
-        tail = esa_lines(20, start=130)
+        tail = distinct_lines(20, start=130)
         with open(logs / live, "a") as handle:  # written just before the rotation
             handle.write("".join(tail))
         os.rename(logs / live, logs / rotated)
-        fresh = [HEADER, *esa_lines(40, start=150)]
+        fresh = [HEADER, *distinct_lines(40, start=150)]
         (logs / next_live).write_text("".join(fresh))
         got = wait_for(out, 194)
         time.sleep(0.3)  # nothing more may come
@@ -107,7 +108,7 @@ def test_follow_resumes_from_checkpoint_after_sigterm(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "esalog", "ship", "--to", "file", "--out", str(out), "--follow",
                "--poll-interval", "0.05", "--batch-timeout", "0.05", "--checkpoint", str(checkpoint),
                "--checkpoint-interval", "0.05", str(logs / "mail.*")]
-    first = [HEADER, *esa_lines(60)]
+    first = [HEADER, *distinct_lines(60)]
     (logs / "mail.current").write_text("".join(first))
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -115,11 +116,11 @@ def test_follow_resumes_from_checkpoint_after_sigterm(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
         assert 0 == process.returncode, stderr
-        grown = esa_lines(25, start=60)
+        grown = distinct_lines(25, start=60)
         with open(logs / "mail.current", "a") as handle:
             handle.write("".join(grown))
         os.rename(logs / "mail.current", logs / "mail.@20261102T090000.s")
-        fresh = [HEADER, *esa_lines(15, start=85)]
+        fresh = [HEADER, *distinct_lines(15, start=85)]
         (logs / "mail.current").write_text("".join(fresh))
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_for(out, 62 + 25 + 17)

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from esalog.testing import FakeElasticsearch, FakeHEC, Faults
+from esalog.testing import FakeElasticsearch, FakeHEC, Faults, read_ndjson
 from tests.conftest import run_cli
 from tests.connectors.conftest import write_log
 
@@ -44,7 +44,7 @@ def test_stdout_sink_one_line_per_event(small_log: Path) -> None:
     """Every input line comes out once, in order; the stats agree."""
     result = run_cli("ship", "--to", "stdout", "--stats", str(small_log))
     assert 0 == result.returncode, result.stderr
-    events = [orjson.loads(x) for x in result.stdout.splitlines()]
+    events = read_ndjson(result.stdout)
     assert input_lines(small_log) == originals(events)
     stats = stats_of(result.stderr)
     assert (len(events), len(events), 0) == (stats["received"], stats["acknowledged"], stats["failed"])
@@ -70,7 +70,7 @@ def test_file_sink_rotates_by_size(small_log: Path, tmp_path: Path) -> None:
     files = sorted(out.parent.iterdir())
     assert len(files) > 3
     assert all(f.stat().st_size <= 40000 + 20 * 1500 for f in files)
-    events = [orjson.loads(x) for f in files for x in f.read_bytes().splitlines()]
+    events = [e for f in files for e in read_ndjson(f)]
     assert sorted(input_lines(small_log)) == sorted(originals(events))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 
-import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +13,7 @@ from esalog.parsers.parser import LineParser
 from esalog.pipeline import Pipeline
 from esalog.schemas import validator
 from esalog.sources.lines import read_lines
+from esalog.testing import read_ndjson
 from tests.conftest import run_cli
 
 GOOD = b"Thu Aug 14 11:05:36 2014 Info: ICID 10293 close"
@@ -35,7 +35,7 @@ PARSER = LineParser.from_options()
 
 
 def _events(stdout: bytes) -> list[dict]:
-    return [orjson.loads(line) for line in stdout.splitlines()]
+    return read_ndjson(stdout)
 
 
 def test_one_event_per_line_in_order(tmp_path):

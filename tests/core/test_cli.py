@@ -9,6 +9,7 @@ import sys
 
 import orjson
 
+from esalog.testing import read_ndjson
 from tests.conftest import ROOT, run_cli
 
 LINES = [
@@ -19,7 +20,7 @@ LINES = [
 
 
 def _events(data: bytes) -> list[dict]:
-    return [orjson.loads(x) for x in data.splitlines()]
+    return read_ndjson(data)
 
 
 def test_parse_files_in_order_with_summary(tmp_path):

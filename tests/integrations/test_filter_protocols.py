@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from esalog.testing import read_ndjson
 from tests.conftest import run_cli
 
 LINES = [
@@ -25,7 +26,7 @@ def test_omprog_confirms_start_and_every_message(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode().splitlines() == ["OK"] * (len(LINES) + 1)
     assert proc.stderr == b""
-    events = [json.loads(line) for line in out.read_text().splitlines()]
+    events = read_ndjson(out)
     assert [e["event"]["original"] for e in events] == LINES
     assert events[1]["cisco"]["esa"] == {"kind": "message-start", "mid": 1404, "icid": 10293}
     assert events[2]["observer"]["hostname"] == "esa1"
@@ -41,7 +42,7 @@ def test_omprog_transactions_defer_until_commit(tmp_path: Path) -> None:
     proc = run_cli("filter", "--protocol", "rsyslog-omprog", "-o", str(out), input=data)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode().splitlines() == ["OK", "OK", "DEFER_COMMIT", "DEFER_COMMIT", "OK"]
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = read_ndjson(out)
     assert rows[0] == {"kept": True}
     assert [r["cisco"]["esa"]["kind"] for r in rows[1:]] == ["connection-opened", "connection-lost"]
 
@@ -58,7 +59,7 @@ def test_mmexternal_answers_one_line_per_line_under_esa() -> None:
     proc = run_cli("filter", "--protocol", "rsyslog-mmexternal", input=STDIN)
     assert proc.returncode == 0
     assert proc.stderr == b""
-    replies = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    replies = read_ndjson(proc.stdout)
     assert len(replies) == len(LINES)
     assert all(set(r) == {"$!"} for r in replies)  # msg is left intact
     assert [r["$!"]["esa"]["event"]["original"] for r in replies] == LINES
@@ -79,5 +80,5 @@ def test_lines_protocol_writes_events_to_stdout() -> None:
     """The default protocol: JSON lines on stdout, one per input line."""
     proc = run_cli("filter", input=STDIN)
     assert proc.returncode == 0
-    events = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    events = read_ndjson(proc.stdout)
     assert [e["event"]["original"] for e in events] == LINES

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from esalog.testing import FakeElasticsearch, FakeHEC
+from esalog.testing import FakeElasticsearch, FakeHEC, read_ndjson
 
 UDP_LINES = [
     "<22>Aug 14 11:04:31 esa1 mail_logs: Info: Time offset from UTC: -21600 seconds",
@@ -51,7 +51,7 @@ def start_listener(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes]
 
 
 def read_events(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return read_ndjson(path) if path.exists() else []
 
 
 def wait_count(path: Path, n: int, timeout: float = 20) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -11,10 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import ROOT, run_cli
-
-sys.path.insert(0, str(ROOT / "bench"))
-from generate import UNKNOWN_KIND, write_corpus
+from esalog.testing.generate import UNKNOWN_KIND, write_corpus
+from tests.conftest import run_cli
 
 LINES = 20_000
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import orjson
 import pytest
 
-from tests.conftest import ROOT, run_cli
-
-sys.path.insert(0, str(ROOT / "bench"))
-from generate import write_corpus
+from esalog.testing import read_ndjson
+from esalog.testing.generate import write_corpus
+from tests.conftest import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +24,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def events_of(stdout: bytes) -> list[dict]:
-    return [orjson.loads(line) for line in stdout.splitlines()]
+    return read_ndjson(stdout)
 
 
 def test_output_is_the_same_for_any_number_of_workers(inputs: list[Path]) -> None:

@@ -8,7 +8,8 @@ from esalog.encode import encode_lines
 from esalog.pipeline import Pipeline, build_pipeline
 from esalog.sources.lines import MAX_LINE_BYTES, read_lines
 from esalog.sources.reader import Source, SourceConfig
-from tests.connectors.conftest import HEADER, esa_lines
+from esalog.testing.generate import FILE_HEADER as HEADER
+from esalog.testing.generate import distinct_lines
 
 
 def per_line(pipeline: Pipeline, path: Path) -> list[tuple[int, int, bytes]]:
@@ -25,7 +26,7 @@ def per_line(pipeline: Pipeline, path: Path) -> list[tuple[int, int, bytes]]:
 
 def test_blocks_match_line_by_line_reading(tmp_path: Path) -> None:
     """Records per line and offsets equal those of reading and processing one line at a time."""
-    body = [line.encode() for line in esa_lines(400)]
+    body = [line.encode() for line in distinct_lines(400)]
     body[10] = body[10].replace(b"\n", b"\r\n")
     body[20] = b"Mon Nov  2 08:00:03 2026 Info: MID 5 Subject \"caf\xe9\"\n"  # not UTF-8
     body[40] = b"Mon Nov  2 08:00:03 2026 Info: " + b"x" * (MAX_LINE_BYTES + 10) + b"\n"

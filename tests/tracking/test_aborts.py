@@ -62,7 +62,7 @@ def test_lost_logged_wins_over_idle_time() -> None:
         "logged",
         "network",
     )
-    assert abort["evidence"] == "ICID 9 lost at 00:16:40, 0 s before the abort"
+    assert "ICID 9" in abort["evidence"] and "00:16:40" in abort["evidence"]  # names the connection and when
 
 
 @pytest.mark.parametrize(

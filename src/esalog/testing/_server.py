@@ -7,6 +7,7 @@ import ssl
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -302,3 +303,29 @@ class FakeServer:
     def __exit__(self, *exc: object) -> None:
         with self._bounce_lock:
             self.stop()
+
+
+def serve_until_interrupted(server: FakeServer, banner: list[str], count: Callable[[], int],
+                            what: str) -> int:
+    """Run *server* in the foreground for a person trying esalog out: print how to use it, then every few
+    seconds how many *what* it holds, until Ctrl-C or SIGTERM."""
+    import signal
+    import sys
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    server.start()
+    try:
+        for line in banner:
+            print(line.format(url=server.url), flush=True)
+        shown = -1
+        while not stop.wait(2.0):
+            now = count()
+            if now != shown:
+                print(f"{now} {what}", flush=True)
+                shown = now
+    finally:
+        server.stop()
+    print(f"stopped: {count()} {what}", file=sys.stderr)
+    return 0

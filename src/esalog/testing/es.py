@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from esalog.testing._server import FakeServer, Fault, Reply, Request
+from esalog.testing._server import FakeServer, Fault, Reply, Request, serve_until_interrupted
 
 _MAPPING_TYPES = frozenset(
     {
@@ -382,3 +382,25 @@ def _bad_mapping(properties: dict[str, Any], prefix: str) -> str | None:
         if kind not in _MAPPING_TYPES:
             return f"No handler for type [{kind}] declared on field [{prefix}{name}]"
     return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m esalog.testing.es``: a local ``_bulk`` server to try ``esalog ship --to es``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m esalog.testing.es",
+                                 description="A fake Elasticsearch (_bulk, templates, data streams) on 127.0.0.1.")
+    ap.add_argument("--port", type=int, default=9200, help="port on 127.0.0.1 (default 9200; 0 = any free)")
+    args = ap.parse_args(argv)
+    server = FakeElasticsearch()
+    server.port = args.port
+    banner = [
+        "fake Elasticsearch listening at {url}",
+        "  esalog ship --to es --es-url {url} --es-setup examples/logs/*.log",
+        "Ctrl-C to stop",
+    ]
+    return serve_until_interrupted(server, banner, lambda: server.count("*"), "documents stored")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

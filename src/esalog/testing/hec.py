@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from esalog.testing._server import FakeServer, Fault, Reply, Request
+from esalog.testing._server import FakeServer, Fault, Reply, Request, serve_until_interrupted
 
 _TEXT = {
     0: "Success",
@@ -297,3 +297,29 @@ def _split_objects(body: bytes) -> tuple[list[tuple[Any, bytes]], int | None]:
             return objects, len(objects)
         objects.append((obj, text[position:end].encode()))
         position = end
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m esalog.testing.hec``: a local HEC to try ``esalog ship --to hec`` without Splunk."""
+    import argparse
+    import uuid
+
+    ap = argparse.ArgumentParser(prog="python -m esalog.testing.hec",
+                                 description="A fake Splunk HTTP Event Collector on 127.0.0.1, for trying esalog.")
+    ap.add_argument("--port", type=int, default=8088, help="port on 127.0.0.1 (default 8088; 0 = any free)")
+    ap.add_argument("--token", default=None, help="the token to accept (default: a new random one, printed)")
+    ap.add_argument("--ack", action="store_true", help="indexer acknowledgement on (as a token with useACK)")
+    args = ap.parse_args(argv)
+    server = FakeHEC(args.token or str(uuid.uuid4()), ack=args.ack)
+    server.port = args.port
+    banner = [
+        "fake Splunk HEC listening at {url}",
+        f"  export ESALOG_HEC_TOKEN={server.token}",
+        "  esalog ship --to hec --hec-url {url} examples/logs/*.log" + (" --hec-ack" if args.ack else ""),
+        "Ctrl-C to stop",
+    ]
+    return serve_until_interrupted(server, banner, lambda: server.count, "events indexed")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
