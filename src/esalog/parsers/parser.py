@@ -84,6 +84,8 @@ def log_type_for(appname: str | None, file_name: str | None = None) -> str | Non
             continue
         low = text.lower()
         name = low.split(".@")[0].split(".")[0] if is_file else low
+        if name == "system_logs":  # the appliance's default name of its System Logs subscription
+            name = "system"
         if name in OTHER_LOG_TYPES:
             return name
         if "bounce" in low:
