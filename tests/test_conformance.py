@@ -22,8 +22,10 @@ from esalog.schemas import validator
 from tests.conftest import ROOT, run_cli
 
 ELASTIC = "peers/elastic"
-#: In Elastic's mixed syslog sample only these subscriptions are ESA mail, bounce or CEF logs.
-_PACKED_APP = re.compile(r" (?:mail_logs|consolidated_event|bounces?): ")
+#: In Elastic's mixed syslog sample the subscriptions that have a pack (mail, bounce, CEF and, since
+#: issue 15, the other log types); any other one must be kept as an unsupported log type.
+_PACKED_APP = re.compile(r" (?:mail_logs|consolidated_event|bounces?|amp|antispam|antivirus|authentication"
+                         r"|content_scanner|error_logs|gui_logs|status|system): ")
 #: (file, line number, line text, event)
 Rows = list[tuple[Path, int, str, dict[str, Any]]]
 

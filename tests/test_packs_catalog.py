@@ -38,7 +38,9 @@ def test_every_rule_has_an_example(parser: LineParser) -> None:
     """No rule ships without a real-looking example line."""
     missing = [rule.id for pack in parser.packs.values() for rule in pack.rules if not rule.source.examples]
     assert not missing
-    assert set(parser.packs) == {"mail_logs", "bounce_logs", "consolidated_event"}
+    assert set(parser.packs) == {"mail_logs", "bounce_logs", "consolidated_event", "authentication", "system",
+                                 "gui_logs", "amp", "antivirus", "antispam", "error_logs", "status",
+                                 "content_scanner", "updater_logs"}
 
 
 def test_every_example_event_validates(parser: LineParser) -> None:
@@ -132,11 +134,12 @@ def test_status_line_has_no_mid(parser: LineParser) -> None:
 
 
 @pytest.mark.parametrize(("line", "dataset"), [
-    ("<166>Mar 17 18:24:37 amp: Info: File reputation query initiating. File Name = 'a.exe', MID = 5",
-     "cisco_esa.amp"),
-    ("<182>Mar 30 15:12:26 status: Info: Status: CPULd 0 CrtMID 0", "cisco_esa.status"),
-    ("<166>Mar 17 18:31:14 gui_logs: Info: req:1.128.3.4 user:admin id:x 200 GET xxx.png HTTP/1.1 -",
-     "cisco_esa.gui_logs"),
+    ("<166>Jun 17 10:00:00 sntpd_logs: Info: The system time was changed from Sun, 16 Jun 2024 21:00:52 to"
+     " Sun, 16 Jun 2024 21:00:53 using information from 207.54.66.52.", "cisco_esa.sntpd_logs"),
+    ("<166>Jun 17 10:00:00 reportd_logs: Info: TLS connection failed because of an unsupported protocol issue."
+     " Alert message is sent in plain text to user1@esa.com", "cisco_esa.reportd_logs"),
+    ("<166>Jun 17 10:00:00 euq_logs: Info: ISQ: out of limit action changed to 'DELETE OLDEST' MID 5",
+     "cisco_esa.euq_logs"),
 ])
 def test_other_log_types_are_kept_and_tagged(parser: LineParser, line: str, dataset: str) -> None:
     """Lines of ESA log types without a pack get their own dataset and a tag, not an error."""

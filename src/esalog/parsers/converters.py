@@ -291,6 +291,44 @@ def quarantine_name(text: str) -> str | None:
             name = unquote(name[len(prefix):].strip())
             break
     return name or None
+#: AMP File Analysis dispositions by number (Cisco: 1 no malware detected / presumed clean, 2 clean,
+#: 3 malware) and the multi-word reputation dispositions, as one lower-case word.
+_AMP_DISPOSITIONS = {"1": "clean", "2": "clean", "3": "malicious", "file unknown": "unknown"}
+
+
+def amp_disposition(text: str) -> str | None:
+    """An AMP disposition as one lower-case word: ``MALICIOUS`` -> ``malicious``, ``3`` -> ``malicious``,
+    ``FILE UNKNOWN`` -> ``unknown``; another number -> ``None`` (kept as logged elsewhere)."""
+    low = " ".join(text.split()).lower()
+    if low in _AMP_DISPOSITIONS:
+        return _AMP_DISPOSITIONS[low]
+    if not low or low.isdigit():
+        return None
+    return low.replace(" ", "_")
+
+
+def epoch(text: str) -> str | None:
+    """Unix seconds (``1475832815.7``) -> ``2016-10-07T09:33:35.700Z``; ``0`` or nonsense -> ``None``."""
+    try:
+        seconds = float(text)
+        if seconds <= 0:
+            return None
+        moment = datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4, "P": 1024**5}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)([KMGTP]?)B?", re.IGNORECASE)
+
+
+def size_bytes(text: str) -> int | None:
+    """A size as the status log writes it (``148G``, ``1T``, ``512M``, ``4096``) -> bytes, 1024-based."""
+    m = _SIZE.fullmatch(text.strip())
+    if m is None:
+        return None
+    return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).upper()])
 
 
 def list_of(text: str) -> list[str]:
@@ -330,4 +368,7 @@ CONVERTERS: dict[str, Converter] = {
     "cef_direction": cef_direction,
     "spf_results": spf_results,
     "cef_attachments": cef_attachments,
+    "amp_disposition": amp_disposition,
+    "epoch": epoch,
+    "size_bytes": size_bytes,
 }

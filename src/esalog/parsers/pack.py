@@ -5,6 +5,7 @@ A pack file looks like::
     name: mail_logs
     log_type: mail_logs
     dataset: cisco_esa.mail_logs
+    sourcetype: cisco:esa:json   # optional Splunk sourcetype of its events (default cisco:esa:json)
     patterns:            # optional named sub-patterns, usable as %{NAME}
       SBRS: '[-\\d.]+|None'
     rules:
@@ -33,6 +34,9 @@ from esalog.errors import PackError, SourceLocation
 from esalog.parsers.kv import KvSpec
 
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 5x faster start-up
+#: Splunk sourcetype of a pack's events when the pack names none.
+DEFAULT_SOURCETYPE = "cisco:esa:json"
+
 
 
 class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
@@ -130,8 +134,9 @@ class Pack:
     rules: tuple[Rule, ...]
     path: str
     description: str = ""
+    sourcetype: str = DEFAULT_SOURCETYPE
 
-    _KEYS = frozenset({"name", "log_type", "dataset", "patterns", "rules", "description"})
+    _KEYS = frozenset({"name", "log_type", "dataset", "sourcetype", "patterns", "rules", "description"})
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Pack:
@@ -172,6 +177,9 @@ class Pack:
             raise PackError("pack has no 'name'", loc)
         log_type = str(data.get("log_type") or "mail_logs")
         dataset = str(data.get("dataset") or f"cisco_esa.{log_type}")
+        sourcetype = data.get("sourcetype", DEFAULT_SOURCETYPE)
+        if not isinstance(sourcetype, str) or not sourcetype.strip() or any(c.isspace() for c in sourcetype):
+            raise PackError("'sourcetype' must be a Splunk sourcetype name without spaces", loc)
         patterns = data.get("patterns") or {}
         if not isinstance(patterns, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in patterns.items()
@@ -194,6 +202,7 @@ class Pack:
             rules=rules,
             path=path,
             description=str(data.get("description") or ""),
+            sourcetype=sourcetype,
         )
 
 

@@ -35,7 +35,7 @@ def _derive(record: Record) -> None:
         record.set("email.local_id", str(mid))
     ips = [ip for ip in (record.get("source.ip"), record.get("destination.ip")) if ip is not None]
     if ips:
-        record.set("related", {"ip": ips if len(ips) == 1 or ips[0] != ips[1] else ips[:1]})
+        record.set("related.ip", ips if len(ips) == 1 or ips[0] != ips[1] else ips[:1])
 
 
 class Stream:
@@ -120,6 +120,8 @@ def log_type_for(appname: str | None, file_name: str | None = None) -> str | Non
             continue
         low = text.lower()
         name = low.split(".@")[0].split(".")[0] if is_file else low
+        if name == "system_logs":  # the appliance's default name of its System Logs subscription
+            name = "system"
         if name in OTHER_LOG_TYPES:
             return name
         if "bounce" in low:
