@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 #: ECS ``event.module`` of every event
@@ -23,6 +24,11 @@ def is_summary(record: Any) -> bool:
     return bool(action == SUMMARY_ACTION)
 
 
-def sourcetype_of(record: Any) -> str:
-    """The sourcetype a line event or summary is indexed with in esalog's JSON form."""
-    return SUMMARY_SOURCETYPE if is_summary(record) else LINE_SOURCETYPE
+def sourcetype_of(record: Any, by_dataset: Mapping[str, str] | None = None) -> str:
+    """The sourcetype a line event or summary is indexed with in esalog's JSON form: summaries apart,
+    lines by their dataset (each pack names its sourcetype, see ``LineParser.sourcetypes``)."""
+    if is_summary(record):
+        return SUMMARY_SOURCETYPE
+    if by_dataset:
+        return by_dataset.get(record.dataset, LINE_SOURCETYPE)
+    return LINE_SOURCETYPE

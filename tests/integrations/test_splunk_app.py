@@ -124,7 +124,7 @@ def validation_xml(checkpoint_dir: Path, **params: str) -> bytes:
     ({"path": "/x/mail.log", "time_zone": "Mars/Olympus"}, "unknown time zone"),
     ({"path": "/x/mail.log", "inbound_timeout": "soon"}, "inbound_timeout"),
     ({"path": "/x/mail.log", "follow": "maybe"}, "follow must be a boolean"),
-    ({"path": "/x/mail.log", "log_type": "gui_logs"}, "log_type must be one of"),
+    ({"path": "/x/mail.log", "log_type": "no_such_log"}, "log_type must be one of"),
 ])
 def test_validate_arguments(built: Path, tmp_path: Path, params: dict[str, str], reason: str | None) -> None:
     """``--validate-arguments``: silent success, or ``<error><message>`` and a non-zero exit."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from esalog.parsers.parser import LineParser
+from esalog.testing import parse_event
 
 #: Year-less syslog stamps are read as if today were this date (as the pack examples are).
 TODAY = date(2026, 11, 27)
@@ -30,7 +31,7 @@ def parse_file(path: Path, log_type: str | None = None) -> list[tuple[str, dict[
     lines = path.read_text(encoding="utf-8").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return [(line, p.parse(line, stream)) for line in lines]
+    return [(line, parse_event(p, line, stream)) for line in lines]
 
 
 def problems_of(event: dict[str, Any]) -> list[str]:

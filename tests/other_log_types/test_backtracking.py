@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from esalog.testing import parse_event
 from tests.other_log_types.helpers import TODAY, parser
 
 SHA = "a" * 64
@@ -49,7 +50,7 @@ def test_long_near_miss_lines_are_fast(log_type: str, body: str) -> None:
     stream.log_type = log_type
     line = "Tue Mar 14 10:00:00 2023 Info: " + body
     start = time.perf_counter()
-    event = p.parse(line, stream)
+    event = parse_event(p, line, stream)
     elapsed = time.perf_counter() - start
     assert event["event"]["dataset"] == f"cisco_esa.{log_type}"
     assert elapsed < 0.5, f"{elapsed:.2f} s"

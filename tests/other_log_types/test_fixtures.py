@@ -2,28 +2,24 @@
 
 ``tests/fixtures/<log_type>/<topic>.log`` holds input lines (provenance in ``tests/fixtures/SOURCE.md``:
 public lines, and ``synthetic.log`` files of invented values in public line shapes);
-``<topic>.golden.ndjson`` holds the event each line must give, whole. Every line must be
-recognised by its pack, every event must validate against the published schema, and a few facts
-per type are checked by name below. After a deliberate change of a pack, regenerate the golden
-files with ``ESALOG_REGEN_GOLDEN=1 pytest tests/other_log_types/test_fixtures.py`` and review the diff.
+``<topic>.expected.ndjson`` holds the events it must give, whole (checked with every other golden
+fixture by ``tests/test_golden.py``). Here: every line must be recognised by its pack and validate
+against the published schema, and a few facts per type are checked by name.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from esalog.parsers.engine import get_field
+from esalog.parsers.fields import get_field
 from esalog.schemas import validator
 from tests.conftest import FIXTURES
 from tests.other_log_types.helpers import OTHER_PACKS, parse_file, problems_of
 
 FIXTURE_FILES = sorted(p for t in OTHER_PACKS for p in (FIXTURES / t).glob("*.log"))
-REGEN = os.environ.get("ESALOG_REGEN_GOLDEN") == "1"
 
 
 def _events(path: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -39,8 +35,8 @@ def test_every_pack_has_fixtures() -> None:
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_fixture_matches_golden_events(path: Path) -> None:
-    """Each line is recognised by its own pack, validates, and gives exactly its golden event."""
+def test_fixture_lines_are_recognised_by_their_pack(path: Path) -> None:
+    """Each line is recognised by its own pack and validates."""
     rows = _events(path)
     assert rows, path
     check = validator()
@@ -49,15 +45,6 @@ def test_fixture_matches_golden_events(path: Path) -> None:
         assert event["event"]["dataset"] == f"cisco_esa.{path.parent.name}", line
         errors = [e.message for e in check.iter_errors(event)]
         assert errors == [], (line, errors)
-    golden = path.with_suffix(".golden.ndjson")
-    got = [event for _line, event in rows]
-    if REGEN:
-        golden.write_text("".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in got),
-                          encoding="utf-8")
-    want = [json.loads(x) for x in golden.read_text(encoding="utf-8").splitlines()]
-    assert len(want) == len(got)
-    for (line, event), expected in zip(rows, want, strict=True):
-        assert event == expected, line
 
 
 # ------------------------------------------------------------------------------- facts per type

@@ -34,7 +34,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     delivery = delivery_config(args)
     delivery.check_paths()
     pipeline = pipeline_from(args)
-    sink = DriverSink(sink_choice(args), delivery, keep_original=pipeline.parser.keep_original)
+    sink = DriverSink(sink_choice(args), delivery, keep_original=pipeline.parser.keep_original,
+                      sourcetypes=pipeline.parser.sourcetypes())
     start = time.monotonic()
     try:
         stats = asyncio.run(serve(config, pipeline, sink))

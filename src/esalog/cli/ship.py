@@ -84,7 +84,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
         checkpoint.check_writable()
         checkpoint.load().forget_missing()
     pipeline = pipeline_from(args)
-    sink = build_sink(choice, delivery, keep_original=pipeline.parser.keep_original)
+    sink = build_sink(choice, delivery, keep_original=pipeline.parser.keep_original,
+                      sourcetypes=pipeline.parser.sourcetypes())
     ledger = Ledger()
     writer = (CheckpointWriter(checkpoint, ledger, source_config.checkpoint_interval, time.monotonic)
               if checkpoint else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from esalog.connectors.base import CONCURRENCY, QUEUE_BATCHES, DeadLetter, Driver, Sink
 from esalog.connectors.batch import BatchLimits
@@ -143,7 +143,7 @@ class SinkChoice:
 
 
 def build_sink(choice: SinkChoice, delivery: DeliveryConfig, environ: Mapping[str, str] | None = None,
-               *, keep_original: bool = True) -> Sink:
+               *, keep_original: bool = True, sourcetypes: Mapping[str, str] | None = None) -> Sink:
     """The sink *choice* describes; ConfigError for anything missing or contradictory."""
     environ = os.environ if environ is None else environ
     if choice.to == "stdout":
@@ -154,7 +154,7 @@ def build_sink(choice: SinkChoice, delivery: DeliveryConfig, environ: Mapping[st
         check_writable("--out", choice.file.out)
         return FileSink(choice.file.out, choice.file.rotate_bytes)
     if choice.to == "hec":
-        hec = choice.hec.resolved(environ, delivery.tls, delivery.timeout)
+        hec = replace(choice.hec.resolved(environ, delivery.tls, delivery.timeout), sourcetypes=sourcetypes)
         if hec.mode == "raw-fields" and not keep_original:
             raise ConfigError(
                 "--hec-mode raw-fields sends the original line; it cannot be combined with --no-original")

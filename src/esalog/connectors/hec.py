@@ -87,6 +87,8 @@ class HecConfig:
                                   help="seconds between ack polls (default 10)")
     ack_timeout: float = setting(300.0, flag="--hec-ack-timeout", metavar="S", parse=number, check=positive,
                                  help="resend a batch not acknowledged after S seconds (default 300)")
+    #: event mode: the sourcetype of each dataset (the packs name theirs); others get cisco:esa:json
+    sourcetypes: Mapping[str, str] | None = None
     token: str = ""  # resolved from the environment or the token file, never from the command line
     tls: TlsOptions = field(default_factory=TlsOptions)
     timeout: float = 30.0
@@ -184,6 +186,11 @@ class HecSink(HttpSink):
         self._hosts: dict[str, bytes] = {}
         self._raw = config.mode == "raw-fields"
         self._fixed = self._envelope(config, self.sourcetype)
+        # event mode without --sourcetype: each dataset under its pack's sourcetype
+        self._by_dataset: dict[str, bytes] | None = None
+        if config.mode == "event" and not config.sourcetype and config.sourcetypes:
+            self._by_dataset = {dataset: self._envelope(config, sourcetype)
+                                for dataset, sourcetype in config.sourcetypes.items()}
         # message summaries are JSON in either mode, under the sourcetype the Splunk app maps to CIM Email
         self._fixed_summary = self._envelope(config, config.sourcetype or SUMMARY_SOURCETYPE)
 
@@ -216,7 +223,8 @@ class HecSink(HttpSink):
             original = (event.get("event") or {}).get("original") or event.get("message") or ""
             parts += (b',"event":', orjson.dumps(original), b',"fields":', orjson.dumps(flat_fields(event)))
         else:
-            parts += (self._fixed, b',"event":', orjson.dumps(event))
+            fixed = self._fixed if self._by_dataset is None else self._by_dataset.get(record.dataset, self._fixed)
+            parts += (fixed, b',"event":', orjson.dumps(event))
         parts.append(b"}\n")
         data = b"".join(parts)
         return Item(data, ticket)

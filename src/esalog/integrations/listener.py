@@ -23,6 +23,7 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -90,8 +91,9 @@ class DriverSink:
     """The listener's records into a connectors :class:`~esalog.connectors.base.Driver` (stdout, file, HEC,
     Elasticsearch): batching, retries, dead letters and delivery counters come from there."""
 
-    def __init__(self, choice: SinkChoice, delivery: DeliveryConfig, *, keep_original: bool = True) -> None:
-        sink = build_sink(choice, delivery, keep_original=keep_original)
+    def __init__(self, choice: SinkChoice, delivery: DeliveryConfig, *, keep_original: bool = True,
+                 sourcetypes: Mapping[str, str] | None = None) -> None:
+        sink = build_sink(choice, delivery, keep_original=keep_original, sourcetypes=sourcetypes)
         self.driver: Driver = build_driver(sink, delivery, Ledger())
         sink.open()
         self.driver.start()

@@ -110,6 +110,7 @@ class EsalogInput(Script):
         super().__init__()
         self.stopping = False
         self.source: Source | None = None
+        self.sourcetypes: dict[str, str] = {}
 
     def get_scheme(self) -> Scheme:
         scheme = Scheme("Cisco ESA mail logs (esalog)")
@@ -166,6 +167,7 @@ class EsalogInput(Script):
             checkpoint=checkpoint, idle=lambda: _save(checkpoint))
         source.stop = self.stopping
         last_save = time.monotonic()
+        self.sourcetypes = pipeline.parser.sourcetypes()
         for batch in source.batches():
             for record in batch.records:
                 self._write(ew, stanza, config, record, batch.input.name)
@@ -186,12 +188,12 @@ class EsalogInput(Script):
         ew.log(EventWriter.INFO, f"{stanza}: {counters.lines} lines, {counters.events} events, "
                                  f"{counters.unmatched} unmatched, {counters.extra} summaries")
 
-    @staticmethod
-    def _write(ew: EventWriter, stanza: str, config: InputConfig, record: Record, source: str) -> None:
+    def _write(self, ew: EventWriter, stanza: str, config: InputConfig, record: Record, source: str) -> None:
         ew.write_event(Event(
             data=encode_line(record)[:-1].decode("utf-8"), stanza=stanza,
             time=f"{epoch_seconds(record.timestamp):.3f}", host=record.observer.get("hostname"),
-            index=config.index, source=source, sourcetype=sourcetype_of(record), unbroken=True, done=True))
+            index=config.index, source=source, sourcetype=sourcetype_of(record, self.sourcetypes), unbroken=True,
+            done=True))
 
 
 def _save(checkpoint: Checkpoint) -> None:

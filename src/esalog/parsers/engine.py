@@ -211,6 +211,7 @@ class CompiledPack:
         self.packs = tuple(packs)
         self.log_type = packs[-1].log_type
         self.dataset = packs[-1].dataset
+        self.sourcetype = packs[-1].sourcetype
         rules: list[CompiledRule] = []
         seen: dict[str, str] = {}
         for pack in packs:
@@ -256,6 +257,17 @@ class CompiledPack:
         if cands is None:
             cands = self.candidates(body)
         for rule in cands:
+            m = rule.regex.fullmatch(body)
+            if m is not None:
+                return rule, m
+        return None
+
+    def match_keyed(self, body: str) -> tuple[CompiledRule, re.Match[str]] | None:
+        """Like :meth:`match`, among the rules whose literal first words fit *body* only (no generic rule):
+        a line of this pack's type that reached another pack (per-line routing fallback)."""
+        key2, key1 = body_keys(body)
+        keyed = self._by_key2.get(key2, []) + (self._by_key1.get(key1, []) if key2 != key1 else [])
+        for rule in sorted(keyed, key=lambda r: r.order):
             m = rule.regex.fullmatch(body)
             if m is not None:
                 return rule, m

@@ -32,7 +32,7 @@ _FILE_FORM = re.compile(
     rf"(?:{_DOW}) (?P<ts>(?P<mon>{_MON})  ?(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d) (?P<year>\d{{4}}))"
     rf"(?: (?P<level>{_LVL}):|:)? "
 )
-_PRI = re.compile(r"<(\d{1,3})>")
+_PRI = re.compile(r"<(\d{1,3})> ?")
 _RFC5424 = re.compile(
     r"1 (?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?|-) (?P<host>\S+) (?P<app>\S+)"
     r" \S+ \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?"
@@ -43,7 +43,11 @@ _STAMP = re.compile(
     rf"(?: (?P<year>\d{{4}}))?:? ?"
     rf"|(?P<ryear>\d{{4}}) (?P<rmon>{_MON}) +(?P<rday>\d{{1,2}}) (?P<rtime>\d\d:\d\d:\d\d) ?)"
 )
-_LEVEL_WORD = re.compile(rf"(?:^|(?<= ))({_LVL}): ?")
+_LEVEL_WORD = re.compile(rf"(?:^|(?<= ))({_LVL}): *")
+#: The appliance's own file-form stamp inside a relay's syslog header (SC4S: ``... ESA: Mon Aug 10 10:04:39
+#: 2020 Info: ...``): it carries the year and the appliance clock, so it wins over the relay's stamp.
+_NESTED_STAMP = re.compile(
+    rf"(?:^| )(?:{_DOW}) (?P<mon>{_MON})  ?(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d) (?P<year>\d{{4}}) ?$")
 _APP_PID = re.compile(r"\[\d+\]$")
 
 
@@ -129,7 +133,7 @@ class HeaderParser:
         """The header facts and the body of *line* (the hot path's :meth:`parse`); None without header."""
         prefix = self._prefix
         if prefix and line.startswith(prefix):
-            return self._prefix_facts, line[len(prefix):].rstrip()
+            return self._prefix_facts, line[len(prefix):].strip()
         m = _FILE_FORM.match(line)
         if m is not None:
             key = m.group("ts")
@@ -138,16 +142,16 @@ class HeaderParser:
             else:
                 iso = self._stamp(key, m.group("year"), m.group("mon"), m.group("day"), m.group("time"))
             level = m.group("level")
-            body = line[m.end():]
+            body = line[m.end():].strip()
             if level is None:
                 if not body.startswith("CEF:"):
                     return None
-                return (iso, None, None, None, None), body.rstrip()
+                return (iso, None, None, None, None), body
             facts: HeaderFacts = (iso, LEVELS[level], None, None, None)
             if key == self._last_key:  # a valid stamp, now cached: later lines of this second reuse it
                 self._prefix = line[:m.end()]
                 self._prefix_facts = facts
-            return facts, body.rstrip()
+            return facts, body
         return self._parse_general(line)
 
     def _parse_general(self, line: str) -> tuple[HeaderFacts, str] | None:
@@ -190,6 +194,11 @@ class HeaderParser:
             pre, level, body = rest[:cef], None, rest[cef:]
         else:
             return None
+        nested = _NESTED_STAMP.search(pre) if pre else None
+        if nested is not None:
+            key = f"{nested['mon']} {nested['day']} {nested['time']} {nested['year']}"
+            iso = self._stamp(key, nested["year"], nested["mon"], nested["day"], nested["time"])
+            pre, stamp_key = pre[: nested.start()], None
         tokens = pre.split()
         if tokens and not m5:
             app = tokens[-1]
@@ -212,7 +221,7 @@ class HeaderParser:
         if level is not None and stamp_key is not None and stamp_key == self._last_key:
             self._prefix = line[: len(line) - len(body)]
             self._prefix_facts = facts
-        return facts, body.rstrip()
+        return facts, body.strip()
 
     def _stamp(self, key: str, year: str | None, mon: str, day: str, hms: str) -> str:
         """Local ESA time -> UTC ISO string, cached per distinct stamp text."""

@@ -31,11 +31,12 @@ from typing import Any
 import yaml
 
 from esalog.errors import PackError, SourceLocation
+from esalog.names import LINE_SOURCETYPE
 from esalog.parsers.kv import KvSpec
 
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 5x faster start-up
 #: Splunk sourcetype of a pack's events when the pack names none.
-DEFAULT_SOURCETYPE = "cisco:esa:json"
+DEFAULT_SOURCETYPE = LINE_SOURCETYPE
 
 
 

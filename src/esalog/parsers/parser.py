@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from esalog.errors import ConfigError
-from esalog.parsers.engine import CONVERSION_ERRORS, CompiledPack, Event, load_builtin_packs
+from esalog.parsers.engine import CONVERSION_ERRORS, CompiledPack, CompiledRule, Event, load_builtin_packs
 from esalog.parsers.header import HeaderParser, iso_utc
 from esalog.parsers.record import MODULE, PIPELINE_ERROR, Record
 from esalog.schemas import is_declared
@@ -139,6 +139,8 @@ class LineParser:
     def __init__(self, packs: dict[str, CompiledPack], *, keep_original: bool = True,
                  log_type: str | None = None, now: Callable[[], datetime] | None = None) -> None:
         self.packs = packs
+        # per-line fallback: the mail log pack first, then the others
+        self._fallback_order = sorted(packs.values(), key=lambda pack: pack.log_type != MAIL_LOGS)
         self.keep_original = keep_original
         self.forced_log_type = log_type
         self._clock = now or _utc_now
@@ -193,6 +195,10 @@ class LineParser:
             tags=list(tags) if tags else None,
         )
         found = pack.match(body)
+        if found is None and not self.forced_log_type:
+            found = self._fallback(pack, body)
+            if found is not None:
+                record.dataset = found[0].dataset
         if found is None:
             self._unmatched(record, body)
             return record
@@ -214,6 +220,10 @@ class LineParser:
         if rule.derives:
             _derive(record)
         return record
+
+    def sourcetypes(self) -> dict[str, str]:
+        """The Splunk sourcetype of each dataset (each pack names its own)."""
+        return {pack.dataset: pack.sourcetype for pack in self.packs.values()}
 
     def now(self) -> str:
         """The parse time, for lines that carry no time of their own."""
@@ -237,6 +247,20 @@ class LineParser:
         return Record.of_document(event, stream.appliance(None))
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _fallback(self, routed: CompiledPack, body: str) -> tuple[CompiledRule, re.Match[str]] | None:
+        """A line its routed pack does not know, read by another pack whose rules start with its words.
+
+        A file or subscription name may mislead (``bounces.log`` holding mail log lines, a custom
+        subscription mixing types); only rules keyed on the line's first words are tried, so an
+        unknown line costs a few dictionary lookups.
+        """
+        for pack in self._fallback_order:
+            if pack is not routed:
+                found = pack.match_keyed(body)
+                if found is not None:
+                    return found
+        return None
 
     def _route(self, body: str, appname: str | None, stream: Stream) -> str:
         """The log type of a line: forced, CEF payload, subscription name, file name, then content."""

@@ -13,12 +13,13 @@ import argparse
 import hashlib
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from esalog.encode import encode_lines
 from esalog.parsers.config import ParseConfig
+from esalog.parsers.engine import builtin_log_types
 from esalog.pipeline import Pipeline, PipelineConfig, build_pipeline
 from esalog.sources.reader import Source, SourceConfig
 from esalog.testing.examples import EXAMPLE_TODAY
@@ -42,9 +43,15 @@ def golden_config() -> PipelineConfig:
 
 
 def render(path: Path) -> bytes:
-    """The NDJSON esalog makes of the log file *path* with the golden configuration."""
-    pipeline = build_pipeline(golden_config())
-    return _render(pipeline, path)
+    """The NDJSON esalog makes of the log file *path* with the golden configuration.
+
+    A file in a folder named after a log type (``tests/fixtures/amp/reputation.log``) is read with that
+    type's pack, as a file named ``amp.@….s`` would be.
+    """
+    config = golden_config()
+    if path.parent.name in builtin_log_types():
+        config = replace(config, parse=replace(config.parse, log_type=path.parent.name))
+    return _render(build_pipeline(config), path)
 
 
 def _render(pipeline: Pipeline, path: Path) -> bytes:
