@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from esalog.parsers.fields import Event, put
+from esalog.parsers.fields import Event
 from esalog.parsers.record import MODULE, Record
 
 _PATHS: dict[str, list[str]] = {}
@@ -31,8 +31,23 @@ def _path(dotted: str) -> list[str]:
 
 def merge_fields(event: Event, fields: dict[str, Any]) -> None:
     """Assign each dotted field of *fields* into *event*, in order (objects made on the way)."""
+    last_parent: list[str] | None = None
+    target: Event = event
     for dotted, value in fields.items():
-        put(event, _path(dotted), value)
+        path = _PATHS.get(dotted) or _path(dotted)
+        if len(path) == 1:
+            event[dotted] = value
+            continue
+        parent = path[:-1]
+        if parent != last_parent:  # consecutive fields of one object (cisco.esa.*) walk to it once
+            target = event
+            for key in parent:
+                nxt = target.get(key)
+                if not isinstance(nxt, dict):
+                    nxt = target[key] = {}
+                target = nxt
+            last_parent = parent
+        target[path[-1]] = value
 
 
 def to_event(record: Record) -> Event:

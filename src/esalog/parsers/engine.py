@@ -8,7 +8,7 @@ then one-word key, then rules with no literal prefix) are tried, in pack precede
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -37,8 +37,6 @@ CONVERSION_ERRORS = (ValueError, TypeError, ArithmeticError, LookupError, Unicod
 _CACHE_LIMIT = 50_000
 #: Fields whose value changes how later lines of the same input are read (header lines).
 STREAM_FIELDS = frozenset({"observer.version", "observer.serial_number", "cisco.esa.utc_offset_seconds"})
-#: Fields the parser derives others from (``email.local_id``, ``related.ip``).
-DERIVING_FIELDS = frozenset({"cisco.esa.mid", "source.ip", "destination.ip"})
 
 
 def is_scratch(name: str) -> bool:
@@ -59,6 +57,7 @@ class CompiledRule:
     converters: tuple[tuple[int, Converter | None], ...]  # per value slot: (group index, converter)
     slot_fields: tuple[str, ...]  # per value slot: the dotted field it feeds
     slots: dict[str, tuple[int, ...]]  # dotted field -> its value slots (several with alternatives)
+    single_slots: dict[str, int]  # the fields captured by one slot only (the fast path of Record.get)
     statics: dict[str, Any]  # every ``set:`` field, dotted
     event_static: dict[str, Any]  # the ``event.*`` part of ``set:``, by leaf
     action: str | None  # the static ``event.action`` (None when a capture may set it)
@@ -66,8 +65,16 @@ class CompiledRule:
     source: Rule
     fields: frozenset[str]
     updates_stream: bool
-    derives: bool  # may carry a field the parser derives others from
+    derives_mid: bool  # may carry the MID (email.local_id is derived from it)
+    derives_ips: bool  # may carry source.ip or destination.ip (related.ip is derived from them)
+    id_slots: tuple[int, int, int]  # value slot of the MID, ICID, DCID: -1 none, -2 several (read by name)
     roots: frozenset[str]  # top-level names the rule may write
+    under: dict[str, tuple[str, ...]]  # object name (``source``, ``email.to``) -> the rule's fields under it
+    static_under: frozenset[str]  # object names under which the rule sets a static field
+    slots_under: dict[str, tuple[int, ...]]  # object name -> the value slots of the fields under it
+    #: object name -> how Record.subtree builds it: (path below it, value slots, static value or None)
+    subtree_plans: dict[str, tuple[tuple[tuple[str, ...], tuple[int, ...], Any], ...]]
+    may_have_connection_facts: bool  # may write source, destination, related or tls itself
     plan: tuple[StorePlan, ...]  # statics and captures grouped by parent object, statics first
 
     def convert(self, groups: Sequence[str | None]) -> list[Any]:
@@ -189,6 +196,7 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
         converters=tuple(converters),
         slot_fields=tuple(slot_fields),
         slots={name: tuple(indices) for name, indices in slots.items()},
+        single_slots={name: indices[0] for name, indices in slots.items() if len(indices) == 1},
         statics=dict(rule.set),
         event_static=event_static,
         action=None if "event.action" in slots else rule.set.get("event.action"),
@@ -196,10 +204,49 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
         source=rule,
         fields=frozenset(fields),
         updates_stream=any(f in STREAM_FIELDS for f in fields),
-        derives=bool(post) or any(f in DERIVING_FIELDS for f in fields),
+        derives_mid=bool(post) or "cisco.esa.mid" in fields,
+        derives_ips=bool(post) or "source.ip" in fields or "destination.ip" in fields,
+        id_slots=_id_slots(slots, bool(post)),
+        **_prefix_index(rule.set, slots),
         roots=frozenset(name.split(".", 1)[0] for name in fields),
+        may_have_connection_facts=bool(post) or bool({"source", "destination", "related", "tls"}
+                                                     & {name.split(".", 1)[0] for name in fields}),
         plan=tuple((parents, tuple(statics), tuple(caps)) for parents, (statics, caps) in plan.items()),
     )
+
+
+def _prefix_index(statics: Mapping[str, Any], slots: dict[str, list[int]]) -> dict[str, Any]:
+    """For each object name a rule's fields sit under (every dotted prefix, and the field itself): which
+    fields, whether a static one, and which value slots (so ``Record.has``/``subtree`` need no scan)."""
+    under: dict[str, list[str]] = {}
+    static_under: set[str] = set()
+    slots_under: dict[str, list[int]] = {}
+    for name in [*statics, *(n for n in slots if not is_scratch(n))]:
+        parts = name.split(".")
+        for end in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:end])
+            if name not in under.setdefault(prefix, []):
+                under[prefix].append(name)
+            if name in statics:
+                static_under.add(prefix)
+            slots_under.setdefault(prefix, []).extend(slots.get(name, ()))
+    plans = {
+        prefix: tuple((tuple(name[len(prefix) + 1:].split(".")), tuple(slots.get(name, ())), statics.get(name))
+                      for name in names if name != prefix)
+        for prefix, names in under.items()
+    }
+    return {"under": {k: tuple(v) for k, v in under.items()}, "static_under": frozenset(static_under),
+            "slots_under": {k: tuple(v) for k, v in slots_under.items()}, "subtree_plans": plans}
+
+
+def _id_slots(slots: dict[str, list[int]], post: bool) -> tuple[int, int, int]:
+    """Where a rule's MID, ICID and DCID are: one value slot, -1 nowhere, -2 read by name (alternatives,
+    or a post-processor may set them)."""
+    out = []
+    for name in ("cisco.esa.mid", "cisco.esa.icid", "cisco.esa.dcid"):
+        found = slots.get(name)
+        out.append(-2 if post or (found and len(found) > 1) else found[0] if found else -1)
+    return out[0], out[1], out[2]
 
 
 class CompiledPack:

@@ -28,14 +28,16 @@ _LOOSE_IDS = re.compile(r"(?<![A-Za-z])(MID|ICID|DCID|RCID) (\d+)")
 _LOOSE_FIELDS = {"MID": "mid", "ICID": "icid", "DCID": "dcid", "RCID": "rcid"}
 
 
-def _derive(record: Record) -> None:
+def _derive(record: Record, rule: CompiledRule) -> None:
     """``email.local_id`` from the MID and ECS ``related.ip`` from source and destination (each once)."""
-    mid = record.get("cisco.esa.mid")
-    if mid is not None:  # every rule: the MID is also ECS email.local_id
-        record.set("email.local_id", str(mid))
-    ips = [ip for ip in (record.get("source.ip"), record.get("destination.ip")) if ip is not None]
-    if ips:
-        record.set("related.ip", ips if len(ips) == 1 or ips[0] != ips[1] else ips[:1])
+    if rule.derives_mid:
+        mid = record.mid if rule.id_slots[0] >= 0 else record.get("cisco.esa.mid")
+        if mid is not None:  # every rule: the MID is also ECS email.local_id
+            record.set("email.local_id", str(mid))
+    if rule.derives_ips:
+        ips = [ip for ip in (record.get("source.ip"), record.get("destination.ip")) if ip is not None]
+        if ips:
+            record.set("related.ip", ips if len(ips) == 1 or ips[0] != ips[1] else ips[:1])
 
 
 class Stream:
@@ -215,10 +217,19 @@ class LineParser:
         record.values = values
         for func in rule.post:
             func(record)
+        mid_slot, icid_slot, dcid_slot = rule.id_slots
+        if mid_slot == -2 or icid_slot == -2 or dcid_slot == -2:
+            record.read_ids()
+        else:
+            if mid_slot >= 0 and type(value := values[mid_slot]) is int:
+                record.mid = value
+            if icid_slot >= 0 and type(value := values[icid_slot]) is int:
+                record.icid = value
+            if dcid_slot >= 0 and type(value := values[dcid_slot]) is int:
+                record.dcid = value
         if rule.updates_stream:
             self._update_stream(record, stream, hostname)
-        if rule.derives:
-            _derive(record)
+        _derive(record, rule)
         return record
 
     def sourcetypes(self) -> dict[str, str]:
@@ -311,6 +322,7 @@ class LineParser:
             ids.setdefault(_LOOSE_FIELDS[word], int(number))
         for name, number in ids.items():
             record.set(f"cisco.esa.{name}", number)
+        record.mid, record.icid, record.dcid = ids.get("mid"), ids.get("icid"), ids.get("dcid")
         if "mid" in ids:
             record.set("email.local_id", str(ids["mid"]))
 

@@ -34,11 +34,15 @@ class Record:
         "appliance",
         "created",
         "dataset",
+        "dcid",
         "document",
         "extra",
+        "extra_roots",
+        "icid",
         "kind",
         "level",
         "message",
+        "mid",
         "observer",
         "original",
         "rule",
@@ -80,15 +84,29 @@ class Record:
         self.rule = rule
         self.values = values
         self.extra: dict[str, Any] | None = None
+        # the top-level names of the fields in extra, and which of them were set as whole objects
+        self.extra_roots: dict[str, bool] | None = None
         self.document = document
+        # the ids every stage asks for, typed (None when absent or not an integer)
+        self.mid: int | None = None
+        self.icid: int | None = None
+        self.dcid: int | None = None
 
     @classmethod
     def of_document(cls, document: dict[str, Any], appliance: str = "") -> Record:
         """A record that is a whole document already (message summaries, error events)."""
         event = document.get("event") or {}
-        return cls(document.get("@timestamp", ""), document.get("message", ""), event.get("dataset", ""),
-                   document.get("observer") or {}, appliance, kind=event.get("kind", "event"),
-                   document=document)
+        record = cls(document.get("@timestamp", ""), document.get("message", ""), event.get("dataset", ""),
+                     document.get("observer") or {}, appliance, kind=event.get("kind", "event"),
+                     document=document)
+        record.read_ids()
+        return record
+
+    def read_ids(self) -> None:
+        """Fill the typed ids (``mid``, ``icid``, ``dcid``) from the fields."""
+        self.mid = self.get_int("cisco.esa.mid")
+        self.icid = self.get_int("cisco.esa.icid")
+        self.dcid = self.get_int("cisco.esa.dcid")
 
     # ------------------------------------------------------------------------------------- facts
 
@@ -115,14 +133,25 @@ class Record:
         if extra is not None:
             if name in extra:
                 return extra[name]
-            dot = name.rfind(".")
-            while dot > 0:  # inside an object set whole (``cisco.esa.abort`` -> ``cisco.esa.abort.reason``)
-                whole = extra.get(name[:dot])
-                if whole is not None:
-                    return _dig(whole, name[dot + 1:], default)
-                dot = name.rfind(".", 0, dot)
+            roots = self.extra_roots
+            if roots is not None and roots.get(name.partition(".")[0]):  # some object was set whole
+                dot = name.rfind(".")
+                while dot > 0:  # inside it (``cisco.esa.abort`` -> ``cisco.esa.abort.reason``)
+                    whole = extra.get(name[:dot])
+                    if isinstance(whole, dict):
+                        return _dig(whole, name[dot + 1:], default)
+                    dot = name.rfind(".", 0, dot)
         rule = self.rule
         if rule is not None:
+            slot = rule.single_slots.get(name)
+            if slot is not None:  # the usual field: one capture
+                values = self.values
+                assert values is not None
+                value = values[slot]
+                if value is not None:
+                    return value
+                static = rule.statics.get(name, _MISSING)
+                return default if static is _MISSING else static
             slots = rule.slots.get(name)
             if slots is not None:
                 values = self.values
@@ -142,7 +171,7 @@ class Record:
         return default
 
     def get_int(self, name: str) -> int | None:
-        """An integer field (an id); None when absent or of another type (e.g. from a user pack)."""
+        """An integer field; None when absent or of another type (e.g. from a user pack)."""
         value = self.get(name)
         return value if type(value) is int else None
 
@@ -158,36 +187,51 @@ class Record:
 
     def has(self, name: str) -> bool:
         """Whether the event has field *name* or any field under it (``source`` -> ``source.ip``...)."""
-        prefix = name + "."
-        extra = self.extra
-        if extra is not None and any(k == name or k.startswith(prefix) for k in extra):
-            return True
+        roots = self.extra_roots
+        if roots is not None and name.partition(".")[0] in roots:
+            extra = self.extra
+            assert extra is not None
+            if "." not in name or name in extra:
+                return True
+            prefix = name + "."
+            if any(k.startswith(prefix) for k in extra):
+                return True
         rule = self.rule
         if rule is None:
             return self.document is not None and _dig(self.document, name, None) is not None
-        if name.split(".", 1)[0] not in rule.roots:
+        if name in rule.static_under:
+            return True
+        slots = rule.slots_under.get(name)
+        if not slots:
             return False
         values = self.values
         assert values is not None
-        for field, slots in rule.slots.items():
-            if (field == name or field.startswith(prefix)) and any(values[i] is not None for i in slots):
-                return True
-        return any(k == name or k.startswith(prefix) for k in rule.statics)
+        return any(values[i] is not None for i in slots)
 
     def subtree(self, name: str) -> dict[str, Any] | None:
         """The fields under *name* as one object (``source`` -> ``{"ip": ..., "domain": ...}``)."""
+        rule = self.rule
+        extra = self.extra
         out: dict[str, Any] = {}
+        if extra is None and rule is not None and self.values is not None:  # the usual case: a plain walk
+            values = self.values
+            for parts, slots, static in rule.subtree_plans.get(name, ()):
+                value = static
+                for slot in slots:
+                    if values[slot] is not None:
+                        value = values[slot]
+                if value is not None:
+                    put(out, parts, value)
+            return out or None
         whole = self.get(name)
         if isinstance(whole, dict):
             out.update(whole)
         prefix = name + "."
         names: list[str] = []
-        rule = self.rule
-        if rule is not None and name.split(".", 1)[0] in rule.roots:
-            names += [n for n in rule.statics if n.startswith(prefix)]
-            names += [n for n in rule.slots if n.startswith(prefix)]
-        if self.extra is not None:
-            names += [n for n in self.extra if n.startswith(prefix)]
+        if rule is not None:
+            names += [n for n in rule.under.get(name, ()) if n != name]
+        if extra is not None:
+            names += [n for n in extra if n.startswith(prefix)]
         for dotted in dict.fromkeys(names):
             value = self.get(dotted)
             if value is not None:
@@ -200,15 +244,33 @@ class Record:
             put(self.document, name.split("."), value)
             return
         extra = self.extra
+        root = name.partition(".")[0]
+        whole = type(value) is dict
         if extra is None:
             self.extra = {name: value}
+            self.extra_roots = {root: whole}
         else:
             extra[name] = value
+            roots = self.extra_roots
+            assert roots is not None
+            if whole or root not in roots:
+                roots[root] = whole or roots.get(root, False)
 
-    def pop(self, name: str) -> Any:
-        """Remove and return a field set after the match (None when absent)."""
+    def update(self, fields: dict[str, Any], roots: dict[str, bool]) -> None:
+        """Set several fields at once (*roots*: their top-level names, True where set as a whole object)."""
+        if not fields:
+            return
         extra = self.extra
-        return extra.pop(name, None) if extra else None
+        if extra is None:
+            self.extra = dict(fields)
+            self.extra_roots = dict(roots)
+            return
+        extra.update(fields)
+        known = self.extra_roots
+        assert known is not None
+        for root, whole in roots.items():
+            if whole or root not in known:
+                known[root] = whole or known.get(root, False)
 
     def add_tag(self, tag: str) -> None:
         """Append *tag* to the event's tags."""

@@ -9,7 +9,7 @@ from esalog.tracking.store import Appliance
 
 
 def opened(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
-    icid = rec.get_int("cisco.esa.icid")
+    icid = rec.icid
     if icid is None:
         return
     conn = ctx.store.new_conn(app, icid, t)
@@ -18,10 +18,11 @@ def opened(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None
         conn.related = {"ip": [conn.source["ip"]]}
     conn.listener_ip = rec.get_str("destination.ip")
     conn.interface = rec.get_str("cisco.esa.interface")
+    conn.changed()
 
 
 def sender_group(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
-    icid = rec.get_int("cisco.esa.icid")
+    icid = rec.icid
     if icid is None:
         return
     conn = ctx.store.conn(app, icid, t)
@@ -29,18 +30,20 @@ def sender_group(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -
     conn.sbrs = rec.subtree("cisco.esa.sbrs")
     conn.hat_action = rec.get_str("cisco.esa.hat_action")
     conn.country = rec.get_str("cisco.esa.country")
+    conn.changed()
 
 
 def tls(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
     facts = rec.subtree("tls")
-    icid = rec.get_int("cisco.esa.icid")
+    icid = rec.icid
     if icid is not None:
         conn = ctx.store.conn(app, icid, t)
         conn.tls = facts
+        conn.changed()
         if rec.action == "tls-failed":
             conn.tls_failed = rec.get_str("event.reason") or "TLS failed"
         return
-    dcid = rec.get_int("cisco.esa.dcid")
+    dcid = rec.dcid
     if dcid is not None:
         dconn = app.dcids.get(dcid)
         if dconn is not None:
@@ -49,25 +52,25 @@ def tls(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
 
 
 def lost(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
-    icid = rec.get_int("cisco.esa.icid")
+    icid = rec.icid
     if icid is not None:
         ctx.store.conn(app, icid, t).lost_at = t
 
 
 def closed(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
-    icid = rec.get_int("cisco.esa.icid")
+    icid = rec.icid
     if icid is not None:
         ctx.store.close(app.icids.get(icid))
 
 
 def delivery_opened(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
-    dcid = rec.get_int("cisco.esa.dcid")
+    dcid = rec.dcid
     if dcid is not None:
         ctx.store.new_dconn(app, dcid, t).destination = rec.subtree("destination")
 
 
 def delivery_closed(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
-    dcid = rec.get_int("cisco.esa.dcid")
+    dcid = rec.dcid
     if dcid is not None:
         ctx.store.close(app.dcids.get(dcid))
 

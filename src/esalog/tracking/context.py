@@ -8,7 +8,7 @@ from typing import Any
 
 from esalog.parsers.record import Record
 from esalog.tracking.config import TrackingConfig
-from esalog.tracking.store import Appliance, Msg, OpenRecord, SessionStore
+from esalog.tracking.store import Appliance, Conn, Msg, OpenRecord, SessionStore
 from esalog.tracking.summary import build_summary
 
 DATASET = "cisco_esa.mail_logs"
@@ -42,13 +42,13 @@ class Context:
         *inbound* False (delivery lines): their ``source``/``destination``/``tls`` describe the outbound
         connection, so only the ICID and sender group of the inbound one are copied.
         """
-        mid = rec.get_int("cisco.esa.mid")
+        mid = rec.mid
         if mid is None:
             return None
         msg = self.store.msg(app, mid, t, ts)
         if msg is None:
             return None
-        icid = rec.get_int("cisco.esa.icid")
+        icid = rec.icid
         if icid is not None and msg.icid is None:
             msg.icid = icid
         conn = msg.conn
@@ -57,19 +57,29 @@ class Context:
         if self.enrich:
             if icid is None and msg.icid is not None:
                 rec.set("cisco.esa.icid", msg.icid)
+                rec.icid = msg.icid
             if conn is not None:
-                if conn.sender_group is not None:
-                    rec.set("cisco.esa.sender_group", conn.sender_group)
-                    if conn.sbrs is not None:
-                        rec.set("cisco.esa.sbrs", conn.sbrs)
-                if inbound:
-                    if conn.source is not None and not rec.has("source"):
-                        rec.set("source", conn.source)
-                        if conn.related is not None and not rec.has("related"):
-                            rec.set("related", conn.related)
-                    if conn.tls is not None and not rec.has("tls"):
-                        rec.set("tls", conn.tls)
+                rule = rec.rule
+                if rule is None or rule.may_have_connection_facts:
+                    self._enrich_field_by_field(rec, conn, inbound)
+                else:  # the usual MID line: nothing of its own to keep, the connection's fields in one go
+                    rec.update(*conn.enrichment_for(inbound))
         return msg
+
+    @staticmethod
+    def _enrich_field_by_field(rec: Record, conn: Conn, inbound: bool) -> None:
+        """The connection's fields, each only where the line has none of its own."""
+        if conn.sender_group is not None:
+            rec.set("cisco.esa.sender_group", conn.sender_group)
+            if conn.sbrs is not None:
+                rec.set("cisco.esa.sbrs", conn.sbrs)
+        if inbound:
+            if conn.source is not None and not rec.has("source"):
+                rec.set("source", conn.source)
+                if conn.related is not None and not rec.has("related"):
+                    rec.set("related", conn.related)
+            if conn.tls is not None and not rec.has("tls"):
+                rec.set("tls", conn.tls)
 
 
 Handler = Callable[[Context, Record, Appliance, float, str], Any]

@@ -16,7 +16,7 @@ def _delivery(ctx: Context, rec: Record, app: Appliance, t: float, ts: str,
     if msg is None:
         return None
     rids = rid_list(rec.get("cisco.esa.rid")) or msg.recipient_rids() or [0]
-    dcid = rec.get_int("cisco.esa.dcid")
+    dcid = rec.dcid
     dconn = app.dcids.get(dcid) if dcid is not None else None
     if dconn is None and dcid is None and msg.fates:
         first = msg.fates.get(rids[0])

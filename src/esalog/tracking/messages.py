@@ -31,7 +31,7 @@ def rid_list(rids: Any) -> list[int]:
 # ----------------------------------------------------------------------------------------- receiving
 
 def started(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
-    mid = rec.get_int("cisco.esa.mid")
+    mid = rec.mid
     if mid is not None and mid in app.finished and mid not in app.mids:
         del app.finished[mid]  # a new message reusing a finished MID (e.g. the same log read twice)
     msg = ctx.mid_event(rec, app, t, ts)
@@ -195,7 +195,7 @@ def released(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> No
 
 
 def aborted(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
-    mid = rec.get_int("cisco.esa.mid")
+    mid = rec.mid
     if mid is None:
         return
     abort = abort_facts(rec)

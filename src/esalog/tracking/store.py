@@ -56,6 +56,7 @@ class Conn(OpenRecord):
 
     __slots__ = (
         "country",
+        "enrichment",
         "hat_action",
         "interface",
         "listener_ip",
@@ -81,6 +82,39 @@ class Conn(OpenRecord):
         self.tls: dict[str, Any] | None = None
         self.tls_failed: str | None = None
         self.lost_at: float | None = None
+        # the fields it adds to its messages' lines, made once per change (see enrichment_for)
+        self.enrichment: tuple[dict[str, Any], dict[str, bool], dict[str, Any], dict[str, bool]] | None = None
+
+    def changed(self) -> None:
+        """A fact of the connection changed: its enrichment is made again when next needed."""
+        self.enrichment = None
+
+    def enrichment_for(self, inbound: bool) -> tuple[dict[str, Any], dict[str, bool]]:
+        """The fields (dotted, in order) a line of one of its messages gets, and their top-level names.
+
+        *inbound* False (delivery lines): only the sender group and SBRS, not the inbound connection's
+        source, related and TLS objects.
+        """
+        made = self.enrichment
+        if made is None:
+            ids: dict[str, Any] = {}
+            if self.sender_group is not None:
+                ids["cisco.esa.sender_group"] = self.sender_group
+                if self.sbrs is not None:
+                    ids["cisco.esa.sbrs"] = self.sbrs
+            full = dict(ids)
+            if self.source is not None:
+                full["source"] = self.source
+                if self.related is not None:
+                    full["related"] = self.related
+            if self.tls is not None:
+                full["tls"] = self.tls
+            made = self.enrichment = (full, _roots(full), ids, _roots(ids))
+        return (made[0], made[1]) if inbound else (made[2], made[3])
+
+
+def _roots(fields: dict[str, Any]) -> dict[str, bool]:
+    return {name.partition(".")[0]: type(value) is dict for name, value in fields.items()}
 
 
 class DeliveryConn(OpenRecord):
