@@ -11,12 +11,16 @@ SYSTEM_PACKAGES := rsyslog libmagic1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# The editable install also builds the compiled core (src/esalog/_core*.so) where a C compiler is at hand;
+# `esalog --version` says which core runs.
+$(VENV)/.installed: pyproject.toml setup.py src/esalog/_core.pyx | $(BIN)/python
 	$(BIN)/pip install -q -e .
+	$(BIN)/esalog --version
 	touch $@
 
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+$(VENV)/.dev-installed: pyproject.toml setup.py src/esalog/_core.pyx | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/esalog --version
 	touch $(VENV)/.installed $@
 
 ## make run: create .venv, install, convert the bundled example logs to NDJSON on stdout
@@ -38,12 +42,18 @@ system-deps:
 		fi; \
 	fi
 
-## make test: install system packages and dev extras, then run the whole test suite
+# The tests that parse, run again on the pure-Python path (ESALOG_PURE=1): both cores stay tested.
+PURE_TESTS := tests/core tests/perf tests/other_log_types tests/tracking tests/test_golden.py \
+	tests/test_public_corpus.py tests/test_placeholders_decoding.py tests/integrations/test_filter_protocols.py
+
+## make test: install system packages and dev extras, then run the whole test suite (and the parsing
+## tests once more on the pure-Python path)
 test: system-deps $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
+	ESALOG_PURE=1 $(BIN)/python -m pytest -q $(PURE_TESTS)
 
 ## make bench: hot-path benchmark (see bench/README.md)
 bench: $(VENV)/.dev-installed
@@ -55,4 +65,4 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/lint-imports --no-cache
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache src/esalog/_core.c src/esalog/_core*.so

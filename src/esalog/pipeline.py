@@ -8,12 +8,16 @@ typed configuration; nothing here knows about the command line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+from esalog import native
 from esalog.parsers.config import ParseConfig
-from esalog.parsers.parser import LineParser, Stream
+from esalog.parsers.converters import CONVERTERS
+from esalog.parsers.parser import OTHER_LOG_TYPES, LineParser, Stream
+from esalog.parsers.post import POSTPROCESSORS
 from esalog.parsers.record import PIPELINE_ERROR, Record
 from esalog.tracking.config import TrackingConfig
 from esalog.tracking.tracker import StatelessAborts, Tracker
@@ -64,7 +68,11 @@ class PipelineConfig:
 
 
 class Pipeline:
-    """Parser plus stages over one or many inputs, one record per line, in order."""
+    """Parser plus stages over one or many inputs, one record per line, in order.
+
+    ``core`` is the compiled core (``esalog._core.Core``) when it can stand in for the parser and stages
+    on the lines it reads (see :mod:`esalog.sources.native`), else None.
+    """
 
     def __init__(self, parser: LineParser, stages: Iterable[Stage] = (), config: ParseConfig | None = None) -> None:
         self.parser = parser
@@ -72,6 +80,7 @@ class Pipeline:
         self.config = config or ParseConfig()
         self._zone = self.config.zone
         self.counters = Counters()
+        self.core: Any = None
 
     def open_stream(self, name: str) -> Stream:
         """State for a new input (its clock and appliance identity)."""
@@ -143,4 +152,16 @@ def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
     config = config or PipelineConfig()
     p = config.parse
     parser = LineParser.from_options(p.packs, keep_original=p.keep_original, log_type=p.log_type, now=p.now)
-    return Pipeline(parser, build_stages(config.tracking), p)
+    pipeline = Pipeline(parser, build_stages(config.tracking), p)
+    pipeline.core = native_core(parser, config.tracking)
+    return pipeline
+
+
+def native_core(parser: LineParser, tracking: TrackingConfig) -> Any:
+    """The compiled core for *parser*'s packs when it can serve this tracking configuration, else None."""
+    module = native.core()
+    if module is None or not tracking.stateless:
+        return None
+    module.register_converters(CONVERTERS, POSTPROCESSORS)
+    return module.Core(parser.packs, keep_original=parser.keep_original, forced_log_type=parser.forced_log_type,
+                       stateless=True, other_log_types=OTHER_LOG_TYPES, match_type=re.Match)

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from esalog import __version__
+from esalog import __version__, native
 from esalog.cli import filter as filter_command
 from esalog.cli import listen, parse, patterns, report, schema, ship, splunk
 from esalog.errors import EXIT_OK, EsalogError, exit_code
@@ -24,7 +24,7 @@ COMMANDS = (parse, filter_command, listen, ship, report, patterns, schema, splun
 
 def version_text() -> str:
     """``esalog X.Y.Z`` and which parsing core runs."""
-    return f"esalog {__version__}"
+    return f"esalog {__version__} ({native.core_status()})"
 
 
 def build_parser() -> argparse.ArgumentParser:

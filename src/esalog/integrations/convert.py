@@ -20,7 +20,7 @@ from esalog.errors import ConfigError, EsalogError
 from esalog.parsers.record import Record
 from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline
 from esalog.sources.files import expand_paths
-from esalog.sources.reader import Source, SourceConfig
+from esalog.sources.reader import Batch, Source, SourceConfig
 
 Write = Callable[[bytes], object]
 #: Records per batch when the end-of-input flush hands on what the stages still hold.
@@ -39,8 +39,8 @@ class Converted:
         self.damaged += other.damaged
 
 
-def records(pipeline: Pipeline, source: Source) -> Iterator[tuple[list[Record], int]]:
-    """Every record of *source* in batches, inputs in order, then what the stages flush at the end.
+def batches(pipeline: Pipeline, source: Source) -> Iterator[tuple[Batch | list[Record], int]]:
+    """Every batch of *source*, inputs in order, then what the stages flush at the end (as lists of records).
 
     Each batch comes with the bytes of plain input files read so far (for progress).
     """
@@ -52,7 +52,7 @@ def records(pipeline: Pipeline, source: Source) -> Iterator[tuple[list[Record], 
                 done += offset
             current = batch.input
         offset = batch.next_offset
-        yield batch.records, done + (0 if batch.input.compressed else offset)
+        yield batch, done + (0 if batch.input.compressed else offset)
     chunk: list[Record] = []
     for record in pipeline.flush():  # summaries of what is still open: possibly many, streamed
         chunk.append(record)
@@ -63,12 +63,21 @@ def records(pipeline: Pipeline, source: Source) -> Iterator[tuple[list[Record], 
         yield chunk, done + offset
 
 
+def records(pipeline: Pipeline, source: Source) -> Iterator[tuple[list[Record], int]]:
+    """Like :func:`batches`, each batch as its records."""
+    for batch, done in batches(pipeline, source):
+        yield (batch if isinstance(batch, list) else batch.records), done
+
+
 def convert(pipeline: Pipeline, paths: tuple[str, ...], write: Write,
             on_batch: Callable[[int], None] | None = None) -> Converted:
     """Parse *paths* through *pipeline* and write NDJSON with *write*; *on_batch* gets the bytes read."""
-    source = Source(pipeline, SourceConfig(paths=paths))
-    for batch, done in records(pipeline, source):
-        write(encode_lines(batch))
+    source = Source(pipeline, SourceConfig(paths=paths), encoded=True)
+    for batch, done in batches(pipeline, source):
+        if isinstance(batch, list):
+            write(encode_lines(batch))
+        else:
+            write(batch.ndjson if batch.ndjson is not None else encode_lines(batch.records))
         if on_batch is not None:
             on_batch(done)
     return Converted(pipeline.counters, source.damaged)

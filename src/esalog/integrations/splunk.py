@@ -24,9 +24,11 @@ from esalog.errors import ConfigError
 APP_NAME = "TA-esalog"
 #: Top-level packages copied into the app's lib/ (import name -> only pure-Python files).
 BUNDLED = ("esalog", "yaml", "splunklib", "deprecation", "packaging")
-#: Left out of the bundled esalog: the app template itself, and the shippers and test fakes (they need
-#: requests, which Splunk apps do not get; inside Splunk, Splunk does the shipping).
-_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.pyd", "splunk_app", "connectors", "fakes")
+#: Left out of the bundled esalog: the app template itself, the shippers and test fakes (they need
+#: requests, which Splunk apps do not get; inside Splunk, Splunk does the shipping), and the compiled core
+#: with its sources (Splunk's interpreter runs the pure-Python path).
+_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.pyd", "*.pyx", "*.pyi", "_core.c", "splunk_app",
+                               "connectors", "fakes")
 
 
 def epoch_seconds(timestamp: str) -> float:

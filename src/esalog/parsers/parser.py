@@ -43,7 +43,7 @@ def _derive(record: Record, rule: CompiledRule) -> None:
 class Stream:
     """Per-input state the log itself declares: clock settings and appliance identity."""
 
-    __slots__ = ("_syslog", "appliances", "header", "host", "log_type", "name", "observers")
+    __slots__ = ("_syslog", "appliances", "header", "host", "log_type", "name", "native", "observers")
 
     def __init__(self, name: str, header: HeaderParser, host: str | None = None,
                  log_type: str | None = None) -> None:
@@ -54,6 +54,7 @@ class Stream:
         self.observers: dict[str | None, dict[str, Any]] = {}
         self.appliances: dict[str | None, str] = {}
         self._syslog: dict[tuple[int | None, str | None, str | None], dict[str, Any]] = {}
+        self.native: Any = None  # the compiled core's state for this input, made on first use
 
     def observer(self, hostname: str | None) -> dict[str, Any]:
         """The observer object of *hostname* (shared by its events; replaced, never mutated)."""

@@ -65,15 +65,24 @@ class Block:
         return size if size is not None else len(self.raws[index]) + 1
 
 
-def _block(raws: list[bytes], sizes: dict[int, int], cut: set[int], offset: int, number: int) -> Block:
-    """Decode *raws* (one block of lines); flag bad UTF-8, NUL bytes and lines cut at the limit."""
+def _block(raws: list[bytes], sizes: dict[int, int], cut: set[int], offset: int, number: int,
+           decode: bool = True) -> Block:
+    """Decode *raws* (one block of lines); flag bad UTF-8, NUL bytes and lines cut at the limit.
+
+    Without *decode*, ``texts`` stays empty and only the cut lines are flagged (the compiled core reads
+    the bytes itself).
+    """
     problems: dict[int, tuple[str, ...]] = {}
-    try:
-        joined = b"\n".join(raws).decode("utf-8")
-        texts = joined.split("\n") if raws else []
-        clean = "\x00" not in joined
-    except UnicodeDecodeError:
-        texts, clean = [], False
+    if not decode:
+        texts: list[str] = []
+        clean = True
+    else:
+        try:
+            joined = b"\n".join(raws).decode("utf-8")
+            texts = joined.split("\n") if raws else []
+            clean = "\x00" not in joined
+        except UnicodeDecodeError:
+            texts, clean = [], False
     if not clean:
         texts = []
         for index, raw in enumerate(raws):
@@ -88,14 +97,15 @@ def _block(raws: list[bytes], sizes: dict[int, int], cut: set[int], offset: int,
 
 
 def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LINE_BYTES,
-                block_bytes: int = BLOCK_BYTES, *, final: bool = True) -> Iterator[Block]:
+                block_bytes: int = BLOCK_BYTES, *, final: bool = True, decode: bool = True) -> Iterator[Block]:
     """Every line of *handle* in blocks; a line over *max_line* bytes is cut and its rest skipped.
 
     The same lines, offsets and problems as :func:`read_lines`, for a fraction of the cost per line.
     Reads ahead of the lines handed on (``read1`` where the handle has it: no waiting for a full block
     on a pipe). Memory stays bounded by *block_bytes* plus *max_line*, whatever the input. With
-    *final* False (a file still being written) a last line without newline is left for later.
-    A read that fails ends the blocks with one whose ``damage`` says why and where.
+    *final* False (a file still being written) a last line without newline is left for later. Without
+    *decode*, blocks carry the bytes only (see :func:`_block`). A read that fails ends the blocks with
+    one whose ``damage`` says why and where.
     """
     offset = start_offset
     number = 0
@@ -108,7 +118,7 @@ def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LIN
         except READ_ERRORS as exc:
             if tail_size:  # the readable start of the line the damage cut
                 block = _block([tail[:max_line]], {0: tail_size}, {0} if tail_size > max_line else set(), offset,
-                               number)
+                               number, decode)
                 yield block
                 offset, number = block.next_offset, number + 1
             yield Block([], [], {}, {}, offset, offset, number + 1, damage=_damage_text(exc))
@@ -116,7 +126,7 @@ def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LIN
         if not data:
             if tail_size and final:  # a last line without newline: nothing is stripped from it
                 yield _block([tail[:max_line]], {0: tail_size}, {0} if tail_size > max_line else set(), offset,
-                             number)
+                             number, decode)
             return
         first = data.find(b"\n")
         if first < 0:
@@ -144,7 +154,7 @@ def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LIN
                 if raw.endswith(b"\r") and index not in cut:
                     raws[index] = raw[:-1]
                     sizes.setdefault(index, len(raw) + 1)
-        block = _block(raws, sizes, cut, offset, number)
+        block = _block(raws, sizes, cut, offset, number, decode)
         yield block
         offset = block.next_offset
         number += len(raws)

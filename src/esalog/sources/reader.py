@@ -36,10 +36,13 @@ from esalog.sources.files import (
     input_name,
     open_input,
 )
-from esalog.sources.lines import Block, read_blocks
+from esalog.sources.lines import BLOCK_BYTES, Block, read_blocks
+from esalog.sources.native import encode_native
 
 #: how much of a file's start is replayed through the parser on resume (header lines: time offset...)
 HEADER_REPLAY_BYTES = 64 * 1024
+#: how much the compiled core reads at once (it leaves no Python objects per line behind)
+NATIVE_BLOCK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -77,15 +80,23 @@ class Batch:
     texts: list[str]  # the lines themselves
     first_number: int  # 1-based number of the first line in its input
     done_size: int | None = None  # the last batch of a compressed file read to its end: its size on disk
+    #: the lines' events already encoded by the compiled core (``Source(encoded=True)``); then ``records``,
+    #: ``ends``, ``offsets`` and ``texts`` are empty
+    ndjson: bytes | None = None
 
 
 class Source:
-    """Turns paths into batches of parsed lines; ``stop`` ends reading at the next batch boundary."""
+    """Turns paths into batches of parsed lines; ``stop`` ends reading at the next batch boundary.
+
+    *encoded*: the caller wants NDJSON only; where the pipeline has the compiled core, batches then carry
+    ``ndjson`` instead of records (read once, not followed).
+    """
 
     def __init__(self, pipeline: Pipeline, config: SourceConfig, *, checkpoint: Checkpoint | None = None,
-                 idle: Callable[[], None] | None = None) -> None:
+                 idle: Callable[[], None] | None = None, encoded: bool = False) -> None:
         self.pipeline = pipeline
         self.config = config
+        self.native = encoded and pipeline.core is not None and not config.follow
         self.checkpoint = checkpoint
         self.idle = idle or (lambda: None)
         self.stop = False
@@ -123,7 +134,9 @@ class Source:
                     _skip_to(handle, start, compressed)
             reading: BinaryIO = _Waiting(handle, self) if path == "-" else handle  # type: ignore[assignment]
             held: Batch | None = None  # a compressed file's batches are held back one: the last says "done"
-            for block in read_blocks(reading, start_offset=start):
+            blocks = read_blocks(reading, start_offset=start, decode=not self.native,
+                                 block_bytes=NATIVE_BLOCK_BYTES if self.native else BLOCK_BYTES)
+            for block in blocks:
                 batch = self._batch(source, stream, block)
                 if not compressed:
                     yield batch
@@ -143,6 +156,9 @@ class Source:
     def _batch(self, source: InputFile, stream: Stream, block: Block) -> Batch:
         if block.damage is not None:
             return self._damaged(source, stream, block)
+        if self.native:
+            return Batch(source, [], [], [], block.next_offset, [], block.first_number,
+                         ndjson=encode_native(self.pipeline, block.raws, block.problems, stream))
         ends: list[int] = []
         records = self.pipeline.process_lines(block.texts, stream, block.problems, ends)
         offsets = []

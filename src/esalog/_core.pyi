@@ -1,0 +1,25 @@
+"""Type stub of the compiled core (``_core.pyx``)."""
+
+from collections.abc import Callable, Container, Iterable, Mapping
+from typing import Any
+
+def register_converters(mapping: Mapping[str, Callable[..., Any]],
+                        postprocessors: Mapping[str, Callable[..., Any]]) -> None: ...
+
+class CRule:
+    rule: Any
+    native: bool
+    why: str
+
+class CStream:
+    stream: Any
+
+class Core:
+    rules: list[CRule]
+
+    def __init__(self, packs: Mapping[str, Any], *, keep_original: bool, forced_log_type: str | None,
+                 stateless: bool, other_log_types: Iterable[str], match_type: type) -> None: ...
+    def stream(self, stream: Any) -> CStream: ...
+    def encode_block(self, cs: CStream, raws: list[bytes], cut: Container[int],
+                     fallback: Callable[[int], bytes]) -> tuple[bytes, int]: ...
+    def encode_line(self, cs: CStream, raw: bytes) -> bytes | None: ...

@@ -1,0 +1,1190 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled hot loop: a block of raw lines in, NDJSON out, byte-identical to the Python path.
+
+It sits behind the record seam (see docs/architecture.md) and imports nothing from esalog: the glue
+(:mod:`esalog.pipeline`) hands it the compiled packs and a fallback that runs the Python path for one
+line. Native: line checks (UTF-8, NUL), the file-form header with a per-stream stamp cache, routing,
+the dispatch key, the rule plans (static JSON fragments and capture slots), the common converters and
+the NDJSON encoding. Python ``re`` (called from here) matches the bodies, so the pack dialect keeps its
+exact semantics. A line the core cannot read the way the Python path would (another header form,
+problems, an unmatched line, a rule with post-processors, a converter that fails) goes to the fallback.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.object cimport PyObject
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memchr, memcmp, memcpy
+
+import orjson
+
+
+cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
+    object PyObject_CallOneArg(object func, object arg)
+    char* PyOS_double_to_string(double val, char format_code, int precision, int flags, int* ptype) except NULL
+    void PyMem_Free(void* p)
+    double PyFloat_AS_DOUBLE(object o)
+
+
+# ------------------------------------------------------------------------------------- output buffer
+
+cdef struct Buf:
+    char* data
+    Py_ssize_t len
+    Py_ssize_t cap
+
+
+cdef int buf_grow(Buf* b, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t cap = b.cap * 2
+    cdef char* data
+    if cap < b.len + extra:
+        cap = b.len + extra + 4096
+    data = <char*>realloc(b.data, cap)
+    if data == NULL:
+        raise MemoryError()
+    b.data = data
+    b.cap = cap
+    return 0
+
+
+cdef inline int buf_put(Buf* b, const char* src, Py_ssize_t n) except -1:
+    if b.len + n > b.cap:
+        buf_grow(b, n)
+    memcpy(b.data + b.len, src, n)
+    b.len += n
+    return 0
+
+
+cdef inline int buf_byte(Buf* b, char c) except -1:
+    if b.len + 1 > b.cap:
+        buf_grow(b, 1)
+    b.data[b.len] = c
+    b.len += 1
+    return 0
+
+
+cdef inline int buf_bytes(Buf* b, bytes data) except -1:
+    return buf_put(b, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+
+cdef const char* HEX = b"0123456789abcdef"
+# 0: copied; 1: \uXXXX; other: the letter after the backslash (orjson's escapes)
+cdef unsigned char ESCAPE[256]
+
+
+cdef void _init_escapes():
+    cdef int i
+    for i in range(256):
+        ESCAPE[i] = 1 if i < 0x20 else 0
+    ESCAPE[ord('"')] = ord('"')
+    ESCAPE[ord('\\')] = ord('\\')
+    ESCAPE[ord('\b')] = ord('b')
+    ESCAPE[ord('\t')] = ord('t')
+    ESCAPE[ord('\n')] = ord('n')
+    ESCAPE[ord('\f')] = ord('f')
+    ESCAPE[ord('\r')] = ord('r')
+
+
+_init_escapes()
+
+
+cdef int buf_json_str(Buf* b, const char* s, Py_ssize_t n) except -1:
+    """``"..."`` of UTF-8 text *s*, escaped as orjson escapes it."""
+    cdef Py_ssize_t i, start = 0
+    cdef unsigned char c, e
+    if b.len + n + 2 > b.cap:
+        buf_grow(b, n + 2)
+    b.data[b.len] = b'"'
+    b.len += 1
+    for i in range(n):
+        c = <unsigned char>s[i]
+        e = ESCAPE[c]
+        if e == 0:
+            continue
+        if i > start:
+            buf_put(b, s + start, i - start)
+        if e == 1:
+            buf_put(b, b"\\u00", 4)
+            buf_byte(b, HEX[c >> 4])
+            buf_byte(b, HEX[c & 15])
+        else:
+            buf_byte(b, b'\\')
+            buf_byte(b, <char>e)
+        start = i + 1
+    if n > start:
+        buf_put(b, s + start, n - start)
+    buf_byte(b, b'"')
+    return 0
+
+
+cdef int buf_int(Buf* b, long long v) except -1:
+    cdef char tmp[24]
+    cdef int n = 0
+    cdef unsigned long long u
+    if v < 0:
+        buf_byte(b, b'-')
+        u = <unsigned long long>(-(v + 1)) + 1
+    else:
+        u = <unsigned long long>v
+    while True:
+        tmp[n] = <char>(48 + u % 10)
+        n += 1
+        u //= 10
+        if u == 0:
+            break
+    if b.len + n > b.cap:
+        buf_grow(b, n)
+    while n:
+        n -= 1
+        b.data[b.len] = tmp[n]
+        b.len += 1
+    return 0
+
+
+cdef bint is_py_space(unsigned char c):
+    """ASCII characters ``str.isspace`` (and ``str.strip``) treat as white space."""
+    return c == 32 or (9 <= c <= 13) or (28 <= c <= 31)
+
+
+# ----------------------------------------------------------------------------- values of one line
+
+DEF MAX_NODES = 256
+DEF MAX_VALUES = 128
+
+cdef struct Node:
+    int key  # interned key id (-1: root)
+    int first  # first child (objects)
+    int last
+    int next  # next sibling
+    int kind  # 0 leaf, 1 object
+    const char* val  # leaf: JSON text
+    Py_ssize_t vlen
+
+
+cdef struct Tree:
+    Node nodes[MAX_NODES]
+    int count
+
+
+cdef inline void tree_init(Tree* t):
+    t.count = 1
+    t.nodes[0].key = -1
+    t.nodes[0].first = -1
+    t.nodes[0].last = -1
+    t.nodes[0].next = -1
+    t.nodes[0].kind = 1
+
+
+cdef int tree_child(Tree* t, int parent, int key, bint make_object) except -2:
+    """The child *key* of *parent* (-1 when absent and not *make_object*; a new object otherwise).
+
+    Returns -3 when the node table is full (the line goes to the Python path).
+    """
+    cdef int i = t.nodes[parent].first
+    cdef Node* n
+    while i >= 0:
+        if t.nodes[i].key == key:
+            return i
+        i = t.nodes[i].next
+    if not make_object:
+        return -1
+    if t.count >= MAX_NODES:
+        return -3
+    i = t.count
+    t.count += 1
+    n = &t.nodes[i]
+    n.key = key
+    n.first = -1
+    n.last = -1
+    n.next = -1
+    n.kind = 1
+    n.val = NULL
+    n.vlen = 0
+    if t.nodes[parent].last >= 0:
+        t.nodes[t.nodes[parent].last].next = i
+    else:
+        t.nodes[parent].first = i
+    t.nodes[parent].last = i
+    return i
+
+
+cdef int tree_set(Tree* t, int parent, int key, const char* val, Py_ssize_t vlen) except -2:
+    """Set leaf *key* of object *parent* (replaced in place when present, else appended)."""
+    cdef int i = tree_child(t, parent, key, True)
+    if i < 0:
+        return i
+    t.nodes[i].kind = 0
+    t.nodes[i].first = -1
+    t.nodes[i].last = -1
+    t.nodes[i].val = val
+    t.nodes[i].vlen = vlen
+    return i
+
+
+cdef int tree_write(Tree* t, int node, Buf* out, const char** keys, Py_ssize_t* key_lens) except -1:
+    cdef int i = t.nodes[node].first
+    cdef bint first = True
+    buf_byte(out, b'{')
+    while i >= 0:
+        if not first:
+            buf_byte(out, b',')
+        first = False
+        buf_put(out, keys[t.nodes[i].key], key_lens[t.nodes[i].key])
+        if t.nodes[i].kind == 0:
+            buf_put(out, t.nodes[i].val, t.nodes[i].vlen)
+        else:
+            tree_write(t, i, out, keys, key_lens)
+        i = t.nodes[i].next
+    buf_byte(out, b'}')
+    return 0
+
+
+# ----------------------------------------------------------------------------- compiled rules
+
+# native converters (others are called back in Python, their value rendered with orjson)
+DEF C_STR = 0
+DEF C_INT = 1
+DEF C_FLOAT = 2
+DEF C_ADDRESS_LIST = 3
+DEF C_RID_LIST = 4
+DEF C_YESNO = 5
+DEF C_LOWER = 6
+DEF C_UNQUOTE = 7
+DEF C_SUBJECT = 8
+DEF C_LIST = 9
+DEF C_PYTHON = 10
+
+DEF MAX_DEPTH = 8
+
+#: one store of a rule's plan: a static value or a capture slot, at a path of interned keys
+cdef struct Op:
+    int depth
+    int path[MAX_DEPTH]
+    int leaf
+    int slot  # -1: static
+    const char* static_val
+    Py_ssize_t static_len
+
+
+#: the values a line's slots take, rendered: (start, length) in the line's scratch buffer
+cdef struct Slot:
+    Py_ssize_t start
+    Py_ssize_t length
+
+
+cdef class Keys:
+    """Interned object keys: id -> ``"key":`` fragment."""
+
+    cdef dict ids
+    cdef list fragments
+    cdef const char** ptrs
+    cdef Py_ssize_t* lens
+    cdef int cap
+
+    def __cinit__(self):
+        self.ids = {}
+        self.fragments = []
+        self.cap = 0
+        self.ptrs = NULL
+        self.lens = NULL
+
+    def __dealloc__(self):
+        free(self.ptrs)
+        free(self.lens)
+
+    cdef int id(self, str name) except -1:
+        cdef object found = self.ids.get(name)
+        cdef bytes frag
+        cdef int n
+        if found is not None:
+            return found
+        frag = orjson.dumps(name) + b":"
+        n = len(self.fragments)
+        if n >= self.cap:
+            self.cap = max(64, self.cap * 2)
+            self.ptrs = <const char**>realloc(self.ptrs, self.cap * sizeof(char*))
+            self.lens = <Py_ssize_t*>realloc(self.lens, self.cap * sizeof(Py_ssize_t))
+            if self.ptrs == NULL or self.lens == NULL:
+                raise MemoryError()
+        self.fragments.append(frag)
+        self.ptrs[n] = PyBytes_AS_STRING(frag)
+        self.lens[n] = PyBytes_GET_SIZE(frag)
+        self.ids[name] = n
+        return n
+
+
+#: Top-level names a rule may not write on the native path (the skeleton holds shared or fixed values).
+_RESERVED_ROOTS = frozenset({"@timestamp", "message", "observer", "log", "tags"})
+#: Fields the encoder or the derivations write besides the rule's own.
+_SKELETON = ("event.kind", "event.module", "event.dataset", "event.original", "cisco.esa.kind",
+             "email.local_id", "related.ip")
+
+
+cdef class CRule:
+    """One rule for the hot loop (``native`` False: lines it matches take the Python path)."""
+
+    cdef public object rule
+    cdef public bint native
+    cdef public str why
+    cdef object fullmatch
+    cdef int nslots
+    cdef int* slot_groups  # per slot: group index
+    cdef int* slot_convs  # per slot: native converter code
+    cdef list slot_pyconvs  # per slot: the Python converter (C_PYTHON, and the slow paths of the others)
+    cdef bytes kind_json
+    cdef Op* ops  # what build() stores, in its order
+    cdef int nops
+    cdef list statics  # the JSON of the static values (ops point into them)
+    cdef bint direction  # post-processor direction_from_table (natively)
+    cdef int table_slot
+    cdef bytes table_static
+    cdef int mid_slot  # slot of cisco.esa.mid (an int converter) or -1
+    cdef int src_slot
+    cdef int dst_slot
+    cdef bytes src_static
+    cdef bytes dst_static
+
+    def __cinit__(self):
+        self.slot_groups = self.slot_convs = NULL
+        self.ops = NULL
+
+    def __dealloc__(self):
+        free(self.slot_groups)
+        free(self.slot_convs)
+        free(self.ops)
+
+    def __init__(self, rule, Keys keys, bint stateless):
+        cdef int i
+        self.rule = rule
+        self.fullmatch = rule.regex.fullmatch
+        self.why = self._check(rule, stateless)
+        self.native = not self.why
+        self.slot_pyconvs = [conv for _, conv in rule.converters]
+        self.nslots = len(self.slot_pyconvs)
+        self.slot_groups = <int*>malloc((self.nslots + 1) * sizeof(int))
+        self.slot_convs = <int*>malloc((self.nslots + 1) * sizeof(int))
+        for i in range(self.nslots):
+            self.slot_groups[i] = rule.converters[i][0]
+            self.slot_convs[i] = _conv_code(self.slot_pyconvs[i])
+        self.kind_json = orjson.dumps(rule.id)
+        self.mid_slot = self.src_slot = self.dst_slot = self.table_slot = -1
+        self.src_static = self.dst_static = self.table_static = None
+        self.direction = bool(rule.post)
+        self.statics = []
+        self.nops = 0
+        if not self.native:
+            return
+        ops = [(("event",), leaf, orjson.dumps(value), -1) for leaf, value in rule.event_static.items()]
+        for parents, statics, captures in rule.plan:
+            ops += [(parents, leaf, orjson.dumps(value), -1) for leaf, value in statics]
+            ops += [(parents, leaf, None, slot) for slot, leaf in captures]
+        self.ops = <Op*>malloc((len(ops) + 1) * sizeof(Op))
+        for i, (parents, leaf, static, slot) in enumerate(ops):
+            if len(parents) > MAX_DEPTH:
+                self.native, self.why = False, "fields nested too deep"
+                return
+            self.ops[i].depth = len(parents)
+            for d, name in enumerate(parents):
+                self.ops[i].path[d] = keys.id(name)
+            self.ops[i].leaf = keys.id(leaf)
+            self.ops[i].slot = slot
+            if static is not None:
+                self.statics.append(static)
+                self.ops[i].static_val = PyBytes_AS_STRING(static)
+                self.ops[i].static_len = PyBytes_GET_SIZE(static)
+        self.nops = len(ops)
+        if "cisco.esa.mid" in rule.slots:
+            self.mid_slot = rule.slots["cisco.esa.mid"][0]
+        if self.direction:
+            self.table_slot, self.table_static = _single(rule, "cisco.esa.policy_table")
+        if rule.derives_ips:
+            self.src_slot, self.src_static = _single(rule, "source.ip")
+            self.dst_slot, self.dst_static = _single(rule, "destination.ip")
+
+    @staticmethod
+    def _check(rule, bint stateless):
+        """Why lines of *rule* take the Python path ('' when they need not)."""
+        if rule.source.kv is not None or any(_NATIVE_POST.get(id(func)) is not func for func in rule.post):
+            return "post-processors"
+        if rule.post and len(rule.slots.get("cisco.esa.policy_table", ())) > 1:
+            return "policy table read by alternatives"
+        if rule.updates_stream:
+            return "header line"
+        if stateless and rule.action in (None, "message-aborted"):
+            return "abort classification"
+        if len(rule.converters) > MAX_VALUES:
+            return "too many captures"
+        names = set(rule.fields) | set(_SKELETON) | ({"email.direction"} if rule.post else set())
+        for name in rule.fields:
+            if name.split(".", 1)[0] in _RESERVED_ROOTS:
+                return "writes a reserved object"
+            if any(other.startswith(name + ".") for other in names):
+                return "a field and fields under it"
+        if rule.derives_mid and "cisco.esa.mid" in rule.fields:
+            slots = rule.slots.get("cisco.esa.mid", ())
+            if len(slots) != 1 or _conv_code(rule.converters[slots[0]][1]) != C_INT:
+                return "message id not read by one int capture"
+        if rule.derives_ips:
+            for name in ("source.ip", "destination.ip"):
+                if len(rule.slots.get(name, ())) > 1:
+                    return "addresses read by alternatives"
+                slot = rule.slots.get(name, (None,))[0]
+                if slot is not None and rule.converters[slot][1] is not None:
+                    return "converted addresses"
+                if not isinstance(rule.statics.get(name, ""), str):
+                    return "non-text static address"
+        return ""
+
+
+cdef tuple _single(rule, str name):
+    slots = rule.slots.get(name)
+    static = rule.statics.get(name)
+    return (slots[0] if slots else -1), (None if static is None else orjson.dumps(static))
+
+
+_NATIVE_CONVERTERS = {}
+_NATIVE_POST = {}
+
+
+def register_converters(mapping, postprocessors):
+    """Which Python converters and post-processors the core implements natively (name -> function)."""
+    _NATIVE_POST.clear()
+    if "direction_from_table" in postprocessors:
+        func = postprocessors["direction_from_table"]
+        _NATIVE_POST[id(func)] = func
+    codes = {"int": C_INT, "float": C_FLOAT, "address_list": C_ADDRESS_LIST, "rid_list": C_RID_LIST,
+             "yesno": C_YESNO, "lower": C_LOWER, "unquote": C_UNQUOTE, "subject": C_SUBJECT, "list": C_LIST}
+    _NATIVE_CONVERTERS.clear()
+    for name, code in codes.items():
+        if name in mapping:
+            _NATIVE_CONVERTERS[id(mapping[name])] = (mapping[name], code)
+
+
+cdef int _conv_code(conv):
+    if conv is None:
+        return C_STR
+    found = _NATIVE_CONVERTERS.get(id(conv))
+    if found is not None and found[0] is conv:
+        return found[1]
+    return C_PYTHON
+
+
+DEF CACHE_SLOTS = 4096
+DEF CACHE_KEY = 48
+
+#: one entry of a pack's direct-mapped dispatch cache: a key of up to CACHE_KEY bytes and its candidates
+cdef struct CacheEntry:
+    unsigned long long hash
+    int length
+    char key[CACHE_KEY]
+    PyObject* candidates  # a tuple of CRule (owned reference), NULL when empty
+
+
+cdef inline unsigned long long fnv(unsigned long long h, const char* s, Py_ssize_t n):
+    cdef Py_ssize_t i
+    for i in range(n):
+        h = (h ^ <unsigned char>s[i]) * 1099511628211ULL
+    return h
+
+
+cdef class CPack:
+    """A compiled pack's rules and its dispatch cache (dispatch key -> candidate rules, as the pack says)."""
+
+    cdef object pack
+    cdef dict by_rule
+    cdef bytes dataset_json
+    cdef CacheEntry* cache
+
+    def __cinit__(self):
+        self.cache = <CacheEntry*>calloc(CACHE_SLOTS, sizeof(CacheEntry))
+        if self.cache == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        cdef int i
+        if self.cache != NULL:
+            for i in range(CACHE_SLOTS):
+                Py_XDECREF(self.cache[i].candidates)
+            free(self.cache)
+
+    def __init__(self, pack, dict by_rule):
+        self.pack = pack
+        self.by_rule = by_rule
+        self.dataset_json = orjson.dumps(pack.dataset)
+
+    cdef object candidates(self, const char* a, Py_ssize_t alen, const char* b, Py_ssize_t blen, str body):
+        """The candidate rules of the dispatch key ``a + b`` (the pack's ``candidates`` on a miss)."""
+        cdef unsigned long long h = fnv(fnv(14695981039346656037ULL, a, alen), b, blen)
+        cdef CacheEntry* e = &self.cache[h & (CACHE_SLOTS - 1)]
+        cdef Py_ssize_t n = alen + blen
+        if e.candidates != NULL and e.hash == h and e.length == n and memcmp(e.key, a, alen) == 0 \
+                and memcmp(e.key + alen, b, blen) == 0:
+            return <object>e.candidates
+        found = tuple([self.by_rule[id(rule)] for rule in self.pack.candidates(body)])
+        if n <= CACHE_KEY:
+            Py_XDECREF(e.candidates)
+            Py_INCREF(found)
+            e.candidates = <PyObject*>found
+            e.hash = h
+            e.length = <int>n
+            memcpy(e.key, a, alen)
+            memcpy(e.key + alen, b, blen)
+        return found
+
+
+# --------------------------------------------------------------------------------------- streams
+
+cdef class CStream:
+    """Per-input state of the core: the Python stream (clock, observers) and the last stamp read."""
+
+    cdef public object stream
+    cdef object header
+    cdef object log_type
+    cdef char last_key[32]
+    cdef int last_key_len
+    cdef bytes last_iso  # the last stamp as JSON text
+    cdef object last_offset  # header.utc_offset when the stamp was cached
+    cdef object observer  # the observer dict the cached JSON is of
+    cdef bytes observer_json
+    # the Python path read a line since: the clock, the observer and the log type may have changed
+    cdef bint dirty
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.header = stream.header
+        self.last_key_len = -1
+        self.last_iso = None
+        self.observer = None
+        self.observer_json = None
+        self.dirty = True
+
+    cdef void refresh(self):
+        self.dirty = False
+        self.log_type = self.stream.log_type
+        obs = self.stream.observers.get(None)
+        if obs is None:
+            obs = self.stream.observer(None)
+        if obs is not self.observer:
+            self.observer = obs
+            self.observer_json = orjson.dumps(obs)
+        if self.header.utc_offset is not self.last_offset:
+            self.last_key_len = -1
+
+
+# --------------------------------------------------------------------------------------------- core
+
+cdef const char* MONTHS = b"JanFebMarAprMayJunJulAugSepOctNovDec"
+cdef const char* DAYS = b"MonTueWedThuFriSatSun"
+cdef bytes L_CRITICAL = b'"critical"', L_WARNING = b'"warning"', L_INFO = b'"info"', L_DEBUG = b'"debug"'
+cdef bytes L_TRACE = b'"trace"'
+
+
+cdef inline bint _word3(const char* words, const char* s):
+    cdef const char* w = words
+    while w[0]:
+        if w[0] == s[0] and w[1] == s[1] and w[2] == s[2]:
+            return True
+        w += 3
+    return False
+
+
+cdef bytes _level(const char* s, Py_ssize_t n):
+    """The JSON of a level word (header.LEVELS), None for another word."""
+    if n == 4 and memcmp(s, b"Info", 4) == 0:
+        return L_INFO
+    if n == 7 and memcmp(s, b"Warning", 7) == 0:
+        return L_WARNING
+    if n == 5 and memcmp(s, b"Debug", 5) == 0:
+        return L_DEBUG
+    if n == 8 and memcmp(s, b"Critical", 8) == 0:
+        return L_CRITICAL
+    if n == 5 and memcmp(s, b"Trace", 5) == 0:
+        return L_TRACE
+    return None
+
+
+cdef inline bint is_digit(char c):
+    return 48 <= c <= 57
+
+
+cdef class Core:
+    """The native reader of one pipeline's packs (see the module docstring)."""
+
+    cdef Keys keys
+    cdef dict packs  # log type -> CPack
+    cdef CPack mail
+    cdef object forced
+    cdef bint keep_original
+    cdef frozenset other_types
+    cdef object match_groups
+    cdef int k_ts, k_message, k_event, k_kind, k_module, k_dataset, k_original, k_observer, k_log, k_level
+    cdef int k_cisco, k_esa, k_email, k_local_id, k_related, k_ip, k_direction
+    cdef Buf scratch  # one line's rendered values; the document's leaves point into it
+    cdef public list rules  # every CRule, for tests and reports
+
+    def __cinit__(self):
+        self.scratch.data = NULL
+        self.scratch.len = 0
+        self.scratch.cap = 0
+
+    def __dealloc__(self):
+        free(self.scratch.data)
+
+    def __init__(self, dict packs, *, bint keep_original, forced_log_type, bint stateless, other_log_types,
+                 match_type):
+        self.keys = Keys()
+        self.packs = {}
+        self.rules = []
+        self.keep_original = keep_original
+        self.forced = forced_log_type
+        self.other_types = frozenset(other_log_types)
+        self.match_groups = match_type.groups
+        for log_type, pack in packs.items():
+            by_rule = {}
+            for rule in pack.rules:
+                crule = CRule(rule, self.keys, stateless)
+                by_rule[id(rule)] = crule
+                self.rules.append(crule)
+            self.packs[log_type] = CPack(pack, by_rule)
+        self.mail = self.packs.get("mail_logs")
+        k = self.keys
+        self.k_ts, self.k_message, self.k_event = k.id("@timestamp"), k.id("message"), k.id("event")
+        self.k_kind, self.k_module, self.k_dataset = k.id("kind"), k.id("module"), k.id("dataset")
+        self.k_original, self.k_observer, self.k_log = k.id("original"), k.id("observer"), k.id("log")
+        self.k_level, self.k_cisco, self.k_esa = k.id("level"), k.id("cisco"), k.id("esa")
+        self.k_email, self.k_local_id = k.id("email"), k.id("local_id")
+        self.k_related, self.k_ip, self.k_direction = k.id("related"), k.id("ip"), k.id("direction")
+
+    def stream(self, stream):
+        """The core's state for a Python :class:`~esalog.parsers.parser.Stream`."""
+        return CStream(stream)
+
+    def encode_block(self, CStream cs, list raws, cut, fallback):
+        """NDJSON of the lines *raws* (bytes without newline) of one stream, in order.
+
+        *cut*: indices of lines cut at the length limit. ``fallback(index)`` returns the NDJSON of line
+        *index* made by the Python path (its record and the records stages add). Returns the NDJSON and
+        how many lines were read natively.
+        """
+        cdef Buf out
+        cdef Py_ssize_t i, n = len(raws)
+        cdef int native = 0
+        cdef bytes raw
+        out.data = NULL
+        out.len = 0
+        out.cap = 0
+        try:
+            for i in range(n):
+                raw = raws[i]
+                if (cut and i in cut) or not self._line(cs, raw, &out):
+                    cs.dirty = True
+                    buf_bytes(&out, fallback(i))
+                else:
+                    native += 1
+            return PyBytes_FromStringAndSize(out.data, out.len), native
+        finally:
+            free(out.data)
+
+    def encode_line(self, CStream cs, bytes raw):
+        """NDJSON of one line, or None when it takes the Python path."""
+        cdef Buf out
+        out.data = NULL
+        out.len = 0
+        out.cap = 0
+        try:
+            if self._line(cs, raw, &out):
+                return PyBytes_FromStringAndSize(out.data, out.len)
+            cs.dirty = True  # the caller reads it on the Python path
+            return None
+        finally:
+            free(out.data)
+
+    cdef bint _line(self, CStream cs, bytes raw, Buf* out) except -1:
+        """Append the event of *raw* to *out*; False (nothing written) when the Python path must read it."""
+        cdef const char* s = PyBytes_AS_STRING(raw)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(raw)
+        cdef Py_ssize_t i, pos, body_start, body_end
+        cdef bint ascii = True
+        cdef bytes iso_json, level_json
+        cdef object level
+        if n < 26 or memchr(s, 0, n) != NULL:
+            return False
+        if cs.dirty:
+            cs.refresh()
+        for i in range(n):
+            if <unsigned char>s[i] >= 0x80:
+                ascii = False
+                break
+        if not ascii:
+            try:
+                PyUnicode_DecodeUTF8(s, n, NULL)
+            except UnicodeDecodeError:
+                return False
+        # file form: ``Dow Mon dd hh:mm:ss yyyy Level: `` (one or two spaces before a one-digit day)
+        if s[3] != b' ' or s[7] != b' ' or not _word3(DAYS, s) or not _word3(MONTHS, s + 4):
+            return False
+        pos = 8
+        if s[pos] == b' ':
+            pos += 1
+        if not is_digit(s[pos]):
+            return False
+        pos += 1
+        if is_digit(s[pos]):
+            pos += 1
+        if pos + 15 > n or s[pos] != b' ':
+            return False
+        pos += 1
+        # hh:mm:ss yyyy
+        for i in range(8):
+            if i == 2 or i == 5:
+                if s[pos + i] != b':':
+                    return False
+            elif not is_digit(s[pos + i]):
+                return False
+        if s[pos + 8] != b' ':
+            return False
+        for i in range(9, 13):
+            if not is_digit(s[pos + i]):
+                return False
+        pos += 13
+        key_end = pos
+        if pos >= n or s[pos] != b' ':
+            return False
+        i = pos + 1
+        while i < n and i - pos <= 9 and s[i] != b':':
+            i += 1
+        if i + 1 >= n or s[i] != b':' or s[i + 1] != b' ':
+            return False
+        level_json = _level(s + pos + 1, i - pos - 1)
+        if level_json is None:
+            return False
+        body_start = i + 2
+        body_end = n
+        while body_start < body_end and is_py_space(<unsigned char>s[body_start]):
+            body_start += 1
+        while body_end > body_start and is_py_space(<unsigned char>s[body_end - 1]):
+            body_end -= 1
+        if body_start == body_end or <unsigned char>s[body_start] >= 0x80 \
+                or <unsigned char>s[body_end - 1] >= 0x80:
+            return False
+        iso_json = self._stamp(cs, s, key_end)
+        if iso_json is None:
+            return False
+        return self._body(cs, s, n, body_start, body_end, iso_json, level_json, out)
+
+    cdef bytes _stamp(self, CStream cs, const char* s, Py_ssize_t key_end):
+        """The JSON text of the line's UTC stamp (None when the Python path must stamp it)."""
+        cdef Py_ssize_t key_len = key_end - 4
+        cdef object header = cs.header
+        if key_len == cs.last_key_len and memcmp(cs.last_key, s + 4, key_len) == 0:
+            return cs.last_iso
+        key = s[4:key_end].decode("ascii")
+        mon, _, rest = key.partition(" ")
+        day, hms, year = rest.split()
+        iso = header._stamp(key, year, mon, day, hms)
+        if header._last_key != key:  # an impossible date: stamped at ingest, never cached
+            return None
+        cs.last_iso = orjson.dumps(iso)
+        if key_len <= 31:
+            memcpy(cs.last_key, s + 4, key_len)
+            cs.last_key_len = key_len
+        cs.last_offset = header.utc_offset
+        return cs.last_iso
+
+    cdef bint _body(self, CStream cs, const char* s, Py_ssize_t n, Py_ssize_t b0, Py_ssize_t b1,
+                    bytes iso_json, bytes level_json, Buf* out) except -1:
+        cdef CPack cpack
+        cdef CRule crule = None
+        cdef tuple cands
+        cdef object m = None
+        cdef object log_type
+        cdef Py_ssize_t blen = b1 - b0
+        cdef const char* body = s + b0
+        cdef Py_ssize_t s1, s2, s3, alen, bstart, bend
+        cdef str body_str
+        # routing (file form: no subscription name)
+        if blen >= 4 and memcmp(body, b"CEF:", 4) == 0:
+            return False
+        if self.forced is not None:
+            log_type = self.forced
+        elif cs.log_type is not None:
+            log_type = cs.log_type
+        elif (blen >= 9 and (memcmp(body, b"Bounced: ", 9) == 0 or memcmp(body, b"Delayed: ", 9) == 0)
+                and _contains(body, blen, b" From:", 6)):
+            log_type = "bounce_logs" if "bounce_logs" in self.packs else "mail_logs"
+        else:
+            log_type = "mail_logs"
+        cpack = self.packs.get(log_type)
+        if cpack is None:
+            if log_type in self.other_types or self.mail is None:
+                return False
+            cpack = self.mail
+        # dispatch key: "W1 W2", skipping a numeric id after W1 (grok.body_key)
+        s1 = _find_space(body, 0, blen)
+        bstart = bend = 0
+        if s1 < 0:
+            alen = blen
+        else:
+            s2 = _find_space(body, s1 + 1, blen)
+            if s2 >= 0 and _digits(body + s1 + 1, s2 - s1 - 1):
+                s3 = _find_space(body, s2 + 1, blen)
+                alen, bstart, bend = s1 + 1, s2 + 1, (s3 if s3 >= 0 else blen)
+            else:
+                alen = s2 if s2 >= 0 else blen
+                if s2 >= 0 and not _ascii(body + s1 + 1, s2 - s1 - 1):
+                    return False  # a non-ASCII second word: str.isdigit decides, the Python path reads it
+        body_str = PyUnicode_DecodeUTF8(body, blen, NULL)
+        cands = <tuple>cpack.candidates(body, alen, body + bstart, bend - bstart, body_str)
+        for crule in cands:
+            m = PyObject_CallOneArg(crule.fullmatch, body_str)
+            if m is not None:
+                break
+        if m is None or not crule.native:
+            return False
+        return self._event(cs, cpack, crule, PyObject_CallOneArg(self.match_groups, m), s, n, b0, b1, iso_json,
+                           level_json, out)
+
+    cdef bint _event(self, CStream cs, CPack cpack, CRule crule, tuple groups, const char* s, Py_ssize_t n,
+                     Py_ssize_t b0, Py_ssize_t b1, bytes iso_json, bytes level_json, Buf* out) except -1:
+        cdef Tree tree
+        cdef Slot slots[MAX_VALUES]
+        cdef Buf* sc = &self.scratch
+        cdef Py_ssize_t start, i, msg_start, msg_len, orig_start, orig_len, local_start, local_len
+        cdef Py_ssize_t related_start, related_len, table_start = 0, table_len
+        cdef bytes direction
+        cdef int node, parent, k, slot
+        cdef object text
+        cdef Op* op
+        cdef bytes obs
+        cdef const char* base
+        sc.len = 0
+        # every value is rendered into the scratch buffer first; leaves point into it once it stops growing
+        start = sc.len
+        buf_json_str(sc, s + b0, b1 - b0)
+        msg_start, msg_len = start, sc.len - start
+        orig_start = sc.len
+        if self.keep_original:
+            buf_json_str(sc, s, n)
+        orig_len = sc.len - orig_start
+        for i in range(crule.nslots):
+            text = groups[crule.slot_groups[i]]
+            if text is None:
+                slots[i].start = -1
+                continue
+            start = sc.len
+            if not self._convert(sc, crule.slot_convs[i], crule.slot_pyconvs[i], text):
+                return False
+            slots[i].start = start
+            slots[i].length = sc.len - start
+            if slots[i].length == 0:  # the converter gave None: nothing stored
+                slots[i].start = -1
+        table_len = 0
+        if crule.direction:
+            if crule.table_slot >= 0 and slots[crule.table_slot].start >= 0:
+                table_start, table_len = slots[crule.table_slot].start, slots[crule.table_slot].length
+            elif crule.table_static is not None:
+                table_start, table_len = sc.len, PyBytes_GET_SIZE(crule.table_static)
+                buf_bytes(sc, crule.table_static)
+        local_start = sc.len
+        if crule.mid_slot >= 0 and slots[crule.mid_slot].start >= 0:
+            i = slots[crule.mid_slot].length
+            if sc.len + i + 2 > sc.cap:  # the copy reads from the buffer it writes to: no move meanwhile
+                buf_grow(sc, i + 2)
+            buf_byte(sc, b'"')
+            buf_put(sc, sc.data + slots[crule.mid_slot].start, i)
+            buf_byte(sc, b'"')
+        local_len = sc.len - local_start
+        related_start = sc.len
+        if crule.src_slot >= 0 or crule.dst_slot >= 0 or crule.src_static is not None \
+                or crule.dst_static is not None:
+            self._related(crule, slots, sc)
+        related_len = sc.len - related_start
+        base = sc.data
+        # the document: skeleton, the rule's statics and captures in plan order, then the derived ids
+        tree_init(&tree)
+        tree_set(&tree, 0, self.k_ts, PyBytes_AS_STRING(iso_json), PyBytes_GET_SIZE(iso_json))
+        tree_set(&tree, 0, self.k_message, base + msg_start, msg_len)
+        node = tree_child(&tree, 0, self.k_event, True)
+        tree_set(&tree, node, self.k_kind, b'"event"', 7)
+        tree_set(&tree, node, self.k_module, b'"cisco_esa"', 11)
+        tree_set(&tree, node, self.k_dataset, PyBytes_AS_STRING(cpack.dataset_json),
+                 PyBytes_GET_SIZE(cpack.dataset_json))
+        if self.keep_original:
+            tree_set(&tree, node, self.k_original, base + orig_start, orig_len)
+        obs = cs.observer_json
+        tree_set(&tree, 0, self.k_observer, PyBytes_AS_STRING(obs), PyBytes_GET_SIZE(obs))
+        node = tree_child(&tree, 0, self.k_log, True)
+        tree_set(&tree, node, self.k_level, PyBytes_AS_STRING(level_json), PyBytes_GET_SIZE(level_json))
+        node = tree_child(&tree, tree_child(&tree, 0, self.k_cisco, True), self.k_esa, True)
+        tree_set(&tree, node, self.k_kind, PyBytes_AS_STRING(crule.kind_json), PyBytes_GET_SIZE(crule.kind_json))
+        for i in range(crule.nops):
+            op = &crule.ops[i]
+            slot = op.slot
+            if slot >= 0 and slots[slot].start < 0:
+                continue
+            parent = 0
+            for k in range(op.depth):
+                parent = tree_child(&tree, parent, op.path[k], True)
+                if parent < 0:
+                    return False
+            if slot < 0:
+                node = tree_set(&tree, parent, op.leaf, op.static_val, op.static_len)
+            else:
+                node = tree_set(&tree, parent, op.leaf, base + slots[slot].start, slots[slot].length)
+            if node < 0:
+                return False
+        if table_len:  # direction_from_table
+            direction = _direction(base + table_start, table_len)
+            if direction is not None:
+                node = tree_child(&tree, 0, self.k_email, True)
+                if node < 0 or tree_set(&tree, node, self.k_direction, PyBytes_AS_STRING(direction),
+                                        PyBytes_GET_SIZE(direction)) < 0:
+                    return False
+        if local_len:
+            node = tree_child(&tree, 0, self.k_email, True)
+            if node < 0 or tree_set(&tree, node, self.k_local_id, base + local_start, local_len) < 0:
+                return False
+        if related_len:
+            node = tree_child(&tree, 0, self.k_related, True)
+            if node < 0 or tree_set(&tree, node, self.k_ip, base + related_start, related_len) < 0:
+                return False
+        tree_write(&tree, 0, out, <const char**>self.keys.ptrs, self.keys.lens)
+        buf_byte(out, b'\n')
+        return True
+
+    cdef int _related(self, CRule crule, Slot* slots, Buf* sc) except -1:
+        """``related.ip``: the source and destination addresses, once each (parser._derive)."""
+        cdef const char* a = NULL
+        cdef const char* b = NULL
+        cdef Py_ssize_t alen = 0, blen = 0
+        if crule.src_slot >= 0 and slots[crule.src_slot].start >= 0:
+            a, alen = sc.data + slots[crule.src_slot].start, slots[crule.src_slot].length
+        elif crule.src_static is not None:
+            a, alen = PyBytes_AS_STRING(crule.src_static), PyBytes_GET_SIZE(crule.src_static)
+        if crule.dst_slot >= 0 and slots[crule.dst_slot].start >= 0:
+            b, blen = sc.data + slots[crule.dst_slot].start, slots[crule.dst_slot].length
+        elif crule.dst_static is not None:
+            b, blen = PyBytes_AS_STRING(crule.dst_static), PyBytes_GET_SIZE(crule.dst_static)
+        if a == NULL and b == NULL:
+            return 0
+        # the pieces may sit in the scratch buffer, which may move as it grows: copy them out first
+        pieces = (a[:alen] if a != NULL else b"", b[:blen] if b != NULL else b"")
+        buf_byte(sc, b'[')
+        if a != NULL:
+            buf_bytes(sc, pieces[0])
+        if b != NULL and not (a != NULL and pieces[0] == pieces[1]):
+            if a != NULL:
+                buf_byte(sc, b',')
+            buf_bytes(sc, pieces[1])
+        buf_byte(sc, b']')
+        return 0
+
+    cdef bint _convert(self, Buf* sc, int code, object pyconv, str text) except -1:
+        """Render the value of one capture into *sc* (nothing when None); False: the Python path reads it."""
+        cdef Py_ssize_t n
+        cdef const char* t = PyUnicode_AsUTF8AndSize(text, &n)
+        cdef long long v
+        cdef Py_ssize_t i, j
+        if code == C_STR:
+            buf_json_str(sc, t, n)
+            return True
+        if code == C_INT:
+            if _parse_int(t, n, &v):
+                buf_int(sc, v)
+                return True
+        elif code == C_LIST:
+            buf_byte(sc, b'[')
+            buf_json_str(sc, t, n)
+            buf_byte(sc, b']')
+            return True
+        elif code == C_ADDRESS_LIST:
+            if n > 2 and t[0] == b'<' and t[n - 1] == b'>' and _plain(t[1]) and _plain(t[n - 2]):
+                buf_byte(sc, b'[')
+                buf_json_str(sc, t + 1, n - 2)
+                buf_byte(sc, b']')
+                return True
+        elif code == C_RID_LIST:
+            if _rid_list(sc, t, n):
+                return True
+        elif code == C_YESNO:
+            if _yesno(sc, t, n):
+                return True
+        elif code == C_LOWER:
+            if _ascii(t, n):
+                start = sc.len
+                buf_json_str(sc, t, n)
+                for i in range(start, sc.len):
+                    if 65 <= sc.data[i] <= 90:
+                        sc.data[i] += 32
+                return True
+        elif code == C_UNQUOTE or code == C_SUBJECT:
+            if memchr(t, b'\\', n) == NULL and not (code == C_SUBJECT and _contains(t, n, b"=?", 2)):
+                if n >= 2 and t[0] == t[n - 1] and (t[0] == b"'" or t[0] == b'"'):
+                    buf_json_str(sc, t + 1, n - 2)
+                else:
+                    buf_json_str(sc, t, n)
+                return True
+        elif code == C_FLOAT:
+            return self._python_value(sc, float, text)
+        return self._python_value(sc, pyconv, text)
+
+    cdef bint _python_value(self, Buf* sc, object conv, str text) except -1:
+        """The Python converter's value, rendered as orjson renders it; False when it raises."""
+        cdef int overflow = 0
+        cdef long long v
+        cdef const char* t
+        cdef Py_ssize_t n
+        try:
+            value = conv(text)
+        except Exception:
+            return False  # conversion errors are tagged by the Python path
+        if value is None:
+            return True
+        if type(value) is str:
+            if not _encodable(value):
+                return False  # lone surrogates: orjson refuses them, and so does the Python path
+            t = PyUnicode_AsUTF8AndSize(value, &n)
+            buf_json_str(sc, t, n)
+        elif type(value) is int:
+            v = PyLong_AsLongLongAndOverflow(value, &overflow)
+            if overflow:
+                return False
+            buf_int(sc, v)
+        else:
+            try:
+                rendered = orjson.dumps(value)
+            except TypeError:
+                return False
+            buf_bytes(sc, rendered)
+        return True
+
+
+cdef bytes L_INBOUND = b'"inbound"', L_OUTBOUND = b'"outbound"'
+
+
+cdef bytes _direction(const char* s, Py_ssize_t n):
+    """``email.direction`` from the policy table's JSON (post.direction_from_table)."""
+    if n == 9 and memcmp(s, b'"inbound"', 9) == 0:
+        return L_INBOUND
+    if n == 10 and memcmp(s, b'"outbound"', 10) == 0:
+        return L_OUTBOUND
+    return None
+
+
+cdef bint _encodable(str value):
+    try:
+        PyUnicode_AsUTF8AndSize(value, NULL)
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+cdef inline bint _plain(char c):
+    """Not white space for ``str.isspace`` (a non-ASCII byte: unknown, the Python converter decides)."""
+    return <unsigned char>c < 0x80 and not is_py_space(<unsigned char>c)
+
+
+cdef inline Py_ssize_t _find_space(const char* s, Py_ssize_t start, Py_ssize_t n):
+    cdef const char* p = <const char*>memchr(s + start, b' ', n - start) if start < n else NULL
+    return -1 if p == NULL else p - s
+
+
+cdef inline bint _digits(const char* s, Py_ssize_t n):
+    cdef Py_ssize_t i
+    if n <= 0:
+        return False
+    for i in range(n):
+        if not is_digit(s[i]):
+            return False
+    return True
+
+
+cdef inline bint _ascii(const char* s, Py_ssize_t n):
+    cdef Py_ssize_t i
+    for i in range(n):
+        if <unsigned char>s[i] >= 0x80:
+            return False
+    return True
+
+
+cdef bint _contains(const char* s, Py_ssize_t n, const char* needle, Py_ssize_t m):
+    cdef Py_ssize_t i
+    for i in range(n - m + 1):
+        if s[i] == needle[0] and memcmp(s + i, needle, m) == 0:
+            return True
+    return False
+
+
+cdef bint _parse_int(const char* t, Py_ssize_t n, long long* out):
+    """``int(text)`` for ``[+-]?[0-9]{1,18}`` (anything else: the Python converter decides)."""
+    cdef Py_ssize_t i = 0
+    cdef long long v = 0
+    cdef bint neg = False
+    if n and (t[0] == b'-' or t[0] == b'+'):
+        neg = t[0] == b'-'
+        i = 1
+    if n - i < 1 or n - i > 18:
+        return False
+    while i < n:
+        if not is_digit(t[i]):
+            return False
+        v = v * 10 + (t[i] - 48)
+        i += 1
+    out[0] = -v if neg else v
+    return True
+
+
+cdef bint _rid_list(Buf* sc, const char* t, Py_ssize_t n) except -1:
+    """``0`` -> ``[0]``, ``[0, 1]`` -> ``[0,1]`` (other shapes: the Python converter)."""
+    cdef long long v
+    cdef Py_ssize_t i, j
+    cdef Py_ssize_t start = sc.len
+    if _parse_int(t, n, &v) and is_digit(t[0]):
+        buf_byte(sc, b'[')
+        buf_int(sc, v)
+        buf_byte(sc, b']')
+        return True
+    if n < 3 or t[0] != b'[' or t[n - 1] != b']':
+        return False
+    buf_byte(sc, b'[')
+    i = 1
+    while True:
+        j = i
+        while j < n - 1 and is_digit(t[j]):
+            j += 1
+        if j == i or j - i > 18 or not _parse_int(t + i, j - i, &v):
+            sc.len = start
+            return False
+        if sc.len > start + 1:
+            buf_byte(sc, b',')
+        buf_int(sc, v)
+        if j == n - 1:
+            break
+        if t[j] != b',':
+            sc.len = start
+            return False
+        j += 1
+        while j < n - 1 and t[j] == b' ':
+            j += 1
+        i = j
+    buf_byte(sc, b']')
+    return True
+
+
+cdef bint _yesno(Buf* sc, const char* t, Py_ssize_t n) except -1:
+    cdef char low[6]
+    cdef Py_ssize_t i
+    if not _ascii(t, n):
+        return False  # the Python converter lower-cases it
+    if n > 5:
+        return True  # neither word: None
+    for i in range(n):
+        low[i] = t[i] + 32 if 65 <= t[i] <= 90 else t[i]
+    if (n == 3 and memcmp(low, b"yes", 3) == 0) or (n == 4 and memcmp(low, b"true", 4) == 0):
+        buf_put(sc, b"true", 4)
+    elif (n == 2 and memcmp(low, b"no", 2) == 0) or (n == 5 and memcmp(low, b"false", 5) == 0):
+        buf_put(sc, b"false", 5)
+    return True

@@ -1,0 +1,205 @@
+"""The compiled core against the Python path: byte-identical NDJSON on every corpus, every pack example,
+generated logs and Hypothesis-made input (invalid UTF-8, binary, huge lines, CRLF, no final newline).
+
+Each case is converted twice in this process, once by a pipeline with the core and once by the same
+pipeline with the core taken out (the pure-Python path). ``MODES`` lists the pipelines the core serves.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from esalog import native
+from esalog.integrations.convert import convert
+from esalog.parsers.config import ParseConfig
+from esalog.parsers.engine import builtin_log_types
+from esalog.parsers.parser import LineParser
+from esalog.pipeline import Pipeline, PipelineConfig, build_pipeline, build_stages, native_core
+from esalog.testing.examples import EXAMPLE_TODAY
+from esalog.testing.generate import write_corpus
+from esalog.tracking.config import TrackingConfig
+
+pytestmark = pytest.mark.skipif(native.core() is None, reason=native.core_status())
+
+ROOT = Path(__file__).resolve().parents[2]
+LOGS = sorted([*ROOT.glob("tests/corpus/**/*.log"), *ROOT.glob("tests/fixtures/**/*.log")])
+#: The pipelines the compiled core reads for (the others run the Python path whole).
+MODES = {"stateless": TrackingConfig(stateless=True)}
+
+
+def _now() -> datetime:
+    return datetime(2026, 11, 27, tzinfo=UTC)
+
+
+def config_for(path: Path, tracking: TrackingConfig, **parse: object) -> PipelineConfig:
+    """How a fixture is read (golden.render's clock; a log type folder forces its pack)."""
+    config = ParseConfig(today=EXAMPLE_TODAY, now=_now, **parse)  # type: ignore[arg-type]
+    if path.parent.name in builtin_log_types():
+        config = replace(config, log_type=path.parent.name)
+    return PipelineConfig(config, tracking)
+
+
+@cache
+def _parts(config: PipelineConfig) -> tuple[LineParser, object]:
+    """The parser (packs loaded once per configuration) and its core."""
+    parser = build_pipeline(replace(config, tracking=TrackingConfig())).parser
+    return parser, native_core(parser, config.tracking)
+
+
+def both(path: Path, config: PipelineConfig) -> tuple[bytes | str, bytes | str]:
+    """The NDJSON of *path* with the core and on the pure-Python path (or the error that ended it)."""
+    parser, core = _parts(config)
+    assert core is not None
+    outputs: list[bytes | str] = []
+    for with_core in (True, False):
+        pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
+        pipeline.core = core if with_core else None
+        out = io.BytesIO()
+        try:
+            convert(pipeline, (str(path),), out.write)
+        except TypeError as exc:  # orjson refuses an integer over 64 bits: both paths must stop alike
+            outputs.append(f"{type(exc).__name__}: {exc}")
+        else:
+            outputs.append(out.getvalue())
+    return outputs[0], outputs[1]
+
+
+def assert_same(path: Path, config: PipelineConfig) -> bytes | str:
+    core, pure = both(path, config)
+    assert core == pure, _first_difference(core, pure)
+    return core
+
+
+def _first_difference(core: bytes | str, pure: bytes | str) -> str:
+    if isinstance(core, str) or isinstance(pure, str):
+        return f"core: {core[:300]!r}, pure: {pure[:300]!r}"
+    for number, (a, b) in enumerate(zip(core.splitlines(), pure.splitlines(), strict=False), 1):
+        if a != b:
+            return f"event {number} differs:\ncore {a[:2000]!r}\npure {b[:2000]!r}"
+    return f"{len(core.splitlines())} events from the core, {len(pure.splitlines())} from the Python path"
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("path", LOGS, ids=[str(p.relative_to(ROOT)) for p in LOGS])
+def test_corpus_and_fixture_files(path: Path, mode: str) -> None:
+    assert_same(path, config_for(path, MODES[mode]))
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_shared_corpus(corpus: Path, mode: str) -> None:
+    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.name.endswith((".log", ".s")))
+    assert files
+    for path in files:
+        assert_same(path, config_for(path, MODES[mode]))
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_every_pack_example(tmp_path: Path, mode: str) -> None:
+    """All examples of a pack as one file of that log type, read by its name and with the pack forced."""
+    pipeline = build_pipeline()
+    for log_type, pack in pipeline.parser.packs.items():
+        lines = [example.line for rule in pack.rules for example in rule.source.examples]
+        path = tmp_path / f"{log_type}.log"
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        by_name = assert_same(path, config_for(path, MODES[mode]))
+        assert isinstance(by_name, bytes) and len(by_name.splitlines()) == len(lines)
+        assert_same(path, config_for(path, MODES[mode], log_type=log_type))
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("form", ["file", "syslog"])
+def test_generated_corpora(tmp_path: Path, form: str, mode: str) -> None:
+    for seed in (1, 2):
+        path = tmp_path / f"mail-{form}-{seed}.log"
+        write_corpus(path, 5000, form, seed=seed)
+        assert_same(path, config_for(path, MODES[mode]))
+        assert_same(path, config_for(path, MODES[mode], keep_original=False))
+
+
+def test_the_core_reads_most_generated_lines_itself(tmp_path: Path) -> None:
+    """The fast path is taken: the Python path reads only the lines the core hands over (aborts...)."""
+    path = tmp_path / "mail.log"
+    write_corpus(path, 5000, "file", seed=3)
+    pipeline = build_pipeline(PipelineConfig(tracking=MODES["stateless"]))
+    calls = 0
+    process = pipeline.process_lines
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return process(*args, **kwargs)  # type: ignore[arg-type]
+
+    pipeline.process_lines = counting  # type: ignore[method-assign]
+    convert(pipeline, (str(path),), io.BytesIO().write)
+    assert pipeline.counters.lines == 5000
+    assert 0 < calls < 5000 * 0.05
+
+
+HEADERS = st.sampled_from([
+    b"Mon Nov  2 08:00:00 2026 Info: ", b"Mon Nov 12 08:00:00 2026 Warning: ", b"Tue Nov  2 08:00:00 2026 Debug: ",
+    b"Mon Nov  2 08:00:00 2026 Trace:  ", b"Mon Nov  2 08:00:00 2026 ", b"Mon Nov  2 08:00:00 2026: ",
+    b"Mon Nov 123 08:00:00 2026 Info: ", b"Sun Nov  2 08:00:00 2026 Info:  \t",
+    b"<22>Nov  2 08:10:00 esa2 mail_logs: Info: ", b"Info: ", b"", b"Mon Nov  2 08:00:00 2026 Critical: ",
+])
+BODIES = st.sampled_from([
+    b"MID 1 ICID 2 From: <a@b>", b"MID 1 ICID 2 RID 0 To: <a@b>", b"MID 1 ICID 2 RID 0 To:", b"Start MID 1 ICID 2",
+    b"MID 5 Subject 'x\\xe9'", b"MID 5 Subject '=?UTF-8?B?w6k=?='", b"MID 5 Subject \xc3\xa9t\xc3\xa9",
+    b"MID 99999999999999999999999 ICID 2 From: <a@b>", b"MID 1 ready 12 bytes from <a@b>",
+    b"Message finished MID 3 done", b"Message aborted MID 3 Receiving aborted", b"ICID 4 close",
+    b"New SMTP ICID 7 interface Data 1 (10.0.0.1) address 10.0.0.2 reverse dns host h verified yes",
+    b"ICID 7 ACCEPT SG X match sbrs[-2.0:10.0] SBRS 1.5 country Japan", b"Time offset from UTC: 7200 seconds",
+    b"Version: 15.0 SN: X", b"MID 1 RID [0, 1] Response 'ok'", b"Delivery start DCID 8 MID 7 to RID [0, 1]",
+    b"MID 2 matched all recipients for per-recipient policy P in the outbound table", b"CEF:0|Cisco|x",
+    b"Bounced: DCID 0 MID 8 to RID 0 - 5.1.2 - x ('550', ['no'])", b"MID \xd9\xa3 ICID 2 From: <a@b>",
+])
+TAILS = st.one_of(st.just(b""), st.binary(max_size=8),
+                  st.sampled_from([b"\x00", b"\xff", b"\r", b" ", b"\xc2\xa0", b"\x1c", b"\t", b"\"\\"]))
+LINES = st.one_of(
+    st.tuples(HEADERS, BODIES, TAILS).map(b"".join),
+    st.tuples(HEADERS, st.binary(max_size=40)).map(b"".join),
+    st.binary(max_size=60),
+)
+ENDINGS = st.sampled_from([b"\n", b"\r\n"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(LINES, ENDINGS), max_size=25), st.booleans(), st.sampled_from([0, 0, 0, 1, 200]))
+def test_any_bytes(lines: list[tuple[bytes, bytes]], final_newline: bool, huge: int) -> None:
+    """Random lines (any bytes, CRLF or LF, a huge one, the last without newline) on one stream."""
+    data = b"".join(line + end for line, end in lines)
+    if huge:
+        data += b"Mon Nov  2 08:00:00 2026 Info: MID 1 Subject '" + b"x" * huge * 1000 + b"'\n"
+    if not final_newline:
+        data = data.rstrip(b"\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "mail_logs.current"
+        path.write_bytes(data)
+        for mode in MODES.values():
+            assert_same(path, config_for(path, mode))
+
+
+def test_impossible_dates_are_stamped_by_the_python_path() -> None:
+    """Feb 30 is stamped at ingest with the wall clock (never cached): the core leaves such lines alone."""
+    pipeline = build_pipeline(PipelineConfig(tracking=MODES["stateless"]))
+    stream = pipeline.core.stream(pipeline.open_stream("mail_logs.current"))
+    good = pipeline.core.encode_line(stream, b"Mon Nov  2 08:00:00 2026 Info: ICID 4 close")
+    assert good is not None and good.startswith(b'{"@timestamp":"2026-11-02T08:00:00.000Z"')
+    assert pipeline.core.encode_line(stream, b"Mon Feb 30 08:00:00 2026 Info: ICID 4 close") is None
+    assert pipeline.core.encode_line(stream, b"Mon Nov  2 25:00:00 2026 Info: ICID 4 close") is None
+
+
+def test_pure_environment_turns_the_core_off() -> None:
+    """``ESALOG_PURE=1`` is read once per process: a fresh interpreter with it set has no core."""
+    from tests.conftest import run_cli
+
+    assert run_cli("--version", env={native.PURE_ENV: "1"}).stdout.endswith(b"(pure-Python core: ESALOG_PURE=1)\n")
+    assert run_cli("--version", env={native.PURE_ENV: ""}).stdout.endswith(b"(compiled core)\n")
