@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from esalog import native
 from esalog.integrations.convert import convert
+from esalog.integrations.filter import FilterConfig, run_filter
 from esalog.parsers.config import ParseConfig
 from esalog.parsers.engine import builtin_log_types
 from esalog.parsers.parser import LineParser
@@ -64,12 +66,30 @@ def both(path: Path, config: PipelineConfig) -> tuple[bytes | str, bytes | str]:
         pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
         pipeline.core = core if with_core else None
         out = io.BytesIO()
-        try:
-            convert(pipeline, (str(path),), out.write)
-        except TypeError as exc:  # orjson refuses an integer over 64 bits: both paths must stop alike
-            outputs.append(f"{type(exc).__name__}: {exc}")
-        else:
-            outputs.append(out.getvalue())
+        outputs.append(_stopped(partial(convert, pipeline, (str(path),), out.write)) or out.getvalue())
+    return outputs[0], outputs[1]
+
+
+def _stopped(run: Callable[[], object]) -> str:
+    """The error that ended *run* ('' when none): orjson refuses an integer over 64 bits, the Python path
+    too (a known limit), and both paths must stop alike."""
+    try:
+        run()
+    except TypeError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def filtered(data: bytes, config: PipelineConfig) -> tuple[bytes | str, bytes | str]:
+    """What ``esalog filter`` answers to *data*, with the core and on the pure-Python path."""
+    parser, core = _parts(config)
+    outputs: list[bytes | str] = []
+    for with_core in (True, False):
+        pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
+        pipeline.core = core if with_core else None
+        out = io.BytesIO()
+        outputs.append(_stopped(partial(run_filter, FilterConfig(), pipeline, io.BytesIO(data), out))
+                       or out.getvalue())
     return outputs[0], outputs[1]
 
 
@@ -123,6 +143,8 @@ def test_generated_corpora(tmp_path: Path, form: str, mode: str) -> None:
         write_corpus(path, 5000, form, seed=seed)
         assert_same(path, config_for(path, MODES[mode]))
         assert_same(path, config_for(path, MODES[mode], keep_original=False))
+        core, pure = filtered(path.read_bytes(), config_for(path, MODES[mode]))
+        assert core == pure and isinstance(core, bytes) and len(core.splitlines()) == 5000
 
 
 def test_the_core_reads_most_generated_lines_itself(tmp_path: Path) -> None:
@@ -185,6 +207,9 @@ def test_any_bytes(lines: list[tuple[bytes, bytes]], final_newline: bool, huge: 
         path.write_bytes(data)
         for mode in MODES.values():
             assert_same(path, config_for(path, mode))
+            if not huge:  # the filter reads a line at a time: no length limit in the way
+                core, pure = filtered(data, config_for(path, mode))
+                assert core == pure
 
 
 def test_impossible_dates_are_stamped_by_the_python_path() -> None:

@@ -1,30 +1,33 @@
 """The batch converter: inputs to NDJSON, in this process or, each file on its own, in N worker processes.
 
-With workers, each input (file) is parsed whole by one worker with its own pipeline, flushed at the end
-of that input: inputs do not share session state, so the output does not depend on N. Each worker
-writes its NDJSON to a temporary file; the parent copies the files to the output in input order. At
-most ``2 * N`` inputs are in flight, so the temporary files never hold much more than that many inputs.
+With workers, each input (file) is parsed whole by one worker process with its own pipeline, flushed at
+the end of that input: inputs do not share session state, so the output does not depend on N. Each
+worker streams its NDJSON back to the parent, which writes it in input order (see
+:func:`convert_parallel`).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
 
 from esalog.encode import encode_lines
 from esalog.errors import ConfigError, EsalogError
 from esalog.parsers.record import Record
-from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline
+from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline, build_stages
 from esalog.sources.files import expand_paths
 from esalog.sources.reader import Batch, Source, SourceConfig
 
 Write = Callable[[bytes], object]
 #: Records per batch when the end-of-input flush hands on what the stages still hold.
 FLUSH_BATCH = 512
+#: Blocks of NDJSON a worker may send ahead of the parent's writing.
+QUEUE_CHUNKS = 16
+#: What a worker sends: ("data", NDJSON), ("done", Converted) or ("error", message).
+_Message = tuple[str, "bytes | Converted | str"]
 
 
 @dataclass
@@ -83,44 +86,58 @@ def convert(pipeline: Pipeline, paths: tuple[str, ...], write: Write,
     return Converted(pipeline.counters, source.damaged)
 
 
-def _worker(config: PipelineConfig, path: str, target: str) -> Converted:
-    """In a worker process: parse *path* into the file *target*."""
+def _worker(pipeline: Pipeline, config: PipelineConfig, path: str, channel: Queue[_Message]) -> None:
+    """In a worker process (forked, the parent's packs already loaded): stream *path*'s NDJSON back."""
     try:
-        with open(target, "wb") as out:
-            return convert(build_pipeline(config), (path,), out.write)
-    except EsalogError as exc:  # re-raised in the parent as a plain error that pickles
-        raise ConfigError(str(exc)) from None
+        fresh = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
+        fresh.core = pipeline.core
+        channel.put(("done", convert(fresh, (path,), lambda data: channel.put(("data", data)))))
+    except EsalogError as exc:  # re-raised in the parent as a plain error
+        channel.put(("error", str(exc)))
 
 
 def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: int, write: Write) -> Converted:
-    """Parse each input on its own over *workers* processes, writing in input order."""
+    """Parse each input on its own over *workers* processes, writing in input order as results stream in.
+
+    One process per input, at most *workers* at once, started in input order; each sends its NDJSON back
+    through a bounded queue, so the ones ahead of the input being written wait (memory stays bounded:
+    ``QUEUE_CHUNKS`` blocks per process).
+    """
     files = expand_paths(paths)
     if "-" in files:
         raise ConfigError("--workers reads files: give file names or globs, not stdin ('-')")
+    pipeline = build_pipeline(config)  # packs loaded once: the workers are forked from here
     total = Converted()
     if workers <= 1 or len(files) == 1:
         for path in files:
-            total.add(convert(build_pipeline(config), (path,), write))
+            fresh = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
+            fresh.core = pipeline.core
+            total.add(convert(fresh, (path,), write))
         return total
-    with tempfile.TemporaryDirectory(prefix="esalog-workers-") as tmp, \
-            ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        pending: list[tuple[Future[Converted], str]] = []
-        queue = list(enumerate(files))
-        queue.reverse()
-
-        def submit() -> None:
-            while queue and len(pending) < 2 * workers:
-                index, path = queue.pop()
-                target = os.path.join(tmp, f"{index}.ndjson")
-                pending.append((pool.submit(_worker, config, path, target), target))
-
-        submit()
-        while pending:
-            future, target = pending.pop(0)
-            total.add(future.result())
-            with open(target, "rb") as part:
-                while chunk := part.read(1024 * 1024):
-                    write(chunk)
-            os.remove(target)
-            submit()
+    context = get_context("fork")
+    running: list[tuple[BaseProcess, Queue[_Message]]] = []
+    queue = list(files)
+    queue.reverse()
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                channel: Queue[_Message] = context.Queue(QUEUE_CHUNKS)
+                process: BaseProcess = context.Process(target=_worker, args=(pipeline, config, queue.pop(), channel),
+                                          daemon=True)
+                process.start()
+                running.append((process, channel))
+            process, channel = running.pop(0)
+            while True:
+                kind, payload = channel.get()
+                if kind == "data":
+                    write(payload)  # type: ignore[arg-type]
+                elif kind == "error":
+                    raise ConfigError(str(payload))
+                else:
+                    total.add(payload)  # type: ignore[arg-type]
+                    break
+            process.join()
+    finally:
+        for process, _ in running:
+            process.kill()
     return total
