@@ -78,3 +78,21 @@ def test_ids_increase_and_timeouts_wait_300_seconds(tmp_path: Path) -> None:
         elif (m := re.search(r"Message aborted MID (\d+) Receiving aborted$", line)) and m[1] in blank_to:
             gaps.append((when - blank_to[m.group(1)]).total_seconds())
     assert gaps and all(299 <= gap <= 301 for gap in gaps)
+
+
+def test_realistic_corpus_has_verdicts_and_several_appliances(tmp_path: Path) -> None:
+    """Verdict lines (anti-spam, anti-virus, AMP, Outbreak, URL, SPF/DKIM/DMARC, SDR) read by their rules;
+    three appliances interleaved in syslog form."""
+    path = tmp_path / "mail-realistic.log"
+    expected = write_corpus(path, 6000, "syslog", seed=4, verdicts=True, appliances=3)
+    for kind in ("spf-verdict", "dkim-verdict", "dmarc-result", "sdr-verdict", "antispam-verdict",
+                 "antivirus-verdict", "amp-verdict", "outbreak-verdict", "url-reputation"):
+        assert expected[kind] > 0, kind
+    assert sum(n for kind, n in expected.items() if kind.endswith(("-verdict", "-result"))) > 6000 * 0.25
+    result = run_cli("parse", "-q", str(path))
+    events = [orjson.loads(line) for line in result.stdout.splitlines()]
+    got = Counter(UNKNOWN_KIND if e["event"].get("action") == "unknown" else e["cisco"]["esa"]["kind"]
+                  for e in events)
+    assert got == expected
+    assert {e["observer"]["hostname"] for e in events} == {"esa1.example.net", "esa2.example.net",
+                                                           "esa3.example.net"}

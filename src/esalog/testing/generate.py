@@ -65,12 +65,31 @@ class Ids:
 Step = tuple[str, str, float, "Iterator[Step] | None"]
 
 
+#: The verdict lines of a message's scanning (anti-spam, anti-virus, AMP, Outbreak, URL, SPF/DKIM/DMARC, SDR):
+#: (expected rule id, body template). Realistic corpora write them between ``ready`` and the policy match.
+VERDICTS = (
+    ("spf-verdict", "MID {mid} SPF: mailfrom identity {sender} {spf} (v=spf1)"),
+    ("dkim-verdict", "MID {mid} DKIM: {dkim} signature verified (d={domain} s=sel1 i=@{domain})"),
+    ("dmarc-result", "MID {mid} DMARC: Message from domain {domain}, DMARC pass (SPF aligned True, DKIM aligned True)"),
+    ("sdr-verdict", "MID {mid} SDR: Consolidated Sender Threat Level: {sdr}, Threat Category: N/A, Suspected "
+                    "Domain(s) : N/A (other reasons for verdict). Sender Maturity: 30 days (or greater) for domain: "
+                    "{domain}"),
+    ("antispam-verdict", "MID {mid} using engine: CASE spam {spam}"),
+    ("antivirus-verdict", "MID {mid} antivirus {virus}"),
+    ("amp-verdict", "MID {mid} AMP file reputation verdict : SKIPPED (no attachment in message)"),
+    ("outbreak-verdict", "MID {mid} Outbreak Filters: verdict negative"),
+)
+URL_VERDICT = ("url-reputation", "MID {mid} URL http://{domain}/offer/{n} has reputation {score} matched "
+                                 "Condition: URL Reputation Rule")
+
+
 @dataclass
 class Sim:
-    """The random source and id counters shared by every session."""
+    """The random source and id counters shared by every session (*verdicts*: write the scanning lines)."""
 
     rng: random.Random
     ids: Ids = field(default_factory=Ids)
+    verdicts: bool = False
 
     def addr(self) -> str:
         return f"{self.rng.choice(USERS)}{self.rng.randrange(100)}@{self.rng.choice(DOMAINS)}"
@@ -146,6 +165,8 @@ class Sim:
         if rng.random() < UNKNOWN_RATE:
             n = self.ids.next("unknown")
             yield (UNKNOWN_KIND, f"MID {mid} XBENCH undocumented line {n}", self.gap(), None)
+        if self.verdicts:
+            yield from self.scanning(mid, sender)
         table = rng.choice(("inbound", "inbound", "outbound"))
         yield ("policy-match", f"MID {mid} matched all recipients for per-recipient policy DEFAULT "
                f"in the {table} table", self.gap(), None)
@@ -155,6 +176,19 @@ class Sim:
             return False
         yield ("message-queued", f"MID {mid} queued for delivery", self.gap(), self.delivery(mid, rcpts))
         return False
+
+    def scanning(self, mid: int, sender: str) -> Iterator[Step]:
+        """The verdict lines of one message, a URL verdict for one message in five."""
+        rng = self.rng
+        facts = {"mid": mid, "sender": sender, "domain": sender.partition("@")[2],
+                 "spf": rng.choice(("Pass", "Pass", "SoftFail", "None")), "dkim": rng.choice(("pass", "pass", "fail")),
+                 "sdr": rng.choice(("Neutral", "Neutral", "Weak", "Trusted")),
+                 "spam": rng.choice(("negative", "negative", "negative", "positive", "suspect")),
+                 "virus": rng.choice(("negative",) * 9 + ("positive",)), "n": rng.randrange(1000),
+                 "score": rng.choice(("3.0", "-1.2", "7.5"))}
+        steps = [*VERDICTS, URL_VERDICT] if rng.random() < 0.2 else VERDICTS
+        for kind, template in steps:
+            yield (kind, template.format(**facts), rng.expovariate(20.0), None)
 
     def delivery(self, mid: int, rcpts: int) -> Iterator[Step]:
         """Delivery of a queued message on its own outbound connection (interleaves with the inbound one)."""
@@ -175,33 +209,35 @@ class Sim:
         yield ("delivery-connection-closed", f"DCID {dcid} close", 0.0, None)
 
 
-def simulate(lines: int, seed: int = 7,
-             rate: float = ARRIVALS_PER_SECOND) -> Iterator[tuple[float, str, str]]:
-    """Yield ``(seconds since start, expected rule id, body)`` for *lines* lines in time order.
+def simulate(lines: int, seed: int = 7, rate: float = ARRIVALS_PER_SECOND, *, verdicts: bool = False,
+             appliances: int = 1) -> Iterator[tuple[float, str, str, int]]:
+    """Yield ``(seconds since start, expected rule id, body, appliance)`` for *lines* lines in time order.
 
-    *rate* connections arrive per simulated second (a busy ESA: about 40).
+    *rate* connections arrive per simulated second (a busy ESA: about 40), spread over *appliances*
+    (numbered from 0; each connection stays on one); *verdicts* adds each message's scanning lines.
     """
-    sim = Sim(random.Random(seed))
-    queue: list[tuple[float, int, Iterator[Step]]] = []
+    sim = Sim(random.Random(seed), verdicts=verdicts)
+    queue: list[tuple[float, int, Iterator[Step], int]] = []
     seq = 0
     arrival = 0.0
     emitted = 0
     while emitted < lines:
         while arrival <= (queue[0][0] if queue else arrival):
-            heapq.heappush(queue, (arrival, seq, sim.connection()))
+            app = sim.rng.randrange(appliances) if appliances > 1 else 0
+            heapq.heappush(queue, (arrival, seq, sim.connection(), app))
             seq += 1
             arrival += sim.rng.expovariate(rate)
-        now, _, session = heapq.heappop(queue)
+        now, _, session, app = heapq.heappop(queue)
         step = next(session, None)
         if step is None:
             continue
         kind, body, delay, child = step
-        yield now, kind, body
+        yield now, kind, body, app
         emitted += 1
-        heapq.heappush(queue, (now + delay, seq, session))
+        heapq.heappush(queue, (now + delay, seq, session, app))
         seq += 1
         if child is not None:
-            heapq.heappush(queue, (now + sim.gap(), seq, child))
+            heapq.heappush(queue, (now + sim.gap(), seq, child, app))
             seq += 1
 
 
@@ -212,44 +248,56 @@ START = datetime(2026, 11, 2, 8, 0, 0)
 
 
 def write_corpus(path: Path, lines: int, form: str = "file", seed: int = 7,
-                 host: str = "esa1.example.net", rate: float = ARRIVALS_PER_SECOND) -> Counter[str]:
-    """Write *lines* lines (file or syslog form) to *path*; return lines per expected rule id."""
-    counts: Counter[str] = Counter()
-    stamp_of: dict[int, str] = {}
+                 host: str = "esa1.example.net", rate: float = ARRIVALS_PER_SECOND, *, verdicts: bool = False,
+                 appliances: int = 1) -> Counter[str]:
+    """Write *lines* lines (file or syslog form) to *path*; return lines per expected rule id.
 
-    def stamp(seconds: float) -> str:
+    Syslog form with several *appliances*: hosts ``esa1`` ... ``esaN`` of *host*'s domain, interleaved.
+    """
+    if appliances > 1 and form == "file":
+        raise ValueError("several appliances need the syslog form (a file-form log is one appliance's)")
+    counts: Counter[str] = Counter()
+    stamp_of: dict[tuple[int, int], str] = {}
+    domain = host.partition(".")[2]
+    hosts = [host] if appliances == 1 else [f"esa{n + 1}.{domain}" for n in range(appliances)]
+
+    def stamp(seconds: float, app: int) -> str:
         whole = int(seconds)
-        text = stamp_of.get(whole)
+        text = stamp_of.get((whole, app))
         if text is None:
             moment = START + timedelta(seconds=whole)
             if form == "file":
                 text = f"{moment:%a %b} {moment.day:2d} {moment:%H:%M:%S %Y} Info: "
             else:
-                text = f"<22>{moment:%b} {moment.day:2d} {moment:%H:%M:%S} {host} mail_logs: Info: "
-            stamp_of.clear()
-            stamp_of[whole] = text
+                text = f"<22>{moment:%b} {moment.day:2d} {moment:%H:%M:%S} {hosts[app]} mail_logs: Info: "
+            if len(stamp_of) > appliances:
+                stamp_of.clear()
+            stamp_of[whole, app] = text
         return text
 
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         write = out.write
         header = HEADER if form == "file" else ()
         for kind, body in header[:lines]:
-            write(stamp(0.0) + body + "\n")
+            write(stamp(0.0, 0) + body + "\n")
             counts[kind] += 1
-        for seconds, kind, body in simulate(lines - len(header), seed, rate):
-            write(stamp(seconds) + body + "\n")
+        for seconds, kind, body, app in simulate(lines - len(header), seed, rate, verdicts=verdicts,
+                                                 appliances=appliances):
+            write(stamp(seconds, app) + body + "\n")
             counts[kind] += 1
     return counts
 
 
-def corpus(directory: Path, lines: int, form: str = "file", seed: int = 7) -> tuple[Path, Counter[str]]:
+def corpus(directory: Path, lines: int, form: str = "file", seed: int = 7, *, verdicts: bool = False,
+           appliances: int = 1) -> tuple[Path, Counter[str]]:
     """The corpus of *lines* lines in *directory*, generated once and reused (counts in a JSON beside it)."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"mail-{form}-{lines}-s{seed}.log"
+    extra = ("-verdicts" if verdicts else "") + (f"-x{appliances}" if appliances > 1 else "")
+    path = directory / f"mail-{form}{extra}-{lines}-s{seed}.log"
     counts_path = path.with_name(path.name + ".counts.json")
     if path.exists() and counts_path.exists():
         return path, Counter(json.loads(counts_path.read_text()))
-    counts = write_corpus(path, lines, form, seed)
+    counts = write_corpus(path, lines, form, seed, verdicts=verdicts, appliances=appliances)
     counts_path.write_text(json.dumps(dict(sorted(counts.items())), indent=1))
     return path, counts
 
@@ -260,9 +308,12 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--form", choices=("file", "syslog"), default="file")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--verdicts", action="store_true", help="add each message's verdict lines (realistic mix)")
+    ap.add_argument("--appliances", type=int, default=1, help="syslog form: interleave N appliances")
     ap.add_argument("-o", "--output", type=Path, required=True)
     args = ap.parse_args()
-    counts = write_corpus(args.output, args.lines, args.form, args.seed)
+    counts = write_corpus(args.output, args.lines, args.form, args.seed, verdicts=args.verdicts,
+                          appliances=args.appliances)
     counts_path = args.output.with_name(args.output.name + ".counts.json")
     counts_path.write_text(json.dumps(dict(sorted(counts.items())), indent=1))
     for kind, n in counts.most_common():
