@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # System packages the tests drive for real: rsyslogd (the exec-filter host of the rsyslog test) and
-# libmagic1 (splunk-appinspect's python-magic).
-SYSTEM_PACKAGES := rsyslog libmagic1
+# libmagic1 (splunk-appinspect's python-magic); libpcre2-dev lets the compiled core use PCRE2's JIT.
+SYSTEM_PACKAGES := rsyslog libmagic1 libpcre2-dev
 
 .PHONY: run test bench lint clean system-deps
 
@@ -31,6 +31,7 @@ run: $(VENV)/.installed
 system-deps:
 	@if command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ]; then :; else missing=1; fi; \
 	if ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'; then :; else missing=1; fi; \
+	if command -v pcre2-config >/dev/null 2>&1; then :; else missing=1; fi; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "make test: installing system packages: $(SYSTEM_PACKAGES)"; \

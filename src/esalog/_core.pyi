@@ -3,6 +3,8 @@
 from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
+HAVE_PCRE2: bool
+
 def register_converters(mapping: Mapping[str, Callable[..., Any]],
                         postprocessors: Mapping[str, Callable[..., Any]]) -> None: ...
 
@@ -10,6 +12,7 @@ class CRule:
     rule: Any
     native: bool
     why: str
+    pcre_state: int
 
 class CStream:
     stream: Any
@@ -18,7 +21,8 @@ class Core:
     rules: list[CRule]
 
     def __init__(self, packs: Mapping[str, Any], *, keep_original: bool, forced_log_type: str | None,
-                 stateless: bool, other_log_types: Iterable[str], match_type: type) -> None: ...
+                 stateless: bool, other_log_types: Iterable[str], match_type: type,
+                 examples: Callable[[Any], list[str]]) -> None: ...
     def stream(self, stream: Any) -> CStream: ...
     def encode_block(self, cs: CStream, raws: list[bytes], cut: Container[int],
                      fallback: Callable[[int], bytes]) -> tuple[bytes, int]: ...

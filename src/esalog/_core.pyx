@@ -18,7 +18,38 @@ from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy
 
+import re
+
 import orjson
+
+
+cdef extern from "_pcre2.h":
+    ctypedef struct pcre2_code:
+        pass
+    ctypedef struct pcre2_match_data:
+        pass
+    ctypedef size_t PCRE2_SIZE
+    ctypedef const unsigned char* PCRE2_SPTR
+    int ESALOG_PCRE2
+    unsigned int PCRE2_ANCHORED
+    unsigned int PCRE2_JIT_COMPLETE
+    int PCRE2_ERROR_NOMATCH
+    PCRE2_SIZE PCRE2_UNSET
+    pcre2_code* pcre2_compile(PCRE2_SPTR pattern, PCRE2_SIZE length, unsigned int options, int* errorcode,
+                              PCRE2_SIZE* erroroffset, void* context)
+    int pcre2_jit_compile(pcre2_code* code, unsigned int options)
+    void pcre2_code_free(pcre2_code* code)
+    pcre2_match_data* pcre2_match_data_create(unsigned int ovecsize, void* context)
+    void pcre2_match_data_free(pcre2_match_data* data)
+    PCRE2_SIZE* pcre2_get_ovector_pointer(pcre2_match_data* data)
+    int pcre2_jit_match(const pcre2_code* code, PCRE2_SPTR subject, PCRE2_SIZE length, PCRE2_SIZE start,
+                        unsigned int options, pcre2_match_data* data, void* context) nogil
+
+#: Whether this build has PCRE2 (its JIT reads the rules it is proven equal to Python re on).
+HAVE_PCRE2 = bool(ESALOG_PCRE2)
+#: Pattern syntax PCRE2 may read otherwise than Python re (or that this check does not vouch for):
+#: such rules always match with Python re.
+_PCRE2_UNSAFE = re.compile(r"\\[vNhRKGXCQEpPgkoxuUZ0-9]|\{,|\[:|\(\?[^:=!<>P]|[^\x00-\x7f]")
 
 
 cdef extern from "Python.h":
@@ -66,6 +97,15 @@ cdef inline int buf_byte(Buf* b, char c) except -1:
     return 0
 
 
+cdef inline int buf_put_self(Buf* b, Py_ssize_t start, Py_ssize_t n) except -1:
+    """Append a copy of the buffer's own bytes at *start* (reserved first: the source must not move)."""
+    if b.len + n > b.cap:
+        buf_grow(b, n)
+    memcpy(b.data + b.len, b.data + start, n)
+    b.len += n
+    return 0
+
+
 cdef inline int buf_bytes(Buf* b, bytes data) except -1:
     return buf_put(b, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
 
@@ -89,6 +129,29 @@ cdef void _init_escapes():
 
 
 _init_escapes()
+
+
+cdef inline bint _word_needs_escape(unsigned long long w):
+    """Whether one of 8 bytes may be a control character, a quote or a backslash (no false negatives)."""
+    cdef unsigned long long ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL
+    cdef unsigned long long q = w ^ 0x2222222222222222ULL, b = w ^ 0x5c5c5c5c5c5c5c5cULL
+    return (((w - 0x2020202020202020ULL) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs != 0
+
+
+cdef bint needs_escape(const char* s, Py_ssize_t n):
+    """Whether JSON needs any escape in the UTF-8 text *s* (else it goes out as it is, in quotes)."""
+    cdef Py_ssize_t i = 0
+    cdef unsigned long long w
+    while i + 8 <= n:
+        memcpy(&w, s + i, 8)
+        if _word_needs_escape(w):
+            break
+        i += 8
+    while i < n:
+        if ESCAPE[<unsigned char>s[i]]:
+            return True
+        i += 1
+    return False
 
 
 cdef int buf_json_str(Buf* b, const char* s, Py_ssize_t n) except -1:
@@ -159,7 +222,7 @@ cdef struct Node:
     int first  # first child (objects)
     int last
     int next  # next sibling
-    int kind  # 0 leaf, 1 object
+    int kind  # 0 leaf (JSON text), 1 object, 2 leaf (text that needs no escaping: written in quotes)
     const char* val  # leaf: JSON text
     Py_ssize_t vlen
 
@@ -211,12 +274,12 @@ cdef int tree_child(Tree* t, int parent, int key, bint make_object) except -2:
     return i
 
 
-cdef int tree_set(Tree* t, int parent, int key, const char* val, Py_ssize_t vlen) except -2:
+cdef int tree_set(Tree* t, int parent, int key, const char* val, Py_ssize_t vlen, int kind=0) except -2:
     """Set leaf *key* of object *parent* (replaced in place when present, else appended)."""
     cdef int i = tree_child(t, parent, key, True)
     if i < 0:
         return i
-    t.nodes[i].kind = 0
+    t.nodes[i].kind = kind
     t.nodes[i].first = -1
     t.nodes[i].last = -1
     t.nodes[i].val = val
@@ -235,6 +298,13 @@ cdef int tree_write(Tree* t, int node, Buf* out, const char** keys, Py_ssize_t* 
         buf_put(out, keys[t.nodes[i].key], key_lens[t.nodes[i].key])
         if t.nodes[i].kind == 0:
             buf_put(out, t.nodes[i].val, t.nodes[i].vlen)
+        elif t.nodes[i].kind == 2:
+            if out.len + t.nodes[i].vlen + 2 > out.cap:
+                buf_grow(out, t.nodes[i].vlen + 2)
+            out.data[out.len] = b'"'
+            memcpy(out.data + out.len + 1, t.nodes[i].val, t.nodes[i].vlen)
+            out.len += t.nodes[i].vlen + 2
+            out.data[out.len - 1] = b'"'
         else:
             tree_write(t, i, out, keys, key_lens)
         i = t.nodes[i].next
@@ -269,10 +339,12 @@ cdef struct Op:
     Py_ssize_t static_len
 
 
-#: the values a line's slots take, rendered: (start, length) in the line's scratch buffer
+#: the value a line's slot takes: JSON text at (start, length) in the line's scratch buffer, or (raw) text
+#: in the line itself that needs no escaping; start -1: no value
 cdef struct Slot:
     Py_ssize_t start
     Py_ssize_t length
+    const char* raw
 
 
 cdef class Keys:
@@ -330,6 +402,8 @@ cdef class CRule:
     cdef public bint native
     cdef public str why
     cdef object fullmatch
+    cdef pcre2_code* code  # PCRE2 JIT code once proven equal to the rule's re (pcre_state 1)
+    cdef public int pcre_state  # 0 not tried yet, 1 PCRE2 in use, -1 Python re only
     cdef int nslots
     cdef int* slot_groups  # per slot: group index
     cdef int* slot_convs  # per slot: native converter code
@@ -350,11 +424,15 @@ cdef class CRule:
     def __cinit__(self):
         self.slot_groups = self.slot_convs = NULL
         self.ops = NULL
+        self.code = NULL
+        self.pcre_state = 0 if ESALOG_PCRE2 else -1
 
     def __dealloc__(self):
         free(self.slot_groups)
         free(self.slot_convs)
         free(self.ops)
+        if self.code != NULL:
+            pcre2_code_free(self.code)
 
     def __init__(self, rule, Keys keys, bint stateless):
         cdef int i
@@ -515,15 +593,17 @@ cdef class CPack:
         self.by_rule = by_rule
         self.dataset_json = orjson.dumps(pack.dataset)
 
-    cdef object candidates(self, const char* a, Py_ssize_t alen, const char* b, Py_ssize_t blen, str body):
-        """The candidate rules of the dispatch key ``a + b`` (the pack's ``candidates`` on a miss)."""
+    cdef object candidates(self, const char* a, Py_ssize_t alen, const char* b, Py_ssize_t blen,
+                           const char* body, Py_ssize_t body_len):
+        """The candidate rules of the dispatch key ``a + b`` (the pack's ``candidates`` of *body* on a miss)."""
         cdef unsigned long long h = fnv(fnv(14695981039346656037ULL, a, alen), b, blen)
         cdef CacheEntry* e = &self.cache[h & (CACHE_SLOTS - 1)]
         cdef Py_ssize_t n = alen + blen
         if e.candidates != NULL and e.hash == h and e.length == n and memcmp(e.key, a, alen) == 0 \
                 and memcmp(e.key + alen, b, blen) == 0:
             return <object>e.candidates
-        found = tuple([self.by_rule[id(rule)] for rule in self.pack.candidates(body)])
+        text = PyUnicode_DecodeUTF8(body, body_len, NULL)
+        found = tuple([self.by_rule[id(rule)] for rule in self.pack.candidates(text)])
         if n <= CACHE_KEY:
             Py_XDECREF(e.candidates)
             Py_INCREF(found)
@@ -623,18 +703,24 @@ cdef class Core:
     cdef int k_ts, k_message, k_event, k_kind, k_module, k_dataset, k_original, k_observer, k_log, k_level
     cdef int k_cisco, k_esa, k_email, k_local_id, k_related, k_ip, k_direction
     cdef Buf scratch  # one line's rendered values; the document's leaves point into it
+    cdef object examples  # rule -> the bodies of its examples (to prove PCRE2 equal to re on them)
+    cdef pcre2_match_data* match_data
+    cdef PCRE2_SIZE* ovector
     cdef public list rules  # every CRule, for tests and reports
 
     def __cinit__(self):
         self.scratch.data = NULL
         self.scratch.len = 0
         self.scratch.cap = 0
+        self.match_data = NULL
 
     def __dealloc__(self):
         free(self.scratch.data)
+        if self.match_data != NULL:
+            pcre2_match_data_free(self.match_data)
 
     def __init__(self, dict packs, *, bint keep_original, forced_log_type, bint stateless, other_log_types,
-                 match_type):
+                 match_type, examples):
         self.keys = Keys()
         self.packs = {}
         self.rules = []
@@ -650,6 +736,13 @@ cdef class Core:
                 self.rules.append(crule)
             self.packs[log_type] = CPack(pack, by_rule)
         self.mail = self.packs.get("mail_logs")
+        self.examples = examples
+        if ESALOG_PCRE2:
+            groups = max([crule.rule.regex.groups for crule in self.rules] or [0])
+            self.match_data = pcre2_match_data_create(groups + 1, NULL)
+            if self.match_data == NULL:
+                raise MemoryError()
+            self.ovector = pcre2_get_ovector_pointer(self.match_data)
         k = self.keys
         self.k_ts, self.k_message, self.k_event = k.id("@timestamp"), k.id("message"), k.id("event")
         self.k_kind, self.k_module, self.k_dataset = k.id("kind"), k.id("module"), k.id("dataset")
@@ -804,7 +897,10 @@ cdef class Core:
         cdef Py_ssize_t blen = b1 - b0
         cdef const char* body = s + b0
         cdef Py_ssize_t s1, s2, s3, alen, bstart, bend
-        cdef str body_str
+        cdef str body_str = None
+        cdef tuple groups = None
+        cdef int rc = 0
+        cdef bint printable, matched = False
         # routing (file form: no subscription name)
         if blen >= 4 and memcmp(body, b"CEF:", 4) == 0:
             return False
@@ -836,46 +932,131 @@ cdef class Core:
                 alen = s2 if s2 >= 0 else blen
                 if s2 >= 0 and not _ascii(body + s1 + 1, s2 - s1 - 1):
                     return False  # a non-ASCII second word: str.isdigit decides, the Python path reads it
-        body_str = PyUnicode_DecodeUTF8(body, blen, NULL)
-        cands = <tuple>cpack.candidates(body, alen, body + bstart, bend - bstart, body_str)
+        cands = <tuple>cpack.candidates(body, alen, body + bstart, bend - bstart, body, blen)
+        printable = _printable(body, blen)  # where PCRE2 and Python re read alike
         for crule in cands:
+            if printable and crule.pcre_state >= 0:
+                if crule.pcre_state == 0:
+                    self._prepare(crule)
+                if crule.pcre_state == 1:
+                    rc = pcre2_jit_match(crule.code, <PCRE2_SPTR>body, blen, 0, 0, self.match_data, NULL)
+                    if rc > 0:
+                        matched = True
+                        break
+                    if rc == PCRE2_ERROR_NOMATCH:
+                        continue
+                    rc = 0  # a PCRE2 limit: Python re decides
+            if body_str is None:
+                body_str = PyUnicode_DecodeUTF8(body, blen, NULL)
             m = PyObject_CallOneArg(crule.fullmatch, body_str)
             if m is not None:
+                groups = <tuple>PyObject_CallOneArg(self.match_groups, m)
+                matched = True
                 break
-        if m is None or not crule.native:
+        if not matched or not crule.native:
             return False
-        return self._event(cs, cpack, crule, PyObject_CallOneArg(self.match_groups, m), s, n, b0, b1, iso_json,
-                           level_json, out)
+        return self._event(cs, cpack, crule, groups, rc, s, n, b0, b1, iso_json, level_json, out)
 
-    cdef bint _event(self, CStream cs, CPack cpack, CRule crule, tuple groups, const char* s, Py_ssize_t n,
-                     Py_ssize_t b0, Py_ssize_t b1, bytes iso_json, bytes level_json, Buf* out) except -1:
+    cdef int _prepare(self, CRule crule) except -1:
+        """Compile *crule* for PCRE2's JIT, kept only when its examples give the same groups as ``re``."""
+        cdef int error = 0
+        cdef PCRE2_SIZE offset = 0
+        cdef pcre2_code* code
+        crule.pcre_state = -1
+        regex = crule.rule.regex
+        if regex.flags & ~re.UNICODE or _PCRE2_UNSAFE.search(regex.pattern):
+            return 0
+        wrapped = ("(?:" + regex.pattern + ")\\z").encode("ascii")
+        code = pcre2_compile(<PCRE2_SPTR>PyBytes_AS_STRING(wrapped), PyBytes_GET_SIZE(wrapped), PCRE2_ANCHORED,
+                             &error, &offset, NULL)
+        if code == NULL:
+            return 0
+        if pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) != 0 or not self._same_groups(code, regex, crule.rule):
+            pcre2_code_free(code)
+            return 0
+        crule.code = code
+        crule.pcre_state = 1
+        return 0
+
+    cdef bint _same_groups(self, pcre2_code* code, regex, rule) except -1:
+        """Whether PCRE2 and ``re`` agree on every example body of *rule* PCRE2 would read (at least one)."""
+        cdef int rc, g
+        cdef bytes raw
+        checked = 0
+        for body in self.examples(rule):
+            raw = body.encode("utf-8")
+            if not _printable(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw)):
+                continue
+            m = regex.fullmatch(body)
+            rc = pcre2_jit_match(code, <PCRE2_SPTR>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw), 0, 0,
+                                 self.match_data, NULL)
+            if (m is None) != (rc == PCRE2_ERROR_NOMATCH) or (m is None and rc != PCRE2_ERROR_NOMATCH):
+                return False
+            if m is not None:
+                for g in range(1, regex.groups + 1):
+                    start, end = m.span(g)
+                    if g >= rc or self.ovector[2 * g] == PCRE2_UNSET:
+                        if start != -1:
+                            return False
+                    elif (start, end) != (self.ovector[2 * g], self.ovector[2 * g + 1]):
+                        return False
+            checked += 1
+        return checked > 0
+
+    cdef bint _event(self, CStream cs, CPack cpack, CRule crule, tuple groups, int rc, const char* s,
+                     Py_ssize_t n, Py_ssize_t b0, Py_ssize_t b1, bytes iso_json, bytes level_json,
+                     Buf* out) except -1:
+        """The event of a matched line: *groups* from ``re``, else PCRE2's ovector (*rc* its count)."""
         cdef Tree tree
         cdef Slot slots[MAX_VALUES]
         cdef Buf* sc = &self.scratch
-        cdef Py_ssize_t start, i, msg_start, msg_len, orig_start, orig_len, local_start, local_len
+        cdef Py_ssize_t start, i, msg_start, msg_len = 0, orig_start, orig_len = 0, local_start, local_len
+        cdef bint clean
         cdef Py_ssize_t related_start, related_len, table_start = 0, table_len
         cdef bytes direction
-        cdef int node, parent, k, slot
+        cdef int node, parent, k, slot, g
         cdef object text
+        cdef const char* t
+        cdef Py_ssize_t tlen
         cdef Op* op
         cdef bytes obs
         cdef const char* base
         sc.len = 0
-        # every value is rendered into the scratch buffer first; leaves point into it once it stops growing
-        start = sc.len
-        buf_json_str(sc, s + b0, b1 - b0)
-        msg_start, msg_len = start, sc.len - start
-        orig_start = sc.len
-        if self.keep_original:
-            buf_json_str(sc, s, n)
-        orig_len = sc.len - orig_start
+        # values are rendered into the scratch buffer first (leaves point into it once it stops growing),
+        # but text of a line that needs no escaping is written straight from the line
+        clean = not needs_escape(s, n)
+        msg_start = orig_start = 0
+        if not clean:
+            buf_json_str(sc, s + b0, b1 - b0)
+            msg_len = sc.len
+            orig_start = sc.len
+            if self.keep_original:
+                buf_json_str(sc, s, n)
+            orig_len = sc.len - orig_start
         for i in range(crule.nslots):
-            text = groups[crule.slot_groups[i]]
-            if text is None:
-                slots[i].start = -1
+            g = crule.slot_groups[i]
+            if groups is not None:
+                text = groups[g]
+                if text is None:
+                    slots[i].start = -1
+                    continue
+                t = PyUnicode_AsUTF8AndSize(text, &tlen)
+            else:
+                g += 1
+                if g >= rc or self.ovector[2 * g] == PCRE2_UNSET:
+                    slots[i].start = -1
+                    continue
+                text = None
+                t = s + b0 + <Py_ssize_t>self.ovector[2 * g]
+                tlen = <Py_ssize_t>(self.ovector[2 * g + 1] - self.ovector[2 * g])
+            slots[i].raw = NULL
+            if clean and text is None and crule.slot_convs[i] == C_STR:  # a piece of the line as it is
+                slots[i].start = 0
+                slots[i].raw = t
+                slots[i].length = tlen
                 continue
             start = sc.len
-            if not self._convert(sc, crule.slot_convs[i], crule.slot_pyconvs[i], text):
+            if not self._convert(sc, crule.slot_convs[i], crule.slot_pyconvs[i], t, tlen, text):
                 return False
             slots[i].start = start
             slots[i].length = sc.len - start
@@ -884,17 +1065,20 @@ cdef class Core:
         table_len = 0
         if crule.direction:
             if crule.table_slot >= 0 and slots[crule.table_slot].start >= 0:
-                table_start, table_len = slots[crule.table_slot].start, slots[crule.table_slot].length
+                i = crule.table_slot
+                table_start = sc.len
+                if slots[i].raw != NULL:
+                    buf_json_str(sc, slots[i].raw, slots[i].length)
+                else:
+                    buf_put_self(sc, slots[i].start, slots[i].length)
+                table_len = sc.len - table_start
             elif crule.table_static is not None:
                 table_start, table_len = sc.len, PyBytes_GET_SIZE(crule.table_static)
                 buf_bytes(sc, crule.table_static)
         local_start = sc.len
         if crule.mid_slot >= 0 and slots[crule.mid_slot].start >= 0:
-            i = slots[crule.mid_slot].length
-            if sc.len + i + 2 > sc.cap:  # the copy reads from the buffer it writes to: no move meanwhile
-                buf_grow(sc, i + 2)
             buf_byte(sc, b'"')
-            buf_put(sc, sc.data + slots[crule.mid_slot].start, i)
+            buf_put_self(sc, slots[crule.mid_slot].start, slots[crule.mid_slot].length)
             buf_byte(sc, b'"')
         local_len = sc.len - local_start
         related_start = sc.len
@@ -906,14 +1090,20 @@ cdef class Core:
         # the document: skeleton, the rule's statics and captures in plan order, then the derived ids
         tree_init(&tree)
         tree_set(&tree, 0, self.k_ts, PyBytes_AS_STRING(iso_json), PyBytes_GET_SIZE(iso_json))
-        tree_set(&tree, 0, self.k_message, base + msg_start, msg_len)
+        if clean:
+            tree_set(&tree, 0, self.k_message, s + b0, b1 - b0, 2)
+        else:
+            tree_set(&tree, 0, self.k_message, base + msg_start, msg_len)
         node = tree_child(&tree, 0, self.k_event, True)
         tree_set(&tree, node, self.k_kind, b'"event"', 7)
         tree_set(&tree, node, self.k_module, b'"cisco_esa"', 11)
         tree_set(&tree, node, self.k_dataset, PyBytes_AS_STRING(cpack.dataset_json),
                  PyBytes_GET_SIZE(cpack.dataset_json))
         if self.keep_original:
-            tree_set(&tree, node, self.k_original, base + orig_start, orig_len)
+            if clean:
+                tree_set(&tree, node, self.k_original, s, n, 2)
+            else:
+                tree_set(&tree, node, self.k_original, base + orig_start, orig_len)
         obs = cs.observer_json
         tree_set(&tree, 0, self.k_observer, PyBytes_AS_STRING(obs), PyBytes_GET_SIZE(obs))
         node = tree_child(&tree, 0, self.k_log, True)
@@ -932,6 +1122,8 @@ cdef class Core:
                     return False
             if slot < 0:
                 node = tree_set(&tree, parent, op.leaf, op.static_val, op.static_len)
+            elif slots[slot].raw != NULL:
+                node = tree_set(&tree, parent, op.leaf, slots[slot].raw, slots[slot].length, 2)
             else:
                 node = tree_set(&tree, parent, op.leaf, base + slots[slot].start, slots[slot].length)
             if node < 0:
@@ -957,35 +1149,26 @@ cdef class Core:
 
     cdef int _related(self, CRule crule, Slot* slots, Buf* sc) except -1:
         """``related.ip``: the source and destination addresses, once each (parser._derive)."""
-        cdef const char* a = NULL
-        cdef const char* b = NULL
-        cdef Py_ssize_t alen = 0, blen = 0
-        if crule.src_slot >= 0 and slots[crule.src_slot].start >= 0:
-            a, alen = sc.data + slots[crule.src_slot].start, slots[crule.src_slot].length
-        elif crule.src_static is not None:
-            a, alen = PyBytes_AS_STRING(crule.src_static), PyBytes_GET_SIZE(crule.src_static)
-        if crule.dst_slot >= 0 and slots[crule.dst_slot].start >= 0:
-            b, blen = sc.data + slots[crule.dst_slot].start, slots[crule.dst_slot].length
-        elif crule.dst_static is not None:
-            b, blen = PyBytes_AS_STRING(crule.dst_static), PyBytes_GET_SIZE(crule.dst_static)
-        if a == NULL and b == NULL:
+        a = _slot_json(sc, slots, crule.src_slot, crule.src_static)
+        b = _slot_json(sc, slots, crule.dst_slot, crule.dst_static)
+        if a is None and b is None:
             return 0
-        # the pieces may sit in the scratch buffer, which may move as it grows: copy them out first
-        pieces = (a[:alen] if a != NULL else b"", b[:blen] if b != NULL else b"")
+        pieces = (a or b"", b or b"")
         buf_byte(sc, b'[')
-        if a != NULL:
+        if a is not None:
             buf_bytes(sc, pieces[0])
-        if b != NULL and not (a != NULL and pieces[0] == pieces[1]):
-            if a != NULL:
+        if b is not None and not (a is not None and pieces[0] == pieces[1]):
+            if a is not None:
                 buf_byte(sc, b',')
             buf_bytes(sc, pieces[1])
         buf_byte(sc, b']')
         return 0
 
-    cdef bint _convert(self, Buf* sc, int code, object pyconv, str text) except -1:
-        """Render the value of one capture into *sc* (nothing when None); False: the Python path reads it."""
-        cdef Py_ssize_t n
-        cdef const char* t = PyUnicode_AsUTF8AndSize(text, &n)
+    cdef bint _convert(self, Buf* sc, int code, object pyconv, const char* t, Py_ssize_t n, object text) except -1:
+        """Render the value of capture *t* into *sc* (nothing when None); False: the Python path reads it.
+
+        *text* is the capture as a string when ``re`` gave it (else made here for a Python converter).
+        """
         cdef long long v
         cdef Py_ssize_t i, j
         if code == C_STR:
@@ -1027,7 +1210,9 @@ cdef class Core:
                 else:
                     buf_json_str(sc, t, n)
                 return True
-        elif code == C_FLOAT:
+        if text is None:
+            text = PyUnicode_DecodeUTF8(t, n, NULL)
+        if code == C_FLOAT:
             return self._python_value(sc, float, text)
         return self._python_value(sc, pyconv, text)
 
@@ -1060,6 +1245,15 @@ cdef class Core:
                 return False
             buf_bytes(sc, rendered)
         return True
+
+
+cdef bytes _slot_json(Buf* sc, Slot* slots, int slot, bytes static):
+    """The JSON text of a slot's value (a copy: the scratch buffer may move), else of *static*, else None."""
+    if slot >= 0 and slots[slot].start >= 0:
+        if slots[slot].raw == NULL:
+            return sc.data[slots[slot].start:slots[slot].start + slots[slot].length]
+        return b'"' + slots[slot].raw[:slots[slot].length] + b'"'
+    return static
 
 
 cdef bytes L_INBOUND = b'"inbound"', L_OUTBOUND = b'"outbound"'
@@ -1098,6 +1292,15 @@ cdef inline bint _digits(const char* s, Py_ssize_t n):
         return False
     for i in range(n):
         if not is_digit(s[i]):
+            return False
+    return True
+
+
+cdef inline bint _printable(const char* s, Py_ssize_t n):
+    """Printable ASCII only (no control characters, no tab): there PCRE2 and Python re classes agree."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if not (0x20 <= <unsigned char>s[i] <= 0x7e):
             return False
     return True
 

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from esalog import native
 from esalog.parsers.config import ParseConfig
 from esalog.parsers.converters import CONVERTERS
+from esalog.parsers.engine import CompiledRule
+from esalog.parsers.header import HeaderParser
 from esalog.parsers.parser import OTHER_LOG_TYPES, LineParser, Stream
 from esalog.parsers.post import POSTPROCESSORS
 from esalog.parsers.record import PIPELINE_ERROR, Record
@@ -164,4 +166,15 @@ def native_core(parser: LineParser, tracking: TrackingConfig) -> Any:
         return None
     module.register_converters(CONVERTERS, POSTPROCESSORS)
     return module.Core(parser.packs, keep_original=parser.keep_original, forced_log_type=parser.forced_log_type,
-                       stateless=True, other_log_types=OTHER_LOG_TYPES, match_type=re.Match)
+                       stateless=True, other_log_types=OTHER_LOG_TYPES, match_type=re.Match,
+                       examples=example_bodies)
+
+
+def example_bodies(rule: CompiledRule) -> list[str]:
+    """The message bodies of *rule*'s examples (what the core proves PCRE2 equal to ``re`` on)."""
+    bodies = []
+    for example in rule.source.examples:
+        parts = HeaderParser().split(example.line)
+        if parts is not None:
+            bodies.append(parts[1])
+    return bodies

@@ -228,3 +228,39 @@ def test_pure_environment_turns_the_core_off() -> None:
 
     assert run_cli("--version", env={native.PURE_ENV: "1"}).stdout.endswith(b"(pure-Python core: ESALOG_PURE=1)\n")
     assert run_cli("--version", env={native.PURE_ENV: ""}).stdout.endswith(b"(compiled core)\n")
+
+
+USER_PACK = """
+name: user
+log_type: mail_logs
+rules:
+  - id: user-bounded
+    match: 'MID %{MID:cisco.esa.mid:int} XUSER a{,2}b %{WORD:cisco.esa.policy}'
+    set: {event.action: user-line}
+    examples:
+      - line: 'Mon Nov  2 08:00:00 2026 Info: MID 7 XUSER aab word'
+  - id: user-plain
+    match: 'MID %{MID:cisco.esa.mid:int} XPLAIN %{WORD:cisco.esa.policy}'
+    set: {event.action: user-line}
+    examples:
+      - line: 'Mon Nov  2 08:00:00 2026 Info: MID 7 XPLAIN word'
+"""
+
+
+@pytest.mark.skipif(not getattr(native.core(), "HAVE_PCRE2", False), reason="built without PCRE2")
+def test_pcre2_reads_only_rules_proven_equal(tmp_path: Path) -> None:
+    """PCRE2's JIT takes a rule once its examples give the groups ``re`` gives; syntax PCRE2 reads otherwise
+    (``{,2}`` is a quantifier in Python, text in PCRE2) keeps the rule on ``re``. Output stays the same."""
+    pack = tmp_path / "user.yaml"
+    pack.write_text(USER_PACK)
+    log = tmp_path / "mail_logs.current"
+    log.write_text("Mon Nov  2 08:00:00 2026 Info: MID 7 XUSER ab word\n"
+                   "Mon Nov  2 08:00:00 2026 Info: MID 7 XPLAIN word\n"
+                   "Mon Nov  2 08:00:00 2026 Info: ICID 4 close\n")
+    config = config_for(log, MODES["stateless"], packs=(str(pack),))
+    out = assert_same(log, config)
+    assert isinstance(out, bytes) and b'"kind":"user-bounded"' in out and b'"kind":"user-plain"' in out
+    states = {crule.rule.id: crule.pcre_state for crule in _parts(config)[1].rules}  # type: ignore[attr-defined]
+    assert states["user-bounded"] == -1
+    assert states["user-plain"] == 1 and states["connection-closed"] == 1
+    assert states["message-finished-done"] == 0  # not met yet: compiled on first use
