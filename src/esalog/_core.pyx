@@ -68,6 +68,12 @@ cdef struct Buf:
     Py_ssize_t cap
 
 
+cdef bytes _dumps(value):
+    """``orjson.dumps`` as a bytes object of its own size (orjson's keep a 4 KB buffer each: these are kept)."""
+    cdef bytes made = orjson.dumps(value)
+    return PyBytes_FromStringAndSize(PyBytes_AS_STRING(made), PyBytes_GET_SIZE(made))
+
+
 cdef int buf_grow(Buf* b, Py_ssize_t extra) except -1:
     cdef Py_ssize_t cap = b.cap * 2
     cdef char* data
@@ -447,7 +453,7 @@ cdef class CRule:
         for i in range(self.nslots):
             self.slot_groups[i] = rule.converters[i][0]
             self.slot_convs[i] = _conv_code(self.slot_pyconvs[i])
-        self.kind_json = orjson.dumps(rule.id)
+        self.kind_json = _dumps(rule.id)
         self.mid_slot = self.src_slot = self.dst_slot = self.table_slot = -1
         self.src_static = self.dst_static = self.table_static = None
         self.direction = bool(rule.post)
@@ -455,9 +461,9 @@ cdef class CRule:
         self.nops = 0
         if not self.native:
             return
-        ops = [(("event",), leaf, orjson.dumps(value), -1) for leaf, value in rule.event_static.items()]
+        ops = [(("event",), leaf, _dumps(value), -1) for leaf, value in rule.event_static.items()]
         for parents, statics, captures in rule.plan:
-            ops += [(parents, leaf, orjson.dumps(value), -1) for leaf, value in statics]
+            ops += [(parents, leaf, _dumps(value), -1) for leaf, value in statics]
             ops += [(parents, leaf, None, slot) for slot, leaf in captures]
         self.ops = <Op*>malloc((len(ops) + 1) * sizeof(Op))
         for i, (parents, leaf, static, slot) in enumerate(ops):
@@ -520,7 +526,7 @@ cdef class CRule:
 cdef tuple _single(rule, str name):
     slots = rule.slots.get(name)
     static = rule.statics.get(name)
-    return (slots[0] if slots else -1), (None if static is None else orjson.dumps(static))
+    return (slots[0] if slots else -1), (None if static is None else _dumps(static))
 
 
 _NATIVE_CONVERTERS = {}
@@ -550,7 +556,7 @@ cdef int _conv_code(conv):
     return C_PYTHON
 
 
-DEF CACHE_SLOTS = 4096
+DEF CACHE_SLOTS = 1024
 DEF CACHE_KEY = 48
 
 #: one entry of a pack's direct-mapped dispatch cache: a key of up to CACHE_KEY bytes and its candidates
@@ -577,9 +583,7 @@ cdef class CPack:
     cdef CacheEntry* cache
 
     def __cinit__(self):
-        self.cache = <CacheEntry*>calloc(CACHE_SLOTS, sizeof(CacheEntry))
-        if self.cache == NULL:
-            raise MemoryError()
+        self.cache = NULL  # made on first use: most packs never see a line
 
     def __dealloc__(self):
         cdef int i
@@ -591,13 +595,18 @@ cdef class CPack:
     def __init__(self, pack, dict by_rule):
         self.pack = pack
         self.by_rule = by_rule
-        self.dataset_json = orjson.dumps(pack.dataset)
+        self.dataset_json = _dumps(pack.dataset)
 
     cdef object candidates(self, const char* a, Py_ssize_t alen, const char* b, Py_ssize_t blen,
                            const char* body, Py_ssize_t body_len):
         """The candidate rules of the dispatch key ``a + b`` (the pack's ``candidates`` of *body* on a miss)."""
         cdef unsigned long long h = fnv(fnv(14695981039346656037ULL, a, alen), b, blen)
-        cdef CacheEntry* e = &self.cache[h & (CACHE_SLOTS - 1)]
+        cdef CacheEntry* e
+        if self.cache == NULL:
+            self.cache = <CacheEntry*>calloc(CACHE_SLOTS, sizeof(CacheEntry))
+            if self.cache == NULL:
+                raise MemoryError()
+        e = &self.cache[h & (CACHE_SLOTS - 1)]
         cdef Py_ssize_t n = alen + blen
         if e.candidates != NULL and e.hash == h and e.length == n and memcmp(e.key, a, alen) == 0 \
                 and memcmp(e.key + alen, b, blen) == 0:
@@ -649,7 +658,7 @@ cdef class CStream:
             obs = self.stream.observer(None)
         if obs is not self.observer:
             self.observer = obs
-            self.observer_json = orjson.dumps(obs)
+            self.observer_json = _dumps(obs)
         if self.header.utc_offset is not self.last_offset:
             self.last_key_len = -1
 
@@ -880,7 +889,7 @@ cdef class Core:
         iso = header._stamp(key, year, mon, day, hms)
         if header._last_key != key:  # an impossible date: stamped at ingest, never cached
             return None
-        cs.last_iso = orjson.dumps(iso)
+        cs.last_iso = _dumps(iso)
         if key_len <= 31:
             memcpy(cs.last_key, s + 4, key_len)
             cs.last_key_len = key_len
