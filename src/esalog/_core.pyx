@@ -640,6 +640,11 @@ cdef class CStream:
     cdef bytes observer_json
     # the Python path read a line since: the clock, the observer and the log type may have changed
     cdef bint dirty
+    cdef dict observers_json  # hostname -> (observer dict, its JSON)
+    cdef dict syslogs_json  # (priority, hostname, appname) -> JSON of log.syslog
+    cdef dict app_types  # subscription name -> log type (or None)
+    cdef str last_iso_text  # the last stamp the header parser gave, and its JSON
+    cdef bytes last_iso_text_json
 
     def __init__(self, stream):
         self.stream = stream
@@ -649,6 +654,48 @@ cdef class CStream:
         self.observer = None
         self.observer_json = None
         self.dirty = True
+        self.observers_json = {}
+        self.syslogs_json = {}
+        self.app_types = {}
+        self.last_iso_text = None
+
+    cdef bytes iso_json(self, str iso):
+        """The JSON text of a stamp the header parser gave (the last one cached)."""
+        if iso != self.last_iso_text:
+            self.last_iso_text = iso
+            self.last_iso_text_json = _dumps(iso)
+        return self.last_iso_text_json
+
+    cdef bytes observer_json_of(self, hostname):
+        """The JSON text of the observer of *hostname* (the stream's shared object; replaced, never mutated)."""
+        obs = self.stream.observers.get(hostname)
+        if obs is None:
+            obs = self.stream.observer(hostname)
+        found = self.observers_json.get(hostname)
+        if found is None or found[0] is not obs:
+            if len(self.observers_json) >= 256:
+                self.observers_json.clear()
+            found = self.observers_json[hostname] = (obs, _dumps(obs))
+        return found[1]
+
+    cdef bytes syslog_json(self, priority, hostname, appname):
+        """The JSON text of ``log.syslog`` (Stream.syslog)."""
+        key = (priority, hostname, appname)
+        found = self.syslogs_json.get(key)
+        if found is None:
+            if len(self.syslogs_json) >= 256:
+                self.syslogs_json.clear()
+            found = self.syslogs_json[key] = _dumps(self.stream.syslog(priority, hostname, appname))
+        return found
+
+    cdef object app_log_type(self, str appname, route):
+        """The log type a subscription name says (parser.log_type_for), cached."""
+        if appname in self.app_types:
+            return self.app_types[appname]
+        if len(self.app_types) >= 256:
+            self.app_types.clear()
+        found = self.app_types[appname] = route(appname)
+        return found
 
     cdef void refresh(self):
         self.dirty = False
@@ -669,6 +716,8 @@ cdef const char* MONTHS = b"JanFebMarAprMayJunJulAugSepOctNovDec"
 cdef const char* DAYS = b"MonTueWedThuFriSatSun"
 cdef bytes L_CRITICAL = b'"critical"', L_WARNING = b'"warning"', L_INFO = b'"info"', L_DEBUG = b'"debug"'
 cdef bytes L_TRACE = b'"trace"'
+cdef dict _LEVEL_JSON = {"critical": L_CRITICAL, "warning": L_WARNING, "info": L_INFO, "debug": L_DEBUG,
+                         "trace": L_TRACE}
 
 
 cdef inline bint _word3(const char* words, const char* s):
@@ -710,8 +759,12 @@ cdef class Core:
     cdef frozenset other_types
     cdef object match_groups
     cdef int k_ts, k_message, k_event, k_kind, k_module, k_dataset, k_original, k_observer, k_log, k_level
-    cdef int k_cisco, k_esa, k_email, k_local_id, k_related, k_ip, k_direction
+    cdef int k_cisco, k_esa, k_email, k_local_id, k_related, k_ip, k_direction, k_syslog
     cdef Buf scratch  # one line's rendered values; the document's leaves point into it
+    # the header of the line being read, as JSON text (syslog None: none; appname: the subscription name)
+    cdef bytes h_iso, h_level, h_syslog, h_observer
+    cdef object h_appname
+    cdef object route  # parser.log_type_for
     cdef object examples  # rule -> the bodies of its examples (to prove PCRE2 equal to re on them)
     cdef pcre2_match_data* match_data
     cdef PCRE2_SIZE* ovector
@@ -729,7 +782,7 @@ cdef class Core:
             pcre2_match_data_free(self.match_data)
 
     def __init__(self, dict packs, *, bint keep_original, forced_log_type, bint stateless, other_log_types,
-                 match_type, examples):
+                 match_type, examples, route):
         self.keys = Keys()
         self.packs = {}
         self.rules = []
@@ -746,6 +799,7 @@ cdef class Core:
             self.packs[log_type] = CPack(pack, by_rule)
         self.mail = self.packs.get("mail_logs")
         self.examples = examples
+        self.route = route
         if ESALOG_PCRE2:
             groups = max([crule.rule.regex.groups for crule in self.rules] or [0])
             self.match_data = pcre2_match_data_create(groups + 1, NULL)
@@ -759,6 +813,7 @@ cdef class Core:
         self.k_level, self.k_cisco, self.k_esa = k.id("level"), k.id("cisco"), k.id("esa")
         self.k_email, self.k_local_id = k.id("email"), k.id("local_id")
         self.k_related, self.k_ip, self.k_direction = k.id("related"), k.id("ip"), k.id("direction")
+        self.k_syslog = k.id("syslog")
 
     def stream(self, stream):
         """The core's state for a Python :class:`~esalog.parsers.parser.Stream`."""
@@ -808,11 +863,10 @@ cdef class Core:
         """Append the event of *raw* to *out*; False (nothing written) when the Python path must read it."""
         cdef const char* s = PyBytes_AS_STRING(raw)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(raw)
-        cdef Py_ssize_t i, pos, body_start, body_end
+        cdef Py_ssize_t i, body_start = 0, body_end = 0, key_end = 0
         cdef bint ascii = True
-        cdef bytes iso_json, level_json
-        cdef object level
-        if n < 26 or memchr(s, 0, n) != NULL:
+        cdef int form
+        if memchr(s, 0, n) != NULL:
             return False
         if cs.dirty:
             cs.refresh()
@@ -825,57 +879,87 @@ cdef class Core:
                 PyUnicode_DecodeUTF8(s, n, NULL)
             except UnicodeDecodeError:
                 return False
-        # file form: ``Dow Mon dd hh:mm:ss yyyy Level: `` (one or two spaces before a one-digit day)
-        if s[3] != b' ' or s[7] != b' ' or not _word3(DAYS, s) or not _word3(MONTHS, s + 4):
+        form = self._file_form(s, n, &body_start, &body_end, &key_end)
+        if form == 0:
+            return self._general(cs, s, n, out)
+        if body_start == body_end or <unsigned char>s[body_start] >= 0x80 \
+                or <unsigned char>s[body_end - 1] >= 0x80:
+            return False  # str.strip decides on non-ASCII white space: the Python path reads it
+        self.h_iso = self._stamp(cs, s, key_end)
+        if self.h_iso is None:
             return False
-        pos = 8
+        self.h_syslog = None
+        self.h_observer = cs.observer_json
+        self.h_appname = None
+        return self._body(cs, s, n, s + body_start, body_end - body_start, out)
+
+    cdef int _file_form(self, const char* s, Py_ssize_t n, Py_ssize_t* body_start, Py_ssize_t* body_end,
+                        Py_ssize_t* key_end):
+        """The file form ``Dow Mon dd hh:mm:ss yyyy Level: `` (one or two spaces before a one-digit day):
+        1 (body bounds, stamp end and ``h_level`` set), 0 another form."""
+        cdef Py_ssize_t i, pos = 8
+        if n < 26 or s[3] != b' ' or s[7] != b' ' or not _word3(DAYS, s) or not _word3(MONTHS, s + 4):
+            return 0
         if s[pos] == b' ':
             pos += 1
         if not is_digit(s[pos]):
-            return False
+            return 0
         pos += 1
         if is_digit(s[pos]):
             pos += 1
         if pos + 15 > n or s[pos] != b' ':
-            return False
+            return 0
         pos += 1
-        # hh:mm:ss yyyy
-        for i in range(8):
+        for i in range(8):  # hh:mm:ss yyyy
             if i == 2 or i == 5:
                 if s[pos + i] != b':':
-                    return False
+                    return 0
             elif not is_digit(s[pos + i]):
-                return False
+                return 0
         if s[pos + 8] != b' ':
-            return False
+            return 0
         for i in range(9, 13):
             if not is_digit(s[pos + i]):
-                return False
+                return 0
         pos += 13
-        key_end = pos
+        key_end[0] = pos
         if pos >= n or s[pos] != b' ':
-            return False
+            return 0
         i = pos + 1
         while i < n and i - pos <= 9 and s[i] != b':':
             i += 1
         if i + 1 >= n or s[i] != b':' or s[i + 1] != b' ':
+            return 0
+        self.h_level = _level(s + pos + 1, i - pos - 1)
+        if self.h_level is None:
+            return 0
+        body_start[0] = i + 2
+        body_end[0] = n
+        while body_start[0] < body_end[0] and is_py_space(<unsigned char>s[body_start[0]]):
+            body_start[0] += 1
+        while body_end[0] > body_start[0] and is_py_space(<unsigned char>s[body_end[0] - 1]):
+            body_end[0] -= 1
+        return 1
+
+    cdef bint _general(self, CStream cs, const char* s, Py_ssize_t n, Buf* out) except -1:
+        """Any other header form (syslog, RFC 5424, relays, a bare level): the stream's Python header parser
+        splits it, the core reads the body."""
+        cdef const char* body
+        cdef Py_ssize_t blen
+        parts = cs.header.split(PyUnicode_DecodeUTF8(s, n, NULL))
+        if parts is None:
             return False
-        level_json = _level(s + pos + 1, i - pos - 1)
-        if level_json is None:
-            return False
-        body_start = i + 2
-        body_end = n
-        while body_start < body_end and is_py_space(<unsigned char>s[body_start]):
-            body_start += 1
-        while body_end > body_start and is_py_space(<unsigned char>s[body_end - 1]):
-            body_end -= 1
-        if body_start == body_end or <unsigned char>s[body_start] >= 0x80 \
-                or <unsigned char>s[body_end - 1] >= 0x80:
-            return False
-        iso_json = self._stamp(cs, s, key_end)
-        if iso_json is None:
-            return False
-        return self._body(cs, s, n, body_start, body_end, iso_json, level_json, out)
+        (iso, level, priority, hostname, appname), text = parts
+        if iso is None or level is None:
+            return False  # stamped at parse time, or a CEF line
+        self.h_iso = cs.iso_json(iso)
+        self.h_level = _LEVEL_JSON[level]
+        self.h_observer = cs.observer_json_of(hostname)
+        self.h_syslog = cs.syslog_json(priority, hostname, appname) \
+            if priority is not None or appname or hostname else None
+        self.h_appname = appname
+        body = PyUnicode_AsUTF8AndSize(text, &blen)
+        return self._body(cs, s, n, body, blen, out)
 
     cdef bytes _stamp(self, CStream cs, const char* s, Py_ssize_t key_end):
         """The JSON text of the line's UTC stamp (None when the Python path must stamp it)."""
@@ -896,25 +980,27 @@ cdef class Core:
         cs.last_offset = header.utc_offset
         return cs.last_iso
 
-    cdef bint _body(self, CStream cs, const char* s, Py_ssize_t n, Py_ssize_t b0, Py_ssize_t b1,
-                    bytes iso_json, bytes level_json, Buf* out) except -1:
+    cdef bint _body(self, CStream cs, const char* s, Py_ssize_t n, const char* body, Py_ssize_t blen,
+                    Buf* out) except -1:
+        """Route, dispatch and match the message *body* of line *s* (header in ``h_*``), then write its event."""
         cdef CPack cpack
         cdef CRule crule = None
         cdef tuple cands
         cdef object m = None
         cdef object log_type
-        cdef Py_ssize_t blen = b1 - b0
-        cdef const char* body = s + b0
         cdef Py_ssize_t s1, s2, s3, alen, bstart, bend
         cdef str body_str = None
         cdef tuple groups = None
         cdef int rc = 0
         cdef bint printable, matched = False
-        # routing (file form: no subscription name)
+        # routing (parser.LineParser.parse and _route)
         if blen >= 4 and memcmp(body, b"CEF:", 4) == 0:
             return False
+        by_app = cs.app_log_type(self.h_appname, self.route) if self.h_appname else None
         if self.forced is not None:
             log_type = self.forced
+        elif by_app:
+            log_type = by_app
         elif cs.log_type is not None:
             log_type = cs.log_type
         elif (blen >= 9 and (memcmp(body, b"Bounced: ", 9) == 0 or memcmp(body, b"Delayed: ", 9) == 0)
@@ -964,7 +1050,7 @@ cdef class Core:
                 break
         if not matched or not crule.native:
             return False
-        return self._event(cs, cpack, crule, groups, rc, s, n, b0, b1, iso_json, level_json, out)
+        return self._event(cs, cpack, crule, groups, rc, s, n, body, blen, out)
 
     cdef int _prepare(self, CRule crule) except -1:
         """Compile *crule* for PCRE2's JIT, kept only when its examples give the same groups as ``re``."""
@@ -1013,8 +1099,7 @@ cdef class Core:
         return checked > 0
 
     cdef bint _event(self, CStream cs, CPack cpack, CRule crule, tuple groups, int rc, const char* s,
-                     Py_ssize_t n, Py_ssize_t b0, Py_ssize_t b1, bytes iso_json, bytes level_json,
-                     Buf* out) except -1:
+                     Py_ssize_t n, const char* body, Py_ssize_t blen, Buf* out) except -1:
         """The event of a matched line: *groups* from ``re``, else PCRE2's ovector (*rc* its count)."""
         cdef Tree tree
         cdef Slot slots[MAX_VALUES]
@@ -1036,7 +1121,7 @@ cdef class Core:
         clean = not needs_escape(s, n)
         msg_start = orig_start = 0
         if not clean:
-            buf_json_str(sc, s + b0, b1 - b0)
+            buf_json_str(sc, body, blen)
             msg_len = sc.len
             orig_start = sc.len
             if self.keep_original:
@@ -1056,7 +1141,7 @@ cdef class Core:
                     slots[i].start = -1
                     continue
                 text = None
-                t = s + b0 + <Py_ssize_t>self.ovector[2 * g]
+                t = body + <Py_ssize_t>self.ovector[2 * g]
                 tlen = <Py_ssize_t>(self.ovector[2 * g + 1] - self.ovector[2 * g])
             slots[i].raw = NULL
             if clean and text is None and crule.slot_convs[i] == C_STR:  # a piece of the line as it is
@@ -1098,9 +1183,9 @@ cdef class Core:
         base = sc.data
         # the document: skeleton, the rule's statics and captures in plan order, then the derived ids
         tree_init(&tree)
-        tree_set(&tree, 0, self.k_ts, PyBytes_AS_STRING(iso_json), PyBytes_GET_SIZE(iso_json))
+        tree_set(&tree, 0, self.k_ts, PyBytes_AS_STRING(self.h_iso), PyBytes_GET_SIZE(self.h_iso))
         if clean:
-            tree_set(&tree, 0, self.k_message, s + b0, b1 - b0, 2)
+            tree_set(&tree, 0, self.k_message, body, blen, 2)
         else:
             tree_set(&tree, 0, self.k_message, base + msg_start, msg_len)
         node = tree_child(&tree, 0, self.k_event, True)
@@ -1113,10 +1198,12 @@ cdef class Core:
                 tree_set(&tree, node, self.k_original, s, n, 2)
             else:
                 tree_set(&tree, node, self.k_original, base + orig_start, orig_len)
-        obs = cs.observer_json
+        obs = self.h_observer
         tree_set(&tree, 0, self.k_observer, PyBytes_AS_STRING(obs), PyBytes_GET_SIZE(obs))
         node = tree_child(&tree, 0, self.k_log, True)
-        tree_set(&tree, node, self.k_level, PyBytes_AS_STRING(level_json), PyBytes_GET_SIZE(level_json))
+        tree_set(&tree, node, self.k_level, PyBytes_AS_STRING(self.h_level), PyBytes_GET_SIZE(self.h_level))
+        if self.h_syslog is not None:
+            tree_set(&tree, node, self.k_syslog, PyBytes_AS_STRING(self.h_syslog), PyBytes_GET_SIZE(self.h_syslog))
         node = tree_child(&tree, tree_child(&tree, 0, self.k_cisco, True), self.k_esa, True)
         tree_set(&tree, node, self.k_kind, PyBytes_AS_STRING(crule.kind_json), PyBytes_GET_SIZE(crule.kind_json))
         for i in range(crule.nops):

@@ -18,7 +18,7 @@ from esalog.parsers.config import ParseConfig
 from esalog.parsers.converters import CONVERTERS
 from esalog.parsers.engine import CompiledRule
 from esalog.parsers.header import HeaderParser
-from esalog.parsers.parser import OTHER_LOG_TYPES, LineParser, Stream
+from esalog.parsers.parser import OTHER_LOG_TYPES, LineParser, Stream, log_type_for
 from esalog.parsers.post import POSTPROCESSORS
 from esalog.parsers.record import PIPELINE_ERROR, Record
 from esalog.tracking.config import TrackingConfig
@@ -167,7 +167,7 @@ def native_core(parser: LineParser, tracking: TrackingConfig) -> Any:
     module.register_converters(CONVERTERS, POSTPROCESSORS)
     return module.Core(parser.packs, keep_original=parser.keep_original, forced_log_type=parser.forced_log_type,
                        stateless=True, other_log_types=OTHER_LOG_TYPES, match_type=re.Match,
-                       examples=example_bodies)
+                       examples=example_bodies, route=log_type_for)
 
 
 def example_bodies(rule: CompiledRule) -> list[str]:
