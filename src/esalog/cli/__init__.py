@@ -9,17 +9,18 @@ not an ESA line.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from esalog import __version__, native
-from esalog.cli import filter as filter_command
-from esalog.cli import listen, parse, patterns, report, schema, ship, splunk
 from esalog.errors import EXIT_OK, EsalogError, exit_code
 
-#: The command modules, in the order ``--help`` lists them.
-COMMANDS = (parse, filter_command, listen, ship, report, patterns, schema, splunk)
+#: Each command and the module that registers it, in the order ``--help`` lists them. Only the module of
+#: the command given is imported (start-up: ``ship`` needs requests, ``parse`` does not).
+COMMANDS = {"parse": "parse", "filter": "filter", "listen": "listen", "ship": "ship", "es-template": "ship",
+            "report": "report", "patterns": "patterns", "schema": "schema", "splunk-app": "splunk"}
 
 
 def version_text() -> str:
@@ -27,21 +28,24 @@ def version_text() -> str:
     return f"esalog {__version__} ({native.core_status()})"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line; with *argv* naming a command, only that command's module is loaded."""
     parser = argparse.ArgumentParser(
         prog="esalog",
         description="Parse, track and ship Cisco Secure Email Gateway (ESA) mail logs as ECS-like JSON.",
     )
     parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS:
-        module.register(sub)
+    wanted = COMMANDS.get(argv[0]) if argv else None
+    for name in dict.fromkeys(COMMANDS.values()):
+        if wanted is None or name == wanted:
+            importlib.import_module(f"esalog.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(args_list).parse_args(args_list)
     try:
         return int(args.func(args))
     except EsalogError as exc:

@@ -7,9 +7,9 @@ from typing import Any
 
 from esalog.cli.common import add_parse_options, pipeline_from
 from esalog.cli.options import add_settings, settings_from
-from esalog.connectors.config import check_writable
 from esalog.errors import EXIT_OK
 from esalog.integrations.filter import FilterConfig, run_filter
+from esalog.settings import check_writable
 
 
 def register(sub: Any) -> None:

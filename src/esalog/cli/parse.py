@@ -9,10 +9,10 @@ from typing import Any, BinaryIO
 
 from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_config, summary_line
 from esalog.cli.options import int_at_least
-from esalog.connectors.config import check_writable
 from esalog.errors import EXIT_FAILURE, EXIT_OK, EXIT_STRICT, ConfigError
 from esalog.integrations.convert import convert, convert_parallel
 from esalog.pipeline import build_pipeline
+from esalog.settings import check_writable
 
 
 def register(sub: Any) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
 from esalog.cli.options import int_at_least
-from esalog.connectors.config import check_writable
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from esalog.integrations.convert import records
+from esalog.settings import check_writable
 from esalog.sources.reader import Source, SourceConfig
 from esalog.tracking.report import Report, render_html, render_text, to_json
 

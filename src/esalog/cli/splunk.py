@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from esalog.connectors.config import check_directory
 from esalog.errors import EXIT_OK
 from esalog.integrations.splunk import build_app
+from esalog.settings import check_directory
 
 
 def register(sub: Any) -> None:

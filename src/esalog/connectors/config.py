@@ -15,44 +15,10 @@ from esalog.connectors.hec import HecConfig, HecSink
 from esalog.connectors.http import TlsOptions
 from esalog.connectors.retry import RetryPolicy
 from esalog.errors import ConfigError
-from esalog.settings import at_least, integer, number, positive, setting, validate
+from esalog.settings import at_least, check_writable, integer, number, positive, setting, validate
 from esalog.sources.checkpoint import Ledger
 
 SINKS = ("stdout", "file", "hec", "es")
-
-
-def _writable_file(path: str) -> str | None:
-    """What keeps *path* from being created or appended to, or None."""
-    if path == "-":
-        return None
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        return f"{path!r} is a directory"
-    if not os.path.isdir(directory):
-        return f"no such directory {directory!r}"
-    if os.path.exists(path):
-        return None if os.access(path, os.W_OK) else f"{path!r} is not writable"
-    return None if os.access(directory, os.W_OK | os.X_OK) else f"cannot create files in {directory!r}"
-
-
-def check_writable(flag: str, path: str | None) -> None:
-    """ConfigError unless *path* can be written (checked before any work starts)."""
-    if path is not None:
-        problem = _writable_file(path)
-        if problem:
-            raise ConfigError(f"{flag} {path!r}: {problem}")
-
-
-def check_directory(flag: str, path: str) -> None:
-    """ConfigError unless *path* is (or can be made as) a writable directory."""
-    target = os.path.abspath(path)
-    if os.path.exists(target) and not os.path.isdir(target):
-        raise ConfigError(f"{flag} {path!r}: not a directory")
-    existing = target
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{flag} {path!r}: cannot write in {existing!r}")
 
 
 @dataclass(frozen=True)
