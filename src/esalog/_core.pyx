@@ -580,6 +580,7 @@ cdef class CPack:
     cdef object pack
     cdef dict by_rule
     cdef bytes dataset_json
+    cdef str dataset
     cdef CacheEntry* cache
 
     def __cinit__(self):
@@ -596,6 +597,7 @@ cdef class CPack:
         self.pack = pack
         self.by_rule = by_rule
         self.dataset_json = _dumps(pack.dataset)
+        self.dataset = pack.dataset
 
     cdef object candidates(self, const char* a, Py_ssize_t alen, const char* b, Py_ssize_t blen,
                            const char* body, Py_ssize_t body_len):
@@ -635,6 +637,7 @@ cdef class CStream:
     cdef char last_key[32]
     cdef int last_key_len
     cdef bytes last_iso  # the last stamp as JSON text
+    cdef object last_iso_str
     cdef object last_offset  # header.utc_offset when the stamp was cached
     cdef object observer  # the observer dict the cached JSON is of
     cdef bytes observer_json
@@ -761,9 +764,10 @@ cdef class Core:
     cdef int k_ts, k_message, k_event, k_kind, k_module, k_dataset, k_original, k_observer, k_log, k_level
     cdef int k_cisco, k_esa, k_email, k_local_id, k_related, k_ip, k_direction, k_syslog
     cdef Buf scratch  # one line's rendered values; the document's leaves point into it
+    cdef str h_dataset  # the dataset of the event last written
     # the header of the line being read, as JSON text (syslog None: none; appname: the subscription name)
     cdef bytes h_iso, h_level, h_syslog, h_observer
-    cdef object h_appname
+    cdef object h_appname, h_iso_text, h_observer_obj  # the stamp and the observer as Python objects
     cdef object route  # parser.log_type_for
     cdef object examples  # rule -> the bodies of its examples (to prove PCRE2 equal to re on them)
     cdef pcre2_match_data* match_data
@@ -819,12 +823,13 @@ cdef class Core:
         """The core's state for a Python :class:`~esalog.parsers.parser.Stream`."""
         return CStream(stream)
 
-    def encode_block(self, CStream cs, list raws, cut, fallback):
+    def encode_block(self, CStream cs, list raws, cut, fallback, list facts=None):
         """NDJSON of the lines *raws* (bytes without newline) of one stream, in order.
 
         *cut*: indices of lines cut at the length limit. ``fallback(index)`` returns the NDJSON of line
         *index* made by the Python path (its record and the records stages add). Returns the NDJSON and
-        how many lines were read natively.
+        how many lines were read natively. *facts*, when given, receives per line ``(end of its NDJSON,
+        stamp, observer, dataset)``, the last three None for a line of the Python path.
         """
         cdef Buf out
         cdef Py_ssize_t i, n = len(raws)
@@ -839,8 +844,12 @@ cdef class Core:
                 if (cut and i in cut) or not self._line(cs, raw, &out):
                     cs.dirty = True
                     buf_bytes(&out, fallback(i))
+                    if facts is not None:
+                        facts.append((out.len, None, None, None))
                 else:
                     native += 1
+                    if facts is not None:
+                        facts.append((out.len, self.h_iso_text, self.h_observer_obj, self.h_dataset))
             return PyBytes_FromStringAndSize(out.data, out.len), native
         finally:
             free(out.data)
@@ -888,8 +897,10 @@ cdef class Core:
         self.h_iso = self._stamp(cs, s, key_end)
         if self.h_iso is None:
             return False
+        self.h_iso_text = cs.last_iso_str
         self.h_syslog = None
         self.h_observer = cs.observer_json
+        self.h_observer_obj = cs.observer
         self.h_appname = None
         return self._body(cs, s, n, s + body_start, body_end - body_start, out)
 
@@ -953,8 +964,10 @@ cdef class Core:
         if iso is None or level is None:
             return False  # stamped at parse time, or a CEF line
         self.h_iso = cs.iso_json(iso)
+        self.h_iso_text = iso
         self.h_level = _LEVEL_JSON[level]
         self.h_observer = cs.observer_json_of(hostname)
+        self.h_observer_obj = cs.observers_json[hostname][0]
         self.h_syslog = cs.syslog_json(priority, hostname, appname) \
             if priority is not None or appname or hostname else None
         self.h_appname = appname
@@ -974,6 +987,7 @@ cdef class Core:
         if header._last_key != key:  # an impossible date: stamped at ingest, never cached
             return None
         cs.last_iso = _dumps(iso)
+        cs.last_iso_str = iso
         if key_len <= 31:
             memcpy(cs.last_key, s + 4, key_len)
             cs.last_key_len = key_len
@@ -1241,6 +1255,7 @@ cdef class Core:
                 return False
         tree_write(&tree, 0, out, <const char**>self.keys.ptrs, self.keys.lens)
         buf_byte(out, b'\n')
+        self.h_dataset = cpack.dataset
         return True
 
     cdef int _related(self, CRule crule, Slot* slots, Buf* sc) except -1:

@@ -55,6 +55,8 @@ def to_event(record: Record) -> Event:
     document = record.document
     if document is not None:
         return document
+    if record.encoded is not None:  # made by the compiled core: read back (sinks use the bytes instead)
+        return decode(record.encoded)  # type: ignore[no-any-return]
     event_obj: dict[str, Any] = {"kind": record.kind, "module": MODULE, "dataset": record.dataset}
     if record.original is not None:
         event_obj["original"] = record.original
@@ -110,9 +112,10 @@ else:
 
 def encode_line(record: Record) -> bytes:
     """One record as one NDJSON line."""
-    return encode_event(to_event(record))
+    encoded = record.encoded
+    return encoded if encoded is not None else encode_event(to_event(record))
 
 
 def encode_lines(records: Iterable[Record]) -> bytes:
     """Several records as NDJSON in one bytes object (one write for a batch)."""
-    return b"".join([encode_event(to_event(record)) for record in records])
+    return b"".join([encode_line(record) for record in records])

@@ -20,7 +20,10 @@ SUMMARY_SOURCETYPE = "cisco:esa:message"
 
 def is_summary(record: Any) -> bool:
     """Whether a record (or nested event) is a message summary."""
-    action = record.action if hasattr(record, "action") else (record.get("event") or {}).get("action")
+    try:
+        action = record.action
+    except AttributeError:  # a nested event
+        action = (record.get("event") or {}).get("action")
     return bool(action == SUMMARY_ACTION)
 
 

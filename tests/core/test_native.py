@@ -15,17 +15,21 @@ from datetime import UTC, datetime
 from functools import cache, partial
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from esalog import native
+from esalog.connectors.es import EsConfig, EsSink
+from esalog.connectors.hec import HecConfig, HecSink
 from esalog.integrations.convert import convert
 from esalog.integrations.filter import FilterConfig, run_filter
 from esalog.parsers.config import ParseConfig
 from esalog.parsers.engine import builtin_log_types
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import Pipeline, PipelineConfig, build_pipeline, build_stages, native_core
+from esalog.sources.reader import Source, SourceConfig
 from esalog.testing.examples import EXAMPLE_TODAY
 from esalog.testing.generate import write_corpus
 from esalog.tracking.config import TrackingConfig
@@ -164,6 +168,41 @@ def test_the_core_reads_most_generated_lines_itself(tmp_path: Path) -> None:
     convert(pipeline, (str(path),), io.BytesIO().write)
     assert pipeline.counters.lines == 5000
     assert 0 < calls < 5000 * 0.05
+
+
+def shipped(path: Path, config: PipelineConfig, sink: object) -> list[bytes]:
+    """What *sink* would send for *path* as ``ship`` reads it, with the core and on the pure-Python path."""
+    parser, core = _parts(config)
+    out = []
+    for with_core in (True, False):
+        pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
+        pipeline.core = core if with_core else None
+        items = []
+        for batch in Source(pipeline, SourceConfig(paths=(str(path),)), encoded_records=True).batches():
+            first = 0
+            for index, end in enumerate(batch.ends):
+                origin = f"{batch.input.key}:{batch.offsets[index]}"
+                items += [sink.encode_item(record, origin, n, None).data  # type: ignore[attr-defined]
+                          for n, record in enumerate(batch.records[first:end])]
+                first = end
+        out.append(b"".join(items))
+    return out
+
+
+@pytest.mark.parametrize("form", ["file", "syslog"])
+def test_shipping_sends_the_same(tmp_path: Path, form: str) -> None:
+    """HEC and ``_bulk`` bodies (and the document ids) are the same from the core's records."""
+    path = tmp_path / f"mail-{form}.log"
+    write_corpus(path, 3000, form, seed=5, verdicts=True)
+    config = config_for(path, MODES["stateless"])
+    hec = HecSink(HecConfig(urls=("http://127.0.0.1:1",), token="t", sourcetypes=_parts(config)[0].sourcetypes()))
+    es = EsSink(EsConfig(urls=("http://127.0.0.1:1",)))
+    for sink in (hec, es, HecSink(HecConfig(urls=("http://127.0.0.1:1",), token="t", mode="raw-fields"))):
+        core, pure = shipped(path, config, sink)
+        assert core == pure and core.count(b"\n") >= 3000
+    events = [orjson.loads(line)["event"] for line in shipped(path, config, hec)[0].splitlines()]
+    parsed = assert_same(path, config)
+    assert isinstance(parsed, bytes) and events == [orjson.loads(line) for line in parsed.splitlines()]
 
 
 HEADERS = st.sampled_from([

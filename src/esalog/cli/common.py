@@ -4,6 +4,7 @@ progress on a terminal and the closing summary."""
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -30,7 +31,14 @@ def pipeline_config(args: argparse.Namespace, **tracking: Any) -> PipelineConfig
 
 def pipeline_from(args: argparse.Namespace, **tracking: Any) -> Pipeline:
     """The pipeline of a parsing command."""
-    return build_pipeline(pipeline_config(args, **tracking))
+    return settled(build_pipeline(pipeline_config(args, **tracking)))
+
+
+def settled(pipeline: Pipeline) -> Pipeline:
+    """*pipeline*, its packs (which live as long as the command) moved out of the garbage collector's
+    sight: collections then walk only what the lines make, not the thousands of pack objects."""
+    gc.freeze()
+    return pipeline
 
 
 def input_bytes(paths: list[str]) -> int | None:

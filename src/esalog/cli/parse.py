@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any, BinaryIO
 
-from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_config, summary_line
+from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_config, settled, summary_line
 from esalog.cli.options import int_at_least
 from esalog.errors import EXIT_FAILURE, EXIT_OK, EXIT_STRICT, ConfigError
 from esalog.integrations.convert import convert, convert_parallel
@@ -43,7 +43,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
         if args.workers is not None:
             result = convert_parallel(config, paths, args.workers, out.write)
         else:
-            pipeline = build_pipeline(config)
+            pipeline = settled(build_pipeline(config))
             progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet, input_bytes(list(paths)))
             result = convert(pipeline, paths, out.write, progress.tick)
         out.flush()

@@ -203,20 +203,21 @@ class HecSink(HttpSink):
     # ------------------------------------------------------------------------------------ encoding
 
     def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
-        event = to_event(record)
+        encoded = record.encoded
+        event = to_event(record) if encoded is None or self._raw else {}
         epoch = self._epoch(record.timestamp)
         if epoch is None:  # always send a time: without it Splunk uses the receipt time silently
             epoch = self._epoch((event.get("event") or {}).get("created")) or f"{time.time():.3f}".encode()
         parts = [b'{"time":', epoch, b","]
         host = record.observer.get("hostname")
         if host:
-            encoded = self._hosts.get(host)
-            if encoded is None:
-                encoded = orjson.dumps(host)
+            host_json = self._hosts.get(host)
+            if host_json is None:
+                host_json = orjson.dumps(host)
                 if len(self._hosts) < 1024:  # appliances are few; stay bounded anyway
-                    self._hosts[host] = encoded
-            parts += (b'"host":', encoded, b",")
-        if is_summary(record):
+                    self._hosts[host] = host_json
+            parts += (b'"host":', host_json, b",")
+        if encoded is None and is_summary(record):  # the core encodes line events only
             parts += (self._fixed_summary, b',"event":', orjson.dumps(event))
         elif self._raw:
             parts.append(self._fixed)  # index, source, sourcetype
@@ -224,7 +225,7 @@ class HecSink(HttpSink):
             parts += (b',"event":', orjson.dumps(original), b',"fields":', orjson.dumps(flat_fields(event)))
         else:
             fixed = self._fixed if self._by_dataset is None else self._by_dataset.get(record.dataset, self._fixed)
-            parts += (fixed, b',"event":', orjson.dumps(event))
+            parts += (fixed, b',"event":', orjson.dumps(event) if encoded is None else encoded[:-1])
         parts.append(b"}\n")
         data = b"".join(parts)
         return Item(data, ticket)

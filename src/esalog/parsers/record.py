@@ -9,7 +9,8 @@ A :class:`Record` is what the parser knows about one line, without any nested do
 
 Stages read typed facts (:meth:`Record.get`, :meth:`Record.get_int`, ...) and add theirs with
 :meth:`Record.set`; only the encoder (:mod:`esalog.encode`) builds the nested ECS document. Records
-that are whole documents already (message summaries, lines that are not ESA lines) carry ``document``.
+that are whole documents already (message summaries, lines that are not ESA lines) carry ``document``;
+records the compiled core made carry their NDJSON line (``encoded``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Record:
         "dataset",
         "dcid",
         "document",
+        "encoded",
         "extra",
         "extra_roots",
         "icid",
@@ -87,6 +89,7 @@ class Record:
         # the top-level names of the fields in extra, and which of them were set as whole objects
         self.extra_roots: dict[str, bool] | None = None
         self.document = document
+        self.encoded: bytes | None = None  # the event's NDJSON line when the compiled core made it (of_encoded)
         # the ids every stage asks for, typed (None when absent or not an integer)
         self.mid: int | None = None
         self.icid: int | None = None
@@ -100,6 +103,14 @@ class Record:
                      document.get("observer") or {}, appliance, kind=event.get("kind", "event"),
                      document=document)
         record.read_ids()
+        return record
+
+    @classmethod
+    def of_encoded(cls, line: bytes, timestamp: str, observer: dict[str, Any], dataset: str) -> Record:
+        """A record whose event the compiled core encoded already (one NDJSON line): sinks send *line* as it is;
+        ``timestamp``, ``observer`` and ``dataset`` are what they read besides (nothing else is known)."""
+        record = cls(timestamp, "", dataset, observer, "")
+        record.encoded = line
         return record
 
     def read_ids(self) -> None:

@@ -37,7 +37,7 @@ from esalog.sources.files import (
     open_input,
 )
 from esalog.sources.lines import BLOCK_BYTES, Block, read_blocks
-from esalog.sources.native import encode_native
+from esalog.sources.native import encode_native, records_native
 
 #: how much of a file's start is replayed through the parser on resume (header lines: time offset...)
 HEADER_REPLAY_BYTES = 64 * 1024
@@ -88,15 +88,19 @@ class Batch:
 class Source:
     """Turns paths into batches of parsed lines; ``stop`` ends reading at the next batch boundary.
 
-    *encoded*: the caller wants NDJSON only; where the pipeline has the compiled core, batches then carry
-    ``ndjson`` instead of records (read once, not followed).
+    Where the pipeline has the compiled core, it may read the lines: with *encoded* (the caller wants
+    NDJSON only, read once) batches carry ``ndjson`` instead of records; with *encoded_records* (the
+    caller only sends events on, as ``ship`` does) the core's lines become records of their encoded event
+    (:meth:`Record.of_encoded`: no fields to read).
     """
 
     def __init__(self, pipeline: Pipeline, config: SourceConfig, *, checkpoint: Checkpoint | None = None,
-                 idle: Callable[[], None] | None = None, encoded: bool = False) -> None:
+                 idle: Callable[[], None] | None = None, encoded: bool = False,
+                 encoded_records: bool = False) -> None:
         self.pipeline = pipeline
         self.config = config
         self.native = encoded and pipeline.core is not None and not config.follow
+        self.core = self.native or (encoded_records and pipeline.core is not None)
         self.checkpoint = checkpoint
         self.idle = idle or (lambda: None)
         self.stop = False
@@ -134,8 +138,8 @@ class Source:
                     _skip_to(handle, start, compressed)
             reading: BinaryIO = _Waiting(handle, self) if path == "-" else handle  # type: ignore[assignment]
             held: Batch | None = None  # a compressed file's batches are held back one: the last says "done"
-            blocks = read_blocks(reading, start_offset=start, decode=not self.native,
-                                 block_bytes=NATIVE_BLOCK_BYTES if self.native else BLOCK_BYTES)
+            blocks = read_blocks(reading, start_offset=start, decode=not self.core or source.is_stdin,
+                                 block_bytes=NATIVE_BLOCK_BYTES if self.core else BLOCK_BYTES)
             for block in blocks:
                 batch = self._batch(source, stream, block)
                 if not compressed:
@@ -160,10 +164,13 @@ class Source:
             return Batch(source, [], [], [], block.next_offset, [], block.first_number,
                          ndjson=encode_native(self.pipeline, block.raws, block.problems, stream))
         ends: list[int] = []
-        records = self.pipeline.process_lines(block.texts, stream, block.problems, ends)
+        if self.core:
+            records, ends = records_native(self.pipeline, block.raws, block.problems, stream)
+        else:
+            records = self.pipeline.process_lines(block.texts, stream, block.problems, ends)
         offsets = []
         offset = block.offset
-        for index in range(len(block.texts)):
+        for index in range(len(block.raws)):
             offsets.append(offset)
             offset += block.size(index)
         return Batch(source, records, ends, offsets, block.next_offset, block.texts, block.first_number)

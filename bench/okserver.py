@@ -1,0 +1,62 @@
+"""A minimal HEC and ``_bulk`` endpoint for the shipping benchmark: reads each body and answers success.
+
+Unlike the test kit's fakes it keeps nothing, checks nothing and decompresses nothing, so what is
+measured is esalog's side. ``python bench/okserver.py PORT`` serves on 127.0.0.1 until killed; it
+counts the bodies' newlines it received and prints the count on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+
+HEC_OK = b'{"text":"Success","code":0}'
+BULK_OK = b'{"took":1,"errors":false,"items":[]}'
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    received = 0
+
+    def _answer(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # health checks: HEC's /services/collector/health, Elasticsearch's /
+        self._answer(b"{}")
+
+    def do_HEAD(self) -> None:
+        self._answer(b"")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        Handler.received += len(self.rfile.read(length))
+        self._answer(BULK_OK if self.path.startswith("/_bulk") else HEC_OK)
+
+    def do_PUT(self) -> None:  # index template, data stream
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer(b'{"acknowledged":true}')
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def main() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    server.daemon_threads = True
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        print(f"received {Handler.received} bytes", flush=True)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
