@@ -12,7 +12,6 @@ Results go to ``bench/results.json`` and ``bench/RESULTS.md``; see bench/README.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -73,11 +72,17 @@ sys.stderr.write(f"\\n{os.waitstatus_to_exitcode(status)} {usage.ru_utime + usag
 """
 
 
-def run_once(cmd: list[str], stdin: Path | None = None) -> tuple[float, float, float]:
+#: The environment of a mode on the pure-Python path (the compiled core turned off).
+PURE = {"ESALOG_PURE": "1"}
+
+
+def run_once(cmd: list[str], stdin: Path | None = None,
+             env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """Run *cmd* (stdout to /dev/null); return wall seconds, CPU seconds and the child's peak RSS in MB."""
     with open(stdin or os.devnull, "rb") as src, open(os.devnull, "wb") as sink:
         start = time.perf_counter()
-        proc = subprocess.run([PY, "-c", LAUNCHER, *cmd], stdin=src, stdout=sink, stderr=subprocess.PIPE)
+        proc = subprocess.run([PY, "-c", LAUNCHER, *cmd], stdin=src, stdout=sink, stderr=subprocess.PIPE,
+                              env={**os.environ, **(env or {})})
         elapsed = time.perf_counter() - start
     err, _, report = proc.stderr.rstrip(b"\n").rpartition(b"\n")
     code, cpu, kilobytes = report.split()
@@ -88,17 +93,17 @@ def run_once(cmd: list[str], stdin: Path | None = None) -> tuple[float, float, f
 
 
 def measure(mode: str, build: Builder, path: Path, lines: int, repeat: int, empty: Path,
-            pin: bool = True, note: str = "") -> Run:
+            pin: bool = True, note: str = "", env: dict[str, str] | None = None) -> Run:
     """Best of *repeat* runs of ``build(path)`` minus the best start-up (``build(empty)``)."""
     prefix = PIN if pin else []
     cmd, stdin = build(empty)
-    starts = [run_once(prefix + cmd, stdin) for _ in range(max(1, repeat - 1))]
+    starts = [run_once(prefix + cmd, stdin, env) for _ in range(max(1, repeat - 1))]
     startup, startup_cpu = min(s[0] for s in starts), min(s[1] for s in starts)
     best = best_cpu = float("inf")
     rss = 0.0
     for _ in range(repeat):
         cmd, stdin = build(path)
-        elapsed, cpu, peak = run_once(prefix + cmd, stdin)
+        elapsed, cpu, peak = run_once(prefix + cmd, stdin, env)
         best, best_cpu, rss = min(best, elapsed), min(best_cpu, cpu), max(rss, peak)
     run = Run(mode, lines, max(best - startup, 1e-9), max(best_cpu - startup_cpu, 1e-9), startup, rss, note=note)
     print(f"  {mode:<40} {run.lines_per_s:>10,.0f} lines/s {run.lines_per_cpu_s:>10,.0f} lines/cpu-s "
@@ -130,49 +135,71 @@ def head(path: Path, lines: int) -> Path:
 
 
 def main_modes(args: argparse.Namespace, empty: Path) -> tuple[list[Run], list[str]]:
-    """The five modes of the headline table on the file-form corpus, plus stateful parse on syslog form."""
+    """The headline table: every mode on the file-form corpus (the compiled core, and the pure-Python path
+    where the core serves the mode), the syslog form, the realistic corpus, start-up and workers."""
     notes: list[str] = []
     path, _ = corpus(WORK, args.lines, "file")
     syslog_path, _ = corpus(WORK, args.lines, "syslog")
+    real_path, _ = corpus(WORK, args.lines, "syslog", verdicts=True, appliances=3)
     runs: list[Run] = []
     print(f"corpus {path.name}: {args.lines:,} lines, {path.stat().st_size / 1e6:.0f} MB; "
-          f"pin: {' '.join(PIN) or 'none'}")
-    parse = esalog_help("parse")
-    runs.append(measure("parse (stateful)", parse_cmd(), path, args.lines, args.repeat, empty))
-    if "--stateless" in parse:
-        runs.append(measure("parse --stateless", parse_cmd("--stateless"),
-                            path, args.lines, args.repeat, empty))
-    else:
-        notes.append("`--stateless` is not available: session tracking is not merged, "
-                     "so `parse` is stateless.")
-    runs.append(measure("parse (stateful), syslog form",
-                        parse_cmd(),
-                        syslog_path, args.lines, args.repeat, empty))
+          f"pin: {' '.join(PIN) or 'none'}; {core_status()}")
+    r = args.repeat
+    runs.append(measure("parse (stateful)", parse_cmd(), path, args.lines, r, empty))
+    runs.append(measure("parse --stateless", parse_cmd("--stateless"), path, args.lines, r, empty))
+    runs.append(measure("parse --stateless, pure", parse_cmd("--stateless"), path, args.lines, r, empty, env=PURE))
+    runs.append(measure("parse (stateful), syslog form", parse_cmd(), syslog_path, args.lines, r, empty))
+    runs.append(measure("parse --stateless, syslog form", parse_cmd("--stateless"), syslog_path, args.lines, r,
+                        empty))
+    runs.append(measure("parse --stateless, realistic", parse_cmd("--stateless"), real_path, args.lines, r, empty,
+                        note="verdicts, syslog, 3 appliances"))
+    runs.append(measure("parse --stateless, realistic, pure", parse_cmd("--stateless"), real_path, args.lines, r,
+                        empty, env=PURE))
     runs.append(measure("filter (flush per line)", lambda p: ([*ESALOG, "filter"], p),
-                        path, args.lines, args.repeat, empty))
+                        path, args.lines, r, empty))
+    runs.append(measure("filter --stateless (flush per line)", lambda p: ([*ESALOG, "filter", "--stateless"], p),
+                        path, args.lines, r, empty))
+    runs.append(measure("filter --stateless, pure", lambda p: ([*ESALOG, "filter", "--stateless"], p),
+                        path, args.lines, r, empty, env=PURE))
     base_lines = min(args.lines, BASELINE_LINES)
     runs.append(measure("baseline: pygrok + json.dumps",
                         lambda p: ([PY, str(BENCH / "peers.py"), "pygrok", str(p)], None),
-                        head(path, base_lines), base_lines, max(1, args.repeat - 1), empty,
+                        head(path, base_lines), base_lines, max(1, r - 1), empty,
                         note=f"first {base_lines:,} lines"))
     runs.append(measure("floor: read + orjson one-key dict",
                         lambda p: ([PY, str(BENCH / "peers.py"), "floor", str(p)], None),
-                        path, args.lines, args.repeat, empty))
-    if "--workers" in parse:
-        halves = [corpus(WORK / "workers", args.lines // 2, "file", seed)[0] for seed in (1, 2)]
+                        path, args.lines, r, empty))
+    notes.append(startup_note(empty, r))
+    halves = [corpus(WORK / "workers", args.lines // 2, "file", seed)[0] for seed in (1, 2)]
 
-        def workers(n: int) -> Builder:
-            """``parse --workers N`` over both halves (over the empty file alone for the start-up run)."""
-            return lambda p: ([*ESALOG, "parse", "-q", "--workers", str(n),
-                               *([str(p)] if p == empty else map(str, halves)), "-o", os.devnull], None)
+    def workers(n: int) -> Builder:
+        """``parse --stateless --workers N`` over both halves (over the empty file alone for the start-up run)."""
+        return lambda p: ([*ESALOG, "parse", "-q", "--stateless", "--workers", str(n),
+                           *([str(p)] if p == empty else map(str, halves)), "-o", os.devnull], None)
 
-        for n in (1, 2):
-            runs.append(measure(f"parse --workers {n} (2 files, 2 cores)", workers(n),
-                                halves[0], 2 * (args.lines // 2), args.repeat, empty, pin=False))
-        notes.append(f"Free parallelism during the run: two CPU-bound processes ran {parallel_capacity():.2f}x "
-                     "as fast side by side as one after the other (2.0 = a whole idle second core); "
-                     "the `--workers 2` speed-up cannot exceed it.")
+    for n in (1, 2):
+        runs.append(measure(f"parse --stateless --workers {n} (2 files)", workers(n),
+                            halves[0], 2 * (args.lines // 2), r, empty, pin=False))
+    notes.append(f"Free parallelism during the run: two CPU-bound processes ran {parallel_capacity():.2f}x "
+                 "as fast side by side as one after the other (2.0 = a whole idle second core); "
+                 "the `--workers 2` speed-up cannot exceed it.")
     return runs, notes
+
+
+def core_status() -> str:
+    """Which parsing core ``esalog`` runs (from ``esalog --version``)."""
+    return subprocess.run([*ESALOG, "--version"], capture_output=True, text=True).stdout.strip()
+
+
+def startup_note(empty: Path, repeat: int) -> str:
+    """Start-up of ``esalog parse`` on an empty file against ``python -c pass`` plus the orjson import."""
+    def best(cmd: list[str]) -> float:
+        return min(run_once(PIN + cmd)[0] for _ in range(max(3, repeat)))
+
+    esalog = best([*ESALOG, "parse", "-q", str(empty), "-o", os.devnull])
+    python = best([PY, "-c", "import orjson"])
+    return (f"Start-up: `esalog parse` on an empty file {esalog * 1000:.0f} ms, `python -c 'import orjson'` "
+            f"{python * 1000:.0f} ms ({esalog / python:.1f}x).")
 
 
 def scaling(args: argparse.Namespace, empty: Path) -> list[Run]:
@@ -226,40 +253,78 @@ def parallel_capacity(n: int = 10_000_000) -> float:
 
 
 def shipping(args: argparse.Namespace, empty: Path) -> tuple[list[Run], list[str]]:
-    """Events/s from ``esalog ship`` to the fake Splunk HEC and the fake Elasticsearch (in this process)."""
-    if importlib.util.find_spec("esalog.testing") is None or "ship" not in esalog_help(""):
-        return [], ["Shipping not measured: the connectors (`esalog ship`, `esalog.fakes`) are not merged."]
-    from esalog.testing import FakeElasticsearch, FakeHEC
-
+    """Events/s from ``esalog ship --stateless`` to a HEC and a ``_bulk`` endpoint that only answer success
+    (bench/okserver.py, its own process), with the compiled core and on the pure-Python path."""
     lines = min(args.lines, SHIP_LINES)
     path = head(corpus(WORK, args.lines, "file")[0], lines)
+    port = 18000 + os.getpid() % 1000
+    server = subprocess.Popen([PY, str(BENCH / "okserver.py"), str(port)], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    url = f"http://127.0.0.1:{port}"
+    os.environ.update(ESALOG_HEC_TOKEN="bench", ESALOG_ES_API_KEY="bench")
     runs = []
-    with FakeHEC() as hec:
-        os.environ["ESALOG_HEC_TOKEN"] = hec.token
-        runs.append(measure("ship to fake HEC", lambda p: ([*ESALOG, "ship", "--to", "hec", "--hec-url", hec.url,
-                                                           str(p)], None), path, lines, 1, empty))
-        received = hec.count
-    with FakeElasticsearch(api_key="bench") as es:
-        os.environ["ESALOG_ES_API_KEY"] = "bench"
-        runs.append(measure("ship to fake Elasticsearch", lambda p: ([*ESALOG, "ship", "--to", "es", "--es-url",
-                                                                     es.url, str(p)], None),
-                            path, lines, 1, empty))
-        indexed = len(es.ids())
-    notes = [f"Shipping: {lines:,} events per run; the fake HEC received {received:,}, the fake "
-             f"Elasticsearch holds {indexed:,} documents (both run in the harness process, on the other core)."]
+    try:
+        for to, flag in (("hec", "--hec-url"), ("es", "--es-url")):
+            for env, label in ((None, ""), (PURE, ", pure")):
+                runs.append(measure(f"ship --stateless to {to}{label}",
+                                    lambda p, to=to, flag=flag: ([*ESALOG, "ship", "-q", "--stateless", "--to", to,
+                                                                  flag, url, str(p)], None),
+                                    path, lines, 1, empty, pin=False, env=env))
+    finally:
+        server.terminate()
+        received = server.communicate(timeout=10)[0].strip()
+    notes = [f"Shipping: {lines:,} events per run to bench/okserver.py on {url} (HEC and `_bulk` answered with "
+             f"success, nothing kept; {received})."]
     return runs, notes
+
+
+def kinds(args: argparse.Namespace) -> str:
+    """Cost per line kind, in this process: the realistic corpus's lines of each expected rule, converted with
+    ``--stateless`` by the compiled core and on the pure-Python path (best of three)."""
+    from esalog.integrations.convert import convert
+    from esalog.pipeline import PipelineConfig, build_pipeline
+    from esalog.testing.generate import simulate
+    from esalog.tracking.config import TrackingConfig
+
+    per_kind: dict[str, list[str]] = {}
+    for seconds, kind, body, _ in simulate(min(args.lines, 200_000), seed=3, verdicts=True):
+        lines = per_kind.setdefault(kind, [])
+        if len(lines) < 2000:
+            stamp = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(1793606400 + int(seconds)))
+            lines.append(f"{stamp} Info: {body}\n")
+    pipeline = build_pipeline(PipelineConfig(tracking=TrackingConfig(stateless=True)))
+    core = pipeline.core
+    rows = ["| line kind | lines | core ns/line | pure ns/line | core speed-up |",
+            "| --- | ---: | ---: | ---: | ---: |"]
+    (WORK / "kinds").mkdir(exist_ok=True)
+    for kind, lines in sorted(per_kind.items(), key=lambda item: -len(item[1])):
+        if len(lines) < 200:
+            continue
+        path = WORK / "kinds" / f"{kind}.log"
+        path.write_text("".join(lines))
+        cost = []
+        for with_core in (True, False):
+            pipeline.core = core if with_core else None
+            best = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                convert(pipeline, (str(path),), lambda data: None)
+                best = min(best, time.perf_counter() - start)
+            cost.append(best / len(lines) * 1e9)
+        rows.append(f"| {kind} | {len(lines):,} | {cost[0]:,.0f} | {cost[1]:,.0f} | {cost[1] / cost[0]:.1f}x |")
+    return "\n".join(rows)
 
 
 def table(runs: list[Run]) -> str:
     """Markdown table with ratios to the pygrok baseline and to the floor (by wall time)."""
     base = next((r.lines_per_s for r in runs if r.mode.startswith("baseline")), 0.0)
     floor = next((r.lines_per_s for r in runs if r.mode.startswith("floor")), 0.0)
-    rows = ["| mode | lines | lines/s | lines/CPU-s | x pygrok | % of floor | peak RSS MB |",
+    rows = ["| mode | lines | lines/s | lines/CPU-s | x pygrok | x floor | peak RSS MB |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in runs:
         comparable = not r.mode.startswith(NOT_COMPARED)  # other inputs or other work than the baseline's
         ratio = f"{r.lines_per_s / base:.1f}x" if base and comparable else "-"
-        share = f"{100 * r.lines_per_s / floor:.0f} %" if floor and comparable else "-"
+        share = f"{r.lines_per_s / floor:.2f}" if floor and comparable else "-"
         mode = f"{r.mode} ({r.note})" if r.note else r.mode
         rows.append(f"| {mode} | {r.lines:,} | {r.lines_per_s:,.0f} | {r.lines_per_cpu_s:,.0f} | {ratio} "
                     f"| {share} | {r.peak_rss_mb:.0f} |")
@@ -273,7 +338,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per mode, the best counts (default 3)")
     ap.add_argument("--scaling", action="store_true", help="also parse 100k / 1M / 4M lines")
     ap.add_argument("--max-open", action="store_true", help="also parse 1M messages that never finish")
-    ap.add_argument("--shipping", action="store_true", help="also ship to the fake HEC and Elasticsearch")
+    ap.add_argument("--shipping", action="store_true", help="also ship to a HEC and _bulk endpoint that answers OK")
+    ap.add_argument("--kinds", action="store_true", help="also the cost per line kind, core and pure")
     ap.add_argument("--no-main", action="store_true", help="skip the headline modes")
     ap.add_argument("--update-readme", action="store_true",
                     help="also paste the table into README.md between the bench:begin/end markers")
@@ -304,6 +370,8 @@ def main() -> None:
     md = (f"Measured {meta['date']}, Python {meta['python']}, {meta['cpus']} CPUs, "
           f"pinned with `{meta['pinned']}`, best of {args.repeat}, start-up subtracted.\n\n{table(runs)}\n")
     md += "".join(f"\n* {n}" for n in notes) + ("\n" if notes else "")
+    if args.kinds:
+        md += f"\nCost per line kind (`--stateless`, in-process, best of 3):\n\n{kinds(args)}\n"
     (BENCH / "RESULTS.md").write_text(md)
     print("\n" + md)
     if args.update_readme:

@@ -646,6 +646,10 @@ cdef class CStream:
     cdef dict observers_json  # hostname -> (observer dict, its JSON)
     cdef dict syslogs_json  # (priority, hostname, appname) -> JSON of log.syslog
     cdef dict app_types  # subscription name -> log type (or None)
+    # the headers (text before the body) the header parser cached, with their facts, most recent first: the
+    # parser keeps one, lines of several appliances interleave
+    cdef list prefixes
+    cdef object prefix_offset  # header.utc_offset when they were read
     cdef str last_iso_text  # the last stamp the header parser gave, and its JSON
     cdef bytes last_iso_text_json
 
@@ -661,6 +665,13 @@ cdef class CStream:
         self.syslogs_json = {}
         self.app_types = {}
         self.last_iso_text = None
+        self.prefixes = []
+        self.prefix_offset = None
+
+    cdef void keep_prefix(self, bytes prefix, tuple facts):
+        self.prefixes.insert(0, (prefix, facts))
+        if len(self.prefixes) > 16:
+            self.prefixes.pop()
 
     cdef bytes iso_json(self, str iso):
         """The JSON text of a stamp the header parser gave (the last one cached)."""
@@ -709,8 +720,12 @@ cdef class CStream:
         if obs is not self.observer:
             self.observer = obs
             self.observer_json = _dumps(obs)
-        if self.header.utc_offset is not self.last_offset:
+        offset = self.header.utc_offset
+        if offset is not self.last_offset:
             self.last_key_len = -1
+        if offset is not self.prefix_offset:  # the clock changed: the headers read before say other times
+            self.prefixes.clear()
+            self.prefix_offset = offset
 
 
 # --------------------------------------------------------------------------------------------- core
@@ -956,11 +971,30 @@ cdef class Core:
         """Any other header form (syslog, RFC 5424, relays, a bare level): the stream's Python header parser
         splits it, the core reads the body."""
         cdef const char* body
-        cdef Py_ssize_t blen
-        parts = cs.header.split(PyUnicode_DecodeUTF8(s, n, NULL))
-        if parts is None:
-            return False
-        (iso, level, priority, hostname, appname), text = parts
+        cdef Py_ssize_t blen, plen, b0, b1
+        cdef bytes prefix
+        text = None
+        for prefix, facts in cs.prefixes:
+            plen = PyBytes_GET_SIZE(prefix)
+            if plen <= n and memcmp(s, PyBytes_AS_STRING(prefix), plen) == 0:
+                b0, b1 = plen, n
+                while b0 < b1 and is_py_space(<unsigned char>s[b0]):
+                    b0 += 1
+                while b1 > b0 and is_py_space(<unsigned char>s[b1 - 1]):
+                    b1 -= 1
+                if b0 < b1 and <unsigned char>s[b0] < 0x80 and <unsigned char>s[b1 - 1] < 0x80:
+                    text = PyUnicode_DecodeUTF8(s + b0, b1 - b0, NULL)
+                break
+        if text is None:
+            header = cs.header
+            known = header._prefix
+            parts = header.split(PyUnicode_DecodeUTF8(s, n, NULL))
+            if parts is None:
+                return False
+            facts, text = parts
+            if header._prefix is not known and header._prefix:  # a header this parser vouches for: kept
+                cs.keep_prefix(header._prefix.encode("utf-8"), header._prefix_facts)
+        iso, level, priority, hostname, appname = facts
         if iso is None or level is None:
             return False  # stamped at parse time, or a CEF line
         self.h_iso = cs.iso_json(iso)

@@ -149,6 +149,10 @@ def test_generated_corpora(tmp_path: Path, form: str, mode: str) -> None:
         assert_same(path, config_for(path, MODES[mode], keep_original=False))
         core, pure = filtered(path.read_bytes(), config_for(path, MODES[mode]))
         assert core == pure and isinstance(core, bytes) and len(core.splitlines()) == 5000
+    if form == "syslog":  # the realistic mix: verdict lines, three appliances interleaved
+        path = tmp_path / "mail-realistic.log"
+        write_corpus(path, 5000, form, seed=9, verdicts=True, appliances=3)
+        assert_same(path, config_for(path, MODES[mode]))
 
 
 def test_the_core_reads_most_generated_lines_itself(tmp_path: Path) -> None:
@@ -209,7 +213,9 @@ HEADERS = st.sampled_from([
     b"Mon Nov  2 08:00:00 2026 Info: ", b"Mon Nov 12 08:00:00 2026 Warning: ", b"Tue Nov  2 08:00:00 2026 Debug: ",
     b"Mon Nov  2 08:00:00 2026 Trace:  ", b"Mon Nov  2 08:00:00 2026 ", b"Mon Nov  2 08:00:00 2026: ",
     b"Mon Nov 123 08:00:00 2026 Info: ", b"Sun Nov  2 08:00:00 2026 Info:  \t",
-    b"<22>Nov  2 08:10:00 esa2 mail_logs: Info: ", b"Info: ", b"", b"Mon Nov  2 08:00:00 2026 Critical: ",
+    b"<22>Nov  2 08:10:00 esa2 mail_logs: Info: ", b"<22>Nov  2 08:10:00 esa3 mail_logs: Info: ",
+    b"<13>Nov  2 08:10:01 esa2 mail_logs: Warning: ", b"<22>Nov  2 08:10:00 esa2 bounces: Info: ",
+    b"Nov  2 08:10:00 esa2 amp: Info: ", b"Info: ", b"", b"Mon Nov  2 08:00:00 2026 Critical: ",
 ])
 BODIES = st.sampled_from([
     b"MID 1 ICID 2 From: <a@b>", b"MID 1 ICID 2 RID 0 To: <a@b>", b"MID 1 ICID 2 RID 0 To:", b"Start MID 1 ICID 2",
