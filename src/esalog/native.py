@@ -20,8 +20,8 @@ def _load() -> tuple[ModuleType | None, str]:
         return None, f"pure-Python core: {PURE_ENV}=1"
     try:
         from esalog import _core
-    except ImportError as exc:
-        return None, f"pure-Python core: the compiled core is not built ({exc})"
+    except ImportError:
+        return None, "pure-Python core: the compiled core is not built"
     return _core, "compiled core"
 
 
