@@ -55,9 +55,6 @@ _PCRE2_UNSAFE = re.compile(r"\\[vNhRKGXCQEpPgkoxuUZ0-9]|\{,|\[:|\(\?[^:=!<>P]|[^
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
     object PyObject_CallOneArg(object func, object arg)
-    char* PyOS_double_to_string(double val, char format_code, int precision, int flags, int* ptype) except NULL
-    void PyMem_Free(void* p)
-    double PyFloat_AS_DOUBLE(object o)
 
 
 # ------------------------------------------------------------------------------------- output buffer
@@ -1315,7 +1312,7 @@ cdef class Core:
         *text* is the capture as a string when ``re`` gave it (else made here for a Python converter).
         """
         cdef long long v
-        cdef Py_ssize_t i, j
+        cdef Py_ssize_t i
         if code == C_STR:
             buf_json_str(sc, t, n)
             return True

@@ -79,3 +79,13 @@ def test_bulk_reader_gives_the_same_events_from_file_gzip_and_stdin(inputs: list
     assert plain == run_cli("parse", "-q", str(packed)).stdout
     assert plain == run_cli("parse", "-q", "-", input=source.read_bytes()).stdout
     assert len(plain.splitlines()) == len(source.read_text().splitlines())
+
+
+def test_a_worker_that_dies_ends_the_command(inputs: list[Path], tmp_path: Path) -> None:
+    """A worker that stops on an unexpected error (orjson refuses an integer over 64 bits) fails the command
+    with exit 1 and names the file; the parent does not wait for it forever."""
+    bad = tmp_path / "mail-bad.log"
+    bad.write_text("Mon Nov  2 08:00:00 2026 Info: MID 99999999999999999999999 ICID 2 From: <a@b>\n")
+    result = run_cli("parse", "-q", "--workers", "2", str(inputs[2]), str(bad), timeout=60)
+    assert result.returncode == 1
+    assert f"the worker reading {bad} stopped".encode() in result.stderr

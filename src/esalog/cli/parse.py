@@ -41,7 +41,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     progress = None
     try:
         if args.workers is not None:
-            result = convert_parallel(config, paths, args.workers, out.write)
+            result = convert_parallel(config, paths, args.workers, out)
         else:
             pipeline = settled(build_pipeline(config))
             progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet, input_bytes(list(paths)))

@@ -2,17 +2,20 @@
 
 With workers, each input (file) is parsed whole by one worker process with its own pipeline, flushed at
 the end of that input: inputs do not share session state, so the output does not depend on N. Each
-worker streams its NDJSON back to the parent, which writes it in input order (see
-:func:`convert_parallel`).
+worker streams its NDJSON back to the parent through a pipe, and the parent moves it to the output in
+input order (see :func:`convert_parallel`).
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from multiprocessing.queues import Queue
+from typing import Any, BinaryIO
 
 from esalog.encode import encode_lines
 from esalog.errors import ConfigError, EsalogError
@@ -24,10 +27,8 @@ from esalog.sources.reader import Batch, Source, SourceConfig
 Write = Callable[[bytes], object]
 #: Records per batch when the end-of-input flush hands on what the stages still hold.
 FLUSH_BATCH = 512
-#: Blocks of NDJSON a worker may send ahead of the parent's writing.
-QUEUE_CHUNKS = 16
-#: What a worker sends: ("data", NDJSON), ("done", Converted) or ("error", message).
-_Message = tuple[str, "bytes | Converted | str"]
+#: Bytes moved from a worker's pipe at a time.
+PIPE_CHUNK = 1 << 20
 
 
 @dataclass
@@ -86,22 +87,55 @@ def convert(pipeline: Pipeline, paths: tuple[str, ...], write: Write,
     return Converted(pipeline.counters, source.damaged)
 
 
-def _worker(pipeline: Pipeline, config: PipelineConfig, path: str, channel: Queue[_Message]) -> None:
-    """In a worker process (forked, the parent's packs already loaded): stream *path*'s NDJSON back."""
+class _Output:
+    """A worker's side of its output: a temporary file until its input's turn comes (``turn`` set by the
+    parent), then the pipe to the parent. It tells the parent how much went to the file (``"kept"``)."""
+
+    def __init__(self, kept: int, pipe: int, result: Connection, turn: Any) -> None:
+        self.kept = kept
+        self.pipe = pipe
+        self.result = result
+        self.turn = turn
+        self.kept_bytes = 0
+        self.piped = False
+
+    def write(self, data: bytes) -> None:
+        if not self.piped and self.turn.is_set():
+            self.hand_over()
+        _write_all(self.pipe if self.piped else self.kept, data)
+        if not self.piped:
+            self.kept_bytes += len(data)
+
+    def hand_over(self) -> None:
+        self.result.send(("kept", self.kept_bytes))
+        self.piped = True
+
+
+def _worker(pipeline: Pipeline, config: PipelineConfig, path: str, output: _Output) -> None:
+    """In a worker process (forked, the parent's packs already loaded): *path*'s NDJSON to *output*, then
+    ``("done", Converted)`` or ``("error", message)`` to the parent."""
+    outcome: tuple[str, Converted | str]
     try:
         fresh = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
         fresh.core = pipeline.core
-        channel.put(("done", convert(fresh, (path,), lambda data: channel.put(("data", data)))))
+        outcome = ("done", convert(fresh, (path,), output.write))
     except EsalogError as exc:  # re-raised in the parent as a plain error
-        channel.put(("error", str(exc)))
+        outcome = ("error", str(exc))
+    if not output.piped:
+        output.hand_over()
+    os.close(output.pipe)
+    output.result.send(outcome)
 
 
-def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: int, write: Write) -> Converted:
-    """Parse each input on its own over *workers* processes, writing in input order as results stream in.
+def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: int, output: BinaryIO) -> Converted:
+    """Parse each input on its own over *workers* processes, writing to *output* in input order as results
+    stream in.
 
-    One process per input, at most *workers* at once, started in input order; each sends its NDJSON back
-    through a bounded queue, so the ones ahead of the input being written wait (memory stays bounded:
-    ``QUEUE_CHUNKS`` blocks per process).
+    One process per input, at most *workers* at once, started in input order. The worker of the input
+    being written streams its NDJSON to the parent through a pipe; the ones behind it write theirs to a
+    temporary file meanwhile, which the parent sends on when their turn comes (then they switch to their
+    pipe). No worker waits for another, and memory stays bounded. *output* must have a file descriptor
+    (the command's output file or stdout); the kernel moves the bytes (``sendfile``, ``splice``).
     """
     files = expand_paths(paths)
     if "-" in files:
@@ -112,32 +146,92 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
         for path in files:
             fresh = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
             fresh.core = pipeline.core
-            total.add(convert(fresh, (path,), write))
+            total.add(convert(fresh, (path,), output.write))
         return total
+    output.flush()
+    target = output.fileno()
     context = get_context("fork")
-    running: list[tuple[BaseProcess, Queue[_Message]]] = []
+    running: list[_Running] = []
     queue = list(files)
     queue.reverse()
     try:
         while queue or running:
             while queue and len(running) < workers:
-                channel: Queue[_Message] = context.Queue(QUEUE_CHUNKS)
-                process: BaseProcess = context.Process(target=_worker, args=(pipeline, config, queue.pop(), channel),
-                                          daemon=True)
-                process.start()
-                running.append((process, channel))
-            process, channel = running.pop(0)
-            while True:
-                kind, payload = channel.get()
-                if kind == "data":
-                    write(payload)  # type: ignore[arg-type]
-                elif kind == "error":
-                    raise ConfigError(str(payload))
-                else:
-                    total.add(payload)  # type: ignore[arg-type]
-                    break
-            process.join()
+                running.append(_Running(context, pipeline, config, queue.pop()))
+            total.add(running[0].write_to(target))
+            running.pop(0).close()
     finally:
-        for process, _ in running:
-            process.kill()
+        for worker in running:
+            worker.process.kill()
+            worker.close()
     return total
+
+
+class _Running:
+    """One worker process, seen from the parent: its temporary file, its pipe and its messages."""
+
+    def __init__(self, context: Any, pipeline: Pipeline, config: PipelineConfig, path: str) -> None:
+        self.path = path
+        self.kept = tempfile.TemporaryFile()
+        self.turn = context.Event()
+        pipe_read, pipe_write = os.pipe()
+        self.result, result_write = context.Pipe(duplex=False)
+        side = _Output(self.kept.fileno(), pipe_write, result_write, self.turn)
+        self.process: BaseProcess = context.Process(target=_worker, args=(pipeline, config, path, side), daemon=True)
+        self.process.start()
+        os.close(pipe_write)  # the worker holds the only writing ends: its exit ends them
+        result_write.close()
+        self.pipe = pipe_read
+
+    def write_to(self, target: int) -> Converted:
+        """Its input's turn: what it kept, then its pipe, to the file descriptor *target*; its counters
+        (EsalogError when the worker died, ConfigError when it failed)."""
+        self.turn.set()
+        try:
+            _, kept = self.result.recv()
+            sent = 0
+            while sent < kept:
+                sent += _send(target, self.kept.fileno(), sent, kept - sent)
+            while _move(self.pipe, target):
+                pass
+            kind, payload = self.result.recv()
+        except EOFError:
+            self.process.join()
+            raise EsalogError(f"the worker reading {self.path} stopped (exit code {self.process.exitcode})") from None
+        self.process.join()
+        if kind == "error":
+            raise ConfigError(str(payload))
+        assert isinstance(payload, Converted)
+        return payload
+
+    def close(self) -> None:
+        os.close(self.pipe)
+        self.result.close()
+        self.kept.close()
+
+
+def _send(target: int, source: int, offset: int, count: int) -> int:
+    """Bytes of the file *source* from *offset* to *target* (``sendfile``; copied where it cannot)."""
+    try:
+        return os.sendfile(target, source, offset, min(count, PIPE_CHUNK))
+    except OSError:
+        chunk = os.pread(source, min(count, PIPE_CHUNK), offset)
+        _write_all(target, chunk)
+        return len(chunk)
+
+
+def _move(source: int, target: int) -> bool:
+    """What the pipe *source* holds now, to *target* (``splice``; copied where it cannot); False at its end."""
+    try:
+        return os.splice(source, target, PIPE_CHUNK) > 0
+    except OSError:  # an output splice cannot write to (a terminal)
+        chunk = os.read(source, PIPE_CHUNK)
+        _write_all(target, chunk)
+        return bool(chunk)
+
+
+def _write_all(target: int, data: bytes) -> None:
+    """*data* to the file descriptor *target*, unbuffered."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(target, view):]
