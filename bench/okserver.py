@@ -18,14 +18,12 @@ BULK_OK = b'{"took":1,"errors":false,"items":[]}'
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # an answer is one small write: no wait for the client's delayed ACK
     received = 0
 
     def _answer(self, body: bytes) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
 
     def do_GET(self) -> None:  # health checks: HEC's /services/collector/health, Elasticsearch's /
         self._answer(b"{}")
