@@ -12,6 +12,7 @@ import itertools
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -19,12 +20,15 @@ import orjson
 from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
-from esalog.connectors.base import warn
+from esalog.connectors.base import Driver, warn
 from esalog.connectors.config import build_driver, build_sink
 from esalog.connectors.es import FLAVOURS, index_template
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from esalog.parsers.record import Record
 from esalog.sources.checkpoint import Checkpoint, CheckpointWriter, Ledger
-from esalog.sources.reader import Source, SourceConfig, stdin_origin
+from esalog.sources.reader import Batch, Source, SourceConfig, stdin_origin
+from esalog.tracking.persist import dump_state, load_state
+from esalog.tracking.tracker import Tracker
 
 #: End-of-input summaries are submitted in chunks of this many (bounded memory).
 FLUSH_CHUNK = 1000
@@ -84,6 +88,9 @@ def cmd_ship(args: argparse.Namespace) -> int:
         checkpoint.check_writable()
         checkpoint.load().forget_missing()
     pipeline = pipeline_from(args)
+    tracker = next((stage for stage in pipeline.stages if isinstance(stage, Tracker)), None)
+    if checkpoint is not None and tracker is not None and (saved := checkpoint.track_state()) is not None:
+        load_state(tracker, saved)
     sink = build_sink(choice, delivery, keep_original=pipeline.parser.keep_original,
                       sourcetypes=pipeline.parser.sourcetypes())
     ledger = Ledger()
@@ -107,6 +114,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
     last_origin = "start"
     progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet,
                         None if source_config.follow else input_bytes(list(source_config.paths)))
+    snapshots = _Snapshots(checkpoint, tracker, source, source_config.state_interval)
     try:
         sink.open()
         driver.start()
@@ -114,13 +122,17 @@ def cmd_ship(args: argparse.Namespace) -> int:
             for batch in source.batches():
                 last_origin = _submit(batch, ledger, driver)
                 progress.tick(batch.next_offset, f"{driver.stats.acknowledged:,} delivered")
+                snapshots.tick()
                 if driver.fatal or source.stop:
                     break
         except Interrupted:
             pass
         interrupted = source.stop
-        # end-of-input summaries stream out in chunks: there may be as many as --max-open
-        pending = pipeline.flush()
+        pending: Iterator[Record] = iter(())
+        if interrupted and source_config.follow and snapshots.enabled:
+            snapshots.take()  # stopped, not ended: the open messages go on at the next start, unsummarised
+        else:  # end-of-input summaries stream out in chunks: there may be as many as --max-open
+            pending = pipeline.flush()
         while not driver.fatal:
             chunk = list(itertools.islice(pending, FLUSH_CHUNK))
             if not chunk:
@@ -149,20 +161,44 @@ def cmd_ship(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _submit(batch: Any, ledger: Ledger, driver: Any) -> str:
-    """Hand the events of each line of *batch* to the driver with its checkpoint ticket; the last origin."""
+class _Snapshots:
+    """The session tracker's state offered to the checkpoint every *interval* seconds (see Checkpoint)."""
+
+    def __init__(self, checkpoint: Checkpoint | None, tracker: Tracker | None, source: Source,
+                 interval: float) -> None:
+        self.checkpoint, self.tracker, self.source = checkpoint, tracker, source
+        self.enabled = checkpoint is not None and tracker is not None
+        self.interval = interval
+        self._next = time.monotonic() + interval
+
+    def tick(self) -> None:
+        if self.enabled and time.monotonic() >= self._next:
+            assert self.checkpoint is not None
+            if self.checkpoint.wants_state:
+                self.take()
+            self._next = time.monotonic() + self.interval
+
+    def take(self) -> None:
+        assert self.checkpoint is not None and self.tracker is not None
+        offsets = {file_id: entry.offset for file_id, entry in self.checkpoint.entries.items()}
+        offsets.update(self.source.positions)
+        self.checkpoint.offer_state(dump_state(self.tracker), offsets)
+
+
+def _submit(batch: Batch, ledger: Ledger, driver: Driver) -> str:
+    """Hand the events of each line of *batch* to the driver with its checkpoint ticket; the last origin.
+
+    Lines delivered before a restart (``replayed``) were read again for the tracker's state only: their
+    events (and the summaries they finish) are not sent again.
+    """
     source = batch.input
-    records, ends, offsets = batch.records, batch.ends, batch.offsets
-    count = len(ends)
-    first = 0
     origin = ""
-    for index, end in enumerate(ends):
-        next_offset = offsets[index + 1] if index + 1 < count else batch.next_offset
-        done = batch.done_size if index + 1 == count else None
-        ticket = ledger.open_line(source.file_id, source.key, source.path, next_offset, end - first, done)
-        origin = (stdin_origin(batch.first_number + index, batch.texts[index]) if source.is_stdin
-                  else f"{source.key}:{offsets[index]}")
-        for number, record in enumerate(records[first:end]):
+    for line in batch.lines():
+        if line.replayed:
+            continue
+        done = batch.done_size if line.last else None
+        ticket = ledger.open_line(source.file_id, source.key, source.path, line.next_offset, len(line.records), done)
+        origin = stdin_origin(line.number, line.text) if source.is_stdin else f"{source.key}:{line.offset}"
+        for number, record in enumerate(line.records):
             driver.submit(record, origin, number, ticket)
-        first = end
     return origin

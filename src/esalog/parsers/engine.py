@@ -75,6 +75,7 @@ class CompiledRule:
     #: object name -> how Record.subtree builds it: (path below it, value slots, static value or None)
     subtree_plans: dict[str, tuple[tuple[tuple[str, ...], tuple[int, ...], Any], ...]]
     may_have_connection_facts: bool  # may write source, destination, related or tls itself
+    names_files: bool  # may name a file hash (file.hash.sha256, email.attachments): the tracker links it
     plan: tuple[StorePlan, ...]  # statics and captures grouped by parent object, statics first
 
     def convert(self, groups: Sequence[str | None]) -> list[Any]:
@@ -209,6 +210,7 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
         id_slots=_id_slots(slots, bool(post)),
         **_prefix_index(rule.set, slots),
         roots=frozenset(name.split(".", 1)[0] for name in fields),
+        names_files=bool({"file.hash.sha256", "email.attachments"} & fields) or bool(rule.kv),
         may_have_connection_facts=bool(post) or bool({"source", "destination", "related", "tls"}
                                                      & {name.split(".", 1)[0] for name in fields}),
         plan=tuple((parents, tuple(statics), tuple(caps)) for parents, (statics, caps) in plan.items()),

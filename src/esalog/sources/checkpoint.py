@@ -116,11 +116,21 @@ class Ledger:
 
 
 class Checkpoint:
-    """A JSON file: ``{"version": 2, "files": [{"dev", "ino", "key", "path", "offset", "done"?, "size"?}]}``."""
+    """A JSON file: ``{"version": 2, "files": [{"dev", "ino", "key", "path", "offset", "done"?, "size"?}],
+    "tracker"?: {"offsets": [{"dev", "ino", "offset"}], "state": {...}}}``.
+
+    ``tracker`` is the session tracker's state after the lines up to its ``offsets`` (see
+    :mod:`esalog.tracking.persist`). It is written only once every file's delivered offset has reached
+    those offsets, so on resume the lines between them and the delivered offsets are read again through
+    the tracker without being handed on (the *replay*), and correlation goes on as if never stopped.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = Path(path)
         self.entries: dict[FileId, Entry] = {}
+        self.state: dict[str, Any] | None = None  # the tracker state loaded (or last written)
+        self.state_offsets: dict[FileId, int] = {}
+        self._offered: tuple[dict[str, Any], dict[FileId, int]] | None = None
         self._written_version = -1
         self._lock = threading.Lock()
 
@@ -134,6 +144,10 @@ class Checkpoint:
                 self.entries[(int(item["dev"]), int(item["ino"]))] = Entry(
                     str(item["path"]), str(item["key"]), int(item["offset"]), bool(item.get("done", False)),
                     int(item["size"]) if item.get("size") is not None else None)
+            tracker = data.get("tracker")
+            if tracker is not None:
+                self.state = tracker["state"]
+                self.state_offsets = {(int(i["dev"]), int(i["ino"])): int(i["offset"]) for i in tracker["offsets"]}
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"checkpoint {self.path} is not readable: {exc}") from exc
         return self
@@ -157,6 +171,44 @@ class Checkpoint:
         if entry.offset > size:
             return 0, False
         return entry.offset, False
+
+    def replay_from(self, file_id: FileId) -> int | None:
+        """Where the saved tracker state stops in *file_id* (lines after it up to the delivered offset are
+        read again through the tracker, not handed on); None when the state says nothing of the file."""
+        return self.state_offsets.get(file_id) if self.state is not None else None
+
+    def track_state(self) -> dict[str, Any] | None:
+        """A tracker will run with this checkpoint: its saved state (None when there is none yet, which is
+        the state at the start of every file: delivered lines are then read again from the start)."""
+        saved = self.state
+        if saved is None:
+            self.state, self.state_offsets = {}, {}
+            return None
+        return saved
+
+    @property
+    def wants_state(self) -> bool:
+        """Whether a new state would be taken: not while an offered one waits for its lines' delivery
+        (a newer offer would starve it when delivery lags)."""
+        return self._offered is None
+
+    def offer_state(self, state: dict[str, Any], offsets: dict[FileId, int]) -> None:
+        """The tracker state after the lines read up to *offsets*: written with the first save at which
+        every one of those offsets is delivered."""
+        with self._lock:
+            self._offered = (state, dict(offsets))
+
+    def _promote(self) -> None:
+        """Make the offered state the one written, once the delivered offsets have reached it."""
+        offered = self._offered
+        if offered is None:
+            return
+        state, offsets = offered
+        for file_id, offset in offsets.items():
+            entry = self.entries.get(file_id)
+            if entry is None or entry.offset < offset:
+                return
+        self.state, self.state_offsets, self._offered = state, offsets, None
 
     def advance(self, file_id: FileId, path: str, key: str, offset: int, done_size: int | None = None) -> None:
         """Record that *file_id* was delivered up to *offset* (for readers that confirm themselves)."""
@@ -186,9 +238,16 @@ class Checkpoint:
                 return False
             if ledger is not None:
                 self.entries.update(ledger.snapshot())
+            self._promote()
             files = [entry.as_dict(file_id) for file_id, entry in sorted(self.entries.items())]
+            document: dict[str, Any] = {"version": FORMAT_VERSION, "files": files}
+            if self.state:
+                document["tracker"] = {
+                    "offsets": [{"dev": d, "ino": i, "offset": o} for (d, i), o in sorted(self.state_offsets.items())],
+                    "state": self.state,
+                }
             # stdlib json: the Splunk app, which reads checkpoints too, has no orjson
-            data = json.dumps({"version": FORMAT_VERSION, "files": files}, indent=2).encode()
+            data = json.dumps(document, separators=(",", ":")).encode()
             tmp = self.path.with_name(f".{self.path.name}.tmp")
             with open(tmp, "wb") as handle:
                 handle.write(data)

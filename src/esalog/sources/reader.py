@@ -58,6 +58,10 @@ class SourceConfig:
         help="resume from and record here how far each file was delivered (device+inode, offset)")
     checkpoint_interval: float = setting(1.0, flag="--checkpoint-interval", metavar="S", parse=number,
                                          check=positive, help="seconds between checkpoint writes (default 1)")
+    state_interval: float = setting(
+        30.0, flag="--state-interval", metavar="S", parse=number, check=positive,
+        help="with --checkpoint: seconds between saves of the session tracker's state, so that a restart "
+             "goes on correlating the messages open at the stop (default 30)")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -77,6 +81,31 @@ class Batch:
     texts: list[str]  # the lines themselves
     first_number: int  # 1-based number of the first line in its input
     done_size: int | None = None  # the last batch of a compressed file read to its end: its size on disk
+    replay_until: int = 0  # lines ending at or before this offset were delivered before: read for state only
+
+    def lines(self) -> Iterator[BatchLine]:
+        """Each line of the batch with its records and where it sits."""
+        records, ends, offsets = self.records, self.ends, self.offsets
+        count = len(ends)
+        first = 0
+        for index, end in enumerate(ends):
+            next_offset = offsets[index + 1] if index + 1 < count else self.next_offset
+            yield BatchLine(records[first:end], offsets[index], next_offset, self.first_number + index,
+                            self.texts[index], next_offset <= self.replay_until, index + 1 == count)
+            first = end
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLine:
+    """One line of a :class:`Batch`."""
+
+    records: list[Record]
+    offset: int
+    next_offset: int
+    number: int
+    text: str
+    replayed: bool  # delivered before a restart: read again for the tracker's state only
+    last: bool  # the batch's last line
 
 
 class Source:
@@ -91,6 +120,7 @@ class Source:
         self.stop = False
         self.waiting = False  # True while blocked on input (a signal may interrupt then)
         self.damaged: list[str] = []  # what could not be read (each also an error record)
+        self.positions: dict[FileId, int] = {}  # how far each file was read (for tracker-state snapshots)
 
     def batches(self) -> Iterator[Batch]:
         """Every line of every input, in order (follow: until ``stop``)."""
@@ -114,10 +144,14 @@ class Source:
             stream = self.pipeline.open_stream(source.name)
             start = 0
             on_disk = os.stat(path).st_size if path != "-" else 0
+            replay_until = 0
             if self.checkpoint is not None and source.file_id is not None:
                 start, done = self.checkpoint.resume(source.file_id, source.key, on_disk, compressed)
-                if done:
+                replay = self._replay_from(source.file_id, start)
+                if done and replay is None:
                     return
+                if replay is not None:
+                    start, replay_until = replay, start
                 if start:
                     self._replay_header(handle, stream, start)
                     _skip_to(handle, start, compressed)
@@ -125,6 +159,7 @@ class Source:
             held: Batch | None = None  # a compressed file's batches are held back one: the last says "done"
             for block in read_blocks(reading, start_offset=start):
                 batch = self._batch(source, stream, block)
+                batch.replay_until = replay_until
                 if not compressed:
                     yield batch
                 elif held is not None:
@@ -140,7 +175,19 @@ class Source:
             if path != "-":
                 handle.close()
 
+    def _replay_from(self, file_id: FileId, start: int) -> int | None:
+        """Where to start reading *file_id* for the saved tracker state when it stops before *start*."""
+        checkpoint = self.checkpoint
+        if checkpoint is None or checkpoint.state is None:
+            return None
+        replay = checkpoint.replay_from(file_id)
+        if replay is None:  # a file first read after the state was saved: all its delivered lines
+            replay = 0 if file_id in checkpoint.entries else None
+        return replay if replay is not None and replay < start else None
+
     def _batch(self, source: InputFile, stream: Stream, block: Block) -> Batch:
+        if source.file_id is not None:
+            self.positions[source.file_id] = block.next_offset
         if block.damage is not None:
             return self._damaged(source, stream, block)
         ends: list[int] = []
@@ -262,6 +309,9 @@ class Source:
         size = os.fstat(handle.fileno()).st_size
         if self.checkpoint is not None and entry.key_ready():
             start, _ = self.checkpoint.resume(file_id, entry.key(), size, False)
+            replay = self._replay_from(file_id, start)
+            if replay is not None:
+                start, entry.replay_until = replay, start
             if start:
                 self._replay_header(handle, stream, start)
                 entry.offset = start
@@ -281,6 +331,7 @@ class _Followed:
         self.stream = stream
         self.offset = 0
         self.number = 0
+        self.replay_until = 0
         self.broken = False
         self._key: str | None = None
         _Followed._counter += 1
@@ -317,6 +368,7 @@ class _Followed:
         for block in read_blocks(handle, start_offset=self.offset, final=final, block_bytes=64 * 1024):
             block.first_number += self.number
             batch = self.source._batch(source, self.stream, block)
+            batch.replay_until = self.replay_until
             if block.damage is not None:
                 self.broken = True
             self.number += len(block.texts)
