@@ -37,7 +37,7 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path: Path) -> 
     log = tmp_path / "mail.@20261102T080000.s"
     write_corpus(log, 30_000, "file", 21)
     reference = tmp_path / "reference.ndjson"
-    assert _ship(log, reference).wait(timeout=300) == 0
+    assert _ship(log, reference, "--checkpoint", str(tmp_path / "reference.ckpt")).wait(timeout=300) == 0
     want = _facts(read_ndjson(reference))
     assert want[0] and {"connection_lost", "sender_quit", "policy_drop"} <= set(want[1].values())
 

@@ -129,8 +129,10 @@ def cmd_ship(args: argparse.Namespace) -> int:
             pass
         interrupted = source.stop
         pending: Iterator[Record] = iter(())
-        if interrupted and source_config.follow and snapshots.enabled:
-            snapshots.take()  # stopped, not ended: the open messages go on at the next start, unsummarised
+        if snapshots.enabled:
+            # with a checkpoint the open messages go on at the next run (rotated files continue each
+            # other): their state is saved, they are summarised when they finish, not now as incomplete
+            snapshots.take()
         else:  # end-of-input summaries stream out in chunks: there may be as many as --max-open
             pending = pipeline.flush()
         while not driver.fatal:

@@ -188,8 +188,9 @@ class EsalogInput(Script):
             if time.monotonic() - last_save >= CHECKPOINT_SECONDS:
                 checkpoint.save(force=True)
                 last_save = time.monotonic()
-        if self.stopping and config.follow and tracker is not None:
-            # splunkd stops the input: the open messages go on at the next start, not summarised now
+        if tracker is not None:
+            # the open messages go on at the next start (or the next run of an input without follow): their
+            # state is saved with the checkpoint, they are summarised when they finish
             checkpoint.offer_state(dump_state(tracker), dict(source.positions))
         else:
             for record in pipeline.flush():
