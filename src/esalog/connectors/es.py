@@ -64,6 +64,27 @@ def document_id(appliance: str, origin: str, index: int) -> str:
     return hashlib.blake2b(f"{appliance}\x00{origin}\x00{index}".encode(), digest_size=16).hexdigest()
 
 
+def appliance_identity(record: Record, ticket: Any) -> str:
+    """Who wrote a line, for its ``_id``: the appliance's serial number or host name as the log declares
+    them (header lines, syslog host), else the identity of its file (device + inode: the same through
+    renames by rotation), else the record's stream key (pipes, the listener).
+
+    File-form logs carry no host name: two appliances' files that begin with the same line would
+    otherwise give the same ids at the same offsets, and one document would silently replace another.
+    """
+    observer = record.observer
+    serial = observer.get("serial_number")
+    if serial:
+        return f"sn:{serial}"
+    host = observer.get("hostname")
+    if host:
+        return str(host)
+    file_id = getattr(ticket, "file_id", None)
+    if file_id is not None:
+        return f"file:{file_id[0]}:{file_id[1]}"
+    return record.appliance
+
+
 # ----------------------------------------------------------------------------------------- template
 
 _ES_TYPES: dict[str, dict[str, Any]] = {
@@ -175,9 +196,9 @@ class EsSink(HttpSink):
         self.params = {"pipeline": config.pipeline} if config.pipeline else None
 
     def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
-        appliance = record.observer.get("hostname") or ""
         source = encode_line(record)
-        action = self._action_head + document_id(appliance, origin, index).encode() + b'"}}\n'
+        identity = appliance_identity(record, ticket)
+        action = self._action_head + document_id(identity, origin, index).encode() + b'"}}\n'
         return Item(action + source, ticket, len(action))
 
     def _healthy(self, endpoint: Endpoint) -> bool:
