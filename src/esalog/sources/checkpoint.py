@@ -141,6 +141,8 @@ class Checkpoint:
     def check_writable(self) -> None:
         """ConfigError unless the checkpoint's directory takes a new file (checked before any work)."""
         directory = self.path.parent
+        if self.path.is_dir():
+            raise ConfigError(f"--checkpoint {str(self.path)!r} is a directory; give a file name")
         if not directory.is_dir():
             raise ConfigError(f"--checkpoint {str(self.path)!r}: no such directory {str(directory)!r}")
         if not os.access(directory, os.W_OK | os.X_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):

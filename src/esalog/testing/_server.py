@@ -26,6 +26,7 @@ class Fault:
     seconds: float = 0.0
     every: int = 1
     body: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
 
 
 @dataclass
@@ -63,9 +64,12 @@ class Faults:
         after: int = 0,
         retry_after: float | None = None,
         body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Faults:
-        """Answer the next *times* data requests with *status* (e.g. a burst of 503, or 429 + Retry-After)."""
-        return self._add(Fault("status", times, after, status=status, retry_after=retry_after, body=body))
+        """Answer the next *times* data requests with *status* (e.g. a burst of 503, or 429 + Retry-After;
+        a redirect with ``headers={"Location": ...}``)."""
+        return self._add(Fault("status", times, after, status=status, retry_after=retry_after, body=body,
+                               headers=headers))
 
     def reset(self, *, times: int = 1, after: int = 0) -> Faults:
         """Read part of the request body, then drop the connection without an answer."""
@@ -186,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.seconds)
         if fault is not None and fault.kind == "status":
-            reply = Reply(fault.status, fault.body or owner.error_body(fault.status))
+            reply = Reply(fault.status, fault.body or owner.error_body(fault.status), dict(fault.headers or {}))
             if fault.retry_after is not None:
                 reply.headers["Retry-After"] = str(int(fault.retry_after))
         else:
