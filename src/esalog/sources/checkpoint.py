@@ -223,17 +223,38 @@ def _identities(directory: str) -> set[FileId]:
 
 
 class CheckpointWriter:
-    """Saves the checkpoint from the sender thread at most every *interval* seconds."""
+    """Saves the checkpoint from the sender threads after every acknowledged batch that moved it (at most
+    every *interval* seconds; 0: every time), so a kill -9 resends at most the batches in flight.
 
-    def __init__(self, checkpoint: Checkpoint, ledger: Ledger, interval: float, clock: Any) -> None:
+    A write error (disk full, permissions changed) never stops delivery: it is warned about once per
+    distinct error and kept in ``error``; the next save tries again.
+    """
+
+    def __init__(self, checkpoint: Checkpoint, ledger: Ledger, interval: float, clock: Any,
+                 warn: Any = None) -> None:
         self.checkpoint = checkpoint
         self.ledger = ledger
         self.interval = interval
         self._clock = clock
         self._next = 0.0
+        self._warn = warn
+        self.error: str | None = None
 
     def __call__(self) -> None:
         now = self._clock()
         if now >= self._next:
             self._next = now + self.interval
-            self.checkpoint.save(self.ledger)
+            self.save()
+
+    def save(self, force: bool = False) -> bool:
+        """Save now; False (and ``error`` set) when it could not be written."""
+        try:
+            self.checkpoint.save(self.ledger, force=force)
+        except OSError as exc:
+            error = f"cannot write the checkpoint {self.checkpoint.path}: {exc.strerror or exc}"
+            if error != self.error and self._warn is not None:
+                self._warn(error + "; delivery goes on, the next save tries again")
+            self.error = error
+            return False
+        self.error = None
+        return True

@@ -24,7 +24,7 @@ from esalog.errors import ConfigError
 from esalog.parsers.parser import Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
-from esalog.settings import number, positive, setting, validate
+from esalog.settings import at_least, number, positive, setting, validate
 from esalog.sources.checkpoint import Checkpoint
 from esalog.sources.files import (
     READ_ERRORS,
@@ -56,8 +56,10 @@ class SourceConfig:
     checkpoint: str | None = setting(
         None, flag="--checkpoint", metavar="FILE",
         help="resume from and record here how far each file was delivered (device+inode, offset)")
-    checkpoint_interval: float = setting(1.0, flag="--checkpoint-interval", metavar="S", parse=number,
-                                         check=positive, help="seconds between checkpoint writes (default 1)")
+    checkpoint_interval: float = setting(
+        0.0, flag="--checkpoint-interval", metavar="S", parse=number, check=at_least(0),
+        help="at most one checkpoint write per S seconds (default 0: after every acknowledged batch, so a "
+             "crash resends only the batches in flight)")
 
     def __post_init__(self) -> None:
         validate(self)
