@@ -55,7 +55,7 @@ def test_rotation_while_stopped_loses_nothing(tmp_path: Path, stop: str) -> None
         process = start(logs, out, checkpoint)
         try:
             # some of this file is delivered and checkpointed, then more is written while running
-            wait_until(lambda: checkpoint_offsets(checkpoint) not in ({}, before), what="the checkpoint to move")
+            wait_until(lambda: checkpoint_offsets(checkpoint) not in ({}, before), what="the checkpoint to move")  # noqa: B023
             with open(logs / "mail.current", "a") as handle:
                 handle.write(more(300))
         finally:
