@@ -25,9 +25,12 @@ from esalog.connectors.http import (
     HttpSink,
     TlsOptions,
     json_body,
+    redact_url,
     response_reason,
     retry_after_of,
+    split_userinfo,
     transport_reason,
+    warn_plain_http,
 )
 from esalog.encode import encode_line
 from esalog.errors import ConfigError, SinkError
@@ -162,7 +165,8 @@ class EsConfig:
             raise ConfigError("give --es-index or --es-data-stream, not both")
 
     def __repr__(self) -> str:  # never show credentials
-        return f"EsConfig(urls={self.urls!r}, index={self.index!r}, data_stream={self.data_stream!r})"
+        urls = tuple(redact_url(url) for url in self.urls)
+        return f"EsConfig(urls={urls!r}, index={self.index!r}, data_stream={self.data_stream!r})"
 
     @property
     def target(self) -> str:
@@ -172,7 +176,23 @@ class EsConfig:
         """This configuration with its credentials (environment), TLS options and timeout."""
         if not self.urls:
             raise ConfigError("--to es needs --es-url")
-        return replace(self, auth=auth_header_from_env(environ), tls=tls, timeout=timeout or self.timeout)
+        auth = auth_header_from_env(environ)
+        urls: list[str] = []
+        in_urls: set[tuple[str, str]] = set()
+        for url in self.urls:
+            bare, user, password = split_userinfo(url)
+            urls.append(bare)
+            if user is not None:
+                in_urls.add((user, password or ""))
+        if in_urls:  # user:password in the URL: sent as the Authorization header, never printed
+            if auth:
+                raise ConfigError("credentials are given both in --es-url and in the environment; give one")
+            if len(in_urls) > 1:
+                raise ConfigError("every --es-url must carry the same user:password (or put them in "
+                                  "ESALOG_ES_USER / ESALOG_ES_PASSWORD)")
+            user, password = in_urls.pop()
+            auth = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+        return replace(self, urls=tuple(urls), auth=auth, tls=tls, timeout=timeout or self.timeout)
 
 
 class EsSink(HttpSink):
@@ -209,6 +229,8 @@ class EsSink(HttpSink):
 
     def open(self) -> None:
         self.config.tls.announce()
+        if self.config.auth:
+            warn_plain_http(self.pool.endpoints, "Elasticsearch credentials")
         for endpoint in self.pool.check_all():
             warn(f"Elasticsearch at {endpoint.base_url} does not answer now; it is skipped until it recovers")
         if self.config.setup:

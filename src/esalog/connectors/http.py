@@ -10,6 +10,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import orjson
 import requests
@@ -46,6 +47,34 @@ def classify_status(status: int) -> str:
     if status == 400:
         return BAD_REQUEST
     return FATAL
+def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """``http://user:pass@host:9200/x`` -> (``http://host:9200/x``, user, password); (url, None, None)
+    when the URL names no user."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), unquote(user), unquote(password)
+
+
+def redact_url(url: str) -> str:
+    """The URL without any user:password in it (for messages)."""
+    bare, user, _ = split_userinfo(url)
+    if user is None:
+        return url
+    parts = urlsplit(bare)
+    return urlunsplit((parts.scheme, "***@" + parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def warn_plain_http(endpoints: Sequence[Endpoint], what: str) -> None:
+    """Warn once per endpoint that *what* (a token, credentials) goes over plain ``http://``."""
+    for endpoint in endpoints:
+        if endpoint.base_url.startswith("http://"):
+            warn(f"{endpoint.base_url}: {what} sent unencrypted over http:// (anyone on the path can read it); "
+                 "use https://")
+
+
 #: Uncompressed bytes handed to zlib at a time when a body is gzip'd (as fast as one call, less memory).
 GZIP_CHUNK_BYTES = 64 * 1024
 
@@ -80,7 +109,10 @@ class Endpoint:
 
     def __init__(self, base_url: str, headers: dict[str, str], tls: TlsOptions, timeout: float) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"URL must start with http:// or https://: {base_url!r}")
+            raise ConfigError(f"URL must start with http:// or https://: {redact_url(base_url)!r}")
+        if split_userinfo(base_url)[1] is not None:
+            raise ConfigError(f"{redact_url(base_url)}: no user:password in the URL here (credentials come from "
+                              "the environment)")
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
         self.session.headers.update(headers)
