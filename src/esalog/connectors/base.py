@@ -143,6 +143,10 @@ class Sink(ABC):
     def send(self, items: Sequence[Item]) -> Outcome:
         """Send one batch and say what happened (transport errors become :class:`Retry`)."""
 
+    def fits(self, items: Sequence[Item]) -> bool:
+        """Whether a request of *items* is small enough for what the server refused before (HTTP 413)."""
+        return True
+
     def poll(self, keys: Sequence[Hashable]) -> set[Hashable]:
         """Of the :class:`Pending` keys, those now confirmed (only sinks with acknowledgements)."""
         return set()
@@ -441,6 +445,11 @@ class Driver:
                 return
             if policy.attempts and self._no_retry.is_set():
                 self._fail(pending, f"interrupted while retrying: {reason}")
+                return
+            if len(pending) > 1 and not self.sink.fits(pending):  # a size refused before: split first
+                half = len(pending) // 2
+                self._deliver_retrying(pending[:half])
+                self._deliver_retrying(pending[half:])
                 return
             self._add("sent", len(pending))
             outcome = self.sink.send(pending)

@@ -122,6 +122,7 @@ class Endpoint:
         self.down_until = 0.0
         self.failures = 0
         self.channel: str | None = None  # HEC: the indexer-ack channel pinned to this endpoint
+        self.too_large: int | None = None  # the smallest batch (uncompressed bytes) it answered 413 to
 
     def __repr__(self) -> str:
         return f"Endpoint({self.base_url})"
@@ -296,6 +297,11 @@ class HttpSink(Sink):
                  endpoint: Endpoint) -> Outcome:
         """What the server's answer (of class *status_class*, see :func:`classify_status`) means for the batch."""
 
+    def fits(self, items: Sequence[Item]) -> bool:
+        """Smaller than every batch an endpoint refused as too large (remembered: no 413 round trip per batch)."""
+        limits = [endpoint.too_large for endpoint in self.pool.endpoints if endpoint.too_large is not None]
+        return not limits or sum(len(item.data) for item in items) < min(limits)
+
     def send(self, items: Sequence[Item]) -> Outcome:
         body = self.encode(items)
         endpoint = self.pool.pick()
@@ -309,6 +315,9 @@ class HttpSink(Sink):
             return Retry(transport_reason(endpoint, exc))
         status_class = classify_status(response.status_code)
         self.pool.observe(endpoint, status_class, response.status_code)
+        if status_class == TOO_LARGE:
+            size = sum(len(item.data) for item in items)
+            endpoint.too_large = size if endpoint.too_large is None else min(size, endpoint.too_large)
         if status_class == REDIRECT:
             where = response.headers.get("Location", "")
             return Stop(f"{endpoint.base_url} answered HTTP {response.status_code} (redirect to {where or '?'}): "
