@@ -3,7 +3,10 @@ round-robin per batch, a health probe and a circuit breaker per endpoint, TLS op
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import socket
+import threading
 import time
 import zlib
 from abc import abstractmethod
@@ -14,6 +17,9 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import orjson
 import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
 
 from esalog.connectors.base import Outcome, Retry, Sink, Stop, warn
 from esalog.connectors.batch import Item
@@ -104,8 +110,77 @@ class TlsOptions:
             )
 
 
+_current = threading.local()  # the request under way on this thread (its deadline watch)
+
+
+class _Watch:
+    """The deadline of one request: when it passes, the socket is shut down (a read in progress ends)."""
+
+    def __init__(self) -> None:
+        self.connection: Any = None
+        self.expired = False
+        self.done = False
+        self.lock = threading.Lock()
+
+    def expire(self) -> None:
+        with self.lock:
+            if self.done:
+                return
+            self.expired = True
+            sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        with self.lock:
+            self.done = True
+
+
+class _Tracked:
+    """Mixed into urllib3's connections: tells the request's watch which connection carries it."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        watch = getattr(_current, "watch", None)
+        if watch is not None:
+            watch.connection = self
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_Tracked, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Tracked, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with connections a request deadline can cut."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class RequestDeadline(requests.exceptions.Timeout):
+    """The whole request (connect, send, every byte of the answer) took longer than ``--timeout``."""
+
+
 class Endpoint:
-    """One server URL with its own connection pool and health state."""
+    """One server URL with its own connection pool and health state.
+
+    ``timeout`` bounds each request as a whole, not each socket read: a server that trickles its answer
+    a byte at a time is cut off when the time is up (:class:`RequestDeadline`).
+    """
 
     def __init__(self, base_url: str, headers: dict[str, str], tls: TlsOptions, timeout: float) -> None:
         if not base_url.startswith(("http://", "https://")):
@@ -115,6 +190,9 @@ class Endpoint:
                               "the environment)")
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
+        adapter = _DeadlineAdapter()
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.session.headers.update(headers)
         # given on every request: requests lets REQUESTS_CA_BUNDLE override Session.verify
         self.verify = tls.verify
@@ -127,6 +205,25 @@ class Endpoint:
     def __repr__(self) -> str:
         return f"Endpoint({self.base_url})"
 
+    def _within_deadline(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        watch = _Watch()
+        _current.watch = watch
+        timer = threading.Timer(self.timeout, watch.expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            return self.session.request(method, self.base_url + path, timeout=self.timeout, verify=self.verify,
+                                        allow_redirects=False, **kwargs)  # a redirected POST becomes a GET
+        except requests.RequestException as exc:
+            if watch.expired:
+                raise RequestDeadline(f"no complete answer within {self.timeout:g}s (--timeout bounds the "
+                                      "whole request)") from exc
+            raise
+        finally:
+            watch.finish()
+            timer.cancel()
+            _current.watch = None
+
     def post(
         self,
         path: str,
@@ -134,18 +231,13 @@ class Endpoint:
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
     ) -> requests.Response:
-        return self.session.post(
-            self.base_url + path, data=body, headers=headers, params=params, timeout=self.timeout,
-            verify=self.verify, allow_redirects=False,  # a redirected POST becomes a GET: never follow
-        )
+        return self._within_deadline("POST", path, data=body, headers=headers, params=params)
 
     def put(self, path: str, body: bytes, headers: dict[str, str | None] | None = None) -> requests.Response:
-        return self.session.put(self.base_url + path, data=body, headers=headers, timeout=self.timeout,
-                                verify=self.verify)
+        return self._within_deadline("PUT", path, data=body, headers=headers)
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> requests.Response:
-        return self.session.get(self.base_url + path, headers=headers, timeout=self.timeout,
-                                verify=self.verify)
+        return self._within_deadline("GET", path, headers=headers)
 
     def close(self) -> None:
         self.session.close()
