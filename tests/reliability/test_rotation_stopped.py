@@ -81,3 +81,79 @@ def test_rotation_while_stopped_loses_nothing(tmp_path: Path, stop: str) -> None
     assert counts["lost"] == 0 and counts["unexpected"] == 0, counts
     if stop == "sigterm":
         assert counts["duplicated"] == 0, counts  # a clean stop resends nothing
+
+
+def test_file_seen_but_not_yet_confirmed_is_found_after_rotation(tmp_path: Path) -> None:
+    """Found by the soak run: a live file read but not one line of it confirmed (a slow sink) when esalog
+    was killed, then rotated while it was down, was never read again. A followed file is now recorded in
+    the checkpoint as soon as it is seen."""
+    from esalog.testing import FakeHEC
+    from tests.reliability.conftest import TOKEN, original_of
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    checkpoint = tmp_path / "ship.ckpt"
+    first = FILE_HEADER + "".join(distinct_lines(300))
+    (logs / "mail.current").write_text(first)
+    with FakeHEC(token=TOKEN) as hec:
+        hec.faults.slow(5, times=1)
+        args = ["ship", "--to", "hec", "--hec-url", hec.url, "--follow", "--poll-interval", "0.05",
+                "--checkpoint", str(checkpoint), str(logs / "mail.current")]
+        process = esalog(*args, env={"ESALOG_HEC_TOKEN": TOKEN})
+        wait_until(lambda: bool(checkpoint_offsets(checkpoint)), what="the file recorded")
+        assert list(checkpoint_offsets(checkpoint).values()) == [0]
+        kill9(process)  # type: ignore[arg-type]
+        os.rename(logs / "mail.current", logs / "mail.@20261102T090000.s")
+        second = FILE_HEADER.replace("08:00:00", "09:00:00") + "".join(distinct_lines(100, start=300))
+        (logs / "mail.current").write_text(second)
+        process = esalog(*args, env={"ESALOG_HEC_TOKEN": TOKEN})
+        try:
+            wait_until(lambda: hec.count >= 404, what="both files")
+        finally:
+            process.send_signal(signal.SIGTERM)  # type: ignore[attr-defined]
+            process.wait(timeout=60)  # type: ignore[attr-defined]
+        counts = tally((first + second).splitlines(), [original_of(e) for e in hec.events])
+    assert counts["lost"] == 0, counts
+
+
+def test_down_across_two_rotations_reads_the_file_never_seen(tmp_path: Path) -> None:
+    """esalog stopped cleanly; the ESA rotated twice before it came back: the tail of the checkpointed
+    file, the file it never saw (by its rotated name, in order), then the live one."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    out = tmp_path / "out.ndjson"
+    checkpoint = tmp_path / "ship.ckpt"
+    sent: list[str] = []
+
+    def lines(hour: int, count: int, start: int) -> str:
+        text = FILE_HEADER.replace("08:00:00", f"{hour:02d}:00:00") + "".join(distinct_lines(count, start=start))
+        sent.extend(text.splitlines())
+        return text
+
+    (logs / "mail.current").write_text(lines(8, 200, 0))
+    (logs / "mail.@20261102T070000.s").write_text(lines(7, 50, 10_000))  # older, before esalog: not read
+    sent[-52:] = []
+    process = start(logs, out, checkpoint)
+    wait_until(lambda: len(delivered(out)) >= 202, what="the first file")
+    process.send_signal(signal.SIGTERM)  # type: ignore[attr-defined]
+    assert process.wait(timeout=60) == 0  # type: ignore[attr-defined]
+    with open(logs / "mail.current", "a") as handle:
+        handle.write("".join(distinct_lines(30, start=200)))
+    sent.extend(line.rstrip("\n") for line in distinct_lines(30, start=200))
+    os.rename(logs / "mail.current", logs / "mail.@20261102T090000.s")
+    (logs / "mail.current").write_text(lines(9, 100, 300))
+    os.rename(logs / "mail.current", logs / "mail.@20261102T100000.s")
+    (logs / "mail.current").write_text(lines(10, 100, 500))
+    process = start(logs, out, checkpoint)
+    try:
+        wait_until(lambda: set(sent) <= set(delivered(out)), what="every line")
+    finally:
+        process.send_signal(signal.SIGTERM)  # type: ignore[attr-defined]
+        process.wait(timeout=60)  # type: ignore[attr-defined]
+    got = delivered(out)
+    counts = tally(sent, got)
+    assert counts["lost"] == 0 and counts["duplicated"] == 0 and counts["unexpected"] == 0, counts
+    # in order: the first file's tail, the file never seen, the live file
+    order = [got.index(line) for line in ("Mon Nov  2 09:00:00 2026 Info: Begin Logfile",
+                                          "Mon Nov  2 10:00:00 2026 Info: Begin Logfile")]
+    assert order == sorted(order)

@@ -91,7 +91,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
     writer = (CheckpointWriter(checkpoint, ledger, source_config.checkpoint_interval, time.monotonic, warn)
               if checkpoint else None)
     driver = build_driver(sink, delivery, ledger, on_progress=writer)
-    source = Source(pipeline, source_config, checkpoint=checkpoint, idle=driver.tick)
+    source = Source(pipeline, source_config, checkpoint=checkpoint, idle=driver.tick,
+                    seen=writer.save_now if writer is not None else None)
     signals = {"count": 0}
 
     def on_signal(signum: int, _frame: Any) -> None:

@@ -165,6 +165,15 @@ class Checkpoint:
         with self._lock:
             self.entries[file_id] = Entry(path, key, offset, done_size is not None, done_size)
 
+    def register(self, file_id: FileId, path: str, key: str) -> bool:
+        """Record a file seen for the first time at offset 0 (``--follow``); False when already known."""
+        with self._lock:
+            entry = self.entries.get(file_id)
+            if entry is not None and entry.key == key:
+                return False
+            self.entries[file_id] = Entry(path, key, 0)
+            return True
+
     def forget_missing(self) -> int:
         """Drop the entries of files that exist no more (none in their directory has that identity)."""
         by_dir: dict[str, set[FileId]] = {}
@@ -245,6 +254,10 @@ class CheckpointWriter:
         if now >= self._next:
             self._next = now + self.interval
             self.save()
+
+    def save_now(self) -> None:
+        """Save now, whatever the interval (a file newly recorded)."""
+        self.save(force=True)
 
     def save(self, force: bool = False) -> bool:
         """Save now; False (and ``error`` set) when it could not be written."""
