@@ -54,8 +54,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
               f"{stats.partial} partial, {stats.refused} refused, {stats.dropped} dropped (queue or socket "
               f"buffer full, or not parsed at a hard stop)", file=sys.stderr)
     report_delivery(driver, seconds=seconds, quiet=args.quiet, stats=args.stats, dead_letter=delivery.dead_letter,
-                    messages=stats.received, peers=stats.peers, truncated=stats.truncated, partial=stats.partial,
-                    refused=stats.refused, dropped=stats.dropped, pending=driver.stats.pending,
+                    command="listen", messages=stats.received, peers=stats.peers, truncated=stats.truncated,
+                    partial=stats.partial, refused=stats.refused, dropped=stats.dropped, pending=driver.stats.pending,
                     peak_buffer_bytes=stats.peak_bytes)
     if driver.stats.pending:
         print(f"esalog: {driver.stats.pending} events were still being sent at the hard stop", file=sys.stderr)

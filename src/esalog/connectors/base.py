@@ -113,9 +113,9 @@ class SinkStats:
         """Events handed over and not yet resolved (0 after a complete close: the invariant)."""
         return self.received - self.acknowledged - self.dead_lettered - self.failed
 
-    def summary(self, sink: str) -> str:
+    def summary(self, sink: str, command: str = "ship") -> str:
         return (
-            f"esalog ship: {sink}: {self.received} received, {self.sent} sent, "
+            f"esalog {command}: {sink}: {self.received} received, {self.sent} sent, "
             f"{self.acknowledged} acknowledged, {self.retried} retried, "
             f"{self.dead_lettered} dead-lettered, {self.failed} failed"
         )
