@@ -122,7 +122,9 @@ class Checkpoint:
         self.path = Path(path)
         self.entries: dict[FileId, Entry] = {}
         self._written_version = -1
-        self._lock = threading.Lock()
+        # re-entrant: a second Ctrl-C saves from the signal handler, which may interrupt this very thread
+        # inside a save (it then exits at once, so the interrupted save never resumes)
+        self._lock = threading.RLock()
 
     def load(self) -> Checkpoint:
         """Read the file if it exists; a malformed file is a configuration error (never ignored)."""
