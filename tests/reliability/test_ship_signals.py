@@ -72,8 +72,11 @@ def test_second_ctrl_c_exits_at_once_while_a_request_hangs(tmp_path: Path) -> No
         hec.faults.slow(0.0, times=2).slow(120, times=100)  # two batches go through, then the server hangs
         process = esalog("ship", "--to", "hec", "--hec-url", hec.url, "--batch-events", "500", "--timeout", "300",
                          "--checkpoint", str(checkpoint), str(log), env={"ESALOG_HEC_TOKEN": TOKEN})
+        text = log.read_bytes()
+        confirmed = len(b"".join(text.splitlines(keepends=True)[:1000]))
         try:
-            while hec.count < 1000 and process.poll() is None:
+            # two batches confirmed and checkpointed; the third hangs in the server
+            while list(checkpoint_offsets(checkpoint).values()) != [confirmed] and process.poll() is None:
                 time.sleep(0.02)
             process.send_signal(signal.SIGINT)
             read_until(process, b"SIGINT: stopping")
@@ -86,8 +89,5 @@ def test_second_ctrl_c_exits_at_once_while_a_request_hangs(tmp_path: Path) -> No
     assert took < 3, f"the second Ctrl-C took {took:.1f}s"
     assert process.returncode == 1
     assert b"stopped at once" in rest and b"pending (not confirmed)" in rest
-    offsets = checkpoint_offsets(checkpoint)
-    # the checkpoint holds exactly the lines confirmed: the first 1000 events (two batches)
-    text = log.read_bytes()
-    confirmed = len(b"".join(text.splitlines(keepends=True)[:1000]))
-    assert list(offsets.values()) == [confirmed]
+    # the checkpoint still holds exactly the lines confirmed: the first 1000 events (two batches)
+    assert list(checkpoint_offsets(checkpoint).values()) == [confirmed]
