@@ -250,6 +250,7 @@ class CheckpointWriter:
         self._next = 0.0
         self._warn = warn
         self.error: str | None = None
+        self._error_lock = threading.Lock()
 
     def __call__(self) -> None:
         now = self._clock()
@@ -267,9 +268,11 @@ class CheckpointWriter:
             self.checkpoint.save(self.ledger, force=force)
         except OSError as exc:
             error = f"cannot write the checkpoint {self.checkpoint.path}: {exc.strerror or exc}"
-            if error != self.error and self._warn is not None:
+            with self._error_lock:  # several senders may fail at once: one warning
+                new = error != self.error
+                self.error = error
+            if new and self._warn is not None:
                 self._warn(error + "; delivery goes on, the next save tries again")
-            self.error = error
             return False
         self.error = None
         return True
