@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # libmagic1 (splunk-appinspect's python-magic).
 SYSTEM_PACKAGES := rsyslog libmagic1
 
-.PHONY: run test bench lint clean system-deps
+.PHONY: run test bench soak lint clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ test: system-deps $(VENV)/.dev-installed
 ## make bench: hot-path benchmark (see bench/README.md)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## make soak: ship and listen under faults (kill -9 loops, rotation while stopped, floods, outages),
+## counted by line identity (see bench/README.md); SOAK_ARGS=--short for the quick version make test runs
+soak: $(VENV)/.dev-installed
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

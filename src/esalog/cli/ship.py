@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import signal
 import sys
 import time
@@ -20,7 +21,7 @@ import orjson
 from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
-from esalog.connectors.base import Driver, warn
+from esalog.connectors.base import Driver, RetryReporter, warn
 from esalog.connectors.config import build_driver, build_sink
 from esalog.connectors.es import FLAVOURS, index_template
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
@@ -94,17 +95,26 @@ def cmd_ship(args: argparse.Namespace) -> int:
     sink = build_sink(choice, delivery, keep_original=pipeline.parser.keep_original,
                       sourcetypes=pipeline.parser.sourcetypes())
     ledger = Ledger()
-    writer = (CheckpointWriter(checkpoint, ledger, source_config.checkpoint_interval, time.monotonic)
+    writer = (CheckpointWriter(checkpoint, ledger, source_config.checkpoint_interval, time.monotonic, warn)
               if checkpoint else None)
     driver = build_driver(sink, delivery, ledger, on_progress=writer)
-    source = Source(pipeline, source_config, checkpoint=checkpoint, idle=driver.tick)
+    source = Source(pipeline, source_config, checkpoint=checkpoint, idle=driver.tick,
+                    seen=writer.save_now if writer is not None else None)
     signals = {"count": 0}
 
     def on_signal(signum: int, _frame: Any) -> None:
         signals["count"] += 1
         source.stop = True
-        if signals["count"] > 1:
-            driver.abort()  # a second signal: stop retrying, count the rest as failed
+        if signals["count"] == 1:
+            # stop promptly: what is queued is sent once, nothing is retried (a rerun with the same
+            # checkpoint sends it again); the checkpoint moves only past what was confirmed
+            driver.give_up_retries()
+            print(f"esalog: {signal.Signals(signum).name}: stopping: reading ends, what is queued is sent once "
+                  "without retries" + ("; the checkpoint keeps what is not confirmed for the next run"
+                                       if checkpoint else "") + " (again to exit at once)",
+                  file=sys.stderr, flush=True)
+        else:
+            _exit_now(driver, writer)
         if source.waiting:
             raise Interrupted(signal.Signals(signum).name)
 
@@ -115,9 +125,11 @@ def cmd_ship(args: argparse.Namespace) -> int:
     progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet,
                         None if source_config.follow else input_bytes(list(source_config.paths)))
     snapshots = _Snapshots(checkpoint, tracker, source, source_config.state_interval)
+    reporter = RetryReporter(driver, delivery.report_interval)
     try:
         sink.open()
         driver.start()
+        reporter.start()
         try:
             for batch in source.batches():
                 last_origin = _submit(batch, ledger, driver)
@@ -144,23 +156,39 @@ def cmd_ship(args: argparse.Namespace) -> int:
                 driver.submit(record, f"flush after {last_origin}", index, ticket)
         driver.close()
     finally:
+        reporter.stop()
         progress.done()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if checkpoint is not None:
-            checkpoint.save(ledger, force=True)
+        if writer is not None:
+            writer.save(force=True)
     seconds = time.monotonic() - start
     report_delivery(driver, seconds=seconds, quiet=args.quiet, stats=args.stats, dead_letter=delivery.dead_letter,
                     interrupted=interrupted)
     for why in source.damaged:
         print(f"esalog: error: {why}", file=sys.stderr)
-    if driver.stats.undelivered or driver.fatal or source.damaged:
+    write_errors = [e for e in (writer.error if writer else None, driver.dead_letter.error) if e]
+    for error in write_errors:
+        print(f"esalog: error: {error}", file=sys.stderr)
+    if driver.stats.undelivered or driver.fatal or source.damaged or write_errors:
         return EXIT_FAILURE
     if interrupted and not source_config.follow:
         warn("interrupted before the end of the input"
              + ("; run again with the same --checkpoint to resume" if checkpoint else ""))
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def _exit_now(driver: Driver, writer: CheckpointWriter | None) -> None:
+    """A second signal: record what was confirmed, say what is left, exit without waiting for anyone."""
+    driver.abort()
+    saved = writer.save(force=True) if writer is not None else False
+    stats = driver.stats
+    print(f"esalog: stopped at once: {stats.received:,} received, {stats.acknowledged:,} delivered, "
+          f"{stats.dead_lettered:,} dead-lettered, {stats.failed:,} failed, {stats.pending:,} pending (not confirmed)"
+          + ("; the checkpoint resumes before every event not confirmed" if saved else ""),
+          file=sys.stderr, flush=True)
+    os._exit(EXIT_FAILURE)
 
 
 class _Snapshots:

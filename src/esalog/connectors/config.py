@@ -85,6 +85,10 @@ class DeliveryConfig:
         help=f"give a request up after waiting this long in total (default {RetryPolicy.budget:g}; 0 = never)")
     timeout: float | None = setting(None, flag="--timeout", metavar="S", parse=number, check=positive,
                                     help="HTTP request timeout (default: hec 30, es 60)")
+    report_interval: float = setting(
+        5.0, flag="--report-interval", metavar="S", parse=number, check=positive,
+        help="while a sink is retrying, print what failed, the attempt and the time left of --retry-budget "
+             "every S seconds (default 5)")
     ca_bundle: str | None = setting(None, flag="--ca-bundle", metavar="FILE",
                                     help="CA certificates to verify the server with")
     insecure: bool = setting(False, flag="--insecure", help="do not verify TLS certificates (prints a warning)")

@@ -25,9 +25,12 @@ from esalog.connectors.http import (
     HttpSink,
     TlsOptions,
     json_body,
+    redact_url,
     response_reason,
     retry_after_of,
+    split_userinfo,
     transport_reason,
+    warn_plain_http,
 )
 from esalog.encode import encode_line
 from esalog.errors import ConfigError, SinkError
@@ -62,6 +65,27 @@ def auth_header_from_env(environ: Mapping[str, str]) -> dict[str, str]:
 def document_id(appliance: str, origin: str, index: int) -> str:
     """Deterministic ``_id``: the same line of the same input always gets the same id."""
     return hashlib.blake2b(f"{appliance}\x00{origin}\x00{index}".encode(), digest_size=16).hexdigest()
+
+
+def appliance_identity(record: Record, ticket: Any) -> str:
+    """Who wrote a line, for its ``_id``: the appliance's serial number or host name as the log declares
+    them (header lines, syslog host), else the identity of its file (device + inode: the same through
+    renames by rotation), else the record's stream key (pipes, the listener).
+
+    File-form logs carry no host name: two appliances' files that begin with the same line would
+    otherwise give the same ids at the same offsets, and one document would silently replace another.
+    """
+    observer = record.observer
+    serial = observer.get("serial_number")
+    if serial:
+        return f"sn:{serial}"
+    host = observer.get("hostname")
+    if host:
+        return str(host)
+    file_id = getattr(ticket, "file_id", None)
+    if file_id is not None:
+        return f"file:{file_id[0]}:{file_id[1]}"
+    return record.appliance
 
 
 # ----------------------------------------------------------------------------------------- template
@@ -141,7 +165,8 @@ class EsConfig:
             raise ConfigError("give --es-index or --es-data-stream, not both")
 
     def __repr__(self) -> str:  # never show credentials
-        return f"EsConfig(urls={self.urls!r}, index={self.index!r}, data_stream={self.data_stream!r})"
+        urls = tuple(redact_url(url) for url in self.urls)
+        return f"EsConfig(urls={urls!r}, index={self.index!r}, data_stream={self.data_stream!r})"
 
     @property
     def target(self) -> str:
@@ -151,7 +176,23 @@ class EsConfig:
         """This configuration with its credentials (environment), TLS options and timeout."""
         if not self.urls:
             raise ConfigError("--to es needs --es-url")
-        return replace(self, auth=auth_header_from_env(environ), tls=tls, timeout=timeout or self.timeout)
+        auth = auth_header_from_env(environ)
+        urls: list[str] = []
+        in_urls: set[tuple[str, str]] = set()
+        for url in self.urls:
+            bare, user, password = split_userinfo(url)
+            urls.append(bare)
+            if user is not None:
+                in_urls.add((user, password or ""))
+        if in_urls:  # user:password in the URL: sent as the Authorization header, never printed
+            if auth:
+                raise ConfigError("credentials are given both in --es-url and in the environment; give one")
+            if len(in_urls) > 1:
+                raise ConfigError("every --es-url must carry the same user:password (or put them in "
+                                  "ESALOG_ES_USER / ESALOG_ES_PASSWORD)")
+            user, password = in_urls.pop()
+            auth = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+        return replace(self, urls=tuple(urls), auth=auth, tls=tls, timeout=timeout or self.timeout)
 
 
 class EsSink(HttpSink):
@@ -175,9 +216,9 @@ class EsSink(HttpSink):
         self.params = {"pipeline": config.pipeline} if config.pipeline else None
 
     def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
-        appliance = record.observer.get("hostname") or ""
         source = encode_line(record)
-        action = self._action_head + document_id(appliance, origin, index).encode() + b'"}}\n'
+        identity = appliance_identity(record, ticket)
+        action = self._action_head + document_id(identity, origin, index).encode() + b'"}}\n'
         return Item(action + source, ticket, len(action))
 
     def _healthy(self, endpoint: Endpoint) -> bool:
@@ -188,6 +229,8 @@ class EsSink(HttpSink):
 
     def open(self) -> None:
         self.config.tls.announce()
+        if self.config.auth:
+            warn_plain_http(self.pool.endpoints, "Elasticsearch credentials")
         for endpoint in self.pool.check_all():
             warn(f"Elasticsearch at {endpoint.base_url} does not answer now; it is skipped until it recovers")
         if self.config.setup:

@@ -39,8 +39,11 @@ from esalog.connectors.http import (
     TlsOptions,
     json_body,
     read_secret_file,
+    redact_url,
     response_reason,
     retry_after_of,
+    split_userinfo,
+    warn_plain_http,
 )
 from esalog.encode import to_event
 from esalog.errors import ConfigError
@@ -97,12 +100,17 @@ class HecConfig:
         validate(self)
 
     def __repr__(self) -> str:  # never show the token
-        return f"HecConfig(urls={self.urls!r}, mode={self.mode!r}, ack={self.ack})"
+        urls = tuple(redact_url(url) for url in self.urls)
+        return f"HecConfig(urls={urls!r}, mode={self.mode!r}, ack={self.ack})"
 
     def resolved(self, environ: Mapping[str, str], tls: TlsOptions, timeout: float | None) -> HecConfig:
         """This configuration with its token (file, else ``ESALOG_HEC_TOKEN``), TLS options and timeout."""
         if not self.urls:
             raise ConfigError("--to hec needs --hec-url")
+        for url in self.urls:
+            if split_userinfo(url)[1] is not None:
+                raise ConfigError(f"--hec-url {redact_url(url)}: no user:password in the URL; the token comes from "
+                                  "ESALOG_HEC_TOKEN or --hec-token-file")
         token = (read_secret_file(self.token_file, "HEC token") if self.token_file
                  else environ.get("ESALOG_HEC_TOKEN", "").strip())
         if not token:
@@ -233,6 +241,7 @@ class HecSink(HttpSink):
 
     def open(self) -> None:
         self.config.tls.announce()
+        warn_plain_http(self.pool.endpoints, "HEC token")
         for endpoint in self.pool.check_all():
             warn(f"HEC at {endpoint.base_url} is not healthy now; it is skipped until it recovers")
 

@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from esalog.errors import ConfigError
-from esalog.parsers.engine import CONVERSION_ERRORS, CompiledPack, CompiledRule, Event, load_builtin_packs
+from esalog.parsers.engine import (
+    CONVERSION_ERRORS,
+    USER_RULE_SECONDS,
+    CompiledPack,
+    CompiledRule,
+    Event,
+    RuleMatch,
+    RuleTimeout,
+    load_builtin_packs,
+)
 from esalog.parsers.header import HeaderParser, iso_utc
 from esalog.parsers.record import MODULE, PIPELINE_ERROR, Record
 from esalog.schemas import is_declared
@@ -201,11 +210,18 @@ class LineParser:
             if priority is not None or appname or hostname else None,
             tags=list(tags) if tags else None,
         )
-        found = pack.match(body)
-        if found is None and not self.forced_log_type:
-            found = self._fallback(pack, body)
-            if found is not None:
-                record.dataset = found[0].dataset
+        try:
+            found = pack.match(body)
+            if found is None and not self.forced_log_type:
+                found = self._fallback(pack, body)
+                if found is not None:
+                    record.dataset = found[0].dataset
+        except RuleTimeout as late:
+            found = late.found
+            record.add_tag("esalog_rule_timeout")
+            record.set("error", {"type": "rule_timeout", "message":
+                                 f"user rule {', '.join(repr(r.id) for r in late.rules)} took longer than "
+                                 f"{USER_RULE_SECONDS:g}s on this line and was skipped"})
         if found is None:
             self._unmatched(record, body)
             return record
@@ -268,7 +284,7 @@ class LineParser:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _fallback(self, routed: CompiledPack, body: str) -> tuple[CompiledRule, re.Match[str]] | None:
+    def _fallback(self, routed: CompiledPack, body: str) -> tuple[CompiledRule, RuleMatch] | None:
         """A line its routed pack does not know, read by another pack whose rules start with its words.
 
         A file or subscription name may mislead (``bounces.log`` holding mail log lines, a custom

@@ -24,7 +24,7 @@ from esalog.errors import ConfigError
 from esalog.parsers.parser import Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
-from esalog.settings import number, positive, setting, validate
+from esalog.settings import at_least, number, positive, setting, validate
 from esalog.sources.checkpoint import Checkpoint
 from esalog.sources.files import (
     READ_ERRORS,
@@ -56,8 +56,10 @@ class SourceConfig:
     checkpoint: str | None = setting(
         None, flag="--checkpoint", metavar="FILE",
         help="resume from and record here how far each file was delivered (device+inode, offset)")
-    checkpoint_interval: float = setting(1.0, flag="--checkpoint-interval", metavar="S", parse=number,
-                                         check=positive, help="seconds between checkpoint writes (default 1)")
+    checkpoint_interval: float = setting(
+        0.0, flag="--checkpoint-interval", metavar="S", parse=number, check=at_least(0),
+        help="at most one checkpoint write per S seconds (default 0: after every acknowledged batch, so a "
+             "crash resends only the batches in flight)")
     state_interval: float = setting(
         30.0, flag="--state-interval", metavar="S", parse=number, check=positive,
         help="with --checkpoint: seconds between saves of the session tracker's state, so that a restart "
@@ -112,11 +114,14 @@ class Source:
     """Turns paths into batches of parsed lines; ``stop`` ends reading at the next batch boundary."""
 
     def __init__(self, pipeline: Pipeline, config: SourceConfig, *, checkpoint: Checkpoint | None = None,
-                 idle: Callable[[], None] | None = None) -> None:
+                 idle: Callable[[], None] | None = None, seen: Callable[[], None] | None = None) -> None:
         self.pipeline = pipeline
         self.config = config
         self.checkpoint = checkpoint
         self.idle = idle or (lambda: None)
+        #: --follow: called after a file new to the checkpoint was recorded in it (at offset 0), so the
+        #: caller saves it at once: renamed by a rotation while esalog is down, it is still found
+        self.seen = seen or (lambda: None)
         self.stop = False
         self.waiting = False  # True while blocked on input (a signal may interrupt then)
         self.damaged: list[str] = []  # what could not be read (each also an error record)
@@ -276,31 +281,37 @@ class Source:
         return present
 
     def _rotated_while_stopped(self, present: dict[FileId, str]) -> dict[FileId, str]:
-        """Checkpointed files no longer under a followed name, found by identity in their directory.
+        """Checkpointed files no longer under a followed name, found by identity in their directory, and
+        the files rotated after them that esalog never saw (down across several rotations).
 
-        Their unread tails come first, oldest offset entry first, then the live files.
+        Their unread tails come first, in the order of their rotated names (ESA stamps them with the
+        time: ``mail.@20261102T090000.s``), then the live files.
         """
         found: dict[FileId, str] = {}
         if self.checkpoint is None:
             return found
-        for file_id, entry in self.checkpoint.entries.items():
+        known = self.checkpoint.entries
+        listings: dict[str, list[tuple[str, FileId, int]]] = {}
+        for file_id, entry in list(known.items()):
             if file_id in present or entry.done:
                 continue
             directory = os.path.dirname(entry.path) or "."
-            try:
-                names = sorted(os.listdir(directory))
-            except OSError:
-                continue
-            for name in names:
-                path = os.path.join(directory, name)
-                try:
-                    stat = os.stat(path)
-                except OSError:
-                    continue
-                if (stat.st_dev, stat.st_ino) == file_id and stat.st_size > entry.offset:
-                    found[file_id] = path
+            files = listings.get(directory)
+            if files is None:
+                files = listings[directory] = _listing(directory)
+            for name, identity, size in files:
+                if identity == file_id:
+                    if size > entry.offset:
+                        found[file_id] = os.path.join(directory, name)
+                    # ESA's later rotations of the same log, never seen: read from their start
+                    stem = _rotation_stem(name)
+                    if stem is not None:
+                        for other, other_id, _ in files:
+                            if (other > name and _rotation_stem(other) == stem and other_id not in known
+                                    and other_id not in present):
+                                found.setdefault(other_id, os.path.join(directory, other))
                     break
-        return found
+        return dict(sorted(found.items(), key=lambda item: os.path.basename(item[1])))
 
     def _open_followed(self, path: str, file_id: FileId) -> _Followed:
         handle = open(path, "rb")
@@ -316,6 +327,11 @@ class Source:
                 self._replay_header(handle, stream, start)
                 entry.offset = start
         return entry
+
+    def _first_sight(self, entry: _Followed) -> None:
+        """A followed file's key is known: record it in the checkpoint if it is new there."""
+        if self.checkpoint is not None and self.checkpoint.register(entry.file_id, entry.path, entry.key()):
+            self.seen()
 
 
 class _Followed:
@@ -333,6 +349,7 @@ class _Followed:
         self.number = 0
         self.replay_until = 0
         self.broken = False
+        self.recorded = False  # whether the checkpoint knows it (see Source._first_sight)
         self._key: str | None = None
         _Followed._counter += 1
         self.order = _Followed._counter
@@ -363,6 +380,9 @@ class _Followed:
             self.offset = 0
         if size == self.offset or not self.key_ready():
             return
+        if not self.recorded:
+            self.recorded = True
+            self.source._first_sight(self)
         handle.seek(self.offset)
         source = InputFile(self.path, input_name(self.path), self.file_id, self.key())
         for block in read_blocks(handle, start_offset=self.offset, final=final, block_bytes=64 * 1024):
@@ -397,6 +417,31 @@ class _Waiting:
             self._source.waiting = False
 
     read = read1
+
+
+def _listing(directory: str) -> list[tuple[str, FileId, int]]:
+    """(name, identity, size) of the regular files in *directory*, by name."""
+    out: list[tuple[str, FileId, int]] = []
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return out
+    for name in names:
+        try:
+            stat = os.stat(os.path.join(directory, name))
+        except OSError:
+            continue
+        if os.path.isfile(os.path.join(directory, name)):
+            out.append((name, (stat.st_dev, stat.st_ino), stat.st_size))
+    return out
+
+
+def _rotation_stem(name: str) -> str | None:
+    """``mail.@20261102T090000.s`` -> ``mail.@*.s`` (ESA's rotated names); None for other names."""
+    head, sep, rest = name.partition(".@")
+    if not sep or "." not in rest:
+        return None
+    return f"{head}.@*.{rest.rsplit('.', 1)[1]}"
 
 
 def _skip_to(handle: BinaryIO, offset: int, compressed: bool) -> None:
