@@ -35,7 +35,7 @@ def _facts(events: list[dict]) -> tuple[set[tuple], dict[str, object]]:
 
 def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path: Path) -> None:
     log = tmp_path / "mail.@20261102T080000.s"
-    write_corpus(log, 30_000, "file", 21)
+    write_corpus(log, 50_000, "file", 21)
     reference = tmp_path / "reference.ndjson"
     assert _ship(log, reference, "--checkpoint", str(tmp_path / "reference.ckpt")).wait(timeout=300) == 0
     want = _facts(read_ndjson(reference))
@@ -48,7 +48,7 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path: Path) -> 
         process = _ship(log, out, "--checkpoint", str(checkpoint), "--state-interval", "0.1",
                         "--checkpoint-interval", "0.05")
         try:
-            process.wait(timeout=rng.uniform(0.8, 2.5) + attempt * 0.1)
+            process.wait(timeout=rng.uniform(0.5, 1.5) + attempt * 0.15)
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
             process.wait()
