@@ -7,12 +7,16 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from esalog.cli.options import add_settings, settings_from
+from esalog.integrations.convert import records
 from esalog.parsers.config import ParseConfig
+from esalog.parsers.record import Record
 from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline
 from esalog.sources.files import expand_paths
+from esalog.sources.reader import Source, SourceConfig
 from esalog.tracking.config import TrackingConfig
 
 
@@ -73,6 +77,23 @@ class Progress:
         if self.enabled:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+
+def read_all(pipeline: Pipeline, paths: list[str], consume: Callable[[Record], None], *, quiet: bool) -> list[str]:
+    """Feed every record of *paths* (then the stages' flush) to *consume*, with progress on a terminal;
+    returns what could not be read (each also reported on stderr)."""
+    source = Source(pipeline, SourceConfig(paths=tuple(paths)))
+    progress = Progress(pipeline.counters, sys.stderr.isatty() and not quiet, input_bytes(paths))
+    try:
+        for batch, done in records(pipeline, source):
+            for record in batch:
+                consume(record)
+            progress.tick(done)
+    finally:
+        progress.done()
+    for why in source.damaged:
+        print(f"esalog: error: {why}", file=sys.stderr)
+    return source.damaged
 
 
 def summary_line(counters: Counters, seconds: float) -> str:

@@ -6,15 +6,13 @@ import argparse
 import sys
 from typing import Any
 
-from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_config
+from esalog.cli.common import add_parse_options, pipeline_config, read_all
 from esalog.cli.options import int_at_least, settings_from
 from esalog.errors import EXIT_FAILURE, EXIT_OK
-from esalog.integrations.convert import records
 from esalog.parsers.config import ParseConfig
 from esalog.parsers.coverage import Coverage, report
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import Pipeline
-from esalog.sources.reader import Source, SourceConfig
 from esalog.testing.examples import run_pack_examples
 
 
@@ -71,17 +69,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     p = pipeline_config(args).parse
     parser = LineParser.from_options(p.packs, keep_original=p.keep_original, log_type=p.log_type)
     pipeline = Pipeline(parser, (), p)  # no stages: what the packs alone read
-    source = Source(pipeline, SourceConfig(paths=tuple(args.paths)))
     result = Coverage()
-    progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet, input_bytes(args.paths))
-    try:
-        for batch, done in records(pipeline, source):
-            for record in batch:
-                result.add(record)
-            progress.tick(done)
-    finally:
-        progress.done()
+    damaged = read_all(pipeline, args.paths, result.add, quiet=args.quiet)
     sys.stdout.write(report(result, parser, top=args.top, show_all=args.all))
-    for why in source.damaged:
-        print(f"esalog: error: {why}", file=sys.stderr)
-    return EXIT_FAILURE if source.damaged else EXIT_OK
+    return EXIT_FAILURE if damaged else EXIT_OK

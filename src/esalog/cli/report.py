@@ -6,12 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
+from esalog.cli.common import add_parse_options, pipeline_from, read_all
 from esalog.cli.options import int_at_least
 from esalog.connectors.config import check_writable
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
-from esalog.integrations.convert import records
-from esalog.sources.reader import Source, SourceConfig
 from esalog.tracking.report import Report, render_html, render_text, to_json
 
 
@@ -37,21 +35,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ConfigError("report needs session state: drop --stateless")
     check_writable("--html", args.html)
     pipeline = pipeline_from(args, summaries=True)
-    source = Source(pipeline, SourceConfig(paths=tuple(args.paths)))
     report = Report(top=args.top)
-    progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet, input_bytes(args.paths))
-    try:
-        for batch, done in records(pipeline, source):
-            for record in batch:
-                report.add_record(record)
-            progress.tick(done)
-    finally:
-        progress.done()
+    damaged = read_all(pipeline, args.paths, report.add_record, quiet=args.quiet)
     digest = report.digest()
     if args.html:
         with open(args.html, "w", encoding="utf-8") as out:
             out.write(render_html(digest))
     sys.stdout.write(to_json(digest) if args.json else render_text(digest))
-    for why in source.damaged:
-        print(f"esalog: error: {why}", file=sys.stderr)
-    return EXIT_FAILURE if source.damaged else EXIT_OK
+    return EXIT_FAILURE if damaged else EXIT_OK
