@@ -32,7 +32,7 @@ from esalog.connectors.http import (
 from esalog.encode import encode_line
 from esalog.errors import ConfigError, SinkError
 from esalog.parsers.record import Record
-from esalog.settings import setting, validate
+from esalog.settings import each, http_url, setting, validate
 
 TEMPLATE_NAME = "esalog"
 DEFAULT_INDEX = "esalog"
@@ -120,6 +120,7 @@ class EsConfig:
     """The Elasticsearch/OpenSearch sink (``--to es``). Credentials come from the environment only."""
 
     urls: tuple[str, ...] = setting((), flag="--es-url", metavar="URL", repeat=True,
+                                    check=each(http_url("https://es.example.com:9200")),
                                     help="http(s)://host:9200 (repeatable)")
     index: str | None = setting(None, flag="--es-index", metavar="NAME",
                                 help="index to write to with 'index' (default esalog)")

@@ -47,7 +47,7 @@ from esalog.errors import ConfigError
 from esalog.flatten import flatten
 from esalog.names import LINE_SOURCETYPE, RAW_SOURCETYPE, SUMMARY_SOURCETYPE, is_summary
 from esalog.parsers.record import Record
-from esalog.settings import number, positive, setting, validate
+from esalog.settings import each, http_url, number, positive, setting, validate
 
 EVENT_PATH = "/services/collector/event"
 HEALTH_PATH = "/services/collector/health"
@@ -68,7 +68,7 @@ class HecConfig:
     """The HEC sink (``--to hec``). The token comes from ``ESALOG_HEC_TOKEN`` or ``--hec-token-file``."""
 
     urls: tuple[str, ...] = setting(
-        (), flag="--hec-url", metavar="URL", repeat=True,
+        (), flag="--hec-url", metavar="URL", repeat=True, check=each(http_url("https://splunk.example.com:8088")),
         help="https://host:8088 (repeatable: round-robin per batch with health checks)")
     token_file: str | None = setting(None, flag="--hec-token-file", metavar="FILE",
                                      help="file holding the token (else ESALOG_HEC_TOKEN)")
