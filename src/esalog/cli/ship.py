@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import signal
 import sys
 import time
@@ -20,7 +21,7 @@ from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
 from esalog.connectors.base import warn
-from esalog.connectors.config import build_driver, build_sink
+from esalog.connectors.config import build_driver, build_sink, check_writable
 from esalog.connectors.es import FLAVOURS, index_template
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from esalog.sources.checkpoint import Checkpoint, CheckpointWriter, Ledger
@@ -79,6 +80,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
     if choice.to == "stdout" and delivery.dead_letter == "-":
         raise ConfigError("--dead-letter cannot be stdout when shipping to stdout")
     delivery.check_paths()
+    if source_config.checkpoint is not None:
+        _check_checkpoint(source_config.checkpoint)
     checkpoint = Checkpoint(source_config.checkpoint) if source_config.checkpoint else None
     if checkpoint is not None:
         checkpoint.check_writable()
@@ -147,6 +150,14 @@ def cmd_ship(args: argparse.Namespace) -> int:
              + ("; run again with the same --checkpoint to resume" if checkpoint else ""))
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def _check_checkpoint(path: str) -> None:
+    """ConfigError unless *path* can hold a checkpoint: a regular file (it is replaced by rename) that can
+    be written, or a name a new file can take."""
+    if os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
+        raise ConfigError(f"--checkpoint {path!r}: not a regular file (the checkpoint is replaced by a rename)")
+    check_writable("--checkpoint", path)
 
 
 def _submit(batch: Any, ledger: Ledger, driver: Any) -> str:
