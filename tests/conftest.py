@@ -66,15 +66,19 @@ def run_cli(*args: str, input: bytes | None = None, timeout: float = 120,
     )
 
 
-def run_cli_tty(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-    """Run ``esalog ARGS`` with stderr on a pseudo-terminal (what a user at a terminal sees there) and
-    stdout on a pipe; ``stderr`` of the result holds every byte written to the terminal."""
+def run_cli_tty(*args: str, timeout: float = 120, stdin: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ``esalog ARGS`` with stderr on a pseudo-terminal (what a user at a terminal sees there), stdout
+    on a pipe and stdin from *stdin* (else nothing); ``stderr`` of the result holds every byte written to
+    the terminal."""
     master, slave = pty.openpty()
+    source = open(stdin, "rb") if stdin is not None else None  # closed once the child has it
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "esalog", *args], stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([sys.executable, "-m", "esalog", *args], stdin=source or subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=slave, env=os.environ.copy())
     finally:
         os.close(slave)
+        if source is not None:
+            source.close()
     seen = bytearray()
     try:
         assert proc.stdout is not None

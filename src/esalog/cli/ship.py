@@ -24,6 +24,7 @@ from esalog.connectors.base import warn
 from esalog.connectors.config import build_driver, build_sink, check_writable
 from esalog.connectors.es import FLAVOURS, index_template
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from esalog.integrations.convert import ReadBytes
 from esalog.sources.checkpoint import Checkpoint, CheckpointWriter, Ledger
 from esalog.sources.reader import Source, SourceConfig, stdin_origin
 
@@ -110,13 +111,14 @@ def cmd_ship(args: argparse.Namespace) -> int:
     last_origin = "start"
     progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet,
                         None if source_config.follow else input_bytes(list(source_config.paths)))
+    read = ReadBytes()  # over every input, not the offset in the current one
     try:
         sink.open()
         driver.start()
         try:
             for batch in source.batches():
                 last_origin = _submit(batch, ledger, driver)
-                progress.tick(batch.next_offset, f"{driver.stats.acknowledged:,} delivered")
+                progress.tick(read.after(batch), f"{driver.stats.acknowledged:,} delivered")
                 if driver.fatal or source.stop:
                     break
         except Interrupted:
@@ -133,7 +135,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
                 driver.submit(record, f"flush after {last_origin}", index, ticket)
         driver.close()
     finally:
-        progress.done()
+        progress.done(f"{driver.stats.acknowledged:,} delivered")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if checkpoint is not None:
