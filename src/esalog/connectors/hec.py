@@ -208,7 +208,9 @@ class HecSink(HttpSink):
         if epoch is None:  # always send a time: without it Splunk uses the receipt time silently
             epoch = self._epoch((event.get("event") or {}).get("created")) or f"{time.time():.3f}".encode()
         parts = [b'{"time":', epoch, b","]
-        host = record.observer.get("hostname")
+        # the appliance: the line's host (else --host), else the serial number of the file's header lines
+        observer = record.observer
+        host = observer.get("hostname") or observer.get("serial_number")
         if host:
             encoded = self._hosts.get(host)
             if encoded is None:
