@@ -424,3 +424,10 @@ def test_fifo_input_gives_its_events(tmp_path: Path) -> None:
         fifo.finish()
     assert proc.returncode == 0 and proc.stderr == b""
     assert [e["cisco"]["esa"]["icid"] for e in read_ndjson(proc.stdout)] == [1, 2]
+
+
+def test_follow_refuses_a_directory_and_a_missing_directory(tmp_path: Path) -> None:
+    """--follow waits for a file that is not there yet, not for a directory or a missing directory."""
+    for path, words in ((tmp_path, "is a directory"), (tmp_path / "gone" / "mail.current", "no such directory")):
+        proc = run_cli("ship", "--to", "stdout", "--follow", str(path), timeout=60)
+        assert proc.returncode == 2 and words in one_error_line(proc.stderr)

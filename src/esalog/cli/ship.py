@@ -26,6 +26,7 @@ from esalog.connectors.es import FLAVOURS, index_template
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from esalog.integrations.convert import ReadBytes
 from esalog.sources.checkpoint import Checkpoint, CheckpointWriter, Ledger
+from esalog.sources.files import has_glob
 from esalog.sources.reader import Source, SourceConfig, stdin_origin
 
 #: End-of-input summaries are submitted in chunks of this many (bounded memory).
@@ -83,6 +84,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
     delivery.check_paths()
     if source_config.checkpoint is not None:
         _check_checkpoint(source_config.checkpoint)
+    if source_config.follow:
+        _check_followed(source_config.paths, quiet=args.quiet)
     checkpoint = Checkpoint(source_config.checkpoint) if source_config.checkpoint else None
     if checkpoint is not None:
         checkpoint.check_writable()
@@ -160,6 +163,21 @@ def _check_checkpoint(path: str) -> None:
     if os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
         raise ConfigError(f"--checkpoint {path!r}: not a regular file (the checkpoint is replaced by a rename)")
     check_writable("--checkpoint", path)
+
+
+def _check_followed(paths: tuple[str, ...], *, quiet: bool) -> None:
+    """--follow waits for files that are not there yet (a rotation in progress), but not for a directory
+    or a directory that does not exist: those are mistakes, said at once."""
+    for path in paths:
+        if has_glob(path):
+            continue
+        if os.path.isdir(path):
+            raise ConfigError(f"{path!r} is a directory; give files or a glob such as {path}/mail.current")
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise ConfigError(f"--follow {path!r}: no such directory {directory!r}")
+        if not os.path.exists(path) and not quiet:
+            warn(f"{path!r} does not exist yet: waiting for it")
 
 
 def _submit(batch: Any, ledger: Ledger, driver: Any) -> str:
