@@ -2,9 +2,14 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# System packages the tests drive for real: rsyslogd (the exec-filter host of the rsyslog test) and
-# libmagic1 (splunk-appinspect's python-magic).
-SYSTEM_PACKAGES := rsyslog libmagic1
+# System packages the tests drive for real: rsyslogd (the exec-filter host of the rsyslog test),
+# libmagic1 (splunk-appinspect's python-magic) and, on Debian's own Python, python3-venv (ensurepip).
+# How each is found; overridable (the test of this target fakes a machine without them).
+HAVE_RSYSLOG  ?= command -v rsyslogd >/dev/null 2>&1 || test -x /usr/sbin/rsyslogd || test -x /sbin/rsyslogd
+HAVE_LIBMAGIC ?= ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'
+HAVE_VENV     ?= $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1
+USER_ID       ?= $(shell id -u)
+APT_GET       ?= apt-get
 
 .PHONY: run test bench soak lint clean system-deps
 
@@ -23,20 +28,26 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/esalog parse examples/logs/*.log
 
-## system-deps: install the system packages the tests need (root + apt), or name the command to run
+## system-deps: install the system packages the tests need (root + apt), or stop naming the command to run
 system-deps:
-	@if command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ]; then :; else missing=1; fi; \
-	if ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'; then :; else missing=1; fi; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "make test: installing system packages: $(SYSTEM_PACKAGES)"; \
-			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
-		else \
-			echo "make test: missing system packages; run: sudo apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES)" >&2; \
-			exit 1; \
-		fi; \
-	fi
+	@missing=""; \
+	$(HAVE_RSYSLOG) || missing="$$missing rsyslog"; \
+	$(HAVE_LIBMAGIC) || missing="$$missing libmagic1"; \
+	$(HAVE_VENV) || missing="$$missing python3-venv"; \
+	[ -n "$$missing" ] || exit 0; \
+	command="apt-get install -y --no-install-recommends$$missing"; \
+	if [ "$(USER_ID)" != 0 ] || ! command -v $(APT_GET) >/dev/null 2>&1; then \
+		echo "make test: missing system packages:$$missing; run: sudo $$command" >&2; exit 1; \
+	fi; \
+	echo "make test: installing system packages:$$missing"; \
+	{ DEBIAN_FRONTEND=noninteractive $(APT_GET) update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq --no-install-recommends $$missing; } >/dev/null 2>&1 \
+		|| { echo "make test: apt-get could not install$$missing; run it to see why: $$command" >&2; exit 1; }; \
+	still=""; \
+	$(HAVE_RSYSLOG) || still="$$still rsyslog"; \
+	$(HAVE_LIBMAGIC) || still="$$still libmagic1"; \
+	$(HAVE_VENV) || still="$$still python3-venv"; \
+	[ -z "$$still" ] || { echo "make test: still missing after apt-get:$$still; run: $$command" >&2; exit 1; }
 
 ## make test: install system packages and dev extras, then run the whole test suite
 test: system-deps $(VENV)/.dev-installed

@@ -14,6 +14,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from esalog.errors import ConfigError
 
@@ -96,6 +97,47 @@ def parsed_by(parse: Callable[[Any], object]) -> Check:
 def in_range(low: int, high: int, what: str = "a number") -> Check:
     """An integer between *low* and *high*, inclusive."""
     return lambda value: None if low <= value <= high else f"expected {what} from {low} to {high}, got {value!r}"
+
+
+def each(check: Check) -> Check:
+    """A check of every value of a repeatable option (the first problem found)."""
+
+    def check_all(values: Sequence[Any]) -> str | None:
+        for value in values:
+            problem = check(value)
+            if problem:
+                return problem
+        return None
+
+    return check_all
+
+
+def not_empty(value: str) -> str | None:
+    """Some text, not blanks."""
+    return None if value.strip() else f"expected a value, got {value!r}"
+
+
+def http_url(example: str) -> Check:
+    """An ``http://`` or ``https://`` URL with a host (and a valid port); *example* is shown when not."""
+
+    def check(value: str) -> str | None:
+        expected = f"expected a URL such as {example}, got {value!r}"
+        try:
+            parts = urlsplit(value.strip())
+            port = parts.port
+        except ValueError as exc:
+            return f"{expected} ({exc})"
+        if parts.scheme not in ("http", "https"):
+            if not parts.netloc and "//" not in value:  # localhost:8088, splunk.example.com
+                return f"{expected}: it needs the scheme, e.g. https://{value.strip()}"
+            return f"{expected}: the scheme must be http or https"
+        if not parts.hostname:
+            return f"{expected}: no host name"
+        if port == 0:
+            return f"{expected}: port 0"
+        return None
+
+    return check
 
 
 # ----------------------------------------------------------------------------------------- parsers

@@ -267,6 +267,13 @@ def test_appinspect_reports_no_error_or_failure(built: Path, tmp_path: Path) -> 
            if check["result"] in ("error", "failure", "future_failure")]
     assert bad == []
     assert result["summary"]["success"] > 50
+    # the warnings are the ones the README lists, and as many as it says
+    warned = sorted(check["name"] for r in result["reports"] for group in r["groups"] for check in group["checks"]
+                    if check["result"] == "warning")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    step = " ".join(readme[readme.index("4. Optional vetting"):readme.index("5. Install on")].split())
+    assert sorted(re.findall(r"`(check_\w+)`", step)) == warned
+    assert f"no errors or failures and {len(warned)} warnings" in step
 
 
 # ------------------------------------------------------------------------------------ | esaparse

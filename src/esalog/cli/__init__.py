@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from esalog import __version__
 from esalog.cli import filter as filter_command
 from esalog.cli import listen, parse, patterns, report, schema, ship, splunk
-from esalog.errors import EXIT_OK, EsalogError, exit_code
+from esalog.errors import EXIT_FAILURE, EXIT_OK, EsalogError, exit_code
 
 #: The command modules, in the order ``--help`` lists them.
 COMMANDS = (parse, filter_command, listen, ship, report, patterns, schema, splunk)
@@ -25,6 +25,12 @@ COMMANDS = (parse, filter_command, listen, ship, report, patterns, schema, splun
 def version_text() -> str:
     """``esalog X.Y.Z`` and which parsing core runs."""
     return f"esalog {__version__}"
+
+
+def io_error_text(exc: OSError) -> str:
+    """``/dev/full: No space left on device`` (the file, when the error names one, and why)."""
+    why = exc.strerror or str(exc) or type(exc).__name__
+    return f"{exc.filename}: {why}" if exc.filename else why
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (esalog ... | head): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:  # a disk full, a file gone while writing: a runtime failure, said in one line
+        print(f"esalog: error: {io_error_text(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("esalog: interrupted", file=sys.stderr)
         return 130

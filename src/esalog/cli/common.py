@@ -49,7 +49,12 @@ def input_bytes(paths: list[str]) -> int | None:
 
 
 class Progress:
-    """One line of progress on stderr while a long command runs, only when stderr is a terminal."""
+    """One line of progress on stderr while a long command runs, only when stderr is a terminal.
+
+    It shows the lines read, the rate and, when the inputs' size is known, the percentage of their
+    bytes read over all of them; redrawn at most twice a second, drawn a last time and wiped at the
+    end (the closing summary takes its place). Nothing at all when stderr is not a terminal.
+    """
 
     def __init__(self, counters: Counters, enabled: bool, total_bytes: int | None = None,
                  what: str = "lines") -> None:
@@ -59,22 +64,35 @@ class Progress:
         self.what = what
         self.start = time.monotonic()
         self._next = self.start + 0.5
+        self._done_bytes: int | None = None
+        self._extra = ""
 
     def tick(self, done_bytes: int | None = None, extra: str = "") -> None:
         """Redraw at most twice a second; *done_bytes* of the inputs read so far gives the percentage."""
+        if not self.enabled:
+            return
+        self._done_bytes, self._extra = done_bytes, extra
         now = time.monotonic()
-        if not self.enabled or now < self._next:
+        if now < self._next:
             return
         self._next = now + 0.5
+        self._draw(now)
+
+    def _draw(self, now: float) -> None:
         rate = self.counters.lines / max(now - self.start, 1e-9)
         text = f"\r{self.counters.lines:,} {self.what}  {rate:,.0f} lines/s"
-        if self.total and done_bytes is not None:
-            text += f"  {min(100.0, 100.0 * done_bytes / self.total):.0f}%"
+        if self.total and self._done_bytes is not None:
+            text += f"  {min(100.0, 100.0 * self._done_bytes / self.total):.0f}%"
+        extra = self._extra
         sys.stderr.write(text + (f"  {extra}" if extra else "") + "\x1b[K")
         sys.stderr.flush()
 
-    def done(self) -> None:
+    def done(self, extra: str | None = None) -> None:
+        """The last state, then the line wiped."""
         if self.enabled:
+            if extra is not None:
+                self._extra = extra
+            self._draw(time.monotonic())
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
 

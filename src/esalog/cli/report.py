@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from esalog.cli.common import add_parse_options, pipeline_from, read_all
-from esalog.cli.options import int_at_least
+from esalog.cli.options import add_settings, settings_from
 from esalog.connectors.config import check_writable
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from esalog.settings import integer, positive, setting, validate
 from esalog.tracking.report import Report, render_html, render_text, to_json
+
+
+@dataclass(frozen=True)
+class ReportCommandConfig:
+    """The options of ``esalog report`` itself."""
+
+    top: int = setting(5, flag="--top", metavar="N", parse=integer, check=positive,
+                       help="how many source IPs / names / sender groups per category (default 5)")
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 def register(sub: Any) -> None:
@@ -23,19 +36,19 @@ def register(sub: Any) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="log files (plain or .gz), globs, '-' for stdin")
     p.add_argument("--json", action="store_true", help="print the digest as JSON")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
-    p.add_argument("--top", type=int_at_least(1), default=5, metavar="N",
-                   help="how many source IPs / names / sender groups per category (default 5)")
+    add_settings(p, ReportCommandConfig)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on the terminal")
     add_parse_options(p)
     p.set_defaults(func=cmd_report)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    command = settings_from(ReportCommandConfig, args)
     if args.stateless:
         raise ConfigError("report needs session state: drop --stateless")
     check_writable("--html", args.html)
     pipeline = pipeline_from(args, summaries=True)
-    report = Report(top=args.top)
+    report = Report(top=command.top)
     damaged = read_all(pipeline, args.paths, report.add_record, quiet=args.quiet)
     digest = report.digest()
     if args.html:

@@ -22,11 +22,13 @@ from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
 from esalog.connectors.base import Driver, RetryReporter, warn
-from esalog.connectors.config import build_driver, build_sink
+from esalog.connectors.config import build_driver, build_sink, check_writable
 from esalog.connectors.es import FLAVOURS, index_template
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from esalog.integrations.convert import ReadBytes
 from esalog.parsers.record import Record
 from esalog.sources.checkpoint import Checkpoint, CheckpointWriter, Ledger
+from esalog.sources.files import has_glob
 from esalog.sources.reader import Batch, Source, SourceConfig, stdin_origin
 from esalog.tracking.persist import dump_state, load_state
 from esalog.tracking.tracker import Tracker
@@ -84,6 +86,10 @@ def cmd_ship(args: argparse.Namespace) -> int:
     if choice.to == "stdout" and delivery.dead_letter == "-":
         raise ConfigError("--dead-letter cannot be stdout when shipping to stdout")
     delivery.check_paths()
+    if source_config.checkpoint is not None:
+        _check_checkpoint(source_config.checkpoint)
+    if source_config.follow:
+        _check_followed(source_config.paths, quiet=args.quiet)
     checkpoint = Checkpoint(source_config.checkpoint) if source_config.checkpoint else None
     if checkpoint is not None:
         checkpoint.check_writable()
@@ -126,6 +132,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
                         None if source_config.follow else input_bytes(list(source_config.paths)))
     snapshots = _Snapshots(checkpoint, tracker, source, source_config.state_interval)
     reporter = RetryReporter(driver, delivery.report_interval)
+    read = ReadBytes()  # over every input, not the offset in the current one
     try:
         sink.open()
         driver.start()
@@ -133,7 +140,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
         try:
             for batch in source.batches():
                 last_origin = _submit(batch, ledger, driver)
-                progress.tick(batch.next_offset, f"{driver.stats.acknowledged:,} delivered")
+                progress.tick(read.after(batch), f"{driver.stats.acknowledged:,} delivered")
                 snapshots.tick()
                 if driver.fatal or source.stop:
                     break
@@ -157,7 +164,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
         driver.close()
     finally:
         reporter.stop()
-        progress.done()
+        progress.done(f"{driver.stats.acknowledged:,} delivered")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if writer is not None:
@@ -213,6 +220,29 @@ class _Snapshots:
         offsets = {file_id: entry.offset for file_id, entry in self.checkpoint.entries.items()}
         offsets.update(self.source.positions)
         self.checkpoint.offer_state(dump_state(self.tracker), offsets)
+
+
+def _check_checkpoint(path: str) -> None:
+    """ConfigError unless *path* can hold a checkpoint: a regular file (it is replaced by rename) that can
+    be written, or a name a new file can take."""
+    if os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
+        raise ConfigError(f"--checkpoint {path!r}: not a regular file (the checkpoint is replaced by a rename)")
+    check_writable("--checkpoint", path)
+
+
+def _check_followed(paths: tuple[str, ...], *, quiet: bool) -> None:
+    """--follow waits for files that are not there yet (a rotation in progress), but not for a directory
+    or a directory that does not exist: those are mistakes, said at once."""
+    for path in paths:
+        if has_glob(path):
+            continue
+        if os.path.isdir(path):
+            raise ConfigError(f"{path!r} is a directory; give files or a glob such as {path}/mail.current")
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise ConfigError(f"--follow {path!r}: no such directory {directory!r}")
+        if not os.path.exists(path) and not quiet:
+            warn(f"{path!r} does not exist yet: waiting for it")
 
 
 def _submit(batch: Batch, ledger: Ledger, driver: Driver) -> str:

@@ -4,6 +4,7 @@ settings of each sink. The single source of their defaults and checks; the CLI b
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -22,17 +23,37 @@ SINKS = ("stdout", "file", "hec", "es")
 
 
 def _writable_file(path: str) -> str | None:
-    """What keeps *path* from being created or appended to, or None."""
+    """What keeps *path* from being created or appended to, or None.
+
+    Tried for real, not guessed from permission bits (root, read-only mounts, /proc): an existing
+    regular file is opened for appending (not changed), a new one is created and removed again. A
+    FIFO or device is only checked for permission (opening it would wait for, or disturb, the reader).
+    """
     if path == "-":
         return None
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         return f"{path!r} is a directory"
-    if not os.path.isdir(directory):
+    if not os.path.exists(directory):
         return f"no such directory {directory!r}"
+    if not os.path.isdir(directory):
+        return f"{directory!r} is not a directory"
     if os.path.exists(path):
-        return None if os.access(path, os.W_OK) else f"{path!r} is not writable"
-    return None if os.access(directory, os.W_OK | os.X_OK) else f"cannot create files in {directory!r}"
+        if not os.path.isfile(path):
+            return None if os.access(path, os.W_OK) else f"{path!r} is not writable"
+        try:
+            with open(path, "ab"):
+                pass
+        except OSError as exc:
+            return f"cannot open it for writing: {exc.strerror or exc}"
+        return None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.close(fd)
+        os.remove(path)
+    except OSError as exc:
+        return f"cannot create it: {exc.strerror or exc}"
+    return None
 
 
 def check_writable(flag: str, path: str | None) -> None:
@@ -44,15 +65,20 @@ def check_writable(flag: str, path: str | None) -> None:
 
 
 def check_directory(flag: str, path: str) -> None:
-    """ConfigError unless *path* is (or can be made as) a writable directory."""
+    """ConfigError unless *path* is (or can be made as) a writable directory; nothing is left behind."""
     target = os.path.abspath(path)
     if os.path.exists(target) and not os.path.isdir(target):
         raise ConfigError(f"{flag} {path!r}: not a directory")
     existing = target
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
-    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{flag} {path!r}: cannot write in {existing!r}")
+    if not os.path.isdir(existing):
+        raise ConfigError(f"{flag} {path!r}: {existing!r} is not a directory")
+    try:  # a real try in the deepest directory that exists (permission bits do not tell root's truth)
+        probe = tempfile.mkdtemp(prefix=".esalog-probe-", dir=existing)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise ConfigError(f"{flag} {path!r}: cannot write in {existing!r}: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)
@@ -96,7 +122,8 @@ class DeliveryConfig:
     def __post_init__(self) -> None:
         validate(self)
         if self.ca_bundle is not None and not os.path.isfile(self.ca_bundle):
-            raise ConfigError(f"--ca-bundle: no such file {self.ca_bundle!r}")
+            what = "not a regular file" if os.path.exists(self.ca_bundle) else "no such file"
+            raise ConfigError(f"--ca-bundle {self.ca_bundle!r}: {what}")
 
     @property
     def policy(self) -> RetryPolicy:
@@ -155,8 +182,12 @@ def build_sink(choice: SinkChoice, delivery: DeliveryConfig, environ: Mapping[st
     if choice.to == "file":
         if not choice.file.out:
             raise ConfigError("--to file needs --out PATH")
-        check_writable("--out", choice.file.out)
-        return FileSink(choice.file.out, choice.file.rotate_bytes)
+        out = choice.file.out
+        if os.path.exists(out) and not os.path.isdir(out) and not os.path.isfile(out):
+            raise ConfigError(f"--out {out!r}: not a regular file (the file sink syncs it to disk and rotates it "
+                              "by renaming; for a pipe or a device use --to stdout)")
+        check_writable("--out", out)
+        return FileSink(out, choice.file.rotate_bytes)
     if choice.to == "hec":
         hec = replace(choice.hec.resolved(environ, delivery.tls, delivery.timeout), sourcetypes=sourcetypes)
         if hec.mode == "raw-fields" and not keep_original:

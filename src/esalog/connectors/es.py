@@ -35,7 +35,7 @@ from esalog.connectors.http import (
 from esalog.encode import encode_line
 from esalog.errors import ConfigError, SinkError
 from esalog.parsers.record import Record
-from esalog.settings import setting, validate
+from esalog.settings import each, http_url, setting, validate
 
 TEMPLATE_NAME = "esalog"
 DEFAULT_INDEX = "esalog"
@@ -136,6 +136,34 @@ def index_template(target: str, *, data_stream: bool, flavour: str = "elasticsea
     return template
 
 
+def _root_cause(error: Any) -> str | None:
+    """The innermost ``reason`` of an Elasticsearch/OpenSearch error object (``caused_by`` chains)."""
+    reason = None
+    while isinstance(error, dict):
+        if isinstance(error.get("reason"), str):
+            reason = error["reason"]
+        causes = error.get("root_cause")
+        error = error.get("caused_by") or (causes[0] if isinstance(causes, list) and causes else None)
+    return reason
+
+
+#: Per flavour: the object type its template uses, and (server that lacks it, flavour that fits that server).
+_WRONG_FLAVOUR = {"elasticsearch": ("[flattened]", "OpenSearch, not Elasticsearch", "opensearch"),
+                  "opensearch": ("[flat_object]", "Elasticsearch, not OpenSearch", "elasticsearch")}
+
+
+def template_refusal(response: requests.Response, flavour: str) -> str:
+    """Why the server refused the index template (or data stream), in one line: the root cause rather than
+    the nested JSON, and which ``--es-flavour`` to use when the server speaks the other dialect."""
+    error = json_body(response).get("error")
+    reason = _root_cause(error) or (error if isinstance(error, str) else None)
+    text = f"HTTP {response.status_code}: {reason}" if reason else response_reason(response)
+    marker, server, fits = _WRONG_FLAVOUR.get(flavour, ("", "", ""))
+    if marker and marker in response.text:
+        text += f"; the server does not know the {marker.strip('[]')} type (it is {server}): use `--es-flavour {fits}`"
+    return text
+
+
 # --------------------------------------------------------------------------------------------- sink
 
 
@@ -144,6 +172,7 @@ class EsConfig:
     """The Elasticsearch/OpenSearch sink (``--to es``). Credentials come from the environment only."""
 
     urls: tuple[str, ...] = setting((), flag="--es-url", metavar="URL", repeat=True,
+                                    check=each(http_url("https://es.example.com:9200")),
                                     help="http(s)://host:9200 (repeatable)")
     index: str | None = setting(None, flag="--es-index", metavar="NAME",
                                 help="index to write to with 'index' (default esalog)")
@@ -246,11 +275,11 @@ class EsSink(HttpSink):
         try:
             response = endpoint.put(f"/_index_template/{TEMPLATE_NAME}", orjson.dumps(template), headers)
             if response.status_code >= 300:
-                raise SinkError(f"index template refused: {response_reason(response)}")
+                raise SinkError(f"index template refused: {template_refusal(response, self.config.flavour)}")
             if self.config.data_stream:
                 response = endpoint.put(f"/_data_stream/{self.config.data_stream}", b"", headers)
                 if response.status_code >= 300 and "already_exists" not in response.text:
-                    raise SinkError(f"data stream not created: {response_reason(response)}")
+                    raise SinkError(f"data stream not created: {template_refusal(response, '')}")
         except requests.RequestException as exc:
             raise SinkError(f"--es-setup failed: {transport_reason(endpoint, exc)}") from exc
 

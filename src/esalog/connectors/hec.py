@@ -50,7 +50,7 @@ from esalog.errors import ConfigError
 from esalog.flatten import flatten
 from esalog.names import LINE_SOURCETYPE, RAW_SOURCETYPE, SUMMARY_SOURCETYPE, is_summary
 from esalog.parsers.record import Record
-from esalog.settings import number, positive, setting, validate
+from esalog.settings import each, http_url, number, positive, setting, validate
 
 EVENT_PATH = "/services/collector/event"
 HEALTH_PATH = "/services/collector/health"
@@ -71,7 +71,7 @@ class HecConfig:
     """The HEC sink (``--to hec``). The token comes from ``ESALOG_HEC_TOKEN`` or ``--hec-token-file``."""
 
     urls: tuple[str, ...] = setting(
-        (), flag="--hec-url", metavar="URL", repeat=True,
+        (), flag="--hec-url", metavar="URL", repeat=True, check=each(http_url("https://splunk.example.com:8088")),
         help="https://host:8088 (repeatable: round-robin per batch with health checks)")
     token_file: str | None = setting(None, flag="--hec-token-file", metavar="FILE",
                                      help="file holding the token (else ESALOG_HEC_TOKEN)")
@@ -216,7 +216,9 @@ class HecSink(HttpSink):
         if epoch is None:  # always send a time: without it Splunk uses the receipt time silently
             epoch = self._epoch((event.get("event") or {}).get("created")) or f"{time.time():.3f}".encode()
         parts = [b'{"time":', epoch, b","]
-        host = record.observer.get("hostname")
+        # the appliance: the line's host (else --host), else the serial number of the file's header lines
+        observer = record.observer
+        host = observer.get("hostname") or observer.get("serial_number")
         if host:
             encoded = self._hosts.get(host)
             if encoded is None:

@@ -20,7 +20,7 @@ from esalog.errors import ConfigError, EsalogError
 from esalog.parsers.record import Record
 from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline
 from esalog.sources.files import expand_paths
-from esalog.sources.reader import Source, SourceConfig
+from esalog.sources.reader import Batch, Source, SourceConfig
 
 Write = Callable[[bytes], object]
 #: Records per batch when the end-of-input flush hands on what the stages still hold.
@@ -39,28 +39,52 @@ class Converted:
         self.damaged += other.damaged
 
 
+class ReadBytes:
+    """How many bytes of the inputs on disk were read so far, over all the inputs (for a percentage).
+
+    Inputs read to their end count whole; the current one counts up to its offset (a compressed one,
+    whose offsets are uncompressed bytes, counts its size on disk once read to its end).
+    """
+
+    def __init__(self) -> None:
+        self.finished = 0
+        self._current: tuple[str, object] | None = None
+        self._offset = 0
+
+    def after(self, batch: Batch) -> int:
+        """The bytes read once *batch* is read."""
+        source = batch.input
+        key = (source.path, source.file_id)
+        if key != self._current:
+            self.finished += self._offset
+            self._current, self._offset = key, 0
+        if not source.compressed:
+            self._offset = batch.next_offset
+        elif batch.done_size is not None:
+            self._offset = batch.done_size
+        return self.finished + self._offset
+
+    @property
+    def total(self) -> int:
+        return self.finished + self._offset
+
+
 def records(pipeline: Pipeline, source: Source) -> Iterator[tuple[list[Record], int]]:
     """Every record of *source* in batches, inputs in order, then what the stages flush at the end.
 
-    Each batch comes with the bytes of plain input files read so far (for progress).
+    Each batch comes with the bytes of the input files read so far (for progress, see :class:`ReadBytes`).
     """
-    done = 0  # bytes of the inputs finished
-    current, offset = None, 0
+    read = ReadBytes()
     for batch in source.batches():
-        if batch.input is not current:
-            if current is not None and not current.compressed:
-                done += offset
-            current = batch.input
-        offset = batch.next_offset
-        yield batch.records, done + (0 if batch.input.compressed else offset)
+        yield batch.records, read.after(batch)
     chunk: list[Record] = []
     for record in pipeline.flush():  # summaries of what is still open: possibly many, streamed
         chunk.append(record)
         if len(chunk) >= FLUSH_BATCH:
-            yield chunk, done + offset
+            yield chunk, read.total
             chunk = []
     if chunk:
-        yield chunk, done + offset
+        yield chunk, read.total
 
 
 def convert(pipeline: Pipeline, paths: tuple[str, ...], write: Write,

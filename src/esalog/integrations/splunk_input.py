@@ -206,7 +206,9 @@ class EsalogInput(Script):
     def _write(self, ew: EventWriter, stanza: str, config: InputConfig, record: Record, source: str) -> None:
         ew.write_event(Event(
             data=encode_line(record)[:-1].decode("utf-8"), stanza=stanza,
-            time=f"{epoch_seconds(record.timestamp):.3f}", host=record.observer.get("hostname"),
+            time=f"{epoch_seconds(record.timestamp):.3f}",
+            # the appliance: the line's host, else the serial number of the file's header lines
+            host=record.observer.get("hostname") or record.observer.get("serial_number"),
             index=config.index, source=source, sourcetype=sourcetype_of(record, self.sourcetypes), unbroken=True,
             done=True))
 

@@ -197,6 +197,8 @@ class Pack:
             raise PackError(f"invalid YAML: {problem}", SourceLocation(path, line=line)) from None
         finally:
             loader.dispose()
+        if data is None:
+            raise PackError("the pack is empty: a pack is a mapping with 'name' and 'rules'", SourceLocation(path))
         if not isinstance(data, dict):
             raise PackError("a pack must be a mapping with 'name' and 'rules'", SourceLocation(path))
         _attach_rule_lines(node, data)
@@ -221,9 +223,13 @@ class Pack:
             isinstance(k, str) and isinstance(v, str) for k, v in patterns.items()
         ):
             raise PackError("'patterns' must map names to regex strings", loc)
-        raw_rules = data.get("rules")
-        if not isinstance(raw_rules, list) or not raw_rules:
+        if "rules" not in data or data["rules"] is None:
             raise PackError("pack has no 'rules' list", loc)
+        raw_rules = data["rules"]
+        if not isinstance(raw_rules, list):
+            raise PackError(f"'rules' must be a list of rules, got {type(raw_rules).__name__}", loc)
+        if not raw_rules:
+            raise PackError("'rules' is an empty list: a pack needs at least one rule", loc)
         rules = tuple(Rule.from_dict(r, path, i) for i, r in enumerate(raw_rules))
         seen: set[str] = set()
         for rule in rules:
