@@ -159,16 +159,6 @@ class Checkpoint:
             raise ConfigError(f"checkpoint {self.path} is not readable: {exc}") from exc
         return self
 
-    def check_writable(self) -> None:
-        """ConfigError unless the checkpoint's directory takes a new file (checked before any work)."""
-        directory = self.path.parent
-        if self.path.is_dir():
-            raise ConfigError(f"--checkpoint {str(self.path)!r} is a directory; give a file name")
-        if not directory.is_dir():
-            raise ConfigError(f"--checkpoint {str(self.path)!r}: no such directory {str(directory)!r}")
-        if not os.access(directory, os.W_OK | os.X_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
-            raise ConfigError(f"--checkpoint {str(self.path)!r}: not writable")
-
     def resume(self, file_id: FileId, key: str, size: int, compressed: bool) -> tuple[int, bool]:
         """Where to resume a file and whether it is done: (0, False) if unknown, if its first line differs
         or if it shrank; a compressed file marked done is done while its size on disk is the same."""
