@@ -405,6 +405,7 @@ cdef class CRule:
     cdef public bint native
     cdef public str why
     cdef object fullmatch
+    cdef public bint plain  # matched with Python re (a user rule's time-budgeted pattern: the Python path matches)
     cdef pcre2_code* code  # PCRE2 JIT code once proven equal to the rule's re (pcre_state 1)
     cdef public int pcre_state  # 0 not tried yet, 1 PCRE2 in use, -1 Python re only
     cdef int nslots
@@ -441,6 +442,7 @@ cdef class CRule:
         cdef int i
         self.rule = rule
         self.fullmatch = rule.regex.fullmatch
+        self.plain = isinstance(rule.regex, re.Pattern)
         self.why = self._check(rule, stateless)
         self.native = not self.why
         self.slot_pyconvs = [conv for _, conv in rule.converters]
@@ -640,6 +642,7 @@ cdef class CStream:
     cdef bytes observer_json
     # the Python path read a line since: the clock, the observer and the log type may have changed
     cdef bint dirty
+    cdef bint early  # the input's header lines are being read: the Python path stamps them (Stream.early)
     cdef dict observers_json  # hostname -> (observer dict, its JSON)
     cdef dict syslogs_json  # (priority, hostname, appname) -> JSON of log.syslog
     cdef dict app_types  # subscription name -> log type (or None)
@@ -710,6 +713,7 @@ cdef class CStream:
 
     cdef void refresh(self):
         self.dirty = False
+        self.early = self.stream.early is not None
         self.log_type = self.stream.log_type
         obs = self.stream.observers.get(None)
         if obs is None:
@@ -817,7 +821,7 @@ cdef class Core:
         self.examples = examples
         self.route = route
         if ESALOG_PCRE2:
-            groups = max([crule.rule.regex.groups for crule in self.rules] or [0])
+            groups = max([crule.rule.regex.groups for crule in self.rules if crule.plain] or [0])
             self.match_data = pcre2_match_data_create(groups + 1, NULL)
             if self.match_data == NULL:
                 raise MemoryError()
@@ -891,6 +895,8 @@ cdef class Core:
             return False
         if cs.dirty:
             cs.refresh()
+        if cs.early:
+            return False
         for i in range(n):
             if <unsigned char>s[i] >= 0x80:
                 ascii = False
@@ -1075,6 +1081,8 @@ cdef class Core:
         cands = <tuple>cpack.candidates(body, alen, body + bstart, bend - bstart, body, blen)
         printable = _printable(body, blen)  # where PCRE2 and Python re read alike
         for crule in cands:
+            if not crule.plain:
+                return False  # a user rule matched within a time budget: the Python path tries the candidates
             if printable and crule.pcre_state >= 0:
                 if crule.pcre_state == 0:
                     self._prepare(crule)

@@ -25,8 +25,11 @@ from esalog.tracking.config import TrackingConfig
 from esalog.tracking.tracker import StatelessAborts, Tracker
 
 _PROBLEM_TAGS = {"invalid_utf8": "esalog_invalid_utf8", "binary": "esalog_binary",
-                 "line_too_long": "esalog_truncated", "read_error": "esalog_read_error"}
+                 "line_too_long": "esalog_truncated", "read_error": "esalog_read_error",
+                 "partial": "esalog_partial"}
 _TOO_LONG = {"type": "line_too_long", "message": "line longer than the limit; the rest was skipped"}
+_PARTIAL = {"type": "partial_frame",
+            "message": "the connection ended inside this message (or the listener stopped); what arrived is kept"}
 
 
 class Stage(Protocol):
@@ -114,8 +117,11 @@ class Pipeline:
                 record = self.parser.error_record(text, stream, "empty", "empty line", tags)
             else:
                 record = parse(text, stream, tags=tags)
-                if found and "line_too_long" in found and record.get("error") is None:
-                    record.set("error", dict(_TOO_LONG))
+                if found and record.get("error") is None:
+                    if "line_too_long" in found:
+                        record.set("error", dict(_TOO_LONG))
+                    elif "partial" in found:
+                        record.set("error", dict(_PARTIAL))
             append(record)
             if record.kind == PIPELINE_ERROR:
                 errors += 1

@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from esalog.errors import ConfigError
 
@@ -99,6 +101,47 @@ def in_range(low: int, high: int, what: str = "a number") -> Check:
     return lambda value: None if low <= value <= high else f"expected {what} from {low} to {high}, got {value!r}"
 
 
+def each(check: Check) -> Check:
+    """A check of every value of a repeatable option (the first problem found)."""
+
+    def check_all(values: Sequence[Any]) -> str | None:
+        for value in values:
+            problem = check(value)
+            if problem:
+                return problem
+        return None
+
+    return check_all
+
+
+def not_empty(value: str) -> str | None:
+    """Some text, not blanks."""
+    return None if value.strip() else f"expected a value, got {value!r}"
+
+
+def http_url(example: str) -> Check:
+    """An ``http://`` or ``https://`` URL with a host (and a valid port); *example* is shown when not."""
+
+    def check(value: str) -> str | None:
+        expected = f"expected a URL such as {example}, got {value!r}"
+        try:
+            parts = urlsplit(value.strip())
+            port = parts.port
+        except ValueError as exc:
+            return f"{expected} ({exc})"
+        if parts.scheme not in ("http", "https"):
+            if not parts.netloc and "//" not in value:  # localhost:8088, splunk.example.com
+                return f"{expected}: it needs the scheme, e.g. https://{value.strip()}"
+            return f"{expected}: the scheme must be http or https"
+        if not parts.hostname:
+            return f"{expected}: no host name"
+        if port == 0:
+            return f"{expected}: port 0"
+        return None
+
+    return check
+
+
 # ----------------------------------------------------------------------------------------- parsers
 
 def integer(text: str) -> int:
@@ -131,17 +174,37 @@ def duration(text: str) -> float:
 # ------------------------------------------------------------------------------ output paths
 
 def _writable_file(path: str) -> str | None:
-    """What keeps *path* from being created or appended to, or None."""
+    """What keeps *path* from being created or appended to, or None.
+
+    Tried for real, not guessed from permission bits (root, read-only mounts, /proc): an existing
+    regular file is opened for appending (not changed), a new one is created and removed again. A
+    FIFO or device is only checked for permission (opening it would wait for, or disturb, the reader).
+    """
     if path == "-":
         return None
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         return f"{path!r} is a directory"
-    if not os.path.isdir(directory):
+    if not os.path.exists(directory):
         return f"no such directory {directory!r}"
+    if not os.path.isdir(directory):
+        return f"{directory!r} is not a directory"
     if os.path.exists(path):
-        return None if os.access(path, os.W_OK) else f"{path!r} is not writable"
-    return None if os.access(directory, os.W_OK | os.X_OK) else f"cannot create files in {directory!r}"
+        if not os.path.isfile(path):
+            return None if os.access(path, os.W_OK) else f"{path!r} is not writable"
+        try:
+            with open(path, "ab"):
+                pass
+        except OSError as exc:
+            return f"cannot open it for writing: {exc.strerror or exc}"
+        return None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.close(fd)
+        os.remove(path)
+    except OSError as exc:
+        return f"cannot create it: {exc.strerror or exc}"
+    return None
 
 
 def check_writable(flag: str, path: str | None) -> None:
@@ -153,12 +216,17 @@ def check_writable(flag: str, path: str | None) -> None:
 
 
 def check_directory(flag: str, path: str) -> None:
-    """ConfigError unless *path* is (or can be made as) a writable directory."""
+    """ConfigError unless *path* is (or can be made as) a writable directory; nothing is left behind."""
     target = os.path.abspath(path)
     if os.path.exists(target) and not os.path.isdir(target):
         raise ConfigError(f"{flag} {path!r}: not a directory")
     existing = target
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
-    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{flag} {path!r}: cannot write in {existing!r}")
+    if not os.path.isdir(existing):
+        raise ConfigError(f"{flag} {path!r}: {existing!r} is not a directory")
+    try:  # a real try in the deepest directory that exists (permission bits do not tell root's truth)
+        probe = tempfile.mkdtemp(prefix=".esalog-probe-", dir=existing)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise ConfigError(f"{flag} {path!r}: cannot write in {existing!r}: {exc.strerror or exc}") from None

@@ -26,9 +26,11 @@ from esalog.connectors.hec import HecConfig, HecSink
 from esalog.integrations.convert import convert
 from esalog.integrations.filter import FilterConfig, run_filter
 from esalog.parsers.config import ParseConfig
-from esalog.parsers.engine import builtin_log_types
+from esalog.parsers.engine import CompiledPack, builtin_log_types
+from esalog.parsers.pack import Pack
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import Pipeline, PipelineConfig, build_pipeline, build_stages, native_core
+from esalog.schemas import is_declared
 from esalog.sources.reader import Source, SourceConfig
 from esalog.testing.examples import EXAMPLE_TODAY
 from esalog.testing.generate import write_corpus
@@ -257,10 +259,15 @@ def test_any_bytes(lines: list[tuple[bytes, bytes]], final_newline: bool, huge: 
                 assert core == pure
 
 
-def test_impossible_dates_are_stamped_by_the_python_path() -> None:
-    """Feb 30 is stamped at ingest with the wall clock (never cached): the core leaves such lines alone."""
+def test_header_lines_and_impossible_dates_are_stamped_by_the_python_path() -> None:
+    """An input's leading header lines are stamped again once its time offset is known, and Feb 30 with the
+    wall clock (never cached): the core leaves such lines to the Python path."""
     pipeline = build_pipeline(PipelineConfig(tracking=MODES["stateless"]))
-    stream = pipeline.core.stream(pipeline.open_stream("mail_logs.current"))
+    python_stream = pipeline.open_stream("mail_logs.current")
+    stream = pipeline.core.stream(python_stream)
+    first = b"Mon Nov  2 08:00:00 2026 Info: Begin Logfile"
+    assert pipeline.core.encode_line(stream, first) is None
+    pipeline.process_lines([first.decode(), "Mon Nov  2 08:00:00 2026 Info: ICID 3 close"], python_stream)
     good = pipeline.core.encode_line(stream, b"Mon Nov  2 08:00:00 2026 Info: ICID 4 close")
     assert good is not None and good.startswith(b'{"@timestamp":"2026-11-02T08:00:00.000Z"')
     assert pipeline.core.encode_line(stream, b"Mon Feb 30 08:00:00 2026 Info: ICID 4 close") is None
@@ -292,20 +299,41 @@ rules:
 """
 
 
+def _user_log(tmp_path: Path) -> Path:
+    log = tmp_path / "mail_logs.current"
+    log.write_text("Mon Nov  2 08:00:00 2026 Info: MID 6 XPLAIN first\n"  # ends the header (Python path)
+                   "Mon Nov  2 08:00:00 2026 Info: MID 7 XUSER ab word\n"
+                   "Mon Nov  2 08:00:00 2026 Info: MID 7 XPLAIN word\n"
+                   "Mon Nov  2 08:00:00 2026 Info: ICID 4 close\n")
+    return log
+
+
+def test_user_packs(tmp_path: Path) -> None:
+    """User rules (matched by the ``regex`` module within a time budget) leave their candidates' lines to
+    the Python path; the output is the same."""
+    pack = tmp_path / "user.yaml"
+    pack.write_text(USER_PACK)
+    log = _user_log(tmp_path)
+    out = assert_same(log, config_for(log, MODES["stateless"], packs=(str(pack),)))
+    assert isinstance(out, bytes) and b'"kind":"user-bounded"' in out and b'"kind":"user-plain"' in out
+
+
 @pytest.mark.skipif(not getattr(native.core(), "HAVE_PCRE2", False), reason="built without PCRE2")
 def test_pcre2_reads_only_rules_proven_equal(tmp_path: Path) -> None:
     """PCRE2's JIT takes a rule once its examples give the groups ``re`` gives; syntax PCRE2 reads otherwise
     (``{,2}`` is a quantifier in Python, text in PCRE2) keeps the rule on ``re``. Output stays the same."""
-    pack = tmp_path / "user.yaml"
-    pack.write_text(USER_PACK)
-    log = tmp_path / "mail_logs.current"
-    log.write_text("Mon Nov  2 08:00:00 2026 Info: MID 7 XUSER ab word\n"
-                   "Mon Nov  2 08:00:00 2026 Info: MID 7 XPLAIN word\n"
-                   "Mon Nov  2 08:00:00 2026 Info: ICID 4 close\n")
-    config = config_for(log, MODES["stateless"], packs=(str(pack),))
-    out = assert_same(log, config)
-    assert isinstance(out, bytes) and b'"kind":"user-bounded"' in out and b'"kind":"user-plain"' in out
-    states = {crule.rule.id: crule.pcre_state for crule in _parts(config)[1].rules}  # type: ignore[attr-defined]
-    assert states["user-bounded"] == -1
-    assert states["user-plain"] == 1 and states["connection-closed"] == 1
-    assert states["message-finished-done"] == 0  # not met yet: compiled on first use
+    packs = {"mail_logs": CompiledPack([Pack.from_text(USER_PACK)], is_declared)}
+    parser = LineParser(packs)
+    core = native_core(parser, MODES["stateless"])
+    log = _user_log(tmp_path)
+    outputs = []
+    for with_core in (True, False):
+        pipeline = Pipeline(parser, build_stages(MODES["stateless"]))
+        pipeline.core = core if with_core else None
+        out = io.BytesIO()
+        convert(pipeline, (str(log),), out.write)
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1]
+    assert b'"kind":"user-bounded"' in outputs[0] and b'"kind":"user-plain"' in outputs[0]
+    states = {crule.rule.id: crule.pcre_state for crule in core.rules}
+    assert states == {"user-bounded": -1, "user-plain": 1}

@@ -78,7 +78,9 @@ def _pack(text: str) -> Pack:
 
 
 @pytest.mark.parametrize("text,problem", [
-    ("name: x\nrules: []\n", "no 'rules'"),
+    ("name: x\nrules: []\n", "'rules' is an empty list"),
+    ("name: x\n", "no 'rules' list"),
+    ("name: x\nrules: {a: 1}\n", "'rules' must be a list of rules, got dict"),
     ("rules: [{id: a, match: b}]\n", "no 'name'"),
     ("name: x\nrules:\n  - {id: a}\n", "no 'match'"),
     ("name: x\nrules:\n  - {id: a, match: b, sett: {}}\n", "unknown rule keys: sett"),

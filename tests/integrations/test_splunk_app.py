@@ -189,8 +189,9 @@ def test_modular_input_streams_events_and_resumes_from_checkpoint(built: Path, t
     second = [json.loads(e.findtext("data") or "") for e in stream_events(built, xml)]
     assert [d["event"]["original"] for d in second] == MORE_LINES
     assert second[1]["cisco"]["esa"]["abort"]["reason"] == "Receiving aborted"
-    # the earlier lines were in the first run: this run cannot tell lost from timeout
-    assert second[1]["cisco"]["esa"]["abort"]["category"] == "receiving_aborted"
+    # the earlier lines were read by the first run: its tracker state, kept with the checkpoint, tells
+    # that the connection was lost
+    assert second[1]["cisco"]["esa"]["abort"]["category"] == "connection_lost"
 
 
 def test_modular_input_indexes_summaries_with_their_sourcetype(built: Path, tmp_path: Path) -> None:
@@ -266,6 +267,13 @@ def test_appinspect_reports_no_error_or_failure(built: Path, tmp_path: Path) -> 
            if check["result"] in ("error", "failure", "future_failure")]
     assert bad == []
     assert result["summary"]["success"] > 50
+    # the warnings are the ones the README lists, and as many as it says
+    warned = sorted(check["name"] for r in result["reports"] for group in r["groups"] for check in group["checks"]
+                    if check["result"] == "warning")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    step = " ".join(readme[readme.index("4. Optional vetting"):readme.index("5. Install on")].split())
+    assert sorted(re.findall(r"`(check_\w+)`", step)) == warned
+    assert f"no errors or failures and {len(warned)} warnings" in step
 
 
 # ------------------------------------------------------------------------------------ | esaparse

@@ -16,11 +16,7 @@ def per_line(pipeline: Pipeline, path: Path) -> list[tuple[int, int, bytes]]:
     """(line start, line end, its NDJSON) for every line the source reads from *path*."""
     out = []
     for batch in Source(pipeline, SourceConfig(paths=(str(path),))).batches():
-        first = 0
-        for index, end in enumerate(batch.ends):
-            stop = batch.offsets[index + 1] if index + 1 < len(batch.ends) else batch.next_offset
-            out.append((batch.offsets[index], stop, encode_lines(batch.records[first:end])))
-            first = end
+        out += [(line.offset, line.next_offset, encode_lines(line.records)) for line in batch.lines()]
     return out
 
 
@@ -36,8 +32,10 @@ def test_blocks_match_line_by_line_reading(tmp_path: Path) -> None:
     reference = build_pipeline()
     stream = reference.open_stream(str(path))
     with open(path, "rb") as handle:
-        expected = [(raw.offset, raw.next_offset, encode_lines(reference.process(raw.text, stream, raw.problems)))
-                    for raw in read_lines(handle)]
+        processed = [(raw.offset, raw.next_offset, reference.process(raw.text, stream, raw.problems))
+                     for raw in read_lines(handle)]
+    # encoded once all are read: the header lines take the time offset that follows them
+    expected = [(start, end, encode_lines(records)) for start, end, records in processed]
     assert len(body) + 3 == len(got)
     assert path.stat().st_size == got[-1][1]
     assert expected == got

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from esalog import __version__, native
-from esalog.errors import EXIT_OK, EsalogError, exit_code
+from esalog.errors import EXIT_FAILURE, EXIT_OK, EsalogError, exit_code
 
 #: Each command and the module that registers it, in the order ``--help`` lists them. Only the module of
 #: the command given is imported (start-up: ``ship`` needs requests, ``parse`` does not).
@@ -26,6 +26,12 @@ COMMANDS = {"parse": "parse", "filter": "filter", "listen": "listen", "ship": "s
 def version_text() -> str:
     """``esalog X.Y.Z`` and which parsing core runs."""
     return f"esalog {__version__} ({native.core_status()})"
+
+
+def io_error_text(exc: OSError) -> str:
+    """``/dev/full: No space left on device`` (the file, when the error names one, and why)."""
+    why = exc.strerror or str(exc) or type(exc).__name__
+    return f"{exc.filename}: {why}" if exc.filename else why
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -54,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (esalog ... | head): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:  # a disk full, a file gone while writing: a runtime failure, said in one line
+        print(f"esalog: error: {io_error_text(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("esalog: interrupted", file=sys.stderr)
         return 130

@@ -8,12 +8,16 @@ import gc
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from esalog.cli.options import add_settings, settings_from
+from esalog.integrations.convert import records
 from esalog.parsers.config import ParseConfig
+from esalog.parsers.record import Record
 from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline
 from esalog.sources.files import expand_paths
+from esalog.sources.reader import Source, SourceConfig
 from esalog.tracking.config import TrackingConfig
 
 
@@ -53,7 +57,12 @@ def input_bytes(paths: list[str]) -> int | None:
 
 
 class Progress:
-    """One line of progress on stderr while a long command runs, only when stderr is a terminal."""
+    """One line of progress on stderr while a long command runs, only when stderr is a terminal.
+
+    It shows the lines read, the rate and, when the inputs' size is known, the percentage of their
+    bytes read over all of them; redrawn at most twice a second, drawn a last time and wiped at the
+    end (the closing summary takes its place). Nothing at all when stderr is not a terminal.
+    """
 
     def __init__(self, counters: Counters, enabled: bool, total_bytes: int | None = None,
                  what: str = "lines") -> None:
@@ -63,24 +72,54 @@ class Progress:
         self.what = what
         self.start = time.monotonic()
         self._next = self.start + 0.5
+        self._done_bytes: int | None = None
+        self._extra = ""
 
     def tick(self, done_bytes: int | None = None, extra: str = "") -> None:
         """Redraw at most twice a second; *done_bytes* of the inputs read so far gives the percentage."""
+        if not self.enabled:
+            return
+        self._done_bytes, self._extra = done_bytes, extra
         now = time.monotonic()
-        if not self.enabled or now < self._next:
+        if now < self._next:
             return
         self._next = now + 0.5
+        self._draw(now)
+
+    def _draw(self, now: float) -> None:
         rate = self.counters.lines / max(now - self.start, 1e-9)
         text = f"\r{self.counters.lines:,} {self.what}  {rate:,.0f} lines/s"
-        if self.total and done_bytes is not None:
-            text += f"  {min(100.0, 100.0 * done_bytes / self.total):.0f}%"
+        if self.total and self._done_bytes is not None:
+            text += f"  {min(100.0, 100.0 * self._done_bytes / self.total):.0f}%"
+        extra = self._extra
         sys.stderr.write(text + (f"  {extra}" if extra else "") + "\x1b[K")
         sys.stderr.flush()
 
-    def done(self) -> None:
+    def done(self, extra: str | None = None) -> None:
+        """The last state, then the line wiped."""
         if self.enabled:
+            if extra is not None:
+                self._extra = extra
+            self._draw(time.monotonic())
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+
+def read_all(pipeline: Pipeline, paths: list[str], consume: Callable[[Record], None], *, quiet: bool) -> list[str]:
+    """Feed every record of *paths* (then the stages' flush) to *consume*, with progress on a terminal;
+    returns what could not be read (each also reported on stderr)."""
+    source = Source(pipeline, SourceConfig(paths=tuple(paths)))
+    progress = Progress(pipeline.counters, sys.stderr.isatty() and not quiet, input_bytes(paths))
+    try:
+        for batch, done in records(pipeline, source):
+            for record in batch:
+                consume(record)
+            progress.tick(done)
+    finally:
+        progress.done()
+    for why in source.damaged:
+        print(f"esalog: error: {why}", file=sys.stderr)
+    return source.damaged
 
 
 def summary_line(counters: Counters, seconds: float) -> str:

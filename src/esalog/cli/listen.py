@@ -19,9 +19,12 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "listen", help="receive the ESA syslog push on UDP/TCP and ship the events",
         description="Syslog listener for ESA log subscriptions (RFC 3164 and 5424; TCP newline or "
-                    "octet-counted framing). One parser state per sending appliance. Runs until "
-                    "SIGTERM/SIGINT, then flushes. Exit 1 when UDP datagrams had to be dropped or "
-                    "an event was not delivered.",
+                    "octet-counted framing). One parser state per sending appliance. Memory is bounded by "
+                    "--max-buffer (messages waiting and incomplete frames; TCP reading pauses when it is "
+                    "full) and --max-connections. Runs until SIGTERM/SIGINT, then reads what was sent and "
+                    "delivers it; a second signal gives up. Stops at once when the sink cannot work (bad "
+                    "token, TLS failure, wrong URL). Exit 1 when a message had to be dropped or an event "
+                    "was not delivered.",
         epilog=ENVIRONMENT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_settings(p, ListenConfig)
     add_sink_options(p, default_to="stdout")
@@ -47,9 +50,14 @@ def cmd_listen(args: argparse.Namespace) -> int:
     seconds = time.monotonic() - start
     if not args.quiet:
         print(summary_line(pipeline.counters, seconds), file=sys.stderr)
-        print(f"esalog: {stats.received} messages from {len(stats.peers)} peers, {stats.truncated} truncated, "
-              f"{stats.dropped} UDP datagrams dropped (queue or socket buffer full)", file=sys.stderr)
+        print(f"esalog: {stats.received} messages from {stats.peers} peers, {stats.truncated} truncated, "
+              f"{stats.partial} partial, {stats.refused} refused, {stats.dropped} dropped (queue or socket "
+              f"buffer full, or not parsed at a hard stop)", file=sys.stderr)
     report_delivery(driver, seconds=seconds, quiet=args.quiet, stats=args.stats, dead_letter=delivery.dead_letter,
-                    messages=stats.received, peers=len(stats.peers), truncated=stats.truncated,
-                    dropped=stats.dropped)
-    return EXIT_FAILURE if stats.dropped or driver.stats.undelivered or driver.fatal else EXIT_OK
+                    command="listen", messages=stats.received, peers=stats.peers, truncated=stats.truncated,
+                    partial=stats.partial, refused=stats.refused, dropped=stats.dropped, pending=driver.stats.pending,
+                    peak_buffer_bytes=stats.peak_bytes)
+    if driver.stats.pending:
+        print(f"esalog: {driver.stats.pending} events were still being sent at the hard stop", file=sys.stderr)
+    failed = stats.dropped or driver.stats.undelivered or driver.stats.pending or driver.fatal
+    return EXIT_FAILURE if failed else EXIT_OK

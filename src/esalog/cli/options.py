@@ -9,36 +9,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from esalog.errors import ConfigError
+from esalog.settings import option_name
 
 T = TypeVar("T")
-
-
-def _parse_as(parse: Callable[[str], Any], flag: str) -> Callable[[str], Any]:
-    """An argparse ``type`` that turns ConfigError into argparse's own one-line usage error."""
-
-    def convert(text: str) -> Any:
-        try:
-            return parse(text)
-        except ConfigError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = flag  # argparse names the type in messages
-    return convert
-
-
-def int_at_least(low: int) -> Callable[[str], int]:
-    """An argparse ``type``: an integer not below *low* (argparse reports anything else in one line)."""
-
-    def convert(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected at least {low}, got {text!r}")
-        return value
-
-    return convert
 
 
 def add_settings(group: argparse._ActionsContainer, cls: type[Any], *, prefix: str = "",
@@ -46,7 +19,9 @@ def add_settings(group: argparse._ActionsContainer, cls: type[Any], *, prefix: s
     """Add an option for every field of the settings dataclass *cls* that has a flag.
 
     Defaults are left to the dataclass (argparse default ``None``), so that what was not typed is
-    told apart from what was; :func:`settings_from` builds the dataclass.
+    told apart from what was. Values stay text here: :func:`settings_from` reads them with the field's
+    ``parse`` and the dataclass checks them, so every option's value is read and refused in one way
+    (``esalog: error: --flag: what is wrong``, exit 2), whoever builds the settings.
     """
     skip = set(exclude)
     defaults = {f.name: f for f in dataclasses.fields(cls)}
@@ -65,8 +40,6 @@ def add_settings(group: argparse._ActionsContainer, cls: type[Any], *, prefix: s
         kwargs: dict[str, Any] = {"dest": dest, "default": None, "help": help_text}
         if meta.get("metavar"):
             kwargs["metavar"] = meta["metavar"]
-        if meta.get("parse"):
-            kwargs["type"] = _parse_as(meta["parse"], flag)
         if meta.get("choices"):
             kwargs["choices"] = tuple(meta["choices"])
         if meta.get("repeat"):
@@ -75,7 +48,11 @@ def add_settings(group: argparse._ActionsContainer, cls: type[Any], *, prefix: s
 
 
 def settings_from(cls: type[T], args: argparse.Namespace, *, prefix: str = "", **given: Any) -> T:
-    """The settings dataclass *cls* from the parsed options (typed ones only; the rest keep defaults)."""
+    """The settings dataclass *cls* from the parsed options (typed ones only; the rest keep defaults).
+
+    Each typed value is read with its field's ``parse``; what it cannot read is a ConfigError naming the
+    option, like what the dataclass's checks refuse.
+    """
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in given:
@@ -83,5 +60,19 @@ def settings_from(cls: type[T], args: argparse.Namespace, *, prefix: str = "", *
         value = getattr(args, prefix + f.name, None)
         if value is None:
             continue
-        values[f.name] = tuple(value) if f.metadata.get("repeat") else value
+        parse = f.metadata.get("parse")
+        if f.metadata.get("repeat"):
+            values[f.name] = tuple(_read(f, parse, item) for item in value)
+        else:
+            values[f.name] = _read(f, parse, value)
     return cls(**values, **given)
+
+
+def _read(f: dataclasses.Field[Any], parse: Callable[[str], Any] | None, value: Any) -> Any:
+    """*value* as typed, read by *parse* (a ConfigError names the option)."""
+    if parse is None or not isinstance(value, str):
+        return value
+    try:
+        return parse(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{option_name(f)}: {exc}") from None

@@ -5,14 +5,29 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any, BinaryIO
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO, cast
 
 from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_config, settled, summary_line
-from esalog.cli.options import int_at_least
-from esalog.errors import EXIT_FAILURE, EXIT_OK, EXIT_STRICT, ConfigError
-from esalog.integrations.convert import convert, convert_parallel
+from esalog.cli.options import add_settings, settings_from
+from esalog.errors import EXIT_FAILURE, EXIT_OK, EXIT_STRICT, ConfigError, SinkError
+from esalog.integrations.convert import Converted, convert, convert_parallel
 from esalog.pipeline import build_pipeline
-from esalog.settings import check_writable
+from esalog.settings import check_writable, integer, positive, setting, validate
+
+
+@dataclass(frozen=True)
+class ParseCommandConfig:
+    """The options of ``esalog parse`` itself (the parsing and tracking ones are the pipeline's)."""
+
+    workers: int | None = setting(
+        None, flag="--workers", metavar="N", parse=integer, check=positive,
+        help="parse the input files in N processes, each file on its own (no session state shared between "
+             "files); output stays in input order")
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 def register(sub: Any) -> None:
@@ -23,14 +38,13 @@ def register(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no closing summary")
     p.add_argument("--strict", action="store_true",
                    help="exit 3 when any line was unmatched or not an ESA line")
-    p.add_argument("--workers", type=int_at_least(1), metavar="N",
-                   help="parse the input files in N processes, each file on its own (no session state "
-                        "shared between files); output stays in input order")
+    add_settings(p, ParseCommandConfig)
     add_parse_options(p)
     p.set_defaults(func=cmd_parse)
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
+    command = settings_from(ParseCommandConfig, args)
     config = pipeline_config(args)
     paths = tuple(args.paths or ["-"])
     check_writable("-o", args.output)
@@ -38,20 +52,22 @@ def cmd_parse(args: argparse.Namespace) -> int:
         raise ConfigError(f"-o {args.output!r} is also an input")
     start = time.monotonic()
     out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer
+    where = f"-o {args.output!r}" if args.output else "stdout"
     progress = None
     try:
-        if args.workers is not None:
-            result = convert_parallel(config, paths, args.workers, out)
+        workers = command.workers
+        if workers is not None:  # the workers' output reaches the file descriptor straight
+            result = cast(Converted, _finish(lambda: convert_parallel(config, paths, workers, out), where))
         else:
             pipeline = settled(build_pipeline(config))
             progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet, input_bytes(list(paths)))
-            result = convert(pipeline, paths, out.write, progress.tick)
-        out.flush()
+            result = convert(pipeline, paths, _writer(out, where), progress.tick)
+        _finish(out.flush, where)
     finally:
         if progress is not None:
             progress.done()
         if args.output:
-            out.close()
+            _finish(out.close, where)
     counters = result.counters
     if not args.quiet:
         print(summary_line(counters, time.monotonic() - start), file=sys.stderr)
@@ -62,3 +78,21 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if args.strict and (counters.unmatched or counters.errors):
         return EXIT_STRICT
     return EXIT_OK
+
+
+def _writer(out: BinaryIO, where: str) -> Callable[[bytes], object]:
+    """``out.write`` that turns a write error (disk full...) into one line naming the output (exit 1)."""
+
+    def write(data: bytes) -> object:
+        return _finish(lambda: out.write(data), where)
+
+    return write
+
+
+def _finish(step: Callable[[], object], where: str) -> object:
+    try:
+        return step()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise SinkError(f"cannot write {where}: {exc.strerror or exc}") from None

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from typing import Any
 
-from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_config
-from esalog.cli.options import int_at_least, settings_from
+from esalog.cli.common import add_parse_options, pipeline_config, read_all
+from esalog.cli.options import add_settings, settings_from
 from esalog.errors import EXIT_FAILURE, EXIT_OK
-from esalog.integrations.convert import records
 from esalog.parsers.config import ParseConfig
 from esalog.parsers.coverage import Coverage, report
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import Pipeline
-from esalog.sources.reader import Source, SourceConfig
+from esalog.settings import at_least, integer, setting, validate
 from esalog.testing.examples import run_pack_examples
+
+
+@dataclass(frozen=True)
+class CoverageCommandConfig:
+    """The options of ``esalog patterns coverage`` itself."""
+
+    top: int = setting(30, flag="--top", metavar="N", parse=integer, check=at_least(0),
+                       help="shapes of unmatched lines to list (default 30; 0: none)")
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 def register(sub: Any) -> None:
@@ -32,7 +43,7 @@ def register(sub: Any) -> None:
         description="Parse the files and report, per rule, the lines it read, then the lines no rule read "
                     "grouped by shape (numbers, addresses, quoted strings masked), most frequent first.")
     pc.add_argument("paths", nargs="+", metavar="PATH", help="log files or globs ('-' for stdin)")
-    pc.add_argument("--top", type=int_at_least(0), default=30, metavar="N", help="shapes to list (default 30)")
+    add_settings(pc, CoverageCommandConfig)
     pc.add_argument("--all", action="store_true", help="also list the rules that matched no line")
     pc.add_argument("-q", "--quiet", action="store_true", help="no progress on the terminal")
     add_parse_options(pc, tracking=False)
@@ -68,20 +79,11 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
+    command = settings_from(CoverageCommandConfig, args)
     p = pipeline_config(args).parse
     parser = LineParser.from_options(p.packs, keep_original=p.keep_original, log_type=p.log_type)
     pipeline = Pipeline(parser, (), p)  # no stages: what the packs alone read
-    source = Source(pipeline, SourceConfig(paths=tuple(args.paths)))
     result = Coverage()
-    progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet, input_bytes(args.paths))
-    try:
-        for batch, done in records(pipeline, source):
-            for record in batch:
-                result.add(record)
-            progress.tick(done)
-    finally:
-        progress.done()
-    sys.stdout.write(report(result, parser, top=args.top, show_all=args.all))
-    for why in source.damaged:
-        print(f"esalog: error: {why}", file=sys.stderr)
-    return EXIT_FAILURE if source.damaged else EXIT_OK
+    damaged = read_all(pipeline, args.paths, result.add, quiet=args.quiet)
+    sys.stdout.write(report(result, parser, top=command.top, show_all=args.all))
+    return EXIT_FAILURE if damaged else EXIT_OK

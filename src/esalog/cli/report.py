@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from typing import Any
 
-from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
-from esalog.cli.options import int_at_least
+from esalog.cli.common import add_parse_options, pipeline_from, read_all
+from esalog.cli.options import add_settings, settings_from
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
-from esalog.integrations.convert import records
-from esalog.settings import check_writable
-from esalog.sources.reader import Source, SourceConfig
+from esalog.settings import check_writable, integer, positive, setting, validate
 from esalog.tracking.report import Report, render_html, render_text, to_json
+
+
+@dataclass(frozen=True)
+class ReportCommandConfig:
+    """The options of ``esalog report`` itself."""
+
+    top: int = setting(5, flag="--top", metavar="N", parse=integer, check=positive,
+                       help="how many source IPs / names / sender groups per category (default 5)")
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 def register(sub: Any) -> None:
@@ -25,33 +35,23 @@ def register(sub: Any) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="log files (plain or .gz), globs, '-' for stdin")
     p.add_argument("--json", action="store_true", help="print the digest as JSON")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
-    p.add_argument("--top", type=int_at_least(1), default=5, metavar="N",
-                   help="how many source IPs / names / sender groups per category (default 5)")
+    add_settings(p, ReportCommandConfig)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on the terminal")
     add_parse_options(p)
     p.set_defaults(func=cmd_report)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    command = settings_from(ReportCommandConfig, args)
     if args.stateless:
         raise ConfigError("report needs session state: drop --stateless")
     check_writable("--html", args.html)
     pipeline = pipeline_from(args, summaries=True)
-    source = Source(pipeline, SourceConfig(paths=tuple(args.paths)))
-    report = Report(top=args.top)
-    progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet, input_bytes(args.paths))
-    try:
-        for batch, done in records(pipeline, source):
-            for record in batch:
-                report.add_record(record)
-            progress.tick(done)
-    finally:
-        progress.done()
+    report = Report(top=command.top)
+    damaged = read_all(pipeline, args.paths, report.add_record, quiet=args.quiet)
     digest = report.digest()
     if args.html:
         with open(args.html, "w", encoding="utf-8") as out:
             out.write(render_html(digest))
     sys.stdout.write(to_json(digest) if args.json else render_text(digest))
-    for why in source.damaged:
-        print(f"esalog: error: {why}", file=sys.stderr)
-    return EXIT_FAILURE if source.damaged else EXIT_OK
+    return EXIT_FAILURE if damaged else EXIT_OK

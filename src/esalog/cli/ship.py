@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -19,12 +21,18 @@ import orjson
 from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
-from esalog.connectors.base import warn
+from esalog.connectors.base import Driver, RetryReporter, warn
 from esalog.connectors.config import build_driver, build_sink
 from esalog.connectors.es import FLAVOURS, index_template
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from esalog.integrations.convert import ReadBytes
+from esalog.parsers.record import Record
+from esalog.settings import check_writable
 from esalog.sources.checkpoint import Checkpoint, CheckpointWriter, Ledger
-from esalog.sources.reader import Source, SourceConfig, stdin_origin
+from esalog.sources.files import has_glob
+from esalog.sources.reader import Batch, Source, SourceConfig, stdin_origin
+from esalog.tracking.persist import dump_state, load_state
+from esalog.tracking.tracker import Tracker
 
 #: End-of-input summaries are submitted in chunks of this many (bounded memory).
 FLUSH_CHUNK = 1000
@@ -79,25 +87,40 @@ def cmd_ship(args: argparse.Namespace) -> int:
     if choice.to == "stdout" and delivery.dead_letter == "-":
         raise ConfigError("--dead-letter cannot be stdout when shipping to stdout")
     delivery.check_paths()
+    if source_config.checkpoint is not None:
+        _check_checkpoint(source_config.checkpoint)
+    if source_config.follow:
+        _check_followed(source_config.paths, quiet=args.quiet)
     checkpoint = Checkpoint(source_config.checkpoint) if source_config.checkpoint else None
     if checkpoint is not None:
-        checkpoint.check_writable()
         checkpoint.load().forget_missing()
     pipeline = pipeline_from(args)
+    tracker = next((stage for stage in pipeline.stages if isinstance(stage, Tracker)), None)
+    if checkpoint is not None and tracker is not None and (saved := checkpoint.track_state()) is not None:
+        load_state(tracker, saved)
     sink = build_sink(choice, delivery, keep_original=pipeline.parser.keep_original,
                       sourcetypes=pipeline.parser.sourcetypes())
     ledger = Ledger()
-    writer = (CheckpointWriter(checkpoint, ledger, source_config.checkpoint_interval, time.monotonic)
+    writer = (CheckpointWriter(checkpoint, ledger, source_config.checkpoint_interval, time.monotonic, warn)
               if checkpoint else None)
     driver = build_driver(sink, delivery, ledger, on_progress=writer)
-    source = Source(pipeline, source_config, checkpoint=checkpoint, idle=driver.tick, encoded_records=True)
+    source = Source(pipeline, source_config, checkpoint=checkpoint, idle=driver.tick,
+                    seen=writer.save_now if writer is not None else None, encoded_records=True)
     signals = {"count": 0}
 
     def on_signal(signum: int, _frame: Any) -> None:
         signals["count"] += 1
         source.stop = True
-        if signals["count"] > 1:
-            driver.abort()  # a second signal: stop retrying, count the rest as failed
+        if signals["count"] == 1:
+            # stop promptly: what is queued is sent once, nothing is retried (a rerun with the same
+            # checkpoint sends it again); the checkpoint moves only past what was confirmed
+            driver.give_up_retries()
+            print(f"esalog: {signal.Signals(signum).name}: stopping: reading ends, what is queued is sent once "
+                  "without retries" + ("; the checkpoint keeps what is not confirmed for the next run"
+                                       if checkpoint else "") + " (again to exit at once)",
+                  file=sys.stderr, flush=True)
+        else:
+            _exit_now(driver, writer)
         if source.waiting:
             raise Interrupted(signal.Signals(signum).name)
 
@@ -107,20 +130,30 @@ def cmd_ship(args: argparse.Namespace) -> int:
     last_origin = "start"
     progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet,
                         None if source_config.follow else input_bytes(list(source_config.paths)))
+    snapshots = _Snapshots(checkpoint, tracker, source, source_config.state_interval)
+    reporter = RetryReporter(driver, delivery.report_interval)
+    read = ReadBytes()  # over every input, not the offset in the current one
     try:
         sink.open()
         driver.start()
+        reporter.start()
         try:
             for batch in source.batches():
                 last_origin = _submit(batch, ledger, driver)
-                progress.tick(batch.next_offset, f"{driver.stats.acknowledged:,} delivered")
+                progress.tick(read.after(batch), f"{driver.stats.acknowledged:,} delivered")
+                snapshots.tick()
                 if driver.fatal or source.stop:
                     break
         except Interrupted:
             pass
         interrupted = source.stop
-        # end-of-input summaries stream out in chunks: there may be as many as --max-open
-        pending = pipeline.flush()
+        pending: Iterator[Record] = iter(())
+        if snapshots.enabled:
+            # with a checkpoint the open messages go on at the next run (rotated files continue each
+            # other): their state is saved, they are summarised when they finish, not now as incomplete
+            snapshots.take()
+        else:  # end-of-input summaries stream out in chunks: there may be as many as --max-open
+            pending = pipeline.flush()
         while not driver.fatal:
             chunk = list(itertools.islice(pending, FLUSH_CHUNK))
             if not chunk:
@@ -130,17 +163,21 @@ def cmd_ship(args: argparse.Namespace) -> int:
                 driver.submit(record, f"flush after {last_origin}", index, ticket)
         driver.close()
     finally:
-        progress.done()
+        reporter.stop()
+        progress.done(f"{driver.stats.acknowledged:,} delivered")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if checkpoint is not None:
-            checkpoint.save(ledger, force=True)
+        if writer is not None:
+            writer.save(force=True)
     seconds = time.monotonic() - start
     report_delivery(driver, seconds=seconds, quiet=args.quiet, stats=args.stats, dead_letter=delivery.dead_letter,
                     interrupted=interrupted)
     for why in source.damaged:
         print(f"esalog: error: {why}", file=sys.stderr)
-    if driver.stats.undelivered or driver.fatal or source.damaged:
+    write_errors = [e for e in (writer.error if writer else None, driver.dead_letter.error) if e]
+    for error in write_errors:
+        print(f"esalog: error: {error}", file=sys.stderr)
+    if driver.stats.undelivered or driver.fatal or source.damaged or write_errors:
         return EXIT_FAILURE
     if interrupted and not source_config.follow:
         warn("interrupted before the end of the input"
@@ -149,20 +186,79 @@ def cmd_ship(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _submit(batch: Any, ledger: Ledger, driver: Any) -> str:
-    """Hand the events of each line of *batch* to the driver with its checkpoint ticket; the last origin."""
+def _exit_now(driver: Driver, writer: CheckpointWriter | None) -> None:
+    """A second signal: record what was confirmed, say what is left, exit without waiting for anyone."""
+    driver.abort()
+    saved = writer.save(force=True) if writer is not None else False
+    stats = driver.stats
+    print(f"esalog: stopped at once: {stats.received:,} received, {stats.acknowledged:,} delivered, "
+          f"{stats.dead_lettered:,} dead-lettered, {stats.failed:,} failed, {stats.pending:,} pending (not confirmed)"
+          + ("; the checkpoint resumes before every event not confirmed" if saved else ""),
+          file=sys.stderr, flush=True)
+    os._exit(EXIT_FAILURE)
+
+
+class _Snapshots:
+    """The session tracker's state offered to the checkpoint every *interval* seconds (see Checkpoint)."""
+
+    def __init__(self, checkpoint: Checkpoint | None, tracker: Tracker | None, source: Source,
+                 interval: float) -> None:
+        self.checkpoint, self.tracker, self.source = checkpoint, tracker, source
+        self.enabled = checkpoint is not None and tracker is not None
+        self.interval = interval
+        self._next = time.monotonic() + interval
+
+    def tick(self) -> None:
+        if self.enabled and time.monotonic() >= self._next:
+            assert self.checkpoint is not None
+            if self.checkpoint.wants_state:
+                self.take()
+            self._next = time.monotonic() + self.interval
+
+    def take(self) -> None:
+        assert self.checkpoint is not None and self.tracker is not None
+        offsets = {file_id: entry.offset for file_id, entry in self.checkpoint.entries.items()}
+        offsets.update(self.source.positions)
+        self.checkpoint.offer_state(dump_state(self.tracker), offsets)
+
+
+def _check_checkpoint(path: str) -> None:
+    """ConfigError unless *path* can hold a checkpoint: a regular file (it is replaced by rename) that can
+    be written, or a name a new file can take."""
+    if os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
+        raise ConfigError(f"--checkpoint {path!r}: not a regular file (the checkpoint is replaced by a rename)")
+    check_writable("--checkpoint", path)
+
+
+def _check_followed(paths: tuple[str, ...], *, quiet: bool) -> None:
+    """--follow waits for files that are not there yet (a rotation in progress), but not for a directory
+    or a directory that does not exist: those are mistakes, said at once."""
+    for path in paths:
+        if has_glob(path):
+            continue
+        if os.path.isdir(path):
+            raise ConfigError(f"{path!r} is a directory; give files or a glob such as {path}/mail.current")
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise ConfigError(f"--follow {path!r}: no such directory {directory!r}")
+        if not os.path.exists(path) and not quiet:
+            warn(f"{path!r} does not exist yet: waiting for it")
+
+
+def _submit(batch: Batch, ledger: Ledger, driver: Driver) -> str:
+    """Hand the events of each line of *batch* to the driver with its checkpoint ticket; the last origin.
+
+    Lines delivered before a restart (``replayed``) were read again for the tracker's state only: their
+    events (and the summaries they finish) are not sent again.
+    """
     source = batch.input
-    records, ends, offsets = batch.records, batch.ends, batch.offsets
-    count = len(ends)
-    first = 0
     origin = ""
-    for index, end in enumerate(ends):
-        next_offset = offsets[index + 1] if index + 1 < count else batch.next_offset
-        done = batch.done_size if index + 1 == count else None
-        ticket = ledger.open_line(source.file_id, source.key, source.path, next_offset, end - first, done)
-        origin = (stdin_origin(batch.first_number + index, batch.texts[index]) if source.is_stdin
-                  else f"{source.key}:{offsets[index]}")
-        for number, record in enumerate(records[first:end]):
+    for line in batch.lines():
+        if line.replayed:
+            continue
+        done = batch.done_size if line.last else None
+        ticket = ledger.open_line(source.file_id, source.key, source.path, line.next_offset, len(line.records), done)
+        origin = stdin_origin(line.number, line.text) if source.is_stdin else f"{source.key}:{line.offset}"
+        for number, record in enumerate(line.records):
             driver.submit(record, origin, number, ticket)
-        first = end
     return origin

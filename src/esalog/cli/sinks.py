@@ -52,7 +52,7 @@ def delivery_config(args: argparse.Namespace) -> DeliveryConfig:
 
 
 def report_delivery(driver: Driver, *, seconds: float, quiet: bool, stats: bool, dead_letter: str | None,
-                    **extra: Any) -> None:
+                    command: str = "ship", **extra: Any) -> None:
     """The closing lines of a delivery on stderr: what failed and why, the counters."""
     counts = driver.stats
     if driver.fatal:
@@ -64,7 +64,7 @@ def report_delivery(driver: Driver, *, seconds: float, quiet: bool, stats: bool,
             print(f"  reason: {reason}", file=sys.stderr)
     if not quiet:
         rate = counts.acknowledged / seconds if seconds > 0 else 0.0
-        print(f"{counts.summary(driver.sink.name)} in {seconds:.1f}s ({rate:,.0f} events/s)", file=sys.stderr)
+        print(f"{counts.summary(driver.sink.name, command)} in {seconds:.1f}s ({rate:,.0f} events/s)", file=sys.stderr)
     if stats:
         print(orjson.dumps({"sink": driver.sink.name, **counts.as_dict(), "seconds": round(seconds, 3),
                             **extra}).decode(), file=sys.stderr)

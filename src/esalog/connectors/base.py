@@ -108,9 +108,14 @@ class SinkStats:
     def undelivered(self) -> int:
         return self.dead_lettered + self.failed
 
-    def summary(self, sink: str) -> str:
+    @property
+    def pending(self) -> int:
+        """Events handed over and not yet resolved (0 after a complete close: the invariant)."""
+        return self.received - self.acknowledged - self.dead_lettered - self.failed
+
+    def summary(self, sink: str, command: str = "ship") -> str:
         return (
-            f"esalog ship: {sink}: {self.received} received, {self.sent} sent, "
+            f"esalog {command}: {sink}: {self.received} received, {self.sent} sent, "
             f"{self.acknowledged} acknowledged, {self.retried} retried, "
             f"{self.dead_lettered} dead-lettered, {self.failed} failed"
         )
@@ -137,6 +142,10 @@ class Sink(ABC):
     @abstractmethod
     def send(self, items: Sequence[Item]) -> Outcome:
         """Send one batch and say what happened (transport errors become :class:`Retry`)."""
+
+    def fits(self, items: Sequence[Item]) -> bool:
+        """Whether a request of *items* is small enough for what the server refused before (HTTP 413)."""
+        return True
 
     def poll(self, keys: Sequence[Hashable]) -> set[Hashable]:
         """Of the :class:`Pending` keys, those now confirmed (only sinks with acknowledgements)."""
@@ -173,9 +182,15 @@ class DeadLetter:
         self._handle: BinaryIO | None = None
         self.first_reasons: list[str] = []  # for the closing message when there is no file
         self._lock = threading.Lock()
+        self.error: str | None = None  # the last write error (disk full, permissions changed)
+        self.unwritten = 0  # entries that could not be written
 
     def write(self, entries: Iterable[tuple[Item, str]], outcome: str) -> int:
-        """Append one line per (item, reason); returns how many."""
+        """Append one line per (item, reason); returns how many were kept (all without a file).
+
+        A write error (disk full, permissions changed while running) never raises: it is warned about
+        once, counted in ``unwritten``, and the entries not kept are not counted as written.
+        """
         n = 0
         now = orjson.dumps(datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"))
         head = (
@@ -189,19 +204,57 @@ class DeadLetter:
             lines.append(head + b',"reason":' + orjson.dumps(reason) + b',"event":' + item.doc + b"}\n")
         if self.path and lines:
             with self._lock:
-                if self._handle is None:
-                    self._handle = open(self.path, "ab")
-                self._handle.write(b"".join(lines))
-                self._handle.flush()
+                try:
+                    if self._handle is None:
+                        self._handle = open(self.path, "ab")
+                    self._handle.write(b"".join(lines))
+                    self._handle.flush()
+                except OSError as exc:
+                    self._broken(exc)
+                    self.unwritten += n
+                    return 0
         return n
+
+    def _broken(self, exc: OSError) -> None:
+        error = f"cannot write the dead letter {self.path}: {exc.strerror or exc}"
+        if error != self.error:
+            warn(error + "; the events it should hold are counted as failed (a rerun sends them again)")
+        self.error = error
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            try:
+                handle.close()
+            except OSError:
+                pass
 
     def close(self) -> None:
         if self._handle is not None:
-            self._handle.close()
+            try:
+                self._handle.close()
+            except OSError as exc:
+                self._broken(exc)
             self._handle = None
 
 
 # ------------------------------------------------------------------------------------------- driver
+
+@dataclass(frozen=True)
+class RetryState:
+    """What one sender is retrying: why, how often, how long it has waited, how much budget is left."""
+
+    reason: str
+    attempts: int  # failed attempts so far
+    waited: float  # backoff chosen so far, the wait now under way included
+    budget: float  # --retry-budget (0: no limit)
+    events: int
+    since: float
+
+    def describe(self, sink: str) -> str:
+        left = (f"{max(0.0, self.budget - self.waited):.0f}s left of --retry-budget" if self.budget
+                else "no budget limit")
+        return (f"{sink}: retrying {self.events:,} events: {self.reason}; {self.attempts} attempts failed, "
+                f"{self.waited:.0f}s of backoff, {left}")
+
 
 _STOP = object()
 #: Defaults of the delivery settings (:class:`~esalog.connectors.config.DeliveryConfig` takes them)
@@ -236,7 +289,10 @@ class Driver:
         self.fatal: str | None = None
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_batches)
         self._abort = threading.Event()
-        self._sleep = sleep or self._abort.wait
+        self._no_retry = threading.Event()
+        self._wake = threading.Event()  # set by abort and give_up_retries: ends a backoff wait at once
+        self._sleep = sleep or self._wake.wait
+        self._retrying: dict[int, RetryState] = {}
         self._clock = clock
         self._max_pending = max_pending
         self._pending: dict[Hashable, tuple[list[Item], float]] = {}
@@ -310,12 +366,24 @@ class Driver:
                 continue
 
     def abort(self) -> None:
-        """Stop retrying at once; whatever is not delivered counts as failed."""
+        """Stop retrying at once and send nothing more; whatever is not delivered counts as failed."""
         self._abort.set()
+        self._no_retry.set()
+        self._wake.set()
+
+    def give_up_retries(self) -> None:
+        """Send what is queued once more, but retry nothing: a request that fails now counts as failed."""
+        self._no_retry.set()
+        self._wake.set()
 
     @property
     def aborted(self) -> bool:
         return self._abort.is_set()
+
+    def retrying(self) -> RetryState | None:
+        """The longest-running retry of any sender now, or None when nothing is being retried."""
+        states = list(self._retrying.values())
+        return min(states, key=lambda state: state.since) if states else None
 
     # ------------------------------------------------------------------- sender side (own thread)
 
@@ -358,14 +426,30 @@ class Driver:
 
     def _deliver(self, items: list[Item]) -> None:
         """Send *items* until each is delivered, dead-lettered or given up on."""
+        try:
+            self._deliver_retrying(items)
+        finally:
+            self._retrying.pop(threading.get_ident(), None)
+
+    def _deliver_retrying(self, items: list[Item]) -> None:
         policy = self.policy.reset()
         pending = items
+        started = self._clock()
+        reason = ""
         while pending:
             if self.fatal:
                 self._fail(pending, f"not sent: {self.fatal}")
                 return
             if self.aborted:
                 self._fail(pending, "interrupted before delivery")
+                return
+            if policy.attempts and self._no_retry.is_set():
+                self._fail(pending, f"interrupted while retrying: {reason}")
+                return
+            if len(pending) > 1 and not self.sink.fits(pending):  # a size refused before: split first
+                half = len(pending) // 2
+                self._deliver_retrying(pending[:half])
+                self._deliver_retrying(pending[half:])
                 return
             self._add("sent", len(pending))
             outcome = self.sink.send(pending)
@@ -389,8 +473,8 @@ class Driver:
                     self._reject([(pending[0], outcome.reason)])
                 else:
                     half = len(pending) // 2
-                    self._deliver(pending[:half])
-                    self._deliver(pending[half:])
+                    self._deliver_retrying(pending[:half])
+                    self._deliver_retrying(pending[half:])
                 return
             if isinstance(outcome, RetryPartial):
                 again = {id(item) for item in outcome.items}
@@ -404,11 +488,16 @@ class Driver:
                 reason, retry_after = outcome.reason, outcome.retry_after
             else:  # Retry
                 reason, retry_after = outcome.reason, outcome.retry_after
+            if self._no_retry.is_set():
+                self._fail(pending, f"interrupted while retrying: {reason}")
+                return
             try:
                 policy = policy.next(retry_after, reason)
             except RetriesExhausted as exc:
                 self._fail(pending, str(exc))
                 return
+            self._retrying[threading.get_ident()] = RetryState(
+                reason, policy.attempts, policy.waited, policy.budget, len(pending), started)
             self._add("retried", len(pending))
             self._sleep(policy.delay)
 
@@ -456,14 +545,20 @@ class Driver:
         entries = list(entries)
         if not entries:
             return
-        self._add("dead_lettered", self.dead_letter.write(entries, "rejected"))
-        # refused for good and kept in the dead letter: the line is done with
-        self._resolve([item for item, _ in entries], ok=True)
+        kept = self.dead_letter.write(entries, "rejected")
+        if kept == len(entries):
+            self._add("dead_lettered", kept)
+            # refused for good and kept in the dead letter: the line is done with
+            self._resolve([item for item, _ in entries], ok=True)
+        else:  # refused, and the dead letter could not keep them: given up on, sent again by a rerun
+            self._add("failed", len(entries))
+            self._resolve([item for item, _ in entries], ok=False)
 
     def _fail(self, items: Sequence[Item], reason: str) -> None:
         if not items:
             return
-        self._add("failed", self.dead_letter.write(((item, reason) for item in items), "failed"))
+        self.dead_letter.write(((item, reason) for item in items), "failed")
+        self._add("failed", len(items))
         self._resolve(items, ok=False)
 
     def _add(self, counter: str, amount: int) -> None:
@@ -475,9 +570,49 @@ class Driver:
         if self.ledger is not None:
             self.ledger.resolve(items, ok)
         if self._on_progress is not None:
-            self._on_progress()
+            try:
+                self._on_progress()
+            except Exception as exc:  # a progress hook (the checkpoint writer) never stops delivery
+                warn(f"after a delivered batch: {type(exc).__name__}: {exc}")
 
 
 def warn(message: str) -> None:
     """One warning line on stderr."""
-    print(f"esalog: warning: {message}", file=sys.stderr)
+    print(f"esalog: warning: {message}", file=sys.stderr, flush=True)
+
+
+class RetryReporter:
+    """While a sink is retrying (down, unreachable, throttling), one warning line every *interval*
+    seconds: what failed, the attempt, the time left of the retry budget and the counts, so a dead sink
+    never looks like a hang. ``extra`` adds the command's own counts (the listener's queue)."""
+
+    def __init__(self, driver: Driver, interval: float, extra: Callable[[], str] | None = None) -> None:
+        self.driver = driver
+        self.interval = interval
+        self.extra = extra
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="esalog-retry-reporter", daemon=True)
+
+    def start(self) -> RetryReporter:
+        self._thread.start()
+        return self
+
+    def line(self) -> str | None:
+        """The warning line now, or None when nothing is being retried."""
+        state = self.driver.retrying()
+        if state is None:
+            return None
+        stats = self.driver.stats
+        text = (f"{state.describe(self.driver.sink.name)}; {stats.received:,} received, "
+                f"{stats.acknowledged:,} delivered, {stats.pending:,} pending")
+        extra = self.extra() if self.extra is not None else ""
+        return text + (f", {extra}" if extra else "")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            text = self.line()
+            if text is not None:
+                warn(text)
+
+    def stop(self) -> None:
+        self._stop.set()

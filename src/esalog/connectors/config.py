@@ -51,6 +51,10 @@ class DeliveryConfig:
         help=f"give a request up after waiting this long in total (default {RetryPolicy.budget:g}; 0 = never)")
     timeout: float | None = setting(None, flag="--timeout", metavar="S", parse=number, check=positive,
                                     help="HTTP request timeout (default: hec 30, es 60)")
+    report_interval: float = setting(
+        5.0, flag="--report-interval", metavar="S", parse=number, check=positive,
+        help="while a sink is retrying, print what failed, the attempt and the time left of --retry-budget "
+             "every S seconds (default 5)")
     ca_bundle: str | None = setting(None, flag="--ca-bundle", metavar="FILE",
                                     help="CA certificates to verify the server with")
     insecure: bool = setting(False, flag="--insecure", help="do not verify TLS certificates (prints a warning)")
@@ -58,7 +62,8 @@ class DeliveryConfig:
     def __post_init__(self) -> None:
         validate(self)
         if self.ca_bundle is not None and not os.path.isfile(self.ca_bundle):
-            raise ConfigError(f"--ca-bundle: no such file {self.ca_bundle!r}")
+            what = "not a regular file" if os.path.exists(self.ca_bundle) else "no such file"
+            raise ConfigError(f"--ca-bundle {self.ca_bundle!r}: {what}")
 
     @property
     def policy(self) -> RetryPolicy:
@@ -117,8 +122,12 @@ def build_sink(choice: SinkChoice, delivery: DeliveryConfig, environ: Mapping[st
     if choice.to == "file":
         if not choice.file.out:
             raise ConfigError("--to file needs --out PATH")
-        check_writable("--out", choice.file.out)
-        return FileSink(choice.file.out, choice.file.rotate_bytes)
+        out = choice.file.out
+        if os.path.exists(out) and not os.path.isdir(out) and not os.path.isfile(out):
+            raise ConfigError(f"--out {out!r}: not a regular file (the file sink syncs it to disk and rotates it "
+                              "by renaming; for a pipe or a device use --to stdout)")
+        check_writable("--out", out)
+        return FileSink(out, choice.file.rotate_bytes)
     if choice.to == "hec":
         hec = replace(choice.hec.resolved(environ, delivery.tls, delivery.timeout), sourcetypes=sourcetypes)
         if hec.mode == "raw-fields" and not keep_original:

@@ -25,14 +25,17 @@ from esalog.connectors.http import (
     HttpSink,
     TlsOptions,
     json_body,
+    redact_url,
     response_reason,
     retry_after_of,
+    split_userinfo,
     transport_reason,
+    warn_plain_http,
 )
 from esalog.encode import encode_line
 from esalog.errors import ConfigError, SinkError
 from esalog.parsers.record import Record
-from esalog.settings import setting, validate
+from esalog.settings import each, http_url, setting, validate
 
 TEMPLATE_NAME = "esalog"
 DEFAULT_INDEX = "esalog"
@@ -62,6 +65,27 @@ def auth_header_from_env(environ: Mapping[str, str]) -> dict[str, str]:
 def document_id(appliance: str, origin: str, index: int) -> str:
     """Deterministic ``_id``: the same line of the same input always gets the same id."""
     return hashlib.blake2b(f"{appliance}\x00{origin}\x00{index}".encode(), digest_size=16).hexdigest()
+
+
+def appliance_identity(record: Record, ticket: Any) -> str:
+    """Who wrote a line, for its ``_id``: the appliance's serial number or host name as the log declares
+    them (header lines, syslog host), else the identity of its file (device + inode: the same through
+    renames by rotation), else the record's stream key (pipes, the listener).
+
+    File-form logs carry no host name: two appliances' files that begin with the same line would
+    otherwise give the same ids at the same offsets, and one document would silently replace another.
+    """
+    observer = record.observer
+    serial = observer.get("serial_number")
+    if serial:
+        return f"sn:{serial}"
+    host = observer.get("hostname")
+    if host:
+        return str(host)
+    file_id = getattr(ticket, "file_id", None)
+    if file_id is not None:
+        return f"file:{file_id[0]}:{file_id[1]}"
+    return record.appliance
 
 
 # ----------------------------------------------------------------------------------------- template
@@ -112,6 +136,34 @@ def index_template(target: str, *, data_stream: bool, flavour: str = "elasticsea
     return template
 
 
+def _root_cause(error: Any) -> str | None:
+    """The innermost ``reason`` of an Elasticsearch/OpenSearch error object (``caused_by`` chains)."""
+    reason = None
+    while isinstance(error, dict):
+        if isinstance(error.get("reason"), str):
+            reason = error["reason"]
+        causes = error.get("root_cause")
+        error = error.get("caused_by") or (causes[0] if isinstance(causes, list) and causes else None)
+    return reason
+
+
+#: Per flavour: the object type its template uses, and (server that lacks it, flavour that fits that server).
+_WRONG_FLAVOUR = {"elasticsearch": ("[flattened]", "OpenSearch, not Elasticsearch", "opensearch"),
+                  "opensearch": ("[flat_object]", "Elasticsearch, not OpenSearch", "elasticsearch")}
+
+
+def template_refusal(response: requests.Response, flavour: str) -> str:
+    """Why the server refused the index template (or data stream), in one line: the root cause rather than
+    the nested JSON, and which ``--es-flavour`` to use when the server speaks the other dialect."""
+    error = json_body(response).get("error")
+    reason = _root_cause(error) or (error if isinstance(error, str) else None)
+    text = f"HTTP {response.status_code}: {reason}" if reason else response_reason(response)
+    marker, server, fits = _WRONG_FLAVOUR.get(flavour, ("", "", ""))
+    if marker and marker in response.text:
+        text += f"; the server does not know the {marker.strip('[]')} type (it is {server}): use `--es-flavour {fits}`"
+    return text
+
+
 # --------------------------------------------------------------------------------------------- sink
 
 
@@ -120,6 +172,7 @@ class EsConfig:
     """The Elasticsearch/OpenSearch sink (``--to es``). Credentials come from the environment only."""
 
     urls: tuple[str, ...] = setting((), flag="--es-url", metavar="URL", repeat=True,
+                                    check=each(http_url("https://es.example.com:9200")),
                                     help="http(s)://host:9200 (repeatable)")
     index: str | None = setting(None, flag="--es-index", metavar="NAME",
                                 help="index to write to with 'index' (default esalog)")
@@ -141,7 +194,8 @@ class EsConfig:
             raise ConfigError("give --es-index or --es-data-stream, not both")
 
     def __repr__(self) -> str:  # never show credentials
-        return f"EsConfig(urls={self.urls!r}, index={self.index!r}, data_stream={self.data_stream!r})"
+        urls = tuple(redact_url(url) for url in self.urls)
+        return f"EsConfig(urls={urls!r}, index={self.index!r}, data_stream={self.data_stream!r})"
 
     @property
     def target(self) -> str:
@@ -151,7 +205,23 @@ class EsConfig:
         """This configuration with its credentials (environment), TLS options and timeout."""
         if not self.urls:
             raise ConfigError("--to es needs --es-url")
-        return replace(self, auth=auth_header_from_env(environ), tls=tls, timeout=timeout or self.timeout)
+        auth = auth_header_from_env(environ)
+        urls: list[str] = []
+        in_urls: set[tuple[str, str]] = set()
+        for url in self.urls:
+            bare, user, password = split_userinfo(url)
+            urls.append(bare)
+            if user is not None:
+                in_urls.add((user, password or ""))
+        if in_urls:  # user:password in the URL: sent as the Authorization header, never printed
+            if auth:
+                raise ConfigError("credentials are given both in --es-url and in the environment; give one")
+            if len(in_urls) > 1:
+                raise ConfigError("every --es-url must carry the same user:password (or put them in "
+                                  "ESALOG_ES_USER / ESALOG_ES_PASSWORD)")
+            user, password = in_urls.pop()
+            auth = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+        return replace(self, urls=tuple(urls), auth=auth, tls=tls, timeout=timeout or self.timeout)
 
 
 class EsSink(HttpSink):
@@ -175,9 +245,9 @@ class EsSink(HttpSink):
         self.params = {"pipeline": config.pipeline} if config.pipeline else None
 
     def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
-        appliance = record.observer.get("hostname") or ""
         source = encode_line(record)
-        action = self._action_head + document_id(appliance, origin, index).encode() + b'"}}\n'
+        identity = appliance_identity(record, ticket)
+        action = self._action_head + document_id(identity, origin, index).encode() + b'"}}\n'
         return Item(action + source, ticket, len(action))
 
     def _healthy(self, endpoint: Endpoint) -> bool:
@@ -188,6 +258,8 @@ class EsSink(HttpSink):
 
     def open(self) -> None:
         self.config.tls.announce()
+        if self.config.auth:
+            warn_plain_http(self.pool.endpoints, "Elasticsearch credentials")
         for endpoint in self.pool.check_all():
             warn(f"Elasticsearch at {endpoint.base_url} does not answer now; it is skipped until it recovers")
         if self.config.setup:
@@ -203,11 +275,11 @@ class EsSink(HttpSink):
         try:
             response = endpoint.put(f"/_index_template/{TEMPLATE_NAME}", orjson.dumps(template), headers)
             if response.status_code >= 300:
-                raise SinkError(f"index template refused: {response_reason(response)}")
+                raise SinkError(f"index template refused: {template_refusal(response, self.config.flavour)}")
             if self.config.data_stream:
                 response = endpoint.put(f"/_data_stream/{self.config.data_stream}", b"", headers)
                 if response.status_code >= 300 and "already_exists" not in response.text:
-                    raise SinkError(f"data stream not created: {response_reason(response)}")
+                    raise SinkError(f"data stream not created: {template_refusal(response, '')}")
         except requests.RequestException as exc:
             raise SinkError(f"--es-setup failed: {transport_reason(endpoint, exc)}") from exc
 

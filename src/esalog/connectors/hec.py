@@ -39,15 +39,18 @@ from esalog.connectors.http import (
     TlsOptions,
     json_body,
     read_secret_file,
+    redact_url,
     response_reason,
     retry_after_of,
+    split_userinfo,
+    warn_plain_http,
 )
 from esalog.encode import to_event
 from esalog.errors import ConfigError
 from esalog.flatten import flatten
 from esalog.names import LINE_SOURCETYPE, RAW_SOURCETYPE, SUMMARY_SOURCETYPE, is_summary
 from esalog.parsers.record import Record
-from esalog.settings import number, positive, setting, validate
+from esalog.settings import each, http_url, number, positive, setting, validate
 
 EVENT_PATH = "/services/collector/event"
 HEALTH_PATH = "/services/collector/health"
@@ -68,7 +71,7 @@ class HecConfig:
     """The HEC sink (``--to hec``). The token comes from ``ESALOG_HEC_TOKEN`` or ``--hec-token-file``."""
 
     urls: tuple[str, ...] = setting(
-        (), flag="--hec-url", metavar="URL", repeat=True,
+        (), flag="--hec-url", metavar="URL", repeat=True, check=each(http_url("https://splunk.example.com:8088")),
         help="https://host:8088 (repeatable: round-robin per batch with health checks)")
     token_file: str | None = setting(None, flag="--hec-token-file", metavar="FILE",
                                      help="file holding the token (else ESALOG_HEC_TOKEN)")
@@ -97,12 +100,17 @@ class HecConfig:
         validate(self)
 
     def __repr__(self) -> str:  # never show the token
-        return f"HecConfig(urls={self.urls!r}, mode={self.mode!r}, ack={self.ack})"
+        urls = tuple(redact_url(url) for url in self.urls)
+        return f"HecConfig(urls={urls!r}, mode={self.mode!r}, ack={self.ack})"
 
     def resolved(self, environ: Mapping[str, str], tls: TlsOptions, timeout: float | None) -> HecConfig:
         """This configuration with its token (file, else ``ESALOG_HEC_TOKEN``), TLS options and timeout."""
         if not self.urls:
             raise ConfigError("--to hec needs --hec-url")
+        for url in self.urls:
+            if split_userinfo(url)[1] is not None:
+                raise ConfigError(f"--hec-url {redact_url(url)}: no user:password in the URL; the token comes from "
+                                  "ESALOG_HEC_TOKEN or --hec-token-file")
         token = (read_secret_file(self.token_file, "HEC token") if self.token_file
                  else environ.get("ESALOG_HEC_TOKEN", "").strip())
         if not token:
@@ -209,7 +217,9 @@ class HecSink(HttpSink):
         if epoch is None:  # always send a time: without it Splunk uses the receipt time silently
             epoch = self._epoch((event.get("event") or {}).get("created")) or f"{time.time():.3f}".encode()
         parts = [b'{"time":', epoch, b","]
-        host = record.observer.get("hostname")
+        # the appliance: the line's host (else --host), else the serial number of the file's header lines
+        observer = record.observer
+        host = observer.get("hostname") or observer.get("serial_number")
         if host:
             host_json = self._hosts.get(host)
             if host_json is None:
@@ -234,6 +244,7 @@ class HecSink(HttpSink):
 
     def open(self) -> None:
         self.config.tls.announce()
+        warn_plain_http(self.pool.endpoints, "HEC token")
         for endpoint in self.pool.check_all():
             warn(f"HEC at {endpoint.base_url} is not healthy now; it is skipped until it recovers")
 

@@ -3,16 +3,23 @@ round-robin per batch, a health probe and a circuit breaker per endpoint, TLS op
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import socket
+import threading
 import time
 import zlib
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import orjson
 import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
 
 from esalog.connectors.base import Outcome, Retry, Sink, Stop, warn
 from esalog.connectors.batch import Item
@@ -46,6 +53,34 @@ def classify_status(status: int) -> str:
     if status == 400:
         return BAD_REQUEST
     return FATAL
+def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """``http://user:pass@host:9200/x`` -> (``http://host:9200/x``, user, password); (url, None, None)
+    when the URL names no user."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), unquote(user), unquote(password)
+
+
+def redact_url(url: str) -> str:
+    """The URL without any user:password in it (for messages)."""
+    bare, user, _ = split_userinfo(url)
+    if user is None:
+        return url
+    parts = urlsplit(bare)
+    return urlunsplit((parts.scheme, "***@" + parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def warn_plain_http(endpoints: Sequence[Endpoint], what: str) -> None:
+    """Warn once per endpoint that *what* (a token, credentials) goes over plain ``http://``."""
+    for endpoint in endpoints:
+        if endpoint.base_url.startswith("http://"):
+            warn(f"{endpoint.base_url}: {what} sent unencrypted over http:// (anyone on the path can read it); "
+                 "use https://")
+
+
 #: Uncompressed bytes handed to zlib at a time when a body is gzip'd (as fast as one call, less memory).
 GZIP_CHUNK_BYTES = 64 * 1024
 
@@ -75,14 +110,89 @@ class TlsOptions:
             )
 
 
+_current = threading.local()  # the request under way on this thread (its deadline watch)
+
+
+class _Watch:
+    """The deadline of one request: when it passes, the socket is shut down (a read in progress ends)."""
+
+    def __init__(self) -> None:
+        self.connection: Any = None
+        self.expired = False
+        self.done = False
+        self.lock = threading.Lock()
+
+    def expire(self) -> None:
+        with self.lock:
+            if self.done:
+                return
+            self.expired = True
+            sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        with self.lock:
+            self.done = True
+
+
+class _Tracked:
+    """Mixed into urllib3's connections: tells the request's watch which connection carries it."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        watch = getattr(_current, "watch", None)
+        if watch is not None:
+            watch.connection = self
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_Tracked, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Tracked, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with connections a request deadline can cut."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class RequestDeadline(requests.exceptions.Timeout):
+    """The whole request (connect, send, every byte of the answer) took longer than ``--timeout``."""
+
+
 class Endpoint:
-    """One server URL with its own connection pool and health state."""
+    """One server URL with its own connection pool and health state.
+
+    ``timeout`` bounds each request as a whole, not each socket read: a server that trickles its answer
+    a byte at a time is cut off when the time is up (:class:`RequestDeadline`).
+    """
 
     def __init__(self, base_url: str, headers: dict[str, str], tls: TlsOptions, timeout: float) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"URL must start with http:// or https://: {base_url!r}")
+            raise ConfigError(f"URL must start with http:// or https://: {redact_url(base_url)!r}")
+        if split_userinfo(base_url)[1] is not None:
+            raise ConfigError(f"{redact_url(base_url)}: no user:password in the URL here (credentials come from "
+                              "the environment)")
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
+        adapter = _DeadlineAdapter()
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.session.headers.update(headers)
         # given on every request: requests lets REQUESTS_CA_BUNDLE override Session.verify
         self.verify = tls.verify
@@ -90,9 +200,29 @@ class Endpoint:
         self.down_until = 0.0
         self.failures = 0
         self.channel: str | None = None  # HEC: the indexer-ack channel pinned to this endpoint
+        self.too_large: int | None = None  # the smallest batch (uncompressed bytes) it answered 413 to
 
     def __repr__(self) -> str:
         return f"Endpoint({self.base_url})"
+
+    def _within_deadline(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        watch = _Watch()
+        _current.watch = watch
+        timer = threading.Timer(self.timeout, watch.expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            return self.session.request(method, self.base_url + path, timeout=self.timeout, verify=self.verify,
+                                        allow_redirects=False, **kwargs)  # a redirected POST becomes a GET
+        except requests.RequestException as exc:
+            if watch.expired:
+                raise RequestDeadline(f"no complete answer within {self.timeout:g}s (--timeout bounds the "
+                                      "whole request)") from exc
+            raise
+        finally:
+            watch.finish()
+            timer.cancel()
+            _current.watch = None
 
     def post(
         self,
@@ -101,18 +231,13 @@ class Endpoint:
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
     ) -> requests.Response:
-        return self.session.post(
-            self.base_url + path, data=body, headers=headers, params=params, timeout=self.timeout,
-            verify=self.verify, allow_redirects=False,  # a redirected POST becomes a GET: never follow
-        )
+        return self._within_deadline("POST", path, data=body, headers=headers, params=params)
 
     def put(self, path: str, body: bytes, headers: dict[str, str | None] | None = None) -> requests.Response:
-        return self.session.put(self.base_url + path, data=body, headers=headers, timeout=self.timeout,
-                                verify=self.verify)
+        return self._within_deadline("PUT", path, data=body, headers=headers)
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> requests.Response:
-        return self.session.get(self.base_url + path, headers=headers, timeout=self.timeout,
-                                verify=self.verify)
+        return self._within_deadline("GET", path, headers=headers)
 
     def close(self) -> None:
         self.session.close()
@@ -264,6 +389,11 @@ class HttpSink(Sink):
                  endpoint: Endpoint) -> Outcome:
         """What the server's answer (of class *status_class*, see :func:`classify_status`) means for the batch."""
 
+    def fits(self, items: Sequence[Item]) -> bool:
+        """Smaller than every batch an endpoint refused as too large (remembered: no 413 round trip per batch)."""
+        limits = [endpoint.too_large for endpoint in self.pool.endpoints if endpoint.too_large is not None]
+        return not limits or sum(len(item.data) for item in items) < min(limits)
+
     def send(self, items: Sequence[Item]) -> Outcome:
         body = self.encode(items)
         endpoint = self.pool.pick()
@@ -277,6 +407,9 @@ class HttpSink(Sink):
             return Retry(transport_reason(endpoint, exc))
         status_class = classify_status(response.status_code)
         self.pool.observe(endpoint, status_class, response.status_code)
+        if status_class == TOO_LARGE:
+            size = sum(len(item.data) for item in items)
+            endpoint.too_large = size if endpoint.too_large is None else min(size, endpoint.too_large)
         if status_class == REDIRECT:
             where = response.headers.get("Location", "")
             return Stop(f"{endpoint.base_url} answered HTTP {response.status_code} (redirect to {where or '?'}): "

@@ -43,28 +43,52 @@ class Converted:
         self.damaged += other.damaged
 
 
+class ReadBytes:
+    """How many bytes of the inputs on disk were read so far, over all the inputs (for a percentage).
+
+    Inputs read to their end count whole; the current one counts up to its offset (a compressed one,
+    whose offsets are uncompressed bytes, counts its size on disk once read to its end).
+    """
+
+    def __init__(self) -> None:
+        self.finished = 0
+        self._current: tuple[str, object] | None = None
+        self._offset = 0
+
+    def after(self, batch: Batch) -> int:
+        """The bytes read once *batch* is read."""
+        source = batch.input
+        key = (source.path, source.file_id)
+        if key != self._current:
+            self.finished += self._offset
+            self._current, self._offset = key, 0
+        if not source.compressed:
+            self._offset = batch.next_offset
+        elif batch.done_size is not None:
+            self._offset = batch.done_size
+        return self.finished + self._offset
+
+    @property
+    def total(self) -> int:
+        return self.finished + self._offset
+
+
 def batches(pipeline: Pipeline, source: Source) -> Iterator[tuple[Batch | list[Record], int]]:
     """Every batch of *source*, inputs in order, then what the stages flush at the end (as lists of records).
 
-    Each batch comes with the bytes of plain input files read so far (for progress).
+    Each batch comes with the bytes of the input files read so far (for progress, see :class:`ReadBytes`).
     """
-    done = 0  # bytes of the inputs finished
-    current, offset = None, 0
+    read = ReadBytes()
     for batch in source.batches():
-        if batch.input is not current:
-            if current is not None and not current.compressed:
-                done += offset
-            current = batch.input
-        offset = batch.next_offset
-        yield batch, done + (0 if batch.input.compressed else offset)
+        yield batch, read.after(batch)
     chunk: list[Record] = []
     for record in pipeline.flush():  # summaries of what is still open: possibly many, streamed
         chunk.append(record)
         if len(chunk) >= FLUSH_BATCH:
-            yield chunk, done + offset
+            yield chunk, read.total
             chunk = []
     if chunk:
-        yield chunk, done + offset
+        yield chunk, read.total
 
 
 def records(pipeline: Pipeline, source: Source) -> Iterator[tuple[list[Record], int]]:

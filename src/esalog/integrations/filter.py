@@ -91,19 +91,29 @@ class FilterInput:
     def events(self, raw: RawLine) -> list[dict[str, Any]]:
         """The line's event first, then any events stages add."""
         foreign: dict[str, Any] | None = None
+        missing = False  # a JSON object without the line: kept whole, and the event says which key to give
         text = raw.text
         if text.lstrip().startswith("{"):
             try:
                 obj = decode(text)
             except ValueError:
                 obj = None
-            if isinstance(obj, dict) and isinstance(obj.get(self.field), str):
-                text = obj.pop(self.field)
+            if isinstance(obj, dict):
+                if isinstance(obj.get(self.field), str):
+                    text = obj.pop(self.field)
+                else:
+                    missing = True
                 foreign = obj
         records = self.pipeline.process(text, self.stream, raw.problems)
         events = [to_event(record) for record in records]
         if foreign:
             events[0] = {**events[0], PASSTHROUGH: foreign}
+        if missing:
+            keys = ", ".join(sorted(map(str, foreign or {}))[:12]) or "none"
+            events[0]["error"] = {
+                "type": "no_line_field",
+                "message": f"a JSON object without a string {self.field!r} key (its keys: {keys}): give --field "
+                           "with the key that holds the ESA line (Fluent Bit: log; rsyslog fulljson: msg)"}
         return events
 
     def pending(self) -> Iterator[dict[str, Any]]:

@@ -1,37 +1,46 @@
 """``esalog listen``: receive the ESA syslog push on UDP and TCP and ship the events, no syslog daemon needed.
 
 * RFC 3164 (``<PRI>Mmm dd hh:mm:ss host app: ...``) and RFC 5424 messages; the header stage reads both.
-* TCP framing per RFC 6587: newline-terminated, or octet-counted (``LEN SP MSG``), chosen per frame.
+* TCP framing per RFC 6587: newline-terminated, or octet-counted (``LEN SP MSG``), chosen per frame
+  (:class:`Framer`): a line of digits alone is a line, a frame cut short by the end of its connection
+  is an event tagged ``esalog_partial``, never silence.
 * One parser stream per sending appliance (peer address): its ``Time offset from UTC`` header, version and
   serial number apply to its own lines only; the stages (session tracking) key their state by appliance.
-* Bounded memory: one bounded queue between the sockets and the parser (TCP readers wait when it is full;
-  UDP datagrams that find it full are counted as dropped, and so are those the kernel dropped from a
-  full socket buffer (8 MiB asked for); any drop makes the exit code 1). Frames longer than
-  ``--max-frame`` are cut and tagged ``esalog_truncated``.
-* SIGTERM / SIGINT: stop accepting, read the datagrams still in the socket buffers, give open TCP
-  connections a second to hand over what they have buffered, parse what is queued, flush the stages and
-  the sink, then exit.
+  At most :data:`MAX_STREAMS` peers keep a stream (the least recently heard from is forgotten).
+* The event loop only moves bytes: a worker thread parses and hands records to the delivery driver, so
+  signals, UDP and TCP stay served while a sink is slow or down.
+* Bounded memory, in bytes: the messages waiting for the parser and the incomplete frames of all
+  connections share ``--max-buffer``. When the queue is full, TCP reading pauses on every connection (the
+  senders wait: back-pressure) and UDP datagrams are counted as dropped, like those the kernel dropped
+  from a full socket buffer; incomplete frames over half the budget are cut (tagged ``esalog_truncated``).
+  At most ``--max-connections`` connections; senders outside ``--allow`` are refused and counted.
+* SIGTERM / SIGINT: stop accepting; read what the UDP sockets hold; read each TCP connection until it is
+  quiet; parse everything received; flush the stages and the sink (retrying within ``--retry-budget``).
+  A second signal gives up: retries end, what is not parsed yet is counted as dropped. Any drop makes the
+  exit code 1. A sink that cannot work (bad token, TLS failure, wrong URL) stops the listener at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import signal
 import socket
 import sys
+import threading
 import time
 import uuid
+from collections import OrderedDict, deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
-from esalog.connectors.base import Driver
+from esalog.connectors.base import Driver, RetryReporter, warn
 from esalog.connectors.config import DeliveryConfig, SinkChoice, build_driver, build_sink
 from esalog.errors import ConfigError
 from esalog.parsers.parser import Stream
-from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
 from esalog.settings import integer, parsed_by, positive, setting, validate
 from esalog.sources.checkpoint import Ledger
@@ -39,24 +48,31 @@ from esalog.sources.lines import decode_line
 
 DEFAULT_QUEUE = 10_000
 DEFAULT_MAX_FRAME = 256 * 1024
+DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
+DEFAULT_MAX_CONNECTIONS = 1000
+#: Peers whose parser stream (clock, appliance) is kept; the least recently heard from is forgotten.
+MAX_STREAMS = 4096
+#: Bytes one queued message costs beyond its data (the tuple and bytes objects), for the byte budget.
+FRAME_OVERHEAD = 160
+#: Bytes read from a TCP connection at once (one buffer shared by all connections).
+READ_BYTES = 64 * 1024
 _MAX_LENGTH_DIGITS = 10
-STOP_GRACE_SECONDS = 1.0
 UDP_RECEIVE_BUFFER = 8 * 1024 * 1024
 FLUSH_SECONDS = 0.2
+#: At a stop, a connection is closed once it sent nothing for this long (or at its end of stream).
+QUIET_SECONDS = 0.2
+#: At a stop, a connection that keeps sending is closed after this much reading (paused time not counted).
+STOP_READ_SECONDS = 10.0
+#: After a second signal, how long the worker may take to hand over before the listener exits anyway.
+HARD_STOP_SECONDS = 2.0
+STOP_GRACE_SECONDS = 1.0
+_EVERYWHERE = ("0.0.0.0", "::", "")
 
-
-class Sink(Protocol):
-    """Where the listener's records go."""
-
-    def write(self, record: Record) -> None: ...
-
-    def flush(self) -> None: ...
-
-    def close(self) -> None: ...
+Frame = tuple[str, bytes, tuple[str, ...]]  # (peer, message bytes, problems)
 
 
 def parse_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:514`` for IPv6) -> (host, port)."""
+    """``HOST:PORT`` (``[::1]:514`` for IPv6, ``:514`` for every interface) -> (host, port)."""
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or int(port) > 65535:
         raise ConfigError(f"bad address {text!r}: use HOST:PORT, e.g. 127.0.0.1:5514")
@@ -67,19 +83,44 @@ def _addresses(addresses: tuple[str, ...]) -> list[tuple[str, int]]:
     return [parse_address(address) for address in addresses]
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(texts: tuple[str, ...]) -> list[Network]:
+    """``--allow`` values (``10.0.0.0/8``, ``192.0.2.7``, ``::1``) -> networks."""
+    networks: list[Network] = []
+    for text in texts:
+        try:
+            networks.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(f"bad --allow {text!r}: give an address or a CIDR block, e.g. 10.1.2.0/24") from None
+    return networks
+
+
 @dataclass(frozen=True)
 class ListenConfig:
-    """Where the listener listens and how much it buffers."""
+    """Where the listener listens, whom it accepts and how much it buffers."""
 
     udp: tuple[str, ...] = setting((), flag="--udp", metavar="HOST:PORT", repeat=True, check=parsed_by(_addresses),
                                    help="UDP address (repeatable)")
     tcp: tuple[str, ...] = setting((), flag="--tcp", metavar="HOST:PORT", repeat=True, check=parsed_by(_addresses),
                                    help="TCP address (repeatable)")
+    allow: tuple[str, ...] = setting(
+        (), flag="--allow", metavar="CIDR", repeat=True, check=parsed_by(parse_networks),
+        help="accept messages only from these addresses or networks (repeatable); others are refused and "
+             "counted (default: every sender)")
     queue_size: int = setting(DEFAULT_QUEUE, flag="--queue-size", metavar="N", parse=integer, check=positive,
                               help=f"messages buffered between sockets and parser (default {DEFAULT_QUEUE})")
+    max_buffer: int = setting(
+        DEFAULT_MAX_BUFFER, flag="--max-buffer", metavar="BYTES", parse=integer, check=positive,
+        help="bytes held for messages waiting to be parsed and incomplete frames of all connections "
+             f"(default {DEFAULT_MAX_BUFFER}); when full, TCP reading pauses and UDP datagrams are dropped")
     max_frame: int = setting(
         DEFAULT_MAX_FRAME, flag="--max-frame", metavar="BYTES", parse=integer, check=positive,
         help=f"longest message kept; longer ones are cut and tagged (default {DEFAULT_MAX_FRAME})")
+    max_connections: int = setting(
+        DEFAULT_MAX_CONNECTIONS, flag="--max-connections", metavar="N", parse=integer, check=positive,
+        help=f"TCP connections at once; more are refused and counted (default {DEFAULT_MAX_CONNECTIONS})")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -95,14 +136,16 @@ class DriverSink:
                  sourcetypes: Mapping[str, str] | None = None) -> None:
         sink = build_sink(choice, delivery, keep_original=keep_original, sourcetypes=sourcetypes)
         self.driver: Driver = build_driver(sink, delivery, Ledger())
+        self.report_interval = delivery.report_interval
         sink.open()
         self.driver.start()
         # Elasticsearch ids are derived from (origin, index): a live stream is never replayed, so each run
         # gets its own origin and a second run cannot collide with the documents of the first.
         self._origin = f"listen:{uuid.uuid4().hex}"
         self._index = 0
+        self.closed = False
 
-    def write(self, record: Record) -> None:
+    def write(self, record: Any) -> None:
         self._index += 1
         self.driver.submit(record, self._origin, self._index, None)
 
@@ -110,178 +153,473 @@ class DriverSink:
         self.driver.tick()
 
     def close(self) -> None:
-        self.driver.close()
+        if not self.closed:
+            self.closed = True
+            self.driver.close()
 
 
 @dataclass
 class ListenStats:
-    """What the listener received and what it had to drop."""
+    """What the listener received, what it refused and what it had to drop."""
 
-    received: int = 0
-    dropped: int = 0
-    truncated: int = 0
-    peers: set[str] = field(default_factory=set)
+    received: int = 0  # messages taken in (parsed, or counted in dropped at a hard stop)
+    dropped: int = 0  # messages lost: UDP queue or socket buffer full, not parsed at a hard stop
+    truncated: int = 0  # messages cut at --max-frame or by the buffer budget (tagged esalog_truncated)
+    partial: int = 0  # frames cut short by the end of their connection (tagged esalog_partial)
+    refused: int = 0  # connections and datagrams refused (--allow, --max-connections)
+    peers: int = 0  # peer streams opened
+    peak_bytes: int = 0  # the most bytes held at once (queue and incomplete frames)
+
+
+# ------------------------------------------------------------------------------------------- framing
+
+
+class Framer:
+    """RFC 6587 framing of one TCP stream, fed as bytes arrive.
+
+    A frame that starts with 1 to 10 digits and a space is octet-counted (``LEN SP MSG``); anything else,
+    a line of digits alone included, ends at LF. At most ``max_frame`` bytes of a frame are kept: a longer
+    newline frame is handed on as soon as it is that long (flagged ``line_too_long``) and its rest skipped;
+    the rest of a longer octet-counted frame likewise. ``held`` is what waits for the end of a frame.
+    """
+
+    __slots__ = ("_buf", "_declared", "_need", "_skip", "_skip_line", "max_frame")
+
+    def __init__(self, max_frame: int) -> None:
+        self.max_frame = max_frame
+        self._buf = bytearray()
+        self._need: int | None = None  # octet counting: bytes of the body still to come (kept part)
+        self._declared = 0  # octet counting: the length the frame declared
+        self._skip = 0  # octet counting: bytes of an over-long body to skip
+        self._skip_line = False  # newline framing: skipping the rest of an over-long line
+
+    @property
+    def held(self) -> int:
+        return len(self._buf)
+
+    def feed(self, data: bytes | memoryview) -> list[tuple[bytes, tuple[str, ...]]]:
+        """The frames completed by *data*, each with its problems (``line_too_long``)."""
+        out: list[tuple[bytes, tuple[str, ...]]] = []
+        buf = self._buf
+        buf += data
+        limit = self.max_frame
+        i = 0
+        end = len(buf)
+        while i < end:
+            if self._skip:
+                n = min(self._skip, end - i)
+                i += n
+                self._skip -= n
+                continue
+            if self._skip_line:
+                j = buf.find(b"\n", i)
+                if j < 0:
+                    i = end
+                    break
+                i = j + 1
+                self._skip_line = False
+                continue
+            if self._need is not None:
+                if end - i < self._need:
+                    break
+                out.append((bytes(buf[i : i + self._need]), ("line_too_long",) if self._declared > self._need else ()))
+                i += self._need
+                self._skip = self._declared - self._need
+                self._need = None
+                continue
+            if 48 <= buf[i] <= 57:  # digits: octet counting if a space follows them
+                j = i
+                while j < end and j - i <= _MAX_LENGTH_DIGITS and 48 <= buf[j] <= 57:
+                    j += 1
+                if j == end and j - i <= _MAX_LENGTH_DIGITS:
+                    break  # wait for what follows the digits
+                if buf[j] == 32 and j - i <= _MAX_LENGTH_DIGITS:
+                    self._declared = int(buf[i:j])
+                    self._need = min(self._declared, limit)
+                    i = j + 1
+                    if not self._need:  # "0 ": an empty message
+                        out.append((b"", ()))
+                        self._need = None
+                    continue
+            j = buf.find(b"\n", i)
+            if j < 0:
+                if end - i > limit:
+                    out.append((bytes(buf[i : i + limit]), ("line_too_long",)))
+                    self._skip_line = True
+                    i = end
+                break
+            if j - i > limit:
+                out.append((bytes(buf[i : i + limit]), ("line_too_long",)))
+            else:
+                out.append((bytes(buf[i:j]), ()))
+            i = j + 1
+        del buf[:i]
+        return out
+
+    def cut(self) -> tuple[bytes, tuple[str, ...]] | None:
+        """Hand on what is held of the current frame now (flagged ``line_too_long``) and skip its rest."""
+        if not self._buf:
+            return None
+        frame = bytes(self._buf)
+        self._buf.clear()
+        if self._need is not None:
+            self._skip = self._declared - len(frame)
+            self._need = None
+        else:
+            self._skip_line = True
+        return frame, ("line_too_long",)
+
+    def finish(self, *, eof: bool) -> tuple[bytes, tuple[str, ...]] | None:
+        """What is held when the stream ends (*eof*: the sender closed; else the listener stops).
+
+        A last line without LF at the sender's close is a whole message; a frame cut short otherwise (an
+        octet-counted frame with fewer bytes than declared, a line at a stop) is flagged ``partial``.
+        """
+        frame = bytes(self._buf)
+        self._buf.clear()
+        if self._need is not None:
+            self._need = None
+            return frame, ("partial",)
+        if not frame:
+            return None
+        return frame, (() if eof else ("partial",))
+
+
+class FrameQueue:
+    """Messages between the event loop and the worker thread, bounded in bytes and in count."""
+
+    def __init__(self, max_bytes: int, max_count: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_count = max_count
+        self._items: deque[Frame | None] = deque()
+        self.bytes = 0
+        self._cond = threading.Condition()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def full(self) -> bool:
+        return self.bytes >= self.max_bytes or len(self._items) >= self.max_count
+
+    @property
+    def roomy(self) -> bool:
+        """Half empty again (reading resumes then: hysteresis)."""
+        return self.bytes <= self.max_bytes // 2 and len(self._items) <= self.max_count // 2
+
+    def put(self, item: Frame | None) -> None:
+        """Append even when full (TCP data already read); the caller pauses reading then."""
+        with self._cond:
+            self._items.append(item)
+            if item is not None:
+                self.bytes += len(item[1]) + FRAME_OVERHEAD
+            self._cond.notify()
+
+    def offer(self, item: Frame) -> bool:
+        """Append unless full (UDP: the caller counts a refusal as dropped)."""
+        with self._cond:
+            if self._items and self.full:
+                return False
+        self.put(item)
+        return True
+
+    def get(self, timeout: float) -> Frame | bool | None:
+        """The next item; False when none came within *timeout*; None is the end marker."""
+        with self._cond:
+            if not self._items and not self._cond.wait_for(lambda: bool(self._items), timeout):
+                return False
+            item = self._items.popleft()
+            if item is not None:
+                self.bytes -= len(item[1]) + FRAME_OVERHEAD
+            return item
+
+
+# ------------------------------------------------------------------------------------------ listener
 
 
 class Listener:
-    """The sockets, the bounded queue and the one consumer that parses and writes."""
+    """The sockets (event loop), the byte-bounded queue and the worker thread that parses and delivers."""
 
-    def __init__(self, pipeline: Pipeline, sink: Sink, queue_size: int = DEFAULT_QUEUE,
-                 max_frame: int = DEFAULT_MAX_FRAME) -> None:
+    def __init__(self, pipeline: Pipeline, sink: DriverSink, config: ListenConfig,
+                 loop: asyncio.AbstractEventLoop) -> None:
         self.pipeline = pipeline
         self.sink = sink
-        self.max_frame = max_frame
-        self.queue: asyncio.Queue[tuple[str, bytes, bool] | None] = asyncio.Queue(queue_size)
-        self.streams: dict[str, Stream] = {}
+        self.config = config
+        self.loop = loop
+        self.max_frame = config.max_frame
+        self.queue = FrameQueue(config.max_buffer, config.queue_size)
+        self.partial_budget = max(config.max_buffer // 2, config.max_frame)
+        self.partial_bytes = 0
+        self.networks = parse_networks(config.allow) or None
+        self.streams: OrderedDict[str, Stream] = OrderedDict()
         self.stats = ListenStats()
         self.bound: list[str] = []
+        self.connections: set[_Connection] = set()
+        self.paused = False
+        self.stopping = False  # a stop began: connections end as soon as they are quiet
+        self.hard = False  # a second signal, or the sink cannot work: drop what is not parsed
+        self.read_buffer = bytearray(READ_BYTES)
         self._servers: list[asyncio.AbstractServer] = []
-        self._transports: list[asyncio.BaseTransport] = []
-        self._connections: set[asyncio.Task[Any]] = set()
+        self._transports: list[asyncio.DatagramTransport] = []
         self._udp_inodes: list[int] = []
         self._last_datagram = 0.0
+        self._resume_scheduled = False
+        self._lock = threading.Lock()
+        self._discarded = 0  # counted by the worker: messages not parsed at a hard stop
+        self.error: BaseException | None = None
+        self._worker = threading.Thread(target=self._work, name="esalog-listen-worker", daemon=True)
+        self.done = asyncio.Event()
+        self.fatal = asyncio.Event()
 
-    # -- receiving ---------------------------------------------------------------------------
+    # -- receiving (event loop) ------------------------------------------------------------------
 
     async def start_udp(self, host: str, port: int) -> None:
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
+        transport, _ = await self.loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
         sock = transport.get_extra_info("socket")
         _enlarge_receive_buffer(sock, UDP_RECEIVE_BUFFER)
         self._udp_inodes.append(os.fstat(sock.fileno()).st_ino)
         self._transports.append(transport)
         self.bound.append("udp://{}:{}".format(*transport.get_extra_info("sockname")[:2]))
 
-    def kernel_drops(self) -> int:
-        """Datagrams the kernel dropped because a socket buffer was full (Linux ``/proc/net/udp*``)."""
-        return sum(udp_socket_drops(inode) for inode in self._udp_inodes)
-
     async def start_tcp(self, host: str, port: int) -> None:
-        server = await asyncio.start_server(self._serve_tcp, host, port, limit=self.max_frame + 16)
+        server = await self.loop.create_server(lambda: _Connection(self), host, port, backlog=256)
         self._servers.append(server)
         for sock in server.sockets:
             self.bound.append("tcp://{}:{}".format(*sock.getsockname()[:2]))
 
-    def offer(self, peer: str, frame: bytes, truncated: bool = False) -> None:
-        """Queue a datagram without waiting; count it as dropped when the queue is full."""
-        self._last_datagram = time.monotonic()
+    def allowed(self, peer: str) -> bool:
+        if self.networks is None:
+            return True
         try:
-            self.queue.put_nowait((peer, frame, truncated))
-        except asyncio.QueueFull:
+            address = ipaddress.ip_address(peer.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.networks)
+
+    def kernel_drops(self) -> int:
+        """Datagrams the kernel dropped because a socket buffer was full (Linux ``/proc/net/udp*``)."""
+        return sum(udp_socket_drops(inode) for inode in self._udp_inodes)
+
+    def offer(self, peer: str, frame: bytes, problems: tuple[str, ...]) -> None:
+        """A datagram: queued unless the queue is full (then counted as dropped)."""
+        self._last_datagram = time.monotonic()
+        if self.hard:
+            self.stats.dropped += 1
+            return
+        if self.queue.offer((peer, frame, problems)):
+            self._received(problems)
+        else:
             self.stats.dropped += 1
 
-    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
-        peer = writer.get_extra_info("peername")[0]
-        try:
-            while True:
-                frame = await self._read_frame(reader)
-                if frame is None:
-                    break
-                await self.queue.put((peer, *frame))
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            self._connections.discard(task)
-            writer.close()
+    def enqueue(self, peer: str, frame: bytes, problems: tuple[str, ...]) -> None:
+        """A TCP message (already read: never refused); reading pauses when the queue is full."""
+        self.queue.put((peer, frame, problems))
+        self._received(problems)
+        if self.queue.full and not self.paused:
+            self.pause()
 
-    async def _read_frame(self, reader: asyncio.StreamReader) -> tuple[bytes, bool] | None:
-        """One message from a TCP stream: octet-counted when it starts with a digit, else up to LF."""
-        first = await reader.read(1)
-        if not first:
-            return None
-        if first.isdigit():
-            digits = first
-            while len(digits) <= _MAX_LENGTH_DIGITS:
-                char = await reader.readexactly(1)
-                if char == b" ":
-                    length = int(digits)
-                    keep = min(length, self.max_frame)
-                    body = await reader.readexactly(keep)
-                    rest = length - keep
-                    while rest:
-                        rest -= len(await reader.readexactly(min(rest, 65536)))
-                    return body, length > keep
-                if not char.isdigit():
-                    digits += char
-                    break
-                digits += char
-            # not octet counting after all: the digits start a newline-terminated message
-            line, cut = await self._read_line(reader)
-            return digits + line, cut
-        line, cut = await self._read_line(reader)
-        return first + line, cut
+    def _received(self, problems: tuple[str, ...]) -> None:
+        self.stats.received += 1
+        if "line_too_long" in problems:
+            self.stats.truncated += 1
+        if "partial" in problems:
+            self.stats.partial += 1
+        held = self.queue.bytes + self.partial_bytes
+        if held > self.stats.peak_bytes:
+            self.stats.peak_bytes = held
 
-    async def _read_line(self, reader: asyncio.StreamReader) -> tuple[bytes, bool]:
-        try:
-            return (await reader.readuntil(b"\n")), False
-        except asyncio.LimitOverrunError:
-            head = await reader.readexactly(self.max_frame)
-            while True:  # skip the rest of the oversized line
-                try:
-                    await reader.readuntil(b"\n")
-                    return head, True
-                except asyncio.LimitOverrunError as exc:
-                    await reader.readexactly(exc.consumed)
-        except asyncio.IncompleteReadError as exc:  # last line without LF at connection close
-            if not exc.partial:
-                raise
-            return exc.partial, False
+    def pause(self) -> None:
+        self.paused = True
+        for connection in self.connections:
+            connection.pause()
 
-    # -- parsing and writing ------------------------------------------------------------------
+    def resume(self) -> None:
+        self._resume_scheduled = False
+        if self.paused and self.queue.roomy:
+            self.paused = False
+            for connection in list(self.connections):
+                connection.resume()
+
+    # -- parsing and delivering (worker thread) -----------------------------------------------------
+
+    def start_worker(self) -> None:
+        self._worker.start()
 
     def _stream(self, peer: str) -> Stream:
-        stream = self.streams.get(peer)
+        streams = self.streams
+        stream = streams.get(peer)
         if stream is None:
-            stream = self.streams[peer] = self.pipeline.open_stream(f"syslog:{peer}")
-            self.stats.peers.add(peer)
+            stream = streams[peer] = self.pipeline.open_stream(f"syslog:{peer}")
+            self.stats.peers += 1
+            if len(streams) > MAX_STREAMS:
+                streams.popitem(last=False)
+        else:
+            streams.move_to_end(peer)
         return stream
 
-    def handle(self, peer: str, frame: bytes, truncated: bool) -> None:
-        """Parse one received message and write its events."""
+    def handle(self, peer: str, frame: bytes, problems: tuple[str, ...]) -> None:
+        """Parse one received message and hand its events to the sink."""
         frame = frame.rstrip(b"\r\n")
-        if truncated:
-            frame = frame[: self.max_frame]
-            self.stats.truncated += 1
-        text, problems = decode_line(frame)
-        if truncated:
-            problems = (*problems, "line_too_long")
-        self.stats.received += 1
-        for record in self.pipeline.process(text, self._stream(peer), problems):
+        text, found = decode_line(frame)
+        for record in self.pipeline.process(text, self._stream(peer), (*problems, *found)):
             self.sink.write(record)
 
-    async def consume(self) -> None:
-        """Drain the queue until the end marker; flush the sink whenever the queue runs empty or idles."""
-        while True:
-            try:
-                item = await asyncio.wait_for(self.queue.get(), timeout=FLUSH_SECONDS)
-            except TimeoutError:  # idle: let the sink send what has waited long enough
-                self.sink.flush()
-                continue
-            if item is None:
-                return
-            self.handle(*item)
-            if self.queue.empty():
-                self.sink.flush()
+    def _work(self) -> None:
+        driver = self.sink.driver
+        try:
+            while True:
+                item = self.queue.get(FLUSH_SECONDS)
+                if item is False:  # idle: let the sink send what has waited long enough
+                    self.sink.flush()
+                    self._check_fatal(driver)
+                    continue
+                if item is None:
+                    break
+                assert isinstance(item, tuple)
+                if self.hard:
+                    self._discarded += 1
+                    continue
+                self.handle(*item)
+                self._check_fatal(driver)
+                if self.paused and not self._resume_scheduled and self.queue.roomy:
+                    self._resume_scheduled = True
+                    self.loop.call_soon_threadsafe(self.resume)
+                if not len(self.queue):
+                    self.sink.flush()
+            if not self.hard:
+                for record in self.pipeline.flush():
+                    self.sink.write(record)
+            self.sink.close()
+        except BaseException as exc:  # a bug: reported by serve, never silent
+            self.error = exc
+            raise
+        finally:
+            self.loop.call_soon_threadsafe(self.done.set)
+
+    def _check_fatal(self, driver: Driver) -> None:
+        if driver.fatal and not self.hard:
+            self.hard = True
+            self.loop.call_soon_threadsafe(self.fatal.set)
+
+    # -- stopping (event loop) --------------------------------------------------------------------
+
+    def hard_stop(self) -> None:
+        """A second signal (or a sink that cannot work): end retries, drop what is not parsed yet."""
+        self.hard = True
+        self.sink.driver.abort()
+        for connection in list(self.connections):
+            connection.close()
+        self.resume()
 
     async def stop(self) -> None:
-        """Stop receiving; parse everything already queued; flush stages and sink."""
+        """Stop receiving; read what was sent; let the worker parse and deliver everything received."""
+        self.stopping = True
         for server in self._servers:
             server.close()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while time.monotonic() - self._last_datagram < 0.1 and time.monotonic() < deadline:
+        while not self.hard and time.monotonic() - self._last_datagram < 0.1 and time.monotonic() < deadline:
             await asyncio.sleep(0.02)  # datagrams still in the socket buffers are read first
         self.stats.dropped += self.kernel_drops()
         for transport in self._transports:
             transport.close()
-        if self._connections:  # let open connections hand over what is already buffered
-            await asyncio.wait(list(self._connections), timeout=STOP_GRACE_SECONDS)
-        for task in list(self._connections):
-            task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
-        await self.queue.put(None)
+        reading_until = time.monotonic() + STOP_READ_SECONDS
+        while self.connections:
+            now = time.monotonic()
+            if self.paused:
+                reading_until += 0.05  # waiting for the sink is not reading time
+            for connection in list(self.connections):
+                quiet = not self.paused and now - connection.last_data >= QUIET_SECONDS
+                if self.hard or now >= reading_until or quiet:
+                    connection.close()
+            await asyncio.sleep(0.05)
+        self.queue.put(None)
+
+    def finish_counts(self) -> None:
+        self.stats.dropped += self._discarded
+        self._discarded = 0
+
+
+class _Connection(asyncio.BufferedProtocol):
+    """One TCP connection: bytes into its :class:`Framer`, frames into the listener's queue."""
+
+    def __init__(self, listener: Listener) -> None:
+        self.listener = listener
+        self.framer = Framer(listener.max_frame)
+        self.transport: asyncio.Transport | None = None
+        self.peer = "?"
+        self.last_data = time.monotonic()
+        self.paused = False
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        listener = self.listener
+        peer = transport.get_extra_info("peername")
+        self.peer = str(peer[0]) if peer else "?"
+        if (listener.stopping or not listener.allowed(self.peer)
+                or len(listener.connections) >= listener.config.max_connections):
+            listener.stats.refused += 1
+            self.closed = True
+            transport.abort()
+            return
+        listener.connections.add(self)
+        if listener.paused:
+            self.pause()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return memoryview(self.listener.read_buffer)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        listener = self.listener
+        self.last_data = time.monotonic()
+        framer = self.framer
+        before = framer.held
+        frames = framer.feed(memoryview(listener.read_buffer)[:nbytes])
+        listener.partial_bytes += framer.held - before
+        if framer.held and listener.partial_bytes > listener.partial_budget:
+            # incomplete frames of all connections hold too much: this one's is handed on as it is
+            listener.partial_bytes -= framer.held
+            cut = framer.cut()
+            if cut is not None:
+                frames.append(cut)
+        for frame, problems in frames:
+            listener.enqueue(self.peer, frame, problems)
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        listener = self.listener
+        if self not in listener.connections:
+            return
+        listener.connections.discard(self)
+        held = self.framer.held
+        listener.partial_bytes -= held
+        tail = self.framer.finish(eof=not self.closed)
+        if tail is not None:
+            listener.enqueue(self.peer, *tail)
+
+    def pause(self) -> None:
+        if not self.paused and self.transport is not None and not self.closed:
+            self.paused = True
+            with contextlib.suppress(RuntimeError):
+                self.transport.pause_reading()
+
+    def resume(self) -> None:
+        if self.paused and self.transport is not None and not self.closed:
+            self.paused = False
+            self.last_data = time.monotonic()
+            with contextlib.suppress(RuntimeError):
+                self.transport.resume_reading()
+
+    def close(self) -> None:
+        """End the connection from our side (a stop): what it holds becomes a partial frame."""
+        if not self.closed and self.transport is not None:
+            self.closed = True
+            self.transport.close()
 
 
 def _enlarge_receive_buffer(sock: socket.socket, size: int) -> None:
@@ -316,31 +654,78 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.listener = listener
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        cut = len(data) > self.listener.max_frame
-        self.listener.offer(str(addr[0]), data, cut)
+        listener = self.listener
+        peer = str(addr[0])
+        if not listener.allowed(peer):
+            listener.stats.refused += 1
+            return
+        if len(data) > listener.max_frame:
+            listener.offer(peer, data[: listener.max_frame], ("line_too_long",))
+        else:
+            listener.offer(peer, data, ())
 
 
-async def serve(config: ListenConfig, pipeline: Pipeline, sink: Sink) -> ListenStats:
-    """Run until SIGTERM or SIGINT; returns what was received."""
-    listener = Listener(pipeline, sink, config.queue_size, config.max_frame)
+def _warn_everywhere(config: ListenConfig) -> None:
+    if config.allow:
+        return
+    for kind, addresses in (("--udp", config.udp), ("--tcp", config.tcp)):
+        for address in addresses:
+            if parse_address(address)[0] in _EVERYWHERE:
+                warn(f"{kind} {address} listens on every interface: anyone who can reach this host can send "
+                     "events; bind one address (e.g. 10.1.2.3:5514) or accept only the appliances with --allow CIDR")
+
+
+async def serve(config: ListenConfig, pipeline: Pipeline, sink: DriverSink) -> ListenStats:
+    """Run until SIGTERM or SIGINT (or until the sink cannot work); returns what was received."""
+    loop = asyncio.get_running_loop()
+    listener = Listener(pipeline, sink, config, loop)
+    _warn_everywhere(config)
     for address in config.udp:
         await listener.start_udp(*parse_address(address))
     for address in config.tcp:
         await listener.start_tcp(*parse_address(address))
     stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
+    signals = {"count": 0}
+
+    def on_signal(sig: signal.Signals) -> None:
+        signals["count"] += 1
+        if signals["count"] == 1:
+            print(f"esalog: {sig.name}: stopping: reading what was sent, delivering what was received "
+                  "(again to give up at once)", file=sys.stderr, flush=True)
+            stopping.set()
+        else:
+            print(f"esalog: {sig.name}: giving up: retries end, what is not parsed yet is dropped",
+                  file=sys.stderr, flush=True)
+            listener.hard_stop()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
-    consumer = asyncio.create_task(listener.consume())
+        loop.add_signal_handler(sig, on_signal, sig)
+    listener.start_worker()
+    reporter = RetryReporter(sink.driver, sink.report_interval, lambda: (
+        f"{len(listener.queue):,} messages ({listener.queue.bytes:,} bytes) waiting"
+        + ("; TCP reading paused (back-pressure)" if listener.paused else ""))).start()
     print(f"esalog: listening on {' '.join(listener.bound)}", file=sys.stderr, flush=True)
-    stop_waiter = asyncio.create_task(stopping.wait())
-    done, _ = await asyncio.wait({consumer, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if consumer in done:  # the consumer failed: surface its exception
-        stop_waiter.cancel()
-        consumer.result()
-    await listener.stop()
-    await consumer
-    for record in pipeline.flush():
-        sink.write(record)
-    sink.flush()
+    try:
+        waiters = {asyncio.create_task(stopping.wait()), asyncio.create_task(listener.fatal.wait()),
+                   asyncio.create_task(listener.done.wait())}
+        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if listener.fatal.is_set() or listener.done.is_set():
+            listener.hard_stop()  # the sink cannot work: stop at once
+        await listener.stop()
+        while not listener.done.is_set():
+            if listener.hard:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(listener.done.wait(), HARD_STOP_SECONDS)
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(listener.done.wait(), 0.1)
+    finally:
+        reporter.stop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    listener.finish_counts()
+    if listener.error is not None:
+        raise listener.error
     return listener.stats

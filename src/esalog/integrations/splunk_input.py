@@ -34,12 +34,16 @@ from esalog.parsers.header import parse_tz
 from esalog.parsers.record import Record
 from esalog.pipeline import PipelineConfig, build_pipeline
 from esalog.sources.checkpoint import Checkpoint
-from esalog.sources.reader import Source, SourceConfig
+from esalog.sources.reader import Batch, Source, SourceConfig
 from esalog.tracking.config import TrackingConfig
+from esalog.tracking.persist import dump_state, load_state
+from esalog.tracking.tracker import Tracker
 
 POLL_SECONDS = 2.0
 #: Seconds between checkpoint writes while events flow (and always at the end)
 CHECKPOINT_SECONDS = 1.0
+#: Seconds between saves of the session tracker's state (and at a stop)
+STATE_SECONDS = 30.0
 _TRUE, _FALSE = {"1", "true", "yes", "t", "y", "on"}, {"0", "false", "no", "f", "n", "off", ""}
 
 
@@ -162,24 +166,35 @@ class EsalogInput(Script):
         """Read every matching file from its checkpoint; with follow, keep polling until SIGTERM."""
         pipeline = build_pipeline(config.pipeline_config())
         checkpoint.load().forget_missing()
+        tracker = next((stage for stage in pipeline.stages if isinstance(stage, Tracker)), None)
+        if tracker is not None and (saved := checkpoint.track_state()) is not None:
+            load_state(tracker, saved)
         source = self.source = Source(
             pipeline, SourceConfig(paths=(config.path,), follow=config.follow, poll_interval=POLL_SECONDS),
             checkpoint=checkpoint, idle=lambda: _save(checkpoint))
         source.stop = self.stopping
-        last_save = time.monotonic()
+        last_save = last_state = time.monotonic()
         self.sourcetypes = pipeline.parser.sourcetypes()
         for batch in source.batches():
-            for record in batch.records:
+            for record in _new_records(batch):
                 self._write(ew, stanza, config, record, batch.input.name)
             sys.stdout.flush()  # the events are splunkd's now: the checkpoint may pass them
             if batch.input.file_id is not None:
                 checkpoint.advance(batch.input.file_id, batch.input.path, batch.input.key, batch.next_offset,
                                    batch.done_size)
+            if tracker is not None and time.monotonic() - last_state >= STATE_SECONDS:
+                checkpoint.offer_state(dump_state(tracker), dict(source.positions))  # delivered: it is written
+                last_state = time.monotonic()
             if time.monotonic() - last_save >= CHECKPOINT_SECONDS:
                 checkpoint.save(force=True)
                 last_save = time.monotonic()
-        for record in pipeline.flush():
-            self._write(ew, stanza, config, record, "esalog")
+        if tracker is not None:
+            # the open messages go on at the next start (or the next run of an input without follow): their
+            # state is saved with the checkpoint, they are summarised when they finish
+            checkpoint.offer_state(dump_state(tracker), dict(source.positions))
+        else:
+            for record in pipeline.flush():
+                self._write(ew, stanza, config, record, "esalog")
         sys.stdout.flush()
         checkpoint.save(force=True)
         for why in source.damaged:
@@ -191,9 +206,18 @@ class EsalogInput(Script):
     def _write(self, ew: EventWriter, stanza: str, config: InputConfig, record: Record, source: str) -> None:
         ew.write_event(Event(
             data=encode_line(record)[:-1].decode("utf-8"), stanza=stanza,
-            time=f"{epoch_seconds(record.timestamp):.3f}", host=record.observer.get("hostname"),
+            time=f"{epoch_seconds(record.timestamp):.3f}",
+            # the appliance: the line's host, else the serial number of the file's header lines
+            host=record.observer.get("hostname") or record.observer.get("serial_number"),
             index=config.index, source=source, sourcetype=sourcetype_of(record, self.sourcetypes), unbroken=True,
             done=True))
+
+
+def _new_records(batch: Batch) -> list[Record]:
+    """The records of *batch* not indexed before a restart (replayed lines were)."""
+    if not batch.replay_until:
+        return batch.records
+    return [record for line in batch.lines() if not line.replayed for record in line.records]
 
 
 def _save(checkpoint: Checkpoint) -> None:

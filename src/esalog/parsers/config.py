@@ -6,8 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
+from esalog.errors import ConfigError
 from esalog.parsers.header import parse_tz
-from esalog.settings import in_range, integer, parsed_by, setting, validate
+from esalog.settings import in_range, integer, not_empty, setting, validate
+
+
+def _zone_problem(text: str) -> str | None:
+    """What is wrong with a ``--tz`` value (an offset out of range included), or None."""
+    try:
+        parse_tz(text)
+    except ConfigError as exc:
+        return str(exc)
+    except ValueError:  # +25:00: a fixed offset must stay within a day
+        return f"offset {text!r} out of range: use -23:59 to +23:59, or an IANA name (Europe/Paris)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -19,7 +31,7 @@ class ParseConfig:
         help="extra parser pack (YAML); its rules take precedence, a rule with a built-in id replaces it "
              "(repeatable)")
     tz: str = setting(
-        "UTC", flag="--tz", metavar="ZONE", check=parsed_by(parse_tz),
+        "UTC", flag="--tz", metavar="ZONE", check=_zone_problem,
         help="zone of time stamps when no 'Time offset from UTC' header was seen: IANA name or +HH:MM "
              "(default UTC)")
     year: int | None = setting(
@@ -27,7 +39,7 @@ class ParseConfig:
         help="year of syslog time stamps that carry none (default: this year; a month more than six months "
              "ahead of today's is last year's)")
     host: str | None = setting(
-        None, flag="--host", metavar="NAME",
+        None, flag="--host", metavar="NAME", check=not_empty,
         help="observer.hostname when the line carries no host")
     keep_original: bool = setting(True, flag="--no-original", help="do not keep the raw line in event.original")
     log_type: str | None = setting(

@@ -210,8 +210,7 @@ def cef_time(text: str) -> str | None:
         moment = datetime.strptime(" ".join(text.split()), "%a %b %d %H:%M:%S %Y")
     except ValueError:
         return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z") if moment.tzinfo is None else \
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.000Z")  # strptime gives a naive time
 
 
 def cef_direction(text: str) -> str | None:

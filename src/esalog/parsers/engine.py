@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from esalog.errors import PackError, SourceLocation
 from esalog.parsers.converters import CONVERTERS, Converter
@@ -39,6 +39,58 @@ _CACHE_LIMIT = 50_000
 STREAM_FIELDS = frozenset({"observer.version", "observer.serial_number", "cisco.esa.utc_offset_seconds"})
 
 
+#: Seconds one rule of a user pack may take to match one line. Python's ``re`` cannot be interrupted, so
+#: user rules (any pattern a user writes: nested quantifiers such as ``(?:x+x+)+y`` take exponential time)
+#: run on the ``regex`` module (``re``-compatible VERSION0 syntax), whose matching stops at a timeout;
+#: a line that exceeds it is kept as an event tagged ``esalog_rule_timeout``. Built-in rules keep ``re``.
+USER_RULE_SECONDS = 0.05
+
+
+class RuleMatch(Protocol):
+    """What the parser reads of a match (``re.Match`` and the ``regex`` module's alike)."""
+
+    def groups(self) -> tuple[str | None, ...]: ...
+
+
+class RulePattern(Protocol):
+    """A rule's compiled pattern: ``re.Pattern`` (built-in rules) or :class:`TimedPattern` (user rules)."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    @property
+    def groupindex(self) -> Mapping[str, int]: ...
+
+    def fullmatch(self, string: str) -> RuleMatch | None: ...
+
+
+class RuleTimeout(Exception):
+    """User rules ran out of time on a line; ``found`` is what matched among the other rules, if any."""
+
+    def __init__(self, rules: list[CompiledRule], found: tuple[CompiledRule, RuleMatch] | None) -> None:
+        super().__init__(", ".join(rule.id for rule in rules))
+        self.rules = rules
+        self.found = found
+
+
+class TimedPattern:
+    """A user rule's pattern compiled by the ``regex`` module, matched within :data:`USER_RULE_SECONDS`."""
+
+    __slots__ = ("_compiled", "groupindex", "pattern")
+
+    def __init__(self, text: str) -> None:
+        import regex  # only user packs need it
+
+        self._compiled = regex.compile(text, regex.VERSION0)
+        self.pattern = text
+        self.groupindex: Mapping[str, int] = dict(self._compiled.groupindex)
+
+    def fullmatch(self, string: str) -> RuleMatch | None:
+        """Raises TimeoutError past the time budget."""
+        found: RuleMatch | None = self._compiled.fullmatch(string, timeout=USER_RULE_SECONDS)
+        return found
+
+
 def is_scratch(name: str) -> bool:
     """A capture named ``_x`` is a fact for post-processors and stages, never a field of the event."""
     return name.startswith("_")
@@ -53,7 +105,7 @@ class CompiledRule:
     pack: str
     dataset: str
     key: tuple[str, ...]
-    regex: re.Pattern[str]
+    regex: RulePattern
     converters: tuple[tuple[int, Converter | None], ...]  # per value slot: (group index, converter)
     slot_fields: tuple[str, ...]  # per value slot: the dotted field it feeds
     slots: dict[str, tuple[int, ...]]  # dotted field -> its value slots (several with alternatives)
@@ -75,6 +127,7 @@ class CompiledRule:
     #: object name -> how Record.subtree builds it: (path below it, value slots, static value or None)
     subtree_plans: dict[str, tuple[tuple[tuple[str, ...], tuple[int, ...], Any], ...]]
     may_have_connection_facts: bool  # may write source, destination, related or tls itself
+    names_files: bool  # may name a file hash (file.hash.sha256, email.attachments): the tracker links it
     plan: tuple[StorePlan, ...]  # statics and captures grouped by parent object, statics first
 
     def convert(self, groups: Sequence[str | None]) -> list[Any]:
@@ -124,17 +177,29 @@ class CompiledRule:
 
 
 def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
-                 declared: Callable[[str], bool] | None) -> CompiledRule:
-    """Expand and compile one rule; raise :class:`PackError` naming the pack file and rule."""
+                 declared: Callable[[str], bool] | None, *, user: bool = False) -> CompiledRule:
+    """Expand and compile one rule; raise :class:`PackError` naming the pack file and rule.
+
+    A *user* rule is matched with a time budget (:class:`TimedPattern`).
+    """
     loc = SourceLocation(pack.path, rule=rule.id, line=rule.line)
     try:
         regex_text, captures = expand(rule.match, patterns)
     except GrokError as exc:
         raise PackError(str(exc), loc) from None
+    regex: RulePattern
     try:
         regex = re.compile(regex_text)
     except re.error as exc:
         raise PackError(f"invalid regular expression: {exc}", loc) from None
+    if user:
+        try:
+            regex = TimedPattern(regex_text)
+        except ImportError:
+            raise PackError("user packs need the 'regex' module (pip install regex): their rules are matched "
+                            "with a time limit", loc) from None
+        except Exception as exc:  # regex.error: the other engine refuses what re took
+            raise PackError(f"regular expression not supported for user packs: {exc}", loc) from None
     converters: list[tuple[int, Converter | None]] = []
     slot_fields: list[str] = []
     slots: dict[str, list[int]] = {}
@@ -209,6 +274,7 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
         id_slots=_id_slots(slots, bool(post)),
         **_prefix_index(rule.set, slots),
         roots=frozenset(name.split(".", 1)[0] for name in fields),
+        names_files=bool({"file.hash.sha256", "email.attachments"} & fields) or bool(rule.kv),
         may_have_connection_facts=bool(post) or bool({"source", "destination", "related", "tls"}
                                                      & {name.split(".", 1)[0] for name in fields}),
         plan=tuple((parents, tuple(statics), tuple(caps)) for parents, (statics, caps) in plan.items()),
@@ -261,7 +327,10 @@ class CompiledPack:
         self.sourcetype = packs[-1].sourcetype
         rules: list[CompiledRule] = []
         seen: dict[str, str] = {}
-        for pack in packs:
+        self.timed = False  # whether some rule is a user rule with a time budget
+        for position, pack in enumerate(packs):
+            user = position < len(packs) - 1  # user packs come before the built-in one
+            self.timed = self.timed or user
             patterns = {**BASE_PATTERNS, **pack.patterns}
             for rule in pack.rules:
                 if rule.id in seen and seen[rule.id] == pack.path:
@@ -269,7 +338,7 @@ class CompiledPack:
                 if rule.id in seen:  # a user rule overrides the built-in rule of the same id
                     continue
                 seen[rule.id] = pack.path
-                rules.append(compile_rule(rule, pack, len(rules), patterns, declared))
+                rules.append(compile_rule(rule, pack, len(rules), patterns, declared, user=user))
         self.rules: tuple[CompiledRule, ...] = tuple(rules)
         self._by_key2: dict[str, list[CompiledRule]] = {}
         self._by_key1: dict[str, list[CompiledRule]] = {}
@@ -298,31 +367,57 @@ class CompiledPack:
             self._cache[key2] = cands
         return cands
 
-    def match(self, body: str) -> tuple[CompiledRule, re.Match[str]] | None:
-        """The first rule whose pattern matches the whole *body*, with its match."""
+    def match(self, body: str) -> tuple[CompiledRule, RuleMatch] | None:
+        """The first rule whose pattern matches the whole *body*, with its match.
+
+        Raises :class:`RuleTimeout` when a user rule ran out of time (the other rules were tried).
+        """
         cands = self._cache.get(body_key(body))
         if cands is None:
             cands = self.candidates(body)
+        if self.timed:
+            return _first_timed(cands, body)
         for rule in cands:
             m = rule.regex.fullmatch(body)
             if m is not None:
                 return rule, m
         return None
 
-    def match_keyed(self, body: str) -> tuple[CompiledRule, re.Match[str]] | None:
+    def match_keyed(self, body: str) -> tuple[CompiledRule, RuleMatch] | None:
         """Like :meth:`match`, among the rules whose literal first words fit *body* only (no generic rule):
         a line of this pack's type that reached another pack (per-line routing fallback)."""
         key2, key1 = body_keys(body)
         keyed = self._by_key2.get(key2, []) + (self._by_key1.get(key1, []) if key2 != key1 else [])
-        for rule in sorted(keyed, key=lambda r: r.order):
-            m = rule.regex.fullmatch(body)
-            if m is not None:
-                return rule, m
-        return None
+        return _first_timed(sorted(keyed, key=lambda r: r.order), body)
 
     def match_slow(self, body: str) -> list[CompiledRule]:
         """Every rule whose pattern matches *body*, ignoring dispatch (for tests and tooling)."""
-        return [rule for rule in self.rules if rule.regex.fullmatch(body)]
+        found = []
+        for rule in self.rules:
+            try:
+                if rule.regex.fullmatch(body):
+                    found.append(rule)
+            except TimeoutError:
+                continue
+        return found
+
+
+def _first_timed(cands: Iterable[CompiledRule], body: str) -> tuple[CompiledRule, RuleMatch] | None:
+    """The first of *cands* that matches; a user rule out of time is skipped and reported at the end."""
+    late: list[CompiledRule] = []
+    found: tuple[CompiledRule, RuleMatch] | None = None
+    for rule in cands:
+        try:
+            m = rule.regex.fullmatch(body)
+        except TimeoutError:
+            late.append(rule)
+            continue
+        if m is not None:
+            found = rule, m
+            break
+    if late:
+        raise RuleTimeout(late, found)
+    return found
 
 
 PACK_DIR = "packs"

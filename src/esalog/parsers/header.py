@@ -82,9 +82,16 @@ def parse_tz(text: str) -> tzinfo:
 
 
 def iso_utc(moment: datetime) -> str:
-    """``2014-08-14T17:04:31.000Z``."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """``2014-08-14T17:04:31.000Z`` (always a four-digit year: ``strftime("%Y")`` writes ``20`` for 0020).
+
+    A stamp that the zone pushes out of the calendar (year 1 or 9999 at the edge) is stamped now, like
+    an impossible date.
+    """
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        moment = datetime.now(UTC)
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class HeaderParser:

@@ -37,6 +37,38 @@ from esalog.parsers.kv import KvSpec
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 5x faster start-up
 #: Splunk sourcetype of a pack's events when the pack names none.
 DEFAULT_SOURCETYPE = LINE_SOURCETYPE
+#: The most YAML nodes a pack may expand to with its aliases (the built-in packs have under 6,000):
+#: a "billion laughs" document is refused before anything is built from it.
+MAX_YAML_NODES = 200_000
+
+
+def expanded_nodes(root: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
+    """How many nodes *root* stands for with every alias expanded; stops counting past *limit* (and
+    counts a recursive alias as over it)."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        known = sizes.get(key)
+        if known is not None:
+            return known
+        if key in on_path:  # an alias inside itself: endless
+            return limit + 1
+        total = 1
+        if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+            on_path.add(key)
+            children = (node.value if isinstance(node, yaml.SequenceNode)
+                        else [part for pair in node.value for part in pair])
+            for child in children:
+                total += size(child)
+                if total > limit:
+                    break
+            on_path.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(root)
 
 
 
@@ -154,6 +186,9 @@ class Pack:
         loader = _UniqueKeyLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None and expanded_nodes(node) > MAX_YAML_NODES:
+                raise PackError(f"the YAML expands to more than {MAX_YAML_NODES:,} nodes through its aliases "
+                                "(&anchor / *alias); write the values out", SourceLocation(path))
             data = loader.construct_document(node) if node is not None else None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -162,6 +197,8 @@ class Pack:
             raise PackError(f"invalid YAML: {problem}", SourceLocation(path, line=line)) from None
         finally:
             loader.dispose()
+        if data is None:
+            raise PackError("the pack is empty: a pack is a mapping with 'name' and 'rules'", SourceLocation(path))
         if not isinstance(data, dict):
             raise PackError("a pack must be a mapping with 'name' and 'rules'", SourceLocation(path))
         _attach_rule_lines(node, data)
@@ -186,9 +223,13 @@ class Pack:
             isinstance(k, str) and isinstance(v, str) for k, v in patterns.items()
         ):
             raise PackError("'patterns' must map names to regex strings", loc)
-        raw_rules = data.get("rules")
-        if not isinstance(raw_rules, list) or not raw_rules:
+        if "rules" not in data or data["rules"] is None:
             raise PackError("pack has no 'rules' list", loc)
+        raw_rules = data["rules"]
+        if not isinstance(raw_rules, list):
+            raise PackError(f"'rules' must be a list of rules, got {type(raw_rules).__name__}", loc)
+        if not raw_rules:
+            raise PackError("'rules' is an empty list: a pack needs at least one rule", loc)
         rules = tuple(Rule.from_dict(r, path, i) for i, r in enumerate(raw_rules))
         seen: set[str] = set()
         for rule in rules:

@@ -15,12 +15,23 @@ from pathlib import Path
 from typing import Any
 
 from esalog.errors import ConfigError
-from esalog.parsers.engine import CONVERSION_ERRORS, CompiledPack, CompiledRule, Event, load_builtin_packs
+from esalog.parsers.engine import (
+    CONVERSION_ERRORS,
+    USER_RULE_SECONDS,
+    CompiledPack,
+    CompiledRule,
+    Event,
+    RuleMatch,
+    RuleTimeout,
+    load_builtin_packs,
+)
 from esalog.parsers.header import HeaderParser, iso_utc
 from esalog.parsers.record import MODULE, PIPELINE_ERROR, Record
 from esalog.schemas import is_declared
 
 MAIL_LOGS = "mail_logs"
+#: The actions of the header lines written before ``Time offset from UTC`` at the top of a log file.
+_HEADER_ACTIONS = frozenset({"log-file-begin", "log-file-version"})
 #: The observer of every event before its appliance says more (hostname, serial number, version).
 BASE_OBSERVER: dict[str, str] = {"vendor": "Cisco", "product": "Secure Email Gateway", "type": "mail-gateway"}
 # Ids a line that no rule knows may still carry; the look-behind keeps CrtMID / CrtICID out.
@@ -43,7 +54,7 @@ def _derive(record: Record, rule: CompiledRule) -> None:
 class Stream:
     """Per-input state the log itself declares: clock settings and appliance identity."""
 
-    __slots__ = ("_syslog", "appliances", "header", "host", "log_type", "name", "native", "observers")
+    __slots__ = ("_syslog", "appliances", "early", "header", "host", "log_type", "name", "native", "observers")
 
     def __init__(self, name: str, header: HeaderParser, host: str | None = None,
                  log_type: str | None = None) -> None:
@@ -53,6 +64,9 @@ class Stream:
         self.log_type = log_type
         self.observers: dict[str | None, dict[str, Any]] = {}
         self.appliances: dict[str | None, str] = {}
+        # the header lines at the top of the input, until its time offset or its first other line: they
+        # are stamped again once the offset is known (it follows them)
+        self.early: list[tuple[Record, str]] | None = []
         self._syslog: dict[tuple[int | None, str | None, str | None], dict[str, Any]] = {}
         self.native: Any = None  # the compiled core's state for this input, made on first use
 
@@ -197,11 +211,18 @@ class LineParser:
             if priority is not None or appname or hostname else None,
             tags=list(tags) if tags else None,
         )
-        found = pack.match(body)
-        if found is None and not self.forced_log_type:
-            found = self._fallback(pack, body)
-            if found is not None:
-                record.dataset = found[0].dataset
+        try:
+            found = pack.match(body)
+            if found is None and not self.forced_log_type:
+                found = self._fallback(pack, body)
+                if found is not None:
+                    record.dataset = found[0].dataset
+        except RuleTimeout as late:
+            found = late.found
+            record.add_tag("esalog_rule_timeout")
+            record.set("error", {"type": "rule_timeout", "message":
+                                 f"user rule {', '.join(repr(r.id) for r in late.rules)} took longer than "
+                                 f"{USER_RULE_SECONDS:g}s on this line and was skipped"})
         if found is None:
             self._unmatched(record, body)
             return record
@@ -228,8 +249,12 @@ class LineParser:
                 record.icid = value
             if dcid_slot >= 0 and type(value := values[dcid_slot]) is int:
                 record.dcid = value
+        if created is not None and (own := record.get_str("event.end") or record.get_str("event.start")):
+            record.timestamp = own  # a CEF line without syslog header: its own end (else start) time
+        if stream.early is not None:
+            self._early(record, rule, line, stream)
         if rule.updates_stream:
-            self._update_stream(record, stream, hostname)
+            self._update_stream(record, line, stream, hostname)
         _derive(record, rule)
         return record
 
@@ -260,7 +285,7 @@ class LineParser:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _fallback(self, routed: CompiledPack, body: str) -> tuple[CompiledRule, re.Match[str]] | None:
+    def _fallback(self, routed: CompiledPack, body: str) -> tuple[CompiledRule, RuleMatch] | None:
         """A line its routed pack does not know, read by another pack whose rules start with its words.
 
         A file or subscription name may mislead (``bounces.log`` holding mail log lines, a custom
@@ -328,11 +353,27 @@ class LineParser:
             record.set("email.local_id", str(ids["mid"]))
 
     @staticmethod
-    def _update_stream(record: Record, stream: Stream, hostname: str | None) -> None:
+    def _early(record: Record, rule: CompiledRule, line: str, stream: Stream) -> None:
+        """Keep the leading header lines (Begin Logfile, Version) until the time offset is known."""
+        early = stream.early
+        assert early is not None
+        if rule.action in _HEADER_ACTIONS and stream.header.utc_offset is None and len(early) < 8:
+            early.append((record, line))
+        elif rule.action != "log-file-time-offset":
+            stream.early = None  # the first other line: the header is over
+
+    @staticmethod
+    def _update_stream(record: Record, line: str, stream: Stream, hostname: str | None) -> None:
         """Header lines change how the later lines of this stream are read."""
         offset = record.get_int("cisco.esa.utc_offset_seconds")
-        if offset is not None:
+        if offset is not None and offset != stream.header.utc_offset:
             stream.header.set_utc_offset(offset)
+            # the offset line itself and the header lines before it: stamped again with it
+            for early, text in [*(stream.early or ()), (record, line)]:
+                parts = stream.header.split(text)
+                if parts is not None and parts[0][0] is not None:
+                    early.timestamp = parts[0][0]
+            stream.early = None
         facts = {}
         for key in ("serial_number", "version"):
             value = record.get(f"observer.{key}")

@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import functools
 import json
+import re
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
 import yaml
 
 SCHEMA_ID = "https://esalog.dev/schemas/event.schema.json"
+#: A time stamp as esalog writes it: RFC 3339 with a four-digit year and a zone (``2014-08-14T11:05:36.000Z``).
+#: A pattern as well as ``format: date-time``: a validator checks a pattern even where it does not check
+#: formats (jsonschema checks ``date-time`` only with an extra package; :func:`validator` brings its own).
+DATE_TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+_DATE_TIME = re.compile(DATE_TIME_PATTERN)
 _JSON_TYPES = {
     "keyword": {"type": "string"},
     "text": {"type": "string"},
     "ip": {"type": "string"},
-    "date": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN},
     "long": {"type": "integer"},
     "float": {"type": "number"},
     "boolean": {"type": "boolean"},
@@ -85,11 +92,31 @@ def schema_text() -> str:
     return json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
+def is_date_time(value: object) -> bool:
+    """Whether *value* is a time stamp of the schema's ``date-time`` format (non-strings are not its business)."""
+    if not isinstance(value, str):
+        return True
+    if not _DATE_TIME.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:  # 2014-13-45T...
+        return False
+    return True
+
+
 @functools.cache
 def validator() -> Any:
-    """A jsonschema validator for the committed schema."""
+    """A jsonschema validator for the committed schema, with every format it uses really checked.
+
+    jsonschema's own format checker skips ``date-time`` unless the optional ``rfc3339-validator`` is
+    installed: this one carries its own check of it (and keeps jsonschema's others).
+    """
     import jsonschema
 
     schema = json.loads((resources.files("esalog.schemas") / "event.schema.json").read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checkers = dict(cls.FORMAT_CHECKER.checkers)
+    checker.checks("date-time")(is_date_time)
+    return cls(schema, format_checker=checker)

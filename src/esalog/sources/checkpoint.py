@@ -116,13 +116,28 @@ class Ledger:
 
 
 class Checkpoint:
-    """A JSON file: ``{"version": 2, "files": [{"dev", "ino", "key", "path", "offset", "done"?, "size"?}]}``."""
+    """A JSON file: ``{"version": 2, "files": [{"dev", "ino", "key", "path", "offset", "done"?, "size"?}],
+    "tracker"?: "NAME.state-….json"}``, the tracker state in its own file beside it
+    (``{"offsets": [{"dev", "ino", "offset"}], "state": {...}}``, written only when it changes).
+
+    ``tracker`` is the session tracker's state after the lines up to its ``offsets`` (see
+    :mod:`esalog.tracking.persist`). It is written only once every file's delivered offset has reached
+    those offsets, so on resume the lines between them and the delivered offsets are read again through
+    the tracker without being handed on (the *replay*), and correlation goes on as if never stopped.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = Path(path)
         self.entries: dict[FileId, Entry] = {}
+        self.state: dict[str, Any] | None = None  # the tracker state loaded (or last written)
+        self.state_offsets: dict[FileId, int] = {}
+        self._offered: tuple[dict[str, Any], dict[FileId, int]] | None = None
+        self._state_file: str | None = None  # the file holding the written state
+        self._state_serial = 0
         self._written_version = -1
-        self._lock = threading.Lock()
+        # re-entrant: a second Ctrl-C saves from the signal handler, which may interrupt this very thread
+        # inside a save (it then exits at once, so the interrupted save never resumes)
+        self._lock = threading.RLock()
 
     def load(self) -> Checkpoint:
         """Read the file if it exists; a malformed file is a configuration error (never ignored)."""
@@ -134,17 +149,15 @@ class Checkpoint:
                 self.entries[(int(item["dev"]), int(item["ino"]))] = Entry(
                     str(item["path"]), str(item["key"]), int(item["offset"]), bool(item.get("done", False)),
                     int(item["size"]) if item.get("size") is not None else None)
-        except (ValueError, KeyError, TypeError) as exc:
+            tracker = data.get("tracker")
+            if tracker is not None:  # the tracker state's own file, beside the checkpoint
+                saved = json.loads(self.path.with_name(Path(str(tracker)).name).read_bytes())
+                self.state = saved["state"]
+                self.state_offsets = {(int(i["dev"]), int(i["ino"])): int(i["offset"]) for i in saved["offsets"]}
+                self._state_file = Path(str(tracker)).name
+        except (ValueError, KeyError, TypeError, OSError) as exc:
             raise ConfigError(f"checkpoint {self.path} is not readable: {exc}") from exc
         return self
-
-    def check_writable(self) -> None:
-        """ConfigError unless the checkpoint's directory takes a new file (checked before any work)."""
-        directory = self.path.parent
-        if not directory.is_dir():
-            raise ConfigError(f"--checkpoint {str(self.path)!r}: no such directory {str(directory)!r}")
-        if not os.access(directory, os.W_OK | os.X_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
-            raise ConfigError(f"--checkpoint {str(self.path)!r}: not writable")
 
     def resume(self, file_id: FileId, key: str, size: int, compressed: bool) -> tuple[int, bool]:
         """Where to resume a file and whether it is done: (0, False) if unknown, if its first line differs
@@ -158,10 +171,58 @@ class Checkpoint:
             return 0, False
         return entry.offset, False
 
+    def replay_from(self, file_id: FileId) -> int | None:
+        """Where the saved tracker state stops in *file_id* (lines after it up to the delivered offset are
+        read again through the tracker, not handed on); None when the state says nothing of the file."""
+        return self.state_offsets.get(file_id) if self.state is not None else None
+
+    def track_state(self) -> dict[str, Any] | None:
+        """A tracker will run with this checkpoint: its saved state (None when there is none yet, which is
+        the state at the start of every file: delivered lines are then read again from the start)."""
+        saved = self.state
+        if saved is None:
+            self.state, self.state_offsets = {}, {}
+            return None
+        return saved
+
+    @property
+    def wants_state(self) -> bool:
+        """Whether a new state would be taken: not while an offered one waits for its lines' delivery
+        (a newer offer would starve it when delivery lags)."""
+        return self._offered is None
+
+    def offer_state(self, state: dict[str, Any], offsets: dict[FileId, int]) -> None:
+        """The tracker state after the lines read up to *offsets*: written with the first save at which
+        every one of those offsets is delivered."""
+        with self._lock:
+            self._offered = (state, dict(offsets))
+
+    def _promote(self) -> bool:
+        """Make the offered state the one written, once the delivered offsets have reached it."""
+        offered = self._offered
+        if offered is None:
+            return False
+        state, offsets = offered
+        for file_id, offset in offsets.items():
+            entry = self.entries.get(file_id)
+            if entry is None or entry.offset < offset:
+                return False
+        self.state, self.state_offsets, self._offered = state, offsets, None
+        return True
+
     def advance(self, file_id: FileId, path: str, key: str, offset: int, done_size: int | None = None) -> None:
         """Record that *file_id* was delivered up to *offset* (for readers that confirm themselves)."""
         with self._lock:
             self.entries[file_id] = Entry(path, key, offset, done_size is not None, done_size)
+
+    def register(self, file_id: FileId, path: str, key: str) -> bool:
+        """Record a file seen for the first time at offset 0 (``--follow``); False when already known."""
+        with self._lock:
+            entry = self.entries.get(file_id)
+            if entry is not None and entry.key == key:
+                return False
+            self.entries[file_id] = Entry(path, key, 0)
+            return True
 
     def forget_missing(self) -> int:
         """Drop the entries of files that exist no more (none in their directory has that identity)."""
@@ -186,22 +247,46 @@ class Checkpoint:
                 return False
             if ledger is not None:
                 self.entries.update(ledger.snapshot())
+            if self._promote():  # a new tracker state: its own file first, the checkpoint then names it
+                self._state_serial += 1
+                self._state_file = f"{self.path.name}.state-{os.getpid()}-{self._state_serial}.json"
+                _write_atomically(self.path.with_name(self._state_file),
+                                  json.dumps({"offsets": [{"dev": d, "ino": i, "offset": o}
+                                                          for (d, i), o in sorted(self.state_offsets.items())],
+                                              "state": self.state}, separators=(",", ":")).encode())
             files = [entry.as_dict(file_id) for file_id, entry in sorted(self.entries.items())]
+            document: dict[str, Any] = {"version": FORMAT_VERSION, "files": files}
+            if self.state and self._state_file:
+                document["tracker"] = self._state_file
             # stdlib json: the Splunk app, which reads checkpoints too, has no orjson
-            data = json.dumps({"version": FORMAT_VERSION, "files": files}, indent=2).encode()
-            tmp = self.path.with_name(f".{self.path.name}.tmp")
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            _write_atomically(self.path, json.dumps(document, indent=1).encode())
+            self._drop_old_states()
             self._written_version = version
             return True
+
+    def _drop_old_states(self) -> None:
+        """Remove the state files the checkpoint no longer names (earlier saves, earlier runs)."""
+        for old in self.path.parent.glob(f"{self.path.name}.state-*.json"):
+            if old.name != self._state_file:
+                try:
+                    old.unlink()
+                except OSError:
+                    pass
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write *path* so that a crash leaves the old or the new content, never a mix (tmp, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _identities(directory: str) -> set[FileId]:
@@ -221,17 +306,45 @@ def _identities(directory: str) -> set[FileId]:
 
 
 class CheckpointWriter:
-    """Saves the checkpoint from the sender thread at most every *interval* seconds."""
+    """Saves the checkpoint from the sender threads after every acknowledged batch that moved it (at most
+    every *interval* seconds; 0: every time), so a kill -9 resends at most the batches in flight.
 
-    def __init__(self, checkpoint: Checkpoint, ledger: Ledger, interval: float, clock: Any) -> None:
+    A write error (disk full, permissions changed) never stops delivery: it is warned about once per
+    distinct error and kept in ``error``; the next save tries again.
+    """
+
+    def __init__(self, checkpoint: Checkpoint, ledger: Ledger, interval: float, clock: Any,
+                 warn: Any = None) -> None:
         self.checkpoint = checkpoint
         self.ledger = ledger
         self.interval = interval
         self._clock = clock
         self._next = 0.0
+        self._warn = warn
+        self.error: str | None = None
+        self._error_lock = threading.Lock()
 
     def __call__(self) -> None:
         now = self._clock()
         if now >= self._next:
             self._next = now + self.interval
-            self.checkpoint.save(self.ledger)
+            self.save()
+
+    def save_now(self) -> None:
+        """Save now, whatever the interval (a file newly recorded)."""
+        self.save(force=True)
+
+    def save(self, force: bool = False) -> bool:
+        """Save now; False (and ``error`` set) when it could not be written."""
+        try:
+            self.checkpoint.save(self.ledger, force=force)
+        except OSError as exc:
+            error = f"cannot write the checkpoint {self.checkpoint.path}: {exc.strerror or exc}"
+            with self._error_lock:  # several senders may fail at once: one warning
+                new = error != self.error
+                self.error = error
+            if new and self._warn is not None:
+                self._warn(error + "; delivery goes on, the next save tries again")
+            return False
+        self.error = None
+        return True

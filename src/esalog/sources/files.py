@@ -11,6 +11,7 @@ import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
 
 from esalog.errors import ConfigError
@@ -106,4 +107,6 @@ def identify(path: str, handle: BinaryIO, compressed: bool) -> InputFile:
     if path == "-":
         return InputFile("-", "stdin", compressed=compressed)
     stat = os.stat(path)
+    if not S_ISREG(stat.st_mode):  # a FIFO, <(zcat ...), /dev/stdin: read like a pipe, no identity to resume by
+        return InputFile(path, input_name(path), compressed=compressed)
     return InputFile(path, input_name(path), (stat.st_dev, stat.st_ino), first_line_key(handle), compressed)

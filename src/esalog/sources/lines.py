@@ -96,6 +96,24 @@ def _block(raws: list[bytes], sizes: dict[int, int], cut: set[int], offset: int,
     return Block(raws, texts, problems, sizes, offset, offset + total, number + 1)
 
 
+def join_blocks(blocks: list[Block]) -> Block:
+    """Consecutive blocks of one input as one (their lines, offsets and problems in order)."""
+    if len(blocks) == 1:
+        return blocks[0]
+    raws: list[bytes] = []
+    texts: list[str] = []
+    problems: dict[int, tuple[str, ...]] = {}
+    sizes: dict[int, int] = {}
+    for block in blocks:
+        base = len(raws)
+        raws += block.raws
+        texts += block.texts
+        problems.update({base + index: found for index, found in block.problems.items()})
+        sizes.update({base + index: size for index, size in block.sizes.items()})
+    first, last = blocks[0], blocks[-1]
+    return Block(raws, texts, problems, sizes, first.offset, last.next_offset, first.first_number)
+
+
 def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LINE_BYTES,
                 block_bytes: int = BLOCK_BYTES, *, final: bool = True, decode: bool = True) -> Iterator[Block]:
     """Every line of *handle* in blocks; a line over *max_line* bytes is cut and its rest skipped.

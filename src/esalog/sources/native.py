@@ -1,7 +1,9 @@
 """The compiled core in front of a pipeline: raw lines in, NDJSON (or records of encoded events) out.
 
 A line the core cannot read as the Python path would goes through :meth:`Pipeline.process_lines` on its
-own (decoded as the block reader decodes it), in its place, so the output is the same byte for byte.
+own (decoded as the block reader decodes it), in its place, so the output is the same byte for byte. So
+do an input's header lines (``Stream.early``): the Python path stamps them again once the time offset that
+follows them is known, so they are encoded only once the header is over.
 """
 
 from __future__ import annotations
@@ -14,50 +16,43 @@ from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
 from esalog.sources.lines import decode_line
 
+Problems = dict[int, tuple[str, ...]]
 
-def encode_native(pipeline: Pipeline, raws: list[bytes], problems: dict[int, tuple[str, ...]],
-                  stream: Stream) -> bytes:
+
+def encode_native(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream) -> bytes:
     """The NDJSON of consecutive lines of *stream* (bytes without newline; *problems*: the block reader's)."""
-    core = pipeline.core
-    if stream.native is None:
-        stream.native = core.stream(stream)
-    process = pipeline.process_lines
+    head, ends = _header(pipeline, raws, problems, stream)
+    first = len(ends)
+    if first == len(raws):
+        return encode_lines(head)
+    raws, problems = _rest(raws, problems, first)
 
     def fallback(index: int) -> bytes:
-        text, found = decode_line(raws[index])
-        flagged = (*problems.get(index, ()), *found)
-        return encode_lines(process([text], stream, {0: flagged} if flagged else None))
+        return encode_lines(_python(pipeline, raws, problems, stream, index))
 
-    data, count = core.encode_block(stream.native, raws, problems, fallback)
-    counters = pipeline.counters
-    counters.lines += count
-    counters.events += count
-    return data  # type: ignore[no-any-return]
+    data, count = pipeline.core.encode_block(_state(pipeline, stream), raws, problems, fallback)
+    _count(pipeline, count)
+    return encode_lines(head) + data if head else data  # type: ignore[no-any-return]
 
 
-def records_native(pipeline: Pipeline, raws: list[bytes], problems: dict[int, tuple[str, ...]],
+def records_native(pipeline: Pipeline, raws: list[bytes], problems: Problems,
                    stream: Stream) -> tuple[list[Record], list[int]]:
     """The records of consecutive lines of *stream* and, per line, the index in them just after its records
     (as :meth:`Pipeline.process_lines` gives them): the core's lines as records of their encoded event."""
-    core = pipeline.core
-    if stream.native is None:
-        stream.native = core.stream(stream)
-    process = pipeline.process_lines
+    records, ends = _header(pipeline, raws, problems, stream)
+    first = len(ends)
+    if first == len(raws):
+        return records, ends
+    raws, problems = _rest(raws, problems, first)
     by_line: dict[int, list[Record]] = {}
 
     def fallback(index: int) -> bytes:
-        text, found = decode_line(raws[index])
-        flagged = (*problems.get(index, ()), *found)
-        by_line[index] = process([text], stream, {0: flagged} if flagged else None)
+        by_line[index] = _python(pipeline, raws, problems, stream, index)
         return b""
 
     facts: list[tuple[int, str | None, dict[str, Any] | None, str | None]] = []
-    data, count = core.encode_block(stream.native, raws, problems, fallback, facts)
-    counters = pipeline.counters
-    counters.lines += count
-    counters.events += count
-    records: list[Record] = []
-    ends: list[int] = []
+    data, count = pipeline.core.encode_block(_state(pipeline, stream), raws, problems, fallback, facts)
+    _count(pipeline, count)
     start = 0
     for index, (end, stamp, observer, dataset) in enumerate(facts):
         if stamp is None:
@@ -67,3 +62,41 @@ def records_native(pipeline: Pipeline, raws: list[bytes], problems: dict[int, tu
         ends.append(len(records))
         start = end
     return records, ends
+
+
+def _header(pipeline: Pipeline, raws: list[bytes], problems: Problems,
+            stream: Stream) -> tuple[list[Record], list[int]]:
+    """The records of the block's first lines while the input's header lasts (on the Python path)."""
+    records: list[Record] = []
+    ends: list[int] = []
+    while len(ends) < len(raws) and stream.early is not None:
+        records += _python(pipeline, raws, problems, stream, len(ends))
+        ends.append(len(records))
+    return records, ends
+
+
+def _rest(raws: list[bytes], problems: Problems, first: int) -> tuple[list[bytes], Problems]:
+    """The lines from *first* on, with their problems."""
+    if not first:
+        return raws, problems
+    return raws[first:], {index - first: found for index, found in problems.items() if index >= first}
+
+
+def _python(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream, index: int) -> list[Record]:
+    """The records of line *index* on the Python path (decoded as the block reader decodes it)."""
+    text, found = decode_line(raws[index])
+    flagged = (*problems.get(index, ()), *found)
+    return pipeline.process_lines([text], stream, {0: flagged} if flagged else None)
+
+
+def _state(pipeline: Pipeline, stream: Stream) -> Any:
+    if stream.native is None:
+        stream.native = pipeline.core.stream(stream)
+    return stream.native
+
+
+def _count(pipeline: Pipeline, lines: int) -> None:
+    """The core's lines in the pipeline's counters (the Python path counts its own)."""
+    counters = pipeline.counters
+    counters.lines += lines
+    counters.events += lines

@@ -24,7 +24,7 @@ from esalog.errors import ConfigError
 from esalog.parsers.parser import Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
-from esalog.settings import number, positive, setting, validate
+from esalog.settings import at_least, number, positive, setting, validate
 from esalog.sources.checkpoint import Checkpoint
 from esalog.sources.files import (
     READ_ERRORS,
@@ -36,7 +36,7 @@ from esalog.sources.files import (
     input_name,
     open_input,
 )
-from esalog.sources.lines import BLOCK_BYTES, Block, read_blocks
+from esalog.sources.lines import Block, join_blocks, read_blocks
 from esalog.sources.native import encode_native, records_native
 
 #: how much of a file's start is replayed through the parser on resume (header lines: time offset...)
@@ -59,8 +59,14 @@ class SourceConfig:
     checkpoint: str | None = setting(
         None, flag="--checkpoint", metavar="FILE",
         help="resume from and record here how far each file was delivered (device+inode, offset)")
-    checkpoint_interval: float = setting(1.0, flag="--checkpoint-interval", metavar="S", parse=number,
-                                         check=positive, help="seconds between checkpoint writes (default 1)")
+    checkpoint_interval: float = setting(
+        0.0, flag="--checkpoint-interval", metavar="S", parse=number, check=at_least(0),
+        help="at most one checkpoint write per S seconds (default 0: after every acknowledged batch, so a "
+             "crash resends only the batches in flight)")
+    state_interval: float = setting(
+        30.0, flag="--state-interval", metavar="S", parse=number, check=positive,
+        help="with --checkpoint: seconds between saves of the session tracker's state, so that a restart "
+             "goes on correlating the messages open at the stop (default 30)")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -77,12 +83,38 @@ class Batch:
     ends: list[int]  # per line: the index in records just after that line's records
     offsets: list[int]  # per line: the byte offset where it starts
     next_offset: int  # the byte offset after the last line
-    texts: list[str]  # the lines themselves
+    texts: list[str]  # the lines themselves (empty when the compiled core read a file: stdin keeps them)
     first_number: int  # 1-based number of the first line in its input
     done_size: int | None = None  # the last batch of a compressed file read to its end: its size on disk
     #: the lines' events already encoded by the compiled core (``Source(encoded=True)``); then ``records``,
     #: ``ends``, ``offsets`` and ``texts`` are empty
     ndjson: bytes | None = None
+    replay_until: int = 0  # lines ending at or before this offset were delivered before: read for state only
+
+    def lines(self) -> Iterator[BatchLine]:
+        """Each line of the batch with its records and where it sits."""
+        records, ends, offsets = self.records, self.ends, self.offsets
+        count = len(ends)
+        first = 0
+        for index, end in enumerate(ends):
+            next_offset = offsets[index + 1] if index + 1 < count else self.next_offset
+            yield BatchLine(records[first:end], offsets[index], next_offset, self.first_number + index,
+                            self.texts[index] if self.texts else "", next_offset <= self.replay_until,
+                            index + 1 == count)
+            first = end
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLine:
+    """One line of a :class:`Batch`."""
+
+    records: list[Record]
+    offset: int
+    next_offset: int
+    number: int
+    text: str
+    replayed: bool  # delivered before a restart: read again for the tracker's state only
+    last: bool  # the batch's last line
 
 
 class Source:
@@ -95,17 +127,21 @@ class Source:
     """
 
     def __init__(self, pipeline: Pipeline, config: SourceConfig, *, checkpoint: Checkpoint | None = None,
-                 idle: Callable[[], None] | None = None, encoded: bool = False,
-                 encoded_records: bool = False) -> None:
+                 idle: Callable[[], None] | None = None, seen: Callable[[], None] | None = None,
+                 encoded: bool = False, encoded_records: bool = False) -> None:
         self.pipeline = pipeline
         self.config = config
         self.native = encoded and pipeline.core is not None and not config.follow
         self.core = self.native or (encoded_records and pipeline.core is not None)
         self.checkpoint = checkpoint
         self.idle = idle or (lambda: None)
+        #: --follow: called after a file new to the checkpoint was recorded in it (at offset 0), so the
+        #: caller saves it at once: renamed by a rotation while esalog is down, it is still found
+        self.seen = seen or (lambda: None)
         self.stop = False
         self.waiting = False  # True while blocked on input (a signal may interrupt then)
         self.damaged: list[str] = []  # what could not be read (each also an error record)
+        self.positions: dict[FileId, int] = {}  # how far each file was read (for tracker-state snapshots)
 
     def batches(self) -> Iterator[Batch]:
         """Every line of every input, in order (follow: until ``stop``)."""
@@ -129,19 +165,26 @@ class Source:
             stream = self.pipeline.open_stream(source.name)
             start = 0
             on_disk = os.stat(path).st_size if path != "-" else 0
+            replay_until = 0
             if self.checkpoint is not None and source.file_id is not None:
                 start, done = self.checkpoint.resume(source.file_id, source.key, on_disk, compressed)
-                if done:
+                replay = self._replay_from(source.file_id, start)
+                if done and replay is None:
                     return
+                if replay is not None:
+                    start, replay_until = replay, start
                 if start:
                     self._replay_header(handle, stream, start)
                     _skip_to(handle, start, compressed)
             reading: BinaryIO = _Waiting(handle, self) if path == "-" else handle  # type: ignore[assignment]
             held: Batch | None = None  # a compressed file's batches are held back one: the last says "done"
-            blocks = read_blocks(reading, start_offset=start, decode=not self.core or source.is_stdin,
-                                 block_bytes=NATIVE_BLOCK_BYTES if self.core else BLOCK_BYTES)
+            blocks: Iterator[Block] = read_blocks(reading, start_offset=start,
+                                                  decode=not self.core or source.is_stdin)
+            if self.core and not source.is_stdin:  # the same blocks as the Python path, read a few at a time
+                blocks = _grouped(blocks, stream)
             for block in blocks:
                 batch = self._batch(source, stream, block)
+                batch.replay_until = replay_until
                 if not compressed:
                     yield batch
                 elif held is not None:
@@ -157,7 +200,19 @@ class Source:
             if path != "-":
                 handle.close()
 
+    def _replay_from(self, file_id: FileId, start: int) -> int | None:
+        """Where to start reading *file_id* for the saved tracker state when it stops before *start*."""
+        checkpoint = self.checkpoint
+        if checkpoint is None or checkpoint.state is None:
+            return None
+        replay = checkpoint.replay_from(file_id)
+        if replay is None:  # a file first read after the state was saved: all its delivered lines
+            replay = 0 if file_id in checkpoint.entries else None
+        return replay if replay is not None and replay < start else None
+
     def _batch(self, source: InputFile, stream: Stream, block: Block) -> Batch:
+        if source.file_id is not None:
+            self.positions[source.file_id] = block.next_offset
         if block.damage is not None:
             return self._damaged(source, stream, block)
         if self.native:
@@ -252,31 +307,37 @@ class Source:
         return present
 
     def _rotated_while_stopped(self, present: dict[FileId, str]) -> dict[FileId, str]:
-        """Checkpointed files no longer under a followed name, found by identity in their directory.
+        """Checkpointed files no longer under a followed name, found by identity in their directory, and
+        the files rotated after them that esalog never saw (down across several rotations).
 
-        Their unread tails come first, oldest offset entry first, then the live files.
+        Their unread tails come first, in the order of their rotated names (ESA stamps them with the
+        time: ``mail.@20261102T090000.s``), then the live files.
         """
         found: dict[FileId, str] = {}
         if self.checkpoint is None:
             return found
-        for file_id, entry in self.checkpoint.entries.items():
+        known = self.checkpoint.entries
+        listings: dict[str, list[tuple[str, FileId, int]]] = {}
+        for file_id, entry in list(known.items()):
             if file_id in present or entry.done:
                 continue
             directory = os.path.dirname(entry.path) or "."
-            try:
-                names = sorted(os.listdir(directory))
-            except OSError:
-                continue
-            for name in names:
-                path = os.path.join(directory, name)
-                try:
-                    stat = os.stat(path)
-                except OSError:
-                    continue
-                if (stat.st_dev, stat.st_ino) == file_id and stat.st_size > entry.offset:
-                    found[file_id] = path
+            files = listings.get(directory)
+            if files is None:
+                files = listings[directory] = _listing(directory)
+            for name, identity, size in files:
+                if identity == file_id:
+                    if size > entry.offset:
+                        found[file_id] = os.path.join(directory, name)
+                    # ESA's later rotations of the same log, never seen: read from their start
+                    stem = _rotation_stem(name)
+                    if stem is not None:
+                        for other, other_id, _ in files:
+                            if (other > name and _rotation_stem(other) == stem and other_id not in known
+                                    and other_id not in present):
+                                found.setdefault(other_id, os.path.join(directory, other))
                     break
-        return found
+        return dict(sorted(found.items(), key=lambda item: os.path.basename(item[1])))
 
     def _open_followed(self, path: str, file_id: FileId) -> _Followed:
         handle = open(path, "rb")
@@ -285,10 +346,18 @@ class Source:
         size = os.fstat(handle.fileno()).st_size
         if self.checkpoint is not None and entry.key_ready():
             start, _ = self.checkpoint.resume(file_id, entry.key(), size, False)
+            replay = self._replay_from(file_id, start)
+            if replay is not None:
+                start, entry.replay_until = replay, start
             if start:
                 self._replay_header(handle, stream, start)
                 entry.offset = start
         return entry
+
+    def _first_sight(self, entry: _Followed) -> None:
+        """A followed file's key is known: record it in the checkpoint if it is new there."""
+        if self.checkpoint is not None and self.checkpoint.register(entry.file_id, entry.path, entry.key()):
+            self.seen()
 
 
 class _Followed:
@@ -304,7 +373,9 @@ class _Followed:
         self.stream = stream
         self.offset = 0
         self.number = 0
+        self.replay_until = 0
         self.broken = False
+        self.recorded = False  # whether the checkpoint knows it (see Source._first_sight)
         self._key: str | None = None
         _Followed._counter += 1
         self.order = _Followed._counter
@@ -335,11 +406,15 @@ class _Followed:
             self.offset = 0
         if size == self.offset or not self.key_ready():
             return
+        if not self.recorded:
+            self.recorded = True
+            self.source._first_sight(self)
         handle.seek(self.offset)
         source = InputFile(self.path, input_name(self.path), self.file_id, self.key())
         for block in read_blocks(handle, start_offset=self.offset, final=final, block_bytes=64 * 1024):
             block.first_number += self.number
             batch = self.source._batch(source, self.stream, block)
+            batch.replay_until = self.replay_until
             if block.damage is not None:
                 self.broken = True
             self.number += len(block.texts)
@@ -368,6 +443,53 @@ class _Waiting:
             self._source.waiting = False
 
     read = read1
+
+
+def _listing(directory: str) -> list[tuple[str, FileId, int]]:
+    """(name, identity, size) of the regular files in *directory*, by name."""
+    out: list[tuple[str, FileId, int]] = []
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return out
+    for name in names:
+        try:
+            stat = os.stat(os.path.join(directory, name))
+        except OSError:
+            continue
+        if os.path.isfile(os.path.join(directory, name)):
+            out.append((name, (stat.st_dev, stat.st_ino), stat.st_size))
+    return out
+
+
+def _rotation_stem(name: str) -> str | None:
+    """``mail.@20261102T090000.s`` -> ``mail.@*.s`` (ESA's rotated names); None for other names."""
+    head, sep, rest = name.partition(".@")
+    if not sep or "." not in rest:
+        return None
+    return f"{head}.@*.{rest.rsplit('.', 1)[1]}"
+
+
+def _grouped(blocks: Iterator[Block], stream: Stream) -> Iterator[Block]:
+    """*blocks* joined into about :data:`NATIVE_BLOCK_BYTES` for the compiled core, once the stream's header
+    lines are read (until then each block as it is: the header's records are encoded a block at a time, as
+    the Python path alone does)."""
+    pending: list[Block] = []
+    size = 0
+    for block in blocks:
+        if stream.early is not None or block.damage is not None:
+            if pending:
+                yield join_blocks(pending)
+                pending, size = [], 0
+            yield block
+            continue
+        pending.append(block)
+        size += block.next_offset - block.offset
+        if size >= NATIVE_BLOCK_BYTES:
+            yield join_blocks(pending)
+            pending, size = [], 0
+    if pending:
+        yield join_blocks(pending)
 
 
 def _skip_to(handle: BinaryIO, offset: int, compressed: bool) -> None:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 class Fault:
     """One scripted misbehaviour, applied to ``times`` data requests after skipping ``after`` of them."""
 
-    kind: str  # status | reset | slow | down | item_status | lose_acks
+    kind: str  # status | reset | slow | trickle | down | item_status | lose_acks
     times: int = 1
     after: int = 0
     status: int = 503
@@ -26,6 +26,7 @@ class Fault:
     seconds: float = 0.0
     every: int = 1
     body: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
 
 
 @dataclass
@@ -63,9 +64,12 @@ class Faults:
         after: int = 0,
         retry_after: float | None = None,
         body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Faults:
-        """Answer the next *times* data requests with *status* (e.g. a burst of 503, or 429 + Retry-After)."""
-        return self._add(Fault("status", times, after, status=status, retry_after=retry_after, body=body))
+        """Answer the next *times* data requests with *status* (e.g. a burst of 503, or 429 + Retry-After;
+        a redirect with ``headers={"Location": ...}``)."""
+        return self._add(Fault("status", times, after, status=status, retry_after=retry_after, body=body,
+                               headers=headers))
 
     def reset(self, *, times: int = 1, after: int = 0) -> Faults:
         """Read part of the request body, then drop the connection without an answer."""
@@ -74,6 +78,10 @@ class Faults:
     def slow(self, seconds: float, *, times: int = 1, after: int = 0) -> Faults:
         """Answer only after *seconds*."""
         return self._add(Fault("slow", times, after, seconds=seconds))
+
+    def trickle(self, seconds: float, *, times: int = 1, after: int = 0) -> Faults:
+        """Send the answer one byte every *seconds* (every read is quick, the whole answer is not)."""
+        return self._add(Fault("trickle", times, after, seconds=seconds))
 
     def down(self, seconds: float, *, after: int = 0) -> Faults:
         """Drop the connection and stop listening for *seconds* (connections are refused), then come back."""
@@ -186,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.seconds)
         if fault is not None and fault.kind == "status":
-            reply = Reply(fault.status, fault.body or owner.error_body(fault.status))
+            reply = Reply(fault.status, fault.body or owner.error_body(fault.status), dict(fault.headers or {}))
             if fault.retry_after is not None:
                 reply.headers["Retry-After"] = str(int(fault.retry_after))
         else:
@@ -194,7 +202,27 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = owner.handle(Request(method, parts.path, query, headers, body), fault)
             except Exception as exc:  # a bug in the fake: answer 500, visibly
                 reply = Reply(500, {"error": f"fake server error: {exc!r}"})
+        if fault is not None and fault.kind == "trickle":
+            self._trickle(reply, fault.seconds)
+            return
         self._send(reply, method)
+
+    def _trickle(self, reply: Reply, seconds: float) -> None:
+        import orjson
+
+        payload = reply.body if isinstance(reply.body, bytes) else orjson.dumps(reply.body)
+        head = (f"HTTP/1.1 {reply.status} OK\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(payload)}\r\n\r\n").encode()
+        owner = self.server.owner
+        for byte in head + payload:
+            if owner.stopped.wait(seconds):
+                break
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:
+                break
+        self.close_connection = True
 
     def _send(self, reply: Reply, method: str) -> None:
         import orjson
@@ -232,6 +260,7 @@ class FakeServer:
         self._lock = threading.Lock()
         self._bounce_lock = threading.Lock()
         self.requests = 0  # data requests answered or dropped
+        self.stopped = threading.Event()  # set by stop(): a trickling answer ends
 
     # subclasses -----------------------------------------------------------------------------------
 
@@ -251,6 +280,7 @@ class FakeServer:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> FakeServer:
+        self.stopped.clear()
         self._httpd = _HTTPServer(("127.0.0.1", self.port), self)
         if self.tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -269,6 +299,7 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
+        self.stopped.set()
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return

@@ -10,6 +10,8 @@ from esalog.settings import duration, integer, positive, setting, validate
 DEFAULT_MAX_OPEN = 200_000
 DEFAULT_TTL = 24 * 3600.0
 DEFAULT_INBOUND_TIMEOUT = 300.0
+DEFAULT_VERDICT_WINDOW = 7 * 86400.0
+DEFAULT_VERDICT_MESSAGES = 100_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,15 @@ class TrackingConfig:
         DEFAULT_INBOUND_TIMEOUT, flag="--inbound-timeout", metavar="DURATION", parse=duration, check=positive,
         help="the listener's 'Timeout for Unsuccessful Inbound Connections' (default 300s): "
              "an abort idle this long is inbound_timeout, shorter is connection_lost")
+
+    verdict_window: float = setting(
+        DEFAULT_VERDICT_WINDOW, flag="--verdict-window", metavar="DURATION", parse=duration, check=positive,
+        help="how long (log time) a delivered message is remembered by the files it carried, so that a later "
+             "AMP retrospective verdict names it (default 7d)")
+    verdict_messages: int = setting(
+        DEFAULT_VERDICT_MESSAGES, flag="--verdict-messages", metavar="N", parse=integer, check=positive,
+        help=f"most delivered messages (and file hashes) remembered for retrospective verdicts "
+             f"(default {DEFAULT_VERDICT_MESSAGES}; the oldest go first)")
 
     def __post_init__(self) -> None:
         validate(self)

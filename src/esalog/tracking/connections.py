@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from esalog.parsers.record import Record
 from esalog.tracking.context import Context, Handler
-from esalog.tracking.store import Appliance
+from esalog.tracking.store import Appliance, Conn
 
 
 def opened(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
@@ -21,11 +21,21 @@ def opened(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None
     conn.changed()
 
 
+def _source(ctx: Context, rec: Record, conn: Conn) -> None:
+    """A connection line after ``New SMTP ICID`` (accept, reject, TLS, lost, close) gets its client's
+    address: "rejects by source IP" needs no join."""
+    if ctx.enrich and conn.source is not None and not rec.has("source"):
+        rec.set("source", conn.source)
+        if conn.related is not None and not rec.has("related"):
+            rec.set("related", conn.related)
+
+
 def sender_group(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
     icid = rec.icid
     if icid is None:
         return
     conn = ctx.store.conn(app, icid, t)
+    _source(ctx, rec, conn)
     conn.sender_group = rec.get_str("cisco.esa.sender_group")
     conn.sbrs = rec.subtree("cisco.esa.sbrs")
     conn.hat_action = rec.get_str("cisco.esa.hat_action")
@@ -40,6 +50,7 @@ def tls(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
         conn = ctx.store.conn(app, icid, t)
         conn.tls = facts
         conn.changed()
+        _source(ctx, rec, conn)
         if rec.action == "tls-failed":
             conn.tls_failed = rec.get_str("event.reason") or "TLS failed"
         return
@@ -54,13 +65,17 @@ def tls(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
 def lost(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
     icid = rec.icid
     if icid is not None:
-        ctx.store.conn(app, icid, t).lost_at = t
+        conn = ctx.store.conn(app, icid, t)
+        conn.lost_at = t
+        _source(ctx, rec, conn)
 
 
 def closed(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
     icid = rec.icid
-    if icid is not None:
-        ctx.store.close(app.icids.get(icid))
+    conn = app.icids.get(icid) if icid is not None else None
+    if conn is not None:
+        _source(ctx, rec, conn)
+        ctx.store.close(conn)
 
 
 def delivery_opened(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:

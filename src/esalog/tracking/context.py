@@ -10,9 +10,10 @@ from esalog.parsers.record import Record
 from esalog.tracking.config import TrackingConfig
 from esalog.tracking.store import Appliance, Conn, Msg, OpenRecord, SessionStore
 from esalog.tracking.summary import build_summary
+from esalog.tracking.verdicts import VerdictIndex
 
 DATASET = "cisco_esa.mail_logs"
-MAX_LIST = 256  # most attachments, generated copies or continuations kept per message
+MAX_LIST = 256  # most attachments, generated copies, continuations or file hashes kept per message
 
 
 class Context:
@@ -24,6 +25,7 @@ class Context:
         self.summaries = config.summaries
         self.inbound_timeout = config.inbound_timeout
         self.store = SessionStore(config.max_open, config.session_ttl, self._evicted)
+        self.verdicts = VerdictIndex(config.verdict_window, config.verdict_messages)
         self.out: list[Record] = []
 
     def emit_summary(self, msg: Msg, end_reason: str) -> None:

@@ -9,7 +9,7 @@ from esalog.parsers.record import Record
 from esalog.tracking.aborts import abort_facts, classify_receive_abort, clock
 from esalog.tracking.context import MAX_LIST, Context, Handler, append_bounded
 from esalog.tracking.store import Appliance, Msg
-from esalog.tracking.summary import disposition, outcome_of
+from esalog.tracking.summary import disposition, outcome_of, recipient_fate
 
 _RECEIVE_ABORTS = frozenset({"receiving_aborted", "sender_quit"})
 
@@ -250,6 +250,11 @@ def finished(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> No
     rec.set("event.outcome", outcome_of(disp))
     ctx.store.finish(msg)
     ctx.emit_summary(msg, "finished")
+    if disp in ("delivered", "partially_delivered"):
+        fates = msg.fates or {}
+        delivered = [a for rid in msg.recipient_rids()
+                     if (a := msg.recipient(rid)) and recipient_fate(msg, fates.get(rid)) == "delivered"]
+        ctx.out += ctx.verdicts.delivered(msg, delivered, t)
 
 
 def mid_line(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:

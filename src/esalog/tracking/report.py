@@ -12,7 +12,10 @@ from esalog.names import SUMMARY_ACTION, is_summary
 from esalog.parsers.record import Record
 from esalog.tracking.aborts import ADVICE, CATEGORIES
 from esalog.tracking.summary import DISPOSITIONS
+from esalog.tracking.verdicts import AFFECTED_ACTION
 
+#: Rows kept for the tables of messages later found malicious and of configuration commits.
+MAX_ROWS = 200
 #: Histogram bucket widths to choose from (seconds), the first giving at most MAX_BUCKETS buckets wins.
 BUCKET_WIDTHS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
 MAX_BUCKETS = 48
@@ -69,13 +72,56 @@ class Report:
         self.minutes: dict[int, Counter[str]] = {}
         self.first: str | None = None
         self.last: str | None = None
+        self.later_malicious = 0
+        self.malicious_rows: list[dict[str, Any]] = []
+        self.failed_logins: Counter[tuple[str, str]] = Counter()
+        self.logins: Counter[str] = Counter()
+        self.commits: Counter[str] = Counter()
+        self.last_commits: list[dict[str, str]] = []
 
     def add_record(self, record: Record) -> None:
-        """Count one pipeline record (line records count as lines; summaries are digested)."""
+        """Count one pipeline record: summaries and retrospective-verdict events are digested, appliance
+        audit lines (logins, configuration commits) counted, every other line counted as a line."""
         if record.document is not None and is_summary(record):
             self.add(record.document)
-        else:
-            self.lines += 1
+            return
+        action = record.action
+        if action == AFFECTED_ACTION and record.document is not None:
+            self._affected(record.document)
+            return
+        self.lines += 1
+        if record.dataset == "cisco_esa.authentication":
+            user = record.get_str("user.name") or "-"
+            if action == "login-failed":
+                self.failed_logins[(user, record.get_str("source.ip") or "-")] += 1
+            elif action == "logged-in":
+                self.logins[user] += 1
+        elif action == "configuration-committed":
+            user = record.get_str("user.name") or "-"
+            self.commits[user] += 1
+            if len(self.last_commits) >= MAX_ROWS:
+                self.last_commits.pop(0)
+            self.last_commits.append({"at": record.timestamp, "user": user,
+                                      "comment": record.get_str("cisco.esa.commit.comment") or ""})
+
+    def _affected(self, event: dict[str, Any]) -> None:
+        esa = event["cisco"]["esa"]
+        verdict = esa.get("retrospective", {})
+        if verdict.get("result") != "malicious":
+            return
+        self.later_malicious += 1
+        if len(self.malicious_rows) < MAX_ROWS:
+            email = event.get("email", {})
+            self.malicious_rows.append({
+                "mid": esa.get("mid"),
+                "delivered_at": esa.get("delivered_at"),
+                "sender": ", ".join(email.get("from", {}).get("address", [])),
+                "recipients": list(email.get("to", {}).get("address", [])),
+                "subject": email.get("subject"),
+                "sha256": event.get("file", {}).get("hash", {}).get("sha256"),
+                "threat_name": verdict.get("threat_name"),
+                "verdict_at": verdict.get("at"),
+            })
 
     def add(self, event: dict[str, Any]) -> None:
         """Count one pipeline event (line events count as lines; summaries are digested)."""
@@ -141,6 +187,14 @@ class Report:
             "dispositions": {d: self.dispositions[d] for d in DISPOSITIONS if self.dispositions.get(d)},
             "aborts": aborts,
             "abort_histogram": self._histogram(),
+            "delivered_later_malicious": {"messages": self.later_malicious, "rows": self.malicious_rows},
+            "appliance_audit": {
+                "failed_logins": [{"user": u, "source_ip": ip, "count": n}
+                                  for (u, ip), n in self.failed_logins.most_common(self.top * 4)],
+                "logins": [{"user": u, "count": n} for u, n in self.logins.most_common(self.top * 4)],
+                "commits_by_user": [{"user": u, "count": n} for u, n in self.commits.most_common(self.top * 4)],
+                "last_commits": list(self.last_commits),
+            },
         }
 
     def _histogram(self) -> dict[str, Any]:
@@ -227,7 +281,44 @@ def render_text(digest: dict[str, Any]) -> str:
         most = max(b["total"] for b in hist["buckets"])
         for b in hist["buckets"]:
             out.append(f"  {b['start']}  {b['total']:>6}  {_bar(b['total'], most, 40)}")
+    out += _text_later_malicious(digest["delivered_later_malicious"])
+    out += _text_audit(digest["appliance_audit"])
     return "\n".join(out) + "\n"
+
+
+def _text_later_malicious(section: dict[str, Any]) -> list[str]:
+    out = ["", f"Delivered, later found malicious ({section['messages']} messages)"]
+    if not section["rows"]:
+        return [*out, "(no retrospective malicious verdict for a delivered message)"]
+    rows: list[tuple[str, ...]] = [
+        (str(r["mid"]), r["delivered_at"] or "-", r["sender"] or "-", ", ".join(r["recipients"]) or "-",
+         (r["subject"] or "")[:40], r["threat_name"] or "-", (r["sha256"] or "")[:16] + "...")
+        for r in section["rows"]]
+    return out + _table(rows, ("MID", "delivered", "sender", "recipients", "subject", "threat", "sha256"))
+
+
+def _text_audit(audit: dict[str, Any]) -> list[str]:
+    out = ["", "Appliance audit"]
+    if not any(audit.values()):
+        return [*out, "(no authentication or system log lines)"]
+    if audit["failed_logins"]:
+        out += ["  failed logins:"] + [f"    {r['count']:>5}  {r['user']} from {r['source_ip']}"
+                                      for r in audit["failed_logins"]]
+    if audit["logins"]:
+        out += ["  logins:"] + [f"    {r['count']:>5}  {r['user']}" for r in audit["logins"]]
+    if audit["commits_by_user"]:
+        out += ["  configuration commits:"] + [f"    {r['count']:>5}  {r['user']}" for r in audit["commits_by_user"]]
+        out += [f"    {c['at']}  {c['user']}: {c['comment'] or '(no comment)'}" for c in audit["last_commits"][-5:]]
+    return out
+
+
+def _html_table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    e = html.escape
+    if not rows:
+        return "<p>none</p>"
+    return ("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+            + "</table>")
 
 
 def _svg_bars(items: list[tuple[str, int]], width: int = 560) -> str:
@@ -306,6 +397,7 @@ def render_html(digest: dict[str, Any]) -> str:
         else "<p>No aborted messages.</p>"
     )
     width = digest["abort_histogram"]["bucket_seconds"] // 60
+    later, audit = digest["delivered_later_malicious"], digest["appliance_audit"]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>esalog report</title>
 <style>
@@ -328,5 +420,16 @@ svg .l,svg .n{{font:12px system-ui,sans-serif;fill:#222}}
 {table}
 <h2>Aborts over time ({width} min per column)</h2>
 {_svg_histogram(digest["abort_histogram"])}
+<h2>Delivered, later found malicious ({later["messages"]} messages)</h2>
+{_html_table(("MID", "delivered", "sender", "recipients", "subject", "threat", "SHA-256", "verdict at"),
+             [(r["mid"], r["delivered_at"], r["sender"], ", ".join(r["recipients"]), r["subject"] or "",
+               r["threat_name"] or "", r["sha256"], r["verdict_at"]) for r in later["rows"]])}
+<h2>Appliance audit</h2>
+<h3>Failed logins</h3>
+{_html_table(("user", "source IP", "attempts"),
+             [(r["user"], r["source_ip"], r["count"]) for r in audit["failed_logins"]])}
+<h3>Configuration commits</h3>
+{_html_table(("user", "commits"), [(r["user"], r["count"]) for r in audit["commits_by_user"]])}
+{_html_table(("at", "user", "comment"), [(c["at"], c["user"], c["comment"]) for c in audit["last_commits"]])}
 </body></html>
 """

@@ -155,6 +155,7 @@ class Msg(OpenRecord):
         "fates",
         "first",
         "first_ts",
+        "hashes",
         "icid",
         "last_ts",
         "lines",
@@ -196,6 +197,7 @@ class Msg(OpenRecord):
         self.parent: int | None = None
         self.children: list[int] | None = None
         self.continued_in: list[int] | None = None
+        self.hashes: set[str] | None = None  # SHA-256 of files AMP named for it (bounded by MAX_HASHES)
 
     def set_recipient(self, rid: int, address: str | None) -> None:
         """Remember the address of RID *rid* (RIDs count up from 0; absurd gaps are ignored)."""

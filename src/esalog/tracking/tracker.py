@@ -16,8 +16,9 @@ from esalog.parsers.record import Record
 from esalog.tracking import connections, delivery, messages
 from esalog.tracking.aborts import abort_facts
 from esalog.tracking.config import TrackingConfig
-from esalog.tracking.context import DATASET, Context, Handler
+from esalog.tracking.context import DATASET, MAX_LIST, Context, Handler
 from esalog.tracking.store import Msg
+from esalog.tracking.verdicts import RETRO_ACTION
 
 _EXPIRE_EVERY = 60.0  # log seconds between TTL sweeps
 #: Actions never tracked: unmatched lines, and remediation of messages finished long ago.
@@ -38,10 +39,15 @@ class Tracker(Context):
     def __init__(self, config: TrackingConfig | None = None) -> None:
         super().__init__(config or TrackingConfig())
         self._last_ts: str | None = None
-        self._last_t = 0.0
-        self._next_expire = float("-inf")
+        self.last_time = 0.0
+        self.next_expire = float("-inf")
 
     def __call__(self, record: Record) -> list[Record] | None:
+        rule = record.rule
+        if rule is not None and rule.names_files:  # AMP reputation, CEF attachments, retrospective verdicts
+            found = self._files(record)
+            if found:
+                return found
         if record.dataset != DATASET:  # bounce logs, Consolidated Event Log: one line, no session
             classify_one_line(record)
             return None
@@ -54,19 +60,49 @@ class Tracker(Context):
         app = self.store.appliance(record.appliance)
         app.observer = record.observer
         ts = record.timestamp
-        if ts is self._last_ts or ts == self._last_ts:
-            t = self._last_t
-        else:
-            t = self._last_t = _epoch(ts)
-            self._last_ts = ts
-            if t >= self._next_expire:
-                self._next_expire = t + _EXPIRE_EVERY
-                self.store.table.expire(t)
+        t = self._time(ts)
+        if t >= self.next_expire:
+            self.next_expire = t + _EXPIRE_EVERY
+            self.store.table.expire(t)
         handler(self, record, app, t, ts)
         if self.out:
             out, self.out = self.out, []
             return out
         return None
+
+    def _files(self, record: Record) -> list[Record] | None:
+        """Files a line names: linked to its MID for later retrospective verdicts; a retrospective
+        verdict gives one event per delivered message that carried the file."""
+        t = self._time(record.timestamp)
+        hashes = [h for h in (record.get_str("file.hash.sha256"),) if h]
+        for attachment in record.get_list("email.attachments") or ():
+            sha = attachment.get("file", {}).get("hash", {}).get("sha256") if isinstance(attachment, dict) else None
+            if isinstance(sha, str):
+                hashes.append(sha)
+        if not hashes:
+            return None
+        if record.action == RETRO_ACTION:
+            classify_one_line(record)
+            return self.verdicts.retrospective(record, hashes[0], t) or None
+        mid = record.mid
+        if mid is not None:
+            msg = self.store.appliance(record.appliance).mids.get(mid)
+            for sha in hashes:
+                self.verdicts.file_seen(record.appliance, mid, sha, t)
+                if msg is not None:
+                    if msg.hashes is None:
+                        msg.hashes = set()
+                    if len(msg.hashes) < MAX_LIST:
+                        msg.hashes.add(sha.lower())
+        return None
+
+    def _time(self, ts: str) -> float:
+        """Log time of a stamp (the last one is remembered: lines of one second share it)."""
+        if ts is self._last_ts or ts == self._last_ts:
+            return self.last_time
+        self.last_time = _epoch(ts)
+        self._last_ts = ts
+        return self.last_time
 
     def flush(self) -> Iterator[Record]:
         """Summaries (incomplete) of every message still open, one at a time; all state is dropped."""

@@ -1,0 +1,89 @@
+"""Issue 10, point 8: error texts that help. OpenSearch refusing the default (Elasticsearch) template
+says to use ``--es-flavour opensearch`` in one line instead of a nested JSON error; an empty ``rules``
+list says it is empty; a ``patterns test`` example no rule reads says "no rule matched"."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import osmem_server  # a dev extra (installed by `make test`): missing, this module fails, never skips
+import pytest
+import requests
+
+from tests.conftest import run_cli
+from tests.connectors.conftest import write_log
+
+
+@pytest.fixture(scope="module")
+def opensearch() -> Iterator[str]:
+    """A private osmem-server (an OpenSearch-compatible server from PyPI), stopped by its pid."""
+    process = subprocess.Popen(
+        [osmem_server.resolve_binary(), "-addr", "127.0.0.1:0", "-no-ja", "-no-stdin-watch",
+         "-parent-pid", str(os.getpid())],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert process.stdout is not None
+        yield orjson.loads(process.stdout.readline())["url"]  # one JSON line once it listens
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("target", [["--es-index", "esa-flavour"], ["--es-data-stream", "logs-esa-flavour"]])
+def test_opensearch_refusing_the_default_template_names_the_flavour(opensearch: str, tmp_path: Path,
+                                                                    target: list[str]) -> None:
+    log = write_log(tmp_path / "mail.@20261102T080000.s", 20)
+    proc = run_cli("ship", "--to", "es", "--es-url", opensearch, *target, "--es-setup", "--quiet", str(log))
+    assert proc.returncode == 1
+    lines = proc.stderr.decode().splitlines()
+    assert lines == [
+        "esalog: error: index template refused: HTTP 400: No handler for type [flattened] declared on field "
+        "[passthrough]; the server does not know the flattened type (it is OpenSearch, not Elasticsearch): "
+        "use `--es-flavour opensearch`"]
+    assert "caused_by" not in proc.stderr.decode()  # not the raw nested JSON
+    # and the advice works (osmem has no data streams: that refusal is one plain line too)
+    again = run_cli("ship", "--to", "es", "--es-url", opensearch, *target, "--es-setup", "--es-flavour",
+                    "opensearch", "--quiet", str(log))
+    name = target[1]
+    if target[0] == "--es-data-stream":
+        assert again.returncode == 1
+        assert again.stderr.decode().splitlines() == [
+            "esalog: error: data stream not created: HTTP 400: data streams are not supported by osmem"]
+        return
+    assert again.returncode == 0, again.stderr
+    requests.post(f"{opensearch}/{name}/_refresh", timeout=30)
+    assert requests.get(f"{opensearch}/{name}/_count", timeout=30).json()["count"] == 20
+
+
+def test_empty_rules_list_says_it_is_empty(tmp_path: Path) -> None:
+    pack = tmp_path / "mine.yaml"
+    for text, words in (("name: mine\nrules: []\n", "'rules' is an empty list: a pack needs at least one rule"),
+                        ("name: mine\n", "pack has no 'rules' list"),
+                        ("", "the pack is empty: a pack is a mapping with 'name' and 'rules'")):
+        pack.write_text(text)
+        for command in (["parse", "--pack", str(pack), "/dev/null"], ["patterns", "test", "--pack", str(pack)]):
+            proc = run_cli(*command)
+            assert proc.returncode == 2
+            assert proc.stderr.decode().splitlines() == [f"esalog: error: {pack}: {words}"]
+
+
+def test_patterns_test_says_no_rule_matched(tmp_path: Path) -> None:
+    pack = tmp_path / "mine.yaml"
+    pack.write_text("name: mine\nrules:\n  - id: mine-close\n    match: 'ICID %{ICID:cisco.esa.icid:int} closed now'\n"
+                    "    examples:\n      - line: 'Thu Aug 14 11:05:36 2014 Info: ICID 7 closed'\n"
+                    "        fields: {cisco.esa.icid: 7}\n")
+    proc = run_cli("patterns", "test", "--pack", str(pack))
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines() == [
+        "FAIL mine-close: Thu Aug 14 11:05:36 2014 Info: ICID 7 closed",
+        "     no rule matched (expected 'mine-close')"]
+    assert proc.stdout.decode().endswith(" passed, 1 failed\n")

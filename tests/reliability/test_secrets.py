@@ -1,0 +1,62 @@
+"""Issue 12 item 12: a password inside ``--es-url`` is never printed (warnings, errors, dead-letter
+reasons); it is sent as the Authorization header. A token or password over plain http:// is warned about."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from esalog.testing import FakeElasticsearch, FakeHEC
+from esalog.testing.generate import FILE_HEADER, distinct_lines
+from tests.conftest import run_cli
+from tests.reliability.conftest import TOKEN
+from tests.reliability.test_ship_signals import free_port
+
+PASSWORD = "s3cr3t-Pa55"
+
+
+def log_file(tmp_path: Path) -> Path:
+    path = tmp_path / "mail.@20261102T080000.s"
+    path.write_text(FILE_HEADER + "".join(distinct_lines(98)))
+    return path
+
+
+def test_password_in_es_url_is_used_and_never_printed(tmp_path: Path) -> None:
+    log = log_file(tmp_path)
+    dead = tmp_path / "dead.ndjson"
+    with FakeElasticsearch(user="elastic", password=PASSWORD) as es:
+        url = es.url.replace("http://", f"http://elastic:{PASSWORD}@")
+        ok = run_cli("ship", "--to", "es", "--es-url", url, "--es-index", "esa", str(log))
+        assert ok.returncode == 0, ok.stderr
+        assert es.count("esa") == 100
+        assert PASSWORD.encode() not in ok.stderr
+        assert b"Elasticsearch credentials sent unencrypted over http://" in ok.stderr
+        # every failure path prints the URL: the password is in none of them
+        es.faults.status(503, times=1000)
+        failed = run_cli("ship", "--to", "es", "--es-url", url, "--es-index", "esa", "--retry-budget", "0.5",
+                         "--retry-initial", "0.1", "--dead-letter", str(dead), str(log))
+    down = f"http://elastic:{PASSWORD}@127.0.0.1:{free_port()}"
+    unreachable = run_cli("ship", "--to", "es", "--es-url", down, "--retry-budget", "0.3", "--retry-initial", "0.1",
+                          "--dead-letter", str(dead), str(log))
+    for result in (failed, unreachable):
+        assert result.returncode == 1
+        assert PASSWORD.encode() not in result.stderr
+    assert dead.stat().st_size > 0 and PASSWORD.encode() not in dead.read_bytes()
+    assert b"elastic:" not in unreachable.stderr  # not even the user name
+
+
+def test_credentials_both_in_url_and_environment_are_refused(tmp_path: Path) -> None:
+    result = run_cli("ship", "--to", "es", "--es-url", f"http://u:{PASSWORD}@127.0.0.1:9", str(log_file(tmp_path)),
+                     env={"ESALOG_ES_API_KEY": "abc"})
+    assert result.returncode == 2 and b"both in --es-url and in the environment" in result.stderr
+    assert PASSWORD.encode() not in result.stderr
+
+
+def test_hec_url_with_userinfo_is_refused_and_token_over_http_warned(tmp_path: Path) -> None:
+    log = log_file(tmp_path)
+    refused = run_cli("ship", "--to", "hec", "--hec-url", f"http://x:{PASSWORD}@127.0.0.1:9", str(log),
+                      env={"ESALOG_HEC_TOKEN": TOKEN})
+    assert refused.returncode == 2 and PASSWORD.encode() not in refused.stderr
+    with FakeHEC(token=TOKEN) as hec:
+        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, str(log), env={"ESALOG_HEC_TOKEN": TOKEN})
+    assert result.returncode == 0
+    assert b"HEC token sent unencrypted over http://" in result.stderr and TOKEN.encode() not in result.stderr

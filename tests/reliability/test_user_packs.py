@@ -1,0 +1,87 @@
+"""Issue 12 item 17: user packs cannot hang or crash esalog. A catastrophic pattern is matched within a
+time budget (the line becomes a tagged event); a "billion laughs" YAML and sub-patterns that expand
+exponentially are refused at load with a clear error; a 1 MB quoted Subject costs memory in proportion
+to the line, not 180 times it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+REDOS_PACK = """\
+name: redos
+log_type: mail_logs
+rules:
+  - id: nested
+    match: 'MID %{MID:cisco.esa.mid:int} (?:x+x+)+y'
+  - id: catastrophic
+    match: 'MID %{MID:cisco.esa.mid:int} (?:a|aa)+b'
+"""
+
+
+def test_catastrophic_user_pattern_is_bounded_per_line(tmp_path: Path) -> None:
+    pack = tmp_path / "redos.yaml"
+    pack.write_text(REDOS_PACK)
+    lines = ["Mon Nov  2 08:00:01 2026 Info: MID 7 " + "a" * 60,  # never matches: Fibonacci(60) ways to fail
+             "Mon Nov  2 08:00:01 2026 Info: MID 8 xxxy",  # matches a user rule
+             "Mon Nov  2 08:00:01 2026 Info: Start MID 9 ICID 10",  # a built-in rule
+             "Mon Nov  2 08:00:01 2026 Info: MID 6 " + "x" * 40]  # 2^40 ways to fail in re
+    started = time.monotonic()
+    result = run_cli("filter", "--pack", str(pack), input="".join(line + "\n" for line in lines).encode(), timeout=60)
+    took = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert took < 10, f"{took:.1f}s"
+    assert "esalog_rule_timeout" in events[0]["tags"] and "catastrophic" in events[0]["error"]["message"]
+    assert events[0]["event"]["original"] == lines[0]
+    assert events[1]["cisco"]["esa"]["mid"] == 8 and "esalog_rule_timeout" not in events[1].get("tags", [])
+    assert events[2]["event"]["action"] != "unknown"
+    assert len(events) == 4 and events[3]["event"]["original"] == lines[3]
+
+
+def test_billion_laughs_yaml_is_refused_at_load(tmp_path: Path) -> None:
+    levels = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 10)]
+    pack = tmp_path / "laughs.yaml"
+    pack.write_text("name: laughs\nlog_type: mail_logs\ndescription: x\nx-anchors: &top\n  "
+                    + "\n  ".join(levels) + "\nrules:\n  - id: r\n    match: 'MID %{MID:cisco.esa.mid:int} lol'\n"
+                    "    set: {cisco.esa.verdict.threat_name: *a9}\n")
+    result = run_cli("parse", "--pack", str(pack), "-", input=b"", timeout=60)
+    assert result.returncode == 2
+    assert b"laughs.yaml" in result.stderr and b"expands to more than 200,000 nodes" in result.stderr
+
+
+def test_exponential_sub_patterns_are_refused_at_load(tmp_path: Path) -> None:
+    patterns = ["    P0: 'x'"] + [f"    P{n}: '%{{P{n - 1}}}%{{P{n - 1}}}'" for n in range(1, 29)]
+    pack = tmp_path / "expand.yaml"
+    pack.write_text("name: expand\nlog_type: mail_logs\npatterns:\n" + "\n".join(patterns)
+                    + "\nrules:\n  - id: big\n    match: 'MID %{MID:cisco.esa.mid:int} %{P28}'\n")
+    started = time.monotonic()
+    result = run_cli("parse", "--pack", str(pack), "-", input=b"", timeout=60)
+    assert result.returncode == 2 and time.monotonic() - started < 20
+    assert b"expand.yaml" in result.stderr and b"big" in result.stderr
+    assert b"expands to more than 100,000 characters" in result.stderr
+
+
+def test_megabyte_quoted_subject_costs_memory_in_proportion(tmp_path: Path) -> None:
+    """Peak RSS of parsing one 1 MB ``Subject '...'`` line, over the same process parsing a short one."""
+    script = """
+import resource, sys
+from esalog.pipeline import build_pipeline
+pipeline = build_pipeline()
+stream = pipeline.open_stream("t")
+pipeline.process("Mon Nov  2 08:00:01 2026 Info: MID 1 Subject 'short'", stream)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+line = "Mon Nov  2 08:00:01 2026 Info: MID 1 Subject '" + "abc def " * 131072 + "'"
+record = pipeline.process(line, stream)[0]
+assert record.get("email.subject").startswith("abc def"), record.get("email.subject")
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120, check=True)
+    grown = int(out.stdout)
+    assert grown < 20 * 1024 * 1024, f"parsing a 1 MB subject grew the process by {grown / 2**20:.0f} MiB"
