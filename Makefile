@@ -57,9 +57,10 @@ system-deps:
 	$(HAVE_PCRE2) || still="$$still libpcre2-dev"; \
 	[ -z "$$still" ] || { echo "make test: still missing after apt-get:$$still; run: $$command" >&2; exit 1; }
 
-# The tests that parse, run again on the pure-Python path (ESALOG_PURE=1): both cores stay tested.
-PURE_TESTS := tests/core tests/perf tests/other_log_types tests/tracking tests/test_golden.py \
-	tests/test_public_corpus.py tests/test_placeholders_decoding.py tests/integrations/test_filter_protocols.py
+# The tests of the commands the compiled core serves (--stateless parse, filter, ship; --workers), run again
+# on the pure-Python path (ESALOG_PURE=1): both cores stay tested. The others run the Python path anyway.
+PURE_TESTS := tests/core tests/perf tests/tracking/test_cli.py tests/tracking/test_tracker.py \
+	tests/integrations/test_filter_protocols.py tests/connectors/test_ship_cli.py
 
 ## make test: install system packages and dev extras, then run the whole test suite (and the parsing
 ## tests once more on the pure-Python path)
