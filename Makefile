@@ -58,9 +58,11 @@ system-deps:
 	[ -z "$$still" ] || { echo "make test: still missing after apt-get:$$still; run: $$command" >&2; exit 1; }
 
 # The tests of the commands the compiled core serves (--stateless parse, filter, ship; --workers), run again
-# on the pure-Python path (ESALOG_PURE=1): both cores stay tested. The others run the Python path anyway.
+# on the pure-Python path (ESALOG_PURE=1): both cores stay tested. The others run the Python path anyway;
+# tests/core/test_native.py (the compiled core against the Python path) needs the compiled core.
 PURE_TESTS := tests/core tests/perf tests/tracking/test_cli.py tests/tracking/test_tracker.py \
-	tests/integrations/test_filter_protocols.py tests/connectors/test_ship_cli.py
+	tests/integrations/test_filter_protocols.py tests/connectors/test_ship_cli.py \
+	--ignore=tests/core/test_native.py
 
 ## make test: install system packages and dev extras, then run the whole test suite (and the parsing
 ## tests once more on the pure-Python path)

@@ -36,7 +36,11 @@ from esalog.testing.examples import EXAMPLE_TODAY
 from esalog.testing.generate import write_corpus
 from esalog.tracking.config import TrackingConfig
 
-pytestmark = pytest.mark.skipif(native.core() is None, reason=native.core_status())
+# These tests are of the compiled core, which make test builds (with PCRE2: make system-deps installs its
+# headers). A core that did not build fails here instead of skipping; the pure-Python rerun
+# (ESALOG_PURE=1) leaves this module out.
+if native.core() is None:
+    pytest.fail(f"the compiled core is not available: {native.core_status()}", pytrace=False)
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = sorted([*ROOT.glob("tests/corpus/**/*.log"), *ROOT.glob("tests/fixtures/**/*.log")])
@@ -318,10 +322,10 @@ def test_user_packs(tmp_path: Path) -> None:
     assert isinstance(out, bytes) and b'"kind":"user-bounded"' in out and b'"kind":"user-plain"' in out
 
 
-@pytest.mark.skipif(not getattr(native.core(), "HAVE_PCRE2", False), reason="built without PCRE2")
 def test_pcre2_reads_only_rules_proven_equal(tmp_path: Path) -> None:
     """PCRE2's JIT takes a rule once its examples give the groups ``re`` gives; syntax PCRE2 reads otherwise
     (``{,2}`` is a quantifier in Python, text in PCRE2) keeps the rule on ``re``. Output stays the same."""
+    assert getattr(native.core(), "HAVE_PCRE2", False), "the compiled core was built without PCRE2's headers"
     packs = {"mail_logs": CompiledPack([Pack.from_text(USER_PACK)], is_declared)}
     parser = LineParser(packs)
     core = native_core(parser, MODES["stateless"])
