@@ -9,14 +9,17 @@ Bounded like the tracker itself (``--max-open``, ``--verdict-messages``).
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import fields
 from typing import Any
+
+import orjson
 
 from esalog.errors import ConfigError
 from esalog.tracking.store import Appliance, Conn, DeliveryConn, Fate, Msg, OpenRecord
 from esalog.tracking.tracker import Tracker
 from esalog.tracking.verdicts import MessageRef
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 _CONN = ("last", "country", "hat_action", "interface", "listener_ip", "lost_at", "related", "sbrs",
          "sender_group", "source", "tls", "tls_failed")
 _DCONN = ("last", "destination", "tls")
@@ -64,7 +67,9 @@ def dump_state(tracker: Tracker) -> dict[str, Any]:
         "order": order,
         "clock": [tracker.last_time, tracker.next_expire],
         "verdicts": {
-            "messages": [{**ref.__dict__, "hashes": sorted(ref.hashes), "reported": sorted(ref.reported)}
+            "messages": [{**{f.name: getattr(ref, f.name) for f in fields(ref)},
+                          "facts": orjson.loads(ref.facts),
+                          "hashes": sorted(ref.hashes or ()), "reported": sorted(ref.reported or ())}
                          for ref in verdicts.messages.values()],
             "by_hash": [[sha, t, keys] for sha, (t, keys) in verdicts.by_hash.items()],
             "pending": [[mid, t, sorted(shas)] for mid, (t, shas) in verdicts.pending.items()],
@@ -124,8 +129,8 @@ def _load(tracker: Tracker, data: dict[str, Any]) -> None:
     tracker.last_time, tracker.next_expire = (float(x) for x in data["clock"])
     verdicts = tracker.verdicts
     for row in data["verdicts"]["messages"]:
-        ref = MessageRef(**{**row, "hashes": set(row["hashes"]),
-                            "reported": {tuple(pair) for pair in row["reported"]}})
+        ref = MessageRef(**{**row, "facts": orjson.dumps(row["facts"]), "hashes": set(row["hashes"]) or None,
+                            "reported": {tuple(pair) for pair in row["reported"]} or None})
         verdicts.messages[(ref.appliance, ref.mid)] = ref
         verdicts.by_mid.setdefault(ref.mid, []).append(ref.appliance)
     verdicts.by_hash = OrderedDict((sha, (float(t), [(k[0], int(k[1])) for k in keys]))

@@ -15,8 +15,10 @@ Bounded: at most ``max_messages`` delivered messages and as many file hashes are
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from esalog.names import MODULE
 from esalog.parsers.record import Record
@@ -28,22 +30,19 @@ DATASET = "cisco_esa.amp"
 MessageKey = tuple[str, int]  # (appliance, MID)
 
 
-@dataclass
+@dataclass(slots=True)
 class MessageRef:
-    """What is kept of a delivered message once it finished."""
+    """What is kept of a delivered message once it finished. There may be ``max_messages`` of them and
+    few ever get an event, so the facts the event gives are kept as one JSON document (:func:`facts_of`)."""
 
     appliance: str
     mid: int
     observer: dict[str, Any]
     delivered_at: str
     t: float
-    sender: list[str]
-    recipients: list[str]
-    subject: str | None
-    message_id: str | None
-    attachments: list[str]
-    hashes: set[str] = field(default_factory=set)
-    reported: set[tuple[str, str]] = field(default_factory=set)  # (sha256, result) already emitted
+    facts: bytes  # JSON object: sender and recipients (lists), subject and message_id (when known)
+    hashes: set[str] | None = None
+    reported: set[tuple[str, str]] | None = None  # (sha256, result) already emitted
 
 
 class VerdictIndex:
@@ -73,10 +72,8 @@ class VerdictIndex:
         pending = self.pending.pop(msg.id, None)
         if pending is not None:
             hashes |= pending[1]
-        ref = MessageRef(msg.appliance.key, msg.id, msg.appliance.observer, msg.last_ts, t, msg.senders(),
-                         recipients, msg.subject, msg.message_id,
-                         [str(a.get("file", {}).get("name")) for a in msg.attachments or () if isinstance(a, dict)],
-                         hashes)
+        ref = MessageRef(msg.appliance.key, msg.id, msg.appliance.observer, msg.last_ts, t,
+                         facts_of(msg.senders(), recipients, msg.subject, msg.message_id), hashes or None)
         self.messages[key] = ref
         self.messages.move_to_end(key)
         holders = self.by_mid.setdefault(msg.id, [])
@@ -103,6 +100,8 @@ class VerdictIndex:
                 shas.add(sha)
             self.pending[mid] = (t, shas)
         else:
+            if ref.hashes is None:
+                ref.hashes = set()
             ref.hashes.add(sha)
             key = (ref.appliance, mid)
         self._link(sha, key, t)
@@ -169,10 +168,22 @@ class VerdictIndex:
     @staticmethod
     def _report(ref: MessageRef, sha: str, when: str, verdict: dict[str, Any]) -> list[Record]:
         """The event of *ref* for this verdict, once per (file, result)."""
-        if (sha, verdict["result"]) in ref.reported:
+        if ref.reported is None:
+            ref.reported = set()
+        elif (sha, verdict["result"]) in ref.reported:
             return []
         ref.reported.add((sha, verdict["result"]))
         return [Record.of_document(_affected_event(ref, max(when, ref.delivered_at), sha, verdict), ref.appliance)]
+
+
+def facts_of(sender: list[str], recipients: list[str], subject: str | None, message_id: str | None) -> bytes:
+    """The facts of a delivered message its retrospective-verdict event gives, as JSON."""
+    facts: dict[str, Any] = {"sender": sender, "recipients": recipients}
+    if subject is not None:
+        facts["subject"] = subject
+    if message_id is not None:
+        facts["message_id"] = message_id
+    return bytes(memoryview(orjson.dumps(facts)))  # a copy of its own size: orjson keeps a 4 KB buffer
 
 
 def _trim(table: OrderedDict[Any, tuple[Any, ...]], most: int, cutoff: float) -> None:
@@ -187,16 +198,18 @@ def _trim(table: OrderedDict[Any, tuple[Any, ...]], most: int, cutoff: float) ->
 def _affected_event(ref: MessageRef, when: str, sha: str, verdict: dict[str, Any]) -> dict[str, Any]:
     malicious = verdict["result"] == "malicious"
     threat = f" ({verdict['threat_name']})" if verdict.get("threat_name") else ""
-    to = ", ".join(ref.recipients[:3]) + (f" and {len(ref.recipients) - 3} more" if len(ref.recipients) > 3 else "")
+    facts = orjson.loads(ref.facts)
+    recipients: list[str] = facts["recipients"]
+    to = ", ".join(recipients[:3]) + (f" and {len(recipients) - 3} more" if len(recipients) > 3 else "")
     email: dict[str, Any] = {"local_id": str(ref.mid)}
-    if ref.sender:
-        email["from"] = {"address": list(ref.sender)}
-    if ref.recipients:
-        email["to"] = {"address": list(ref.recipients)}
-    if ref.subject is not None:
-        email["subject"] = ref.subject
-    if ref.message_id is not None:
-        email["message_id"] = ref.message_id
+    if facts["sender"]:
+        email["from"] = {"address": facts["sender"]}
+    if recipients:
+        email["to"] = {"address": recipients}
+    if "subject" in facts:
+        email["subject"] = facts["subject"]
+    if "message_id" in facts:
+        email["message_id"] = facts["message_id"]
     return {
         "@timestamp": when,
         "message": f"MID {ref.mid} delivered {ref.delivered_at} to {to or 'its recipients'}: file {sha} "
