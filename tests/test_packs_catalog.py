@@ -40,7 +40,7 @@ def test_every_rule_has_an_example(parser: LineParser) -> None:
     assert not missing
     assert set(parser.packs) == {"mail_logs", "bounce_logs", "consolidated_event", "authentication", "system",
                                  "gui_logs", "amp", "antivirus", "antispam", "error_logs", "status",
-                                 "content_scanner", "updater_logs"}
+                                 "content_scanner", "updater_logs", "ftpd_logs", "slbld_logs", "cli_logs"}
 
 
 def test_every_example_event_validates(parser: LineParser) -> None:
