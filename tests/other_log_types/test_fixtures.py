@@ -175,6 +175,7 @@ def test_antivirus_verdicts() -> None:
     ("ftpd_logs", "Tue Mar 14 09:00:00 2023 Info: ID:7 Something new happened"),
     ("slbld_logs", "Tue Mar 14 09:00:00 2023 Info: SLBL: Something new happened."),
     ("cli_logs", "Tue Mar 14 09:00:00 2023 Info: PID 5: User admin did something new"),
+    ("reportd_logs", "Tue Mar 14 09:00:00 2023 Info: Period of something new"),
 ])
 def test_unknown_line_stays_unmatched(log_type: str, line: str, tmp_path: Path) -> None:
     """No catch-all rule: a line shape no rule knows keeps its dataset and is tagged esalog_unmatched."""
