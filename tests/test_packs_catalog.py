@@ -40,7 +40,7 @@ def test_every_rule_has_an_example(parser: LineParser) -> None:
     assert not missing
     assert set(parser.packs) == {"mail_logs", "bounce_logs", "consolidated_event", "authentication", "system",
                                  "gui_logs", "amp", "antivirus", "antispam", "error_logs", "status",
-                                 "content_scanner", "updater_logs"}
+                                 "content_scanner", "updater_logs", "ftpd_logs", "slbld_logs", "cli_logs", "reportd_logs"}
 
 
 def test_every_example_event_validates(parser: LineParser) -> None:
@@ -136,8 +136,8 @@ def test_status_line_has_no_mid(parser: LineParser) -> None:
 @pytest.mark.parametrize(("line", "dataset"), [
     ("<166>Jun 17 10:00:00 sntpd_logs: Info: The system time was changed from Sun, 16 Jun 2024 21:00:52 to"
      " Sun, 16 Jun 2024 21:00:53 using information from 207.54.66.52.", "cisco_esa.sntpd_logs"),
-    ("<166>Jun 17 10:00:00 reportd_logs: Info: TLS connection failed because of an unsupported protocol issue."
-     " Alert message is sent in plain text to user1@esa.com", "cisco_esa.reportd_logs"),
+    ("<166>Jun 17 10:00:00 smartlicense: Info: Hostname is successfully changed to cisco_esa for the product.",
+     "cisco_esa.smartlicense"),
     ("<166>Jun 17 10:00:00 euq_logs: Info: ISQ: out of limit action changed to 'DELETE OLDEST' MID 5",
      "cisco_esa.euq_logs"),
 ])

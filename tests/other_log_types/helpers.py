@@ -14,7 +14,7 @@ from esalog.testing import parse_event
 TODAY = date(2026, 11, 27)
 #: The packs of issue 15, by log type (= subscription name esalog routes by).
 OTHER_PACKS = ("authentication", "system", "gui_logs", "amp", "antivirus", "antispam", "error_logs", "status",
-               "content_scanner", "updater_logs")
+               "content_scanner", "updater_logs", "ftpd_logs", "slbld_logs", "cli_logs", "reportd_logs")
 
 
 @lru_cache(maxsize=1)

@@ -96,7 +96,7 @@ def test_elastic_retrospective_verdict_and_commit(corpus: Path) -> None:
 def test_mined_corpus_has_every_type() -> None:
     assert {p.parent.name for p in MINED_FILES} == {
         "authentication", "system", "gui_logs", "amp", "antivirus", "antispam", "error_logs", "content_scanner",
-        "updater_logs"}
+        "updater_logs", "status", "ftpd_logs", "slbld_logs", "cli_logs", "reportd_logs"}
     assert (MINED / "SOURCE.md").is_file()
 
 

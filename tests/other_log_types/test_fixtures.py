@@ -172,6 +172,10 @@ def test_antivirus_verdicts() -> None:
     ("status", "Tue Mar 14 09:00:00 2023 Info: Status: CPULd 1 NewCounter 5"),
     ("content_scanner", "Tue Mar 14 09:00:00 2023 Info: PF: Doing something else"),
     ("updater_logs", "Tue Mar 14 09:00:00 2023 Info: case downloaded a brand new thing"),
+    ("ftpd_logs", "Tue Mar 14 09:00:00 2023 Info: ID:7 Something new happened"),
+    ("slbld_logs", "Tue Mar 14 09:00:00 2023 Info: SLBL: Something new happened."),
+    ("cli_logs", "Tue Mar 14 09:00:00 2023 Info: PID 5: User admin did something new"),
+    ("reportd_logs", "Tue Mar 14 09:00:00 2023 Info: Period of something new"),
 ])
 def test_unknown_line_stays_unmatched(log_type: str, line: str, tmp_path: Path) -> None:
     """No catch-all rule: a line shape no rule knows keeps its dataset and is tagged esalog_unmatched."""
@@ -181,3 +185,31 @@ def test_unknown_line_stays_unmatched(log_type: str, line: str, tmp_path: Path) 
     assert event["event"]["dataset"] == f"cisco_esa.{log_type}"
     assert event["event"]["action"] == "unknown" and "esalog_unmatched" in event["tags"]
     assert validator().is_valid(event)
+
+
+def test_ftp_session_lines_share_the_connection_id() -> None:
+    ev = _events(FIXTURES / "ftpd_logs" / "sessions.log")
+    session = [e for _line, e in ev if get_field(e, "cisco.esa.ftp.connection_id") == "1"]
+    assert [e["event"]["action"] for e in session] == [
+        "connection-opened", "logged-in", "file-uploaded", "file-downloaded", "logged-out"]
+    opened, login, upload = session[0], session[1], session[2]
+    assert (get_field(opened, "source.ip"), get_field(opened, "destination.ip")) == ("10.1.3.14", "172.19.0.86")
+    assert get_field(login, "user.name") == "admin" and login["event"]["category"] == ["authentication"]
+    assert (get_field(upload, "file.name"), get_field(upload, "file.size")) == ("wording.txt", 20)
+
+
+def test_slbl_update_failure_is_a_warning_failure() -> None:
+    ev = _events(FIXTURES / "slbld_logs" / "database.log")
+    failed = [e for _line, e in ev if e["event"]["action"] == "slbl-update-failed"]
+    assert len(failed) == 2 and all(e["event"]["outcome"] == "failure" for e in failed)
+    assert all(e["log"]["level"] == "warning" for e in failed)
+
+
+def test_cli_command_and_prompt() -> None:
+    ev = _events(FIXTURES / "cli_logs" / "commands.log")
+    commands = [get_field(e, "cisco.esa.cli.command") for _line, e in ev]
+    assert commands == ["who", "textconfig", ""]
+    first = ev[0][1]
+    assert get_field(first, "process.pid") == 16434 and get_field(first, "user.name") == "admin"
+    assert get_field(first, "cisco.esa.cli.prompt") == "\\nmail3.example.com> "
+
