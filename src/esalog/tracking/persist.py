@@ -12,8 +12,7 @@ from collections import OrderedDict
 from dataclasses import fields
 from typing import Any
 
-import orjson
-
+from esalog.encode import decode, encode_event
 from esalog.errors import ConfigError
 from esalog.tracking.store import Appliance, Conn, DeliveryConn, Fate, Msg, OpenRecord
 from esalog.tracking.tracker import Tracker
@@ -68,7 +67,7 @@ def dump_state(tracker: Tracker) -> dict[str, Any]:
         "clock": [tracker.last_time, tracker.next_expire],
         "verdicts": {
             "messages": [{**{f.name: getattr(ref, f.name) for f in fields(ref)},
-                          "facts": orjson.loads(ref.facts),
+                          "facts": decode(ref.facts),
                           "hashes": sorted(ref.hashes or ()), "reported": sorted(ref.reported or ())}
                          for ref in verdicts.messages.values()],
             "by_hash": [[sha, t, keys] for sha, (t, keys) in verdicts.by_hash.items()],
@@ -129,7 +128,7 @@ def _load(tracker: Tracker, data: dict[str, Any]) -> None:
     tracker.last_time, tracker.next_expire = (float(x) for x in data["clock"])
     verdicts = tracker.verdicts
     for row in data["verdicts"]["messages"]:
-        ref = MessageRef(**{**row, "facts": orjson.dumps(row["facts"]), "hashes": set(row["hashes"]) or None,
+        ref = MessageRef(**{**row, "facts": encode_event(row["facts"]), "hashes": set(row["hashes"]) or None,
                             "reported": {tuple(pair) for pair in row["reported"]} or None})
         verdicts.messages[(ref.appliance, ref.mid)] = ref
         verdicts.by_mid.setdefault(ref.mid, []).append(ref.appliance)

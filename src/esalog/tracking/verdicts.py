@@ -18,8 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from esalog.encode import decode, encode_event
 from esalog.names import MODULE
 from esalog.parsers.record import Record
 from esalog.tracking.store import Msg
@@ -183,7 +182,7 @@ def facts_of(sender: list[str], recipients: list[str], subject: str | None, mess
         facts["subject"] = subject
     if message_id is not None:
         facts["message_id"] = message_id
-    return bytes(memoryview(orjson.dumps(facts)))  # a copy of its own size: orjson keeps a 4 KB buffer
+    return bytes(memoryview(encode_event(facts)))  # a copy of its own size: orjson's results keep a 4 KB buffer
 
 
 def _trim(table: OrderedDict[Any, tuple[Any, ...]], most: int, cutoff: float) -> None:
@@ -198,7 +197,7 @@ def _trim(table: OrderedDict[Any, tuple[Any, ...]], most: int, cutoff: float) ->
 def _affected_event(ref: MessageRef, when: str, sha: str, verdict: dict[str, Any]) -> dict[str, Any]:
     malicious = verdict["result"] == "malicious"
     threat = f" ({verdict['threat_name']})" if verdict.get("threat_name") else ""
-    facts = orjson.loads(ref.facts)
+    facts = decode(ref.facts)
     recipients: list[str] = facts["recipients"]
     to = ", ".join(recipients[:3]) + (f" and {len(recipients) - 3} more" if len(recipients) > 3 else "")
     email: dict[str, Any] = {"local_id": str(ref.mid)}
