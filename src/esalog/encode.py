@@ -14,40 +14,42 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from esalog.parsers.fields import Event
+from esalog.parsers.fields import Event, split_path
 from esalog.parsers.record import MODULE, Record
 
-_PATHS: dict[str, list[str]] = {}
+#: dotted name -> (its parent objects' keys, its key); equal parents are one tuple (merge_fields compares
+#: them by identity first)
+_PLACES: dict[str, tuple[tuple[str, ...], str]] = {}
+_PARENTS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
-def _path(dotted: str) -> list[str]:
-    path = _PATHS.get(dotted)
-    if path is None:
-        path = [dotted] if dotted == "@timestamp" else dotted.split(".")
-        if len(_PATHS) < 65536:  # field names are declared, so few; stay bounded anyway
-            _PATHS[dotted] = path
-    return path
+def _place(dotted: str) -> tuple[tuple[str, ...], str]:
+    parents, leaf = ((), dotted) if dotted == "@timestamp" else split_path(dotted)
+    if len(_PLACES) < 65536:  # field names are declared, so few; stay bounded anyway
+        parents = _PARENTS.setdefault(parents, parents)
+        _PLACES[dotted] = (parents, leaf)
+    return parents, leaf
 
 
 def merge_fields(event: Event, fields: dict[str, Any]) -> None:
     """Assign each dotted field of *fields* into *event*, in order (objects made on the way)."""
-    last_parent: list[str] | None = None
+    last_parent: tuple[str, ...] | None = None
     target: Event = event
+    places = _PLACES
     for dotted, value in fields.items():
-        path = _PATHS.get(dotted) or _path(dotted)
-        if len(path) == 1:
-            event[dotted] = value
+        parent, leaf = places.get(dotted) or _place(dotted)
+        if not parent:
+            event[leaf] = value
             continue
-        parent = path[:-1]
-        if parent != last_parent:  # consecutive fields of one object (cisco.esa.*) walk to it once
-            target = event
+        if parent is not last_parent and parent != last_parent:  # consecutive fields of one object (cisco.esa.*)
+            target = event  # walk to it once
             for key in parent:
                 nxt = target.get(key)
                 if not isinstance(nxt, dict):
                     nxt = target[key] = {}
                 target = nxt
             last_parent = parent
-        target[path[-1]] = value
+        target[leaf] = value
 
 
 def to_event(record: Record) -> Event:

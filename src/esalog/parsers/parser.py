@@ -46,9 +46,14 @@ def _derive(record: Record, rule: CompiledRule) -> None:
         if mid is not None:  # every rule: the MID is also ECS email.local_id
             record.set("email.local_id", str(mid))
     if rule.derives_ips:
-        ips = [ip for ip in (record.get("source.ip"), record.get("destination.ip")) if ip is not None]
-        if ips:
-            record.set("related.ip", ips if len(ips) == 1 or ips[0] != ips[1] else ips[:1])
+        source_ip, destination_ip = record.get("source.ip"), record.get("destination.ip")
+        if source_ip is None:
+            if destination_ip is not None:
+                record.set("related.ip", [destination_ip])
+        elif destination_ip is None or source_ip == destination_ip:
+            record.set("related.ip", [source_ip])
+        else:
+            record.set("related.ip", [source_ip, destination_ip])
 
 
 class Stream:
@@ -200,10 +205,11 @@ class LineParser:
         if timestamp is None:
             timestamp = created = self.now()
         observer = stream.observers.get(hostname)
+        appliance = stream.appliances.get(hostname)
         record = Record(
             timestamp, body, pack.dataset,
             observer if observer is not None else stream.observer(hostname),
-            stream.appliance(hostname),
+            appliance if appliance is not None else stream.appliance(hostname),
             original=line if self.keep_original else None,
             created=created,
             level=level,

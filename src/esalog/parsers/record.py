@@ -145,7 +145,7 @@ class Record:
             if name in extra:
                 return extra[name]
             roots = self.extra_roots
-            if roots is not None and roots.get(name.partition(".")[0]):  # some object was set whole
+            if roots is not None and roots.get(_ROOTS.get(name) or root_of(name)):  # some object was set whole
                 dot = name.rfind(".")
                 while dot > 0:  # inside it (``cisco.esa.abort`` -> ``cisco.esa.abort.reason``)
                     whole = extra.get(name[:dot])
@@ -199,7 +199,7 @@ class Record:
     def has(self, name: str) -> bool:
         """Whether the event has field *name* or any field under it (``source`` -> ``source.ip``...)."""
         roots = self.extra_roots
-        if roots is not None and name.partition(".")[0] in roots:
+        if roots is not None and (_ROOTS.get(name) or root_of(name)) in roots:
             extra = self.extra
             assert extra is not None
             if "." not in name or name in extra:
@@ -255,7 +255,7 @@ class Record:
             put(self.document, name.split("."), value)
             return
         extra = self.extra
-        root = name.partition(".")[0]
+        root = _ROOTS.get(name) or root_of(name)
         whole = type(value) is dict
         if extra is None:
             self.extra = {name: value}
@@ -295,6 +295,16 @@ class Record:
 
 
 _MISSING: Any = object()
+#: dotted field name -> its top-level name (the hot path's cache of :func:`root_of`)
+_ROOTS: dict[str, str] = {}
+
+
+def root_of(name: str) -> str:
+    """The top-level name of dotted field *name* (``cisco.esa.mid`` -> ``cisco``)."""
+    root = name.partition(".")[0]
+    if len(_ROOTS) < 65536 and root:  # field names are declared, so few; stay bounded anyway
+        _ROOTS[name] = root
+    return root
 
 
 def _dig(node: Any, dotted: str, default: Any) -> Any:

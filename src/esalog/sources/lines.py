@@ -64,6 +64,20 @@ class Block:
         size = self.sizes.get(index)
         return size if size is not None else len(self.raws[index]) + 1
 
+    def offsets(self) -> list[int]:
+        """The byte offset of each line in the input."""
+        out: list[int] = []
+        offset = self.offset
+        if not self.sizes:  # the usual block: every line is its bytes and a newline
+            for raw in self.raws:
+                out.append(offset)
+                offset += len(raw) + 1
+            return out
+        for index in range(len(self.raws)):
+            out.append(offset)
+            offset += self.size(index)
+        return out
+
 
 def _block(raws: list[bytes], sizes: dict[int, int], cut: set[int], offset: int, number: int,
            decode: bool = True) -> Block:

@@ -223,12 +223,7 @@ class Source:
             records, ends = records_native(self.pipeline, block.raws, block.problems, stream)
         else:
             records = self.pipeline.process_lines(block.texts, stream, block.problems, ends)
-        offsets = []
-        offset = block.offset
-        for index in range(len(block.raws)):
-            offsets.append(offset)
-            offset += block.size(index)
-        return Batch(source, records, ends, offsets, block.next_offset, block.texts, block.first_number)
+        return Batch(source, records, ends, block.offsets(), block.next_offset, block.texts, block.first_number)
 
     def _damaged(self, source: InputFile, stream: Stream, block: Block) -> Batch:
         where = "uncompressed byte" if source.compressed else "byte"

@@ -51,6 +51,10 @@ class OpenRecord:
         self.last = t
 
 
+#: fields (dotted, in order) a line gets from its connection, and their top-level names (True: set whole)
+Enrichment = tuple[dict[str, Any], dict[str, bool]]
+
+
 class Conn(OpenRecord):
     """An inbound SMTP connection (ICID)."""
 
@@ -83,13 +87,13 @@ class Conn(OpenRecord):
         self.tls_failed: str | None = None
         self.lost_at: float | None = None
         # the fields it adds to its messages' lines, made once per change (see enrichment_for)
-        self.enrichment: tuple[dict[str, Any], dict[str, bool], dict[str, Any], dict[str, bool]] | None = None
+        self.enrichment: tuple[Enrichment, Enrichment] | None = None  # inbound, delivery lines
 
     def changed(self) -> None:
         """A fact of the connection changed: its enrichment is made again when next needed."""
         self.enrichment = None
 
-    def enrichment_for(self, inbound: bool) -> tuple[dict[str, Any], dict[str, bool]]:
+    def enrichment_for(self, inbound: bool) -> Enrichment:
         """The fields (dotted, in order) a line of one of its messages gets, and their top-level names.
 
         *inbound* False (delivery lines): only the sender group and SBRS, not the inbound connection's
@@ -109,8 +113,8 @@ class Conn(OpenRecord):
                     full["related"] = self.related
             if self.tls is not None:
                 full["tls"] = self.tls
-            made = self.enrichment = (full, _roots(full), ids, _roots(ids))
-        return (made[0], made[1]) if inbound else (made[2], made[3])
+            made = self.enrichment = ((full, _roots(full)), (ids, _roots(ids)))
+        return made[0] if inbound else made[1]
 
 
 def _roots(fields: dict[str, Any]) -> dict[str, bool]:

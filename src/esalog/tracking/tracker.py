@@ -57,10 +57,10 @@ class Tracker(Context):
             if action is None or action in _NOT_TRACKED:
                 return None
             handler = messages.verdict if action.endswith("-verdict") else messages.mid_line
-        app = self.store.appliance(record.appliance)
+        app = self.store.appliances.get(record.appliance) or self.store.appliance(record.appliance)
         app.observer = record.observer
         ts = record.timestamp
-        t = self._time(ts)
+        t = self.last_time if ts is self._last_ts else self._time(ts)  # lines of one second share a stamp
         if t >= self.next_expire:
             self.next_expire = t + _EXPIRE_EVERY
             self.store.table.expire(t)
