@@ -33,7 +33,7 @@ from typing import Any
 
 import orjson
 
-from esalog.testing import FakeElasticsearch, FakeHEC, read_ndjson
+from esalog.testing import FakeElasticsearch, FakeHEC, StderrLines, read_ndjson
 from esalog.testing.generate import distinct_lines
 
 TOKEN = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
@@ -60,17 +60,16 @@ def write(path: Path, lines: Iterable[str], mode: str = "w") -> None:
 # ------------------------------------------------------------------------------------------ processes
 
 
-class Esalog:
+class Esalog(StderrLines):
     """An esalog subprocess whose peak RSS is sampled while it runs."""
 
     def __init__(self, *args: str, capture: bool = True) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "esalog", *args], env=ENV,
-                                        stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE if capture else subprocess.DEVNULL)
+        super().__init__(subprocess.Popen([sys.executable, "-m", "esalog", *args], env=ENV,
+                                          stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.PIPE if capture else subprocess.DEVNULL))
         self.peak = 0
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
-        self.lines: list[str] = []
 
     def _sample(self) -> None:
         path = Path(f"/proc/{self.process.pid}/status")
@@ -83,25 +82,9 @@ class Esalog:
                 pass
             time.sleep(0.05)
 
-    def readline(self) -> str:
-        assert self.process.stderr is not None
-        line = self.process.stderr.readline().decode()
-        self.lines.append(line)
-        return line
-
-    def wait_line(self, needle: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.readline()
-            if not line:
-                break
-            if needle in line:
-                return line
-        raise RuntimeError(f"{needle!r} not seen: {self.lines[-5:]}")
-
     def finish(self, timeout: float = 300) -> tuple[int, str]:
-        _, rest = self.process.communicate(timeout=timeout)
-        return self.process.returncode, "".join(self.lines) + (rest or b"").decode()
+        """Wait for the exit: (exit code, all of stderr)."""
+        return self.wait_exit(timeout)
 
     def kill9(self) -> None:
         self.process.send_signal(signal.SIGKILL)

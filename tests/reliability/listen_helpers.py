@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import re
 import signal
-import time
 from typing import Any
 
+from esalog.testing import StderrLines
 from tests.reliability.conftest import TOKEN, esalog
 
 
-class Listen:
+class Listen(StderrLines):
     """A listener subprocess: its ports, its stderr lines, and a clean stop."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.process = esalog("listen", "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--year", "2014", "--stats",
-                              *args, env={"ESALOG_HEC_TOKEN": TOKEN, **(env or {})})
-        assert self.process.stderr is not None
-        self.lines: list[str] = []
+        super().__init__(esalog("listen", "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--year", "2014",
+                                "--stats", *args, env={"ESALOG_HEC_TOKEN": TOKEN, **(env or {})}))
         banner = self.readline()
         while banner.startswith("esalog: warning:"):
             banner = self.readline()
@@ -28,32 +26,14 @@ class Listen:
             raise AssertionError(f"no listening banner: {banner!r}")
         self.udp, self.tcp = int(found.group(1)), int(found.group(2))
 
-    def readline(self) -> str:
-        assert self.process.stderr is not None
-        line = self.process.stderr.readline().decode()
-        self.lines.append(line)
-        return line
-
-    def wait_line(self, needle: str, timeout: float = 30) -> str:
-        """The first stderr line (from now) containing *needle* (awaited line by line)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.readline()
-            if not line:
-                break
-            if needle in line:
-                return line
-        raise AssertionError(f"{needle!r} not in {self.lines!r}")
-
     def signal(self, sig: int = signal.SIGTERM) -> None:
         self.process.send_signal(sig)
 
     def finish(self, timeout: float = 60) -> tuple[int, str, dict[str, Any]]:
         """Wait for the exit: (exit code, all stderr, the --stats counters)."""
-        _, rest = self.process.communicate(timeout=timeout)
-        text = "".join(self.lines) + rest.decode()
+        code, text = self.wait_exit(timeout)
         stats = next((json.loads(line) for line in reversed(text.splitlines()) if line.startswith("{")), {})
-        return self.process.returncode, text, stats
+        return code, text, stats
 
     def stop(self, timeout: float = 60) -> tuple[int, str, dict[str, Any]]:
         self.signal(signal.SIGTERM)

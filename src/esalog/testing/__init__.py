@@ -20,6 +20,7 @@ _EXPORTS = {
     "parse_event": "esalog.testing.examples",
     "run_pack_examples": "esalog.testing.examples",
     "CapturingSink": "esalog.testing.kit",
+    "StderrLines": "esalog.testing.kit",
     "assert_sink_compliance": "esalog.testing.kit",
     "read_ndjson": "esalog.testing.kit",
     "Fault": "esalog.testing._server",

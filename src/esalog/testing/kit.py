@@ -1,8 +1,11 @@
-"""Helpers for testing esalog and things built on it: NDJSON reading, a capturing sink, and the check
-every sink must pass (the delivery invariant, each event exactly once)."""
+"""Helpers for testing esalog and things built on it: NDJSON reading, a capturing sink, the check every
+sink must pass (the delivery invariant, each event exactly once), and a subprocess's stderr read as it
+is written."""
 
 from __future__ import annotations
 
+import subprocess
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,38 @@ def read_ndjson(source: bytes | str | Path) -> list[dict[str, Any]]:
     if isinstance(data, str):
         data = data.encode("utf-8")
     return [orjson.loads(line) for line in data.splitlines() if line.strip()]
+
+
+class StderrLines:
+    """A running subprocess whose stderr (a pipe) is read line by line, as someone watching it would."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.lines: list[str] = []  # every stderr line read so far
+
+    def readline(self) -> str:
+        """The next stderr line ('' once stderr is closed)."""
+        assert self.process.stderr is not None
+        line = self.process.stderr.readline().decode()
+        self.lines.append(line)
+        return line
+
+    def wait_line(self, needle: str, timeout: float = 30) -> str:
+        """The first stderr line from now containing *needle*; AssertionError when stderr ends first or
+        *timeout* has passed (checked between lines)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.readline()
+            if not line:
+                break
+            if needle in line:
+                return line
+        raise AssertionError(f"{needle!r} not seen; the last lines: {self.lines[-20:]!r}")
+
+    def wait_exit(self, timeout: float) -> tuple[int, str]:
+        """Wait for the process to end: its exit code and the whole of its stderr."""
+        _, rest = self.process.communicate(timeout=timeout)
+        return self.process.returncode, "".join(self.lines) + (rest or b"").decode()
 
 
 class CapturingSink(Sink):
