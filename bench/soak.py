@@ -102,6 +102,14 @@ def wait_until(condition: Callable[[], bool], timeout: float = 120, what: str = 
         time.sleep(0.02)
 
 
+def start_until_progress(args: list[str], ckpt: Path) -> Esalog:
+    """``esalog ARGS`` started, once its checkpoint *ckpt* has moved on from where it was (it delivered)."""
+    before = checkpoint_offsets(ckpt)
+    proc = Esalog(*args, capture=False)
+    wait_until(lambda: checkpoint_offsets(ckpt) not in ({}, before), what="progress")
+    return proc
+
+
 def checkpoint_offsets(path: Path) -> dict[Any, int]:
     try:
         return {(f["dev"], f["ino"]): f["offset"] for f in orjson.loads(path.read_bytes())["files"]}
@@ -203,9 +211,7 @@ def ship_rotation_kill9(tmp: Path, short: bool) -> Row:
             "0.05", "--batch-events", "100", "--checkpoint", str(ckpt), str(logs / "mail.current")]
     peak = 0
     for cycle in range(2 if short else 5):
-        before = checkpoint_offsets(ckpt)
-        proc = Esalog(*args, capture=False)
-        wait_until(lambda: checkpoint_offsets(ckpt) not in ({}, before), what="progress")  # noqa: B023
+        proc = start_until_progress(args, ckpt)
         write(logs / "mail.current", more(1500), "a")
         time.sleep(0.05)  # kill at an arbitrary point of the growth (not an event to wait for)
         proc.kill9()
@@ -238,9 +244,7 @@ def ship_kill9_hec(tmp: Path, short: bool) -> Row:
                 str(log)]
         peak = 0
         for _ in range(kills):
-            before = checkpoint_offsets(ckpt)
-            proc = Esalog(*args, capture=False)
-            wait_until(lambda: checkpoint_offsets(ckpt) not in ({}, before), what="progress")  # noqa: B023
+            proc = start_until_progress(args, ckpt)
             done = hec.count
             wait_until(lambda: hec.count >= done + 2000, what="more batches")  # noqa: B023
             proc.kill9()
@@ -268,9 +272,7 @@ def ship_kill9_file(tmp: Path, short: bool) -> Row:
     args = ["ship", "--to", "file", "--out", str(out), "--batch-events", "500", "--checkpoint", str(ckpt), str(log)]
     peak = 0
     for _ in range(2 if short else 5):
-        before = checkpoint_offsets(ckpt)
-        proc = Esalog(*args, capture=False)
-        wait_until(lambda: checkpoint_offsets(ckpt) not in ({}, before), what="progress")  # noqa: B023
+        proc = start_until_progress(args, ckpt)
         proc.kill9()
         peak = max(peak, proc.peak)
     with open(out, "ab") as handle:
@@ -385,9 +387,7 @@ def ship_osmem_kill9(tmp: Path, short: bool) -> Row:
                 "--checkpoint", str(ckpt), str(log)]
         peak = 0
         for _ in range(2 if short else 4):
-            before = checkpoint_offsets(ckpt)
-            proc = Esalog(*args, capture=False)
-            wait_until(lambda: checkpoint_offsets(ckpt) not in ({}, before), what="progress")  # noqa: B023
+            proc = start_until_progress(args, ckpt)
             proc.kill9()
             peak = max(peak, proc.peak)
         proc = Esalog(*args)
