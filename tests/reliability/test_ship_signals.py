@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from esalog.testing import FakeHEC
+from esalog.testing import FakeHEC, StderrLines
 from esalog.testing.generate import FILE_HEADER, distinct_lines
 from tests.reliability.conftest import TOKEN, checkpoint_offsets, esalog
 
@@ -22,19 +22,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def read_until(process: subprocess.Popen[bytes], needle: bytes, timeout: float = 30) -> list[bytes]:
-    """stderr lines up to the first containing *needle* (the line is awaited, not slept for)."""
-    assert process.stderr is not None
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        if needle in line:
-            return seen
-    raise AssertionError(f"{needle!r} not seen in {seen!r}")
+def interrupt(process: subprocess.Popen[bytes]) -> tuple[bytes, float]:
+    """Ctrl-C (SIGINT) and wait for the exit: the rest of stderr, and the seconds the exit took."""
+    sent_at = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=20)
+    return rest, time.monotonic() - sent_at
 
 
 def test_unreachable_sink_reports_while_retrying_and_first_ctrl_c_stops(tmp_path: Path) -> None:
@@ -45,15 +38,12 @@ def test_unreachable_sink_reports_while_retrying_and_first_ctrl_c_stops(tmp_path
                      "--retry-initial", "0.2", "--retry-max", "1", "--report-interval", "0.5", "--stats",
                      "--checkpoint", str(checkpoint), str(log), env={"ESALOG_HEC_TOKEN": TOKEN})
     try:
-        lines = read_until(process, b"attempts failed")
-        report = lines[-1].decode()
+        watched = StderrLines(process)
+        report = watched.wait_line("attempts failed")
         assert "hec: retrying 500 events" in report and "ConnectionError" in report
         assert "left of --retry-budget" in report and "500 received, 0 delivered, 500 pending" in report
-        lines = read_until(process, b"attempts failed")  # and again a little later
-        sent_at = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        _, rest = process.communicate(timeout=20)
-        took = time.monotonic() - sent_at
+        watched.wait_line("attempts failed")  # and again a little later
+        rest, took = interrupt(process)
     finally:
         process.kill()
     assert took < 5, f"the first Ctrl-C took {took:.1f}s"
@@ -79,11 +69,8 @@ def test_second_ctrl_c_exits_at_once_while_a_request_hangs(tmp_path: Path) -> No
             while list(checkpoint_offsets(checkpoint).values()) != [confirmed] and process.poll() is None:
                 time.sleep(0.02)
             process.send_signal(signal.SIGINT)
-            read_until(process, b"SIGINT: stopping")
-            sent_at = time.monotonic()
-            process.send_signal(signal.SIGINT)
-            _, rest = process.communicate(timeout=20)
-            took = time.monotonic() - sent_at
+            StderrLines(process).wait_line("SIGINT: stopping")
+            rest, took = interrupt(process)
         finally:
             process.kill()
     assert took < 3, f"the second Ctrl-C took {took:.1f}s"
