@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import json
 import os
 import signal
@@ -35,6 +36,7 @@ import orjson
 
 from esalog.testing import FakeElasticsearch, FakeHEC, StderrLines, read_ndjson
 from esalog.testing.generate import distinct_lines
+from esalog.testing.peers import osmem_server
 
 TOKEN = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 ENV = {**os.environ, "ESALOG_HEC_TOKEN": TOKEN}
@@ -368,17 +370,10 @@ def ship_es_collision(tmp: Path, short: bool) -> Row:
 def ship_osmem_kill9(tmp: Path, short: bool) -> Row:
     """kill -9 loop to osmem-server (a real OpenSearch-compatible server): no loss, no duplicate (_id)."""
     row = Row("ship: kill -9 loop to osmem-server (OpenSearch API)")
-    try:
-        import osmem_server  # type: ignore[import-not-found]
-    except ImportError:
+    if importlib.util.find_spec("osmem_server") is None:
         row.notes.append("skipped: osmem-server not installed (pip install '.[dev]')")
         return row
-    server = subprocess.Popen([osmem_server.resolve_binary(), "-addr", "127.0.0.1:0", "-no-ja", "-no-stdin-watch",
-                               "-parent-pid", str(os.getpid())],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        assert server.stdout is not None
-        url = orjson.loads(server.stdout.readline())["url"]
+    with osmem_server() as url:
         lines = header(8) + body(1500 if short else 6000, 0)
         log = tmp / "mail.@20261102T080000.s"
         write(log, lines)
@@ -402,13 +397,6 @@ def ship_osmem_kill9(tmp: Path, short: bool) -> Row:
         row.lost = max(0, len(lines) - stored)
         row.peak_rss_mib = max(peak, proc.peak) / 2**20
         row.expect(code == 0 and row.lost == 0 and row.duplicated == 0, "every line once")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
     return row
 
 

@@ -6,46 +6,26 @@ Started on 127.0.0.1 with a free port (``-addr 127.0.0.1:0``), ``-no-stdin-watch
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-import osmem_server  # a dev extra, installed by `make test`: missing, these tests fail instead of skipping
 import pytest
 import requests
 
 from esalog.connectors.base import Delivered, Reject
 from esalog.connectors.es import EsConfig, EsSink
 from esalog.parsers.record import Record
+from esalog.testing.peers import osmem_server  # a dev extra: missing, these tests fail, never skip
 from tests.conftest import run_cli
 from tests.connectors.conftest import write_log
 
 
 @pytest.fixture(scope="module")
 def osmem() -> Iterator[str]:
-    """The URL of a private osmem-server process for this module."""
-    binary = osmem_server.resolve_binary()
-    process = subprocess.Popen(
-        [binary, "-addr", "127.0.0.1:0", "-no-ja", "-no-stdin-watch", "-parent-pid", str(os.getpid())],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert process.stdout is not None
-        ready = orjson.loads(process.stdout.readline())  # one JSON line when ready
-        yield ready["url"]
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    """The URL of a private osmem-server (an OpenSearch-compatible server from PyPI) for this module."""
+    with osmem_server() as url:
+        yield url
 
 
 def search(url: str, index: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -4,38 +4,22 @@ list says it is empty; a ``patterns test`` example no rule reads says "no rule m
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
-import osmem_server  # a dev extra (installed by `make test`): missing, this module fails, never skips
 import pytest
 import requests
 
+from esalog.testing.peers import osmem_server  # a dev extra: missing, these tests fail, never skip
 from tests.conftest import run_cli
 from tests.connectors.conftest import write_log
 
 
 @pytest.fixture(scope="module")
 def opensearch() -> Iterator[str]:
-    """A private osmem-server (an OpenSearch-compatible server from PyPI), stopped by its pid."""
-    process = subprocess.Popen(
-        [osmem_server.resolve_binary(), "-addr", "127.0.0.1:0", "-no-ja", "-no-stdin-watch",
-         "-parent-pid", str(os.getpid())],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        assert process.stdout is not None
-        yield orjson.loads(process.stdout.readline())["url"]  # one JSON line once it listens
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    """The URL of a private osmem-server (an OpenSearch-compatible server from PyPI) for this module."""
+    with osmem_server() as url:
+        yield url
 
 
 @pytest.mark.parametrize("target", [["--es-index", "esa-flavour"], ["--es-data-stream", "logs-esa-flavour"]])
