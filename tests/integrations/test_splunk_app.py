@@ -72,6 +72,8 @@ def test_build_writes_directory_and_archives(built: Path) -> None:
         assert f"TA-esalog/{member}" in names
         assert (app / member).is_file()
     assert not [n for n in names if n.endswith((".so", ".pyc")) or "/_core." in n]
+    # neither the shippers nor the test kit (fake servers, peers): inside Splunk, Splunk ships
+    assert not [n for n in names if n.startswith(("TA-esalog/lib/esalog/connectors", "TA-esalog/lib/esalog/testing"))]
     assert f"version = {__version__}" in (app / "default" / "app.conf").read_text()
     assert "@@" not in (app / "default" / "app.conf").read_text()
     spec_args = set(re.findall(r"^(\w+) = <", (app / "README" / "inputs.conf.spec").read_text(), re.M))

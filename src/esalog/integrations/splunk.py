@@ -28,7 +28,7 @@ BUNDLED = ("esalog", "yaml", "splunklib", "deprecation", "packaging")
 #: requests, which Splunk apps do not get; inside Splunk, Splunk does the shipping), and the compiled core
 #: with its sources (Splunk's interpreter runs the pure-Python path).
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.pyd", "*.pyx", "*.pyi", "_core.c", "splunk_app",
-                               "connectors", "fakes")
+                               "connectors", "testing")
 
 
 def epoch_seconds(timestamp: str) -> float:
