@@ -191,7 +191,7 @@ class HecSink(HttpSink):
         self.pool = EndpointPool(endpoints, self._healthy)
         self.sourcetype = config.sourcetype or (LINE_SOURCETYPE if config.mode == "event" else RAW_SOURCETYPE)
         self._epoch = EpochCache()
-        self._hosts: dict[str, bytes] = {}
+        self._heads: dict[tuple[str, Any, bytes], bytes] = {}
         self._raw = config.mode == "raw-fields"
         self._fixed = self._envelope(config, self.sourcetype)
         # event mode without --sourcetype: each dataset under its pack's sourcetype
@@ -212,33 +212,42 @@ class HecSink(HttpSink):
 
     def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
         encoded = record.encoded
-        event = to_event(record) if encoded is None or self._raw else {}
-        epoch = self._epoch(record.timestamp)
-        if epoch is None:  # always send a time: without it Splunk uses the receipt time silently
-            epoch = self._epoch((event.get("event") or {}).get("created")) or f"{time.time():.3f}".encode()
-        parts = [b'{"time":', epoch, b","]
-        # the appliance: the line's host (else --host), else the serial number of the file's header lines
-        observer = record.observer
-        host = observer.get("hostname") or observer.get("serial_number")
-        if host:
-            host_json = self._hosts.get(host)
-            if host_json is None:
-                host_json = orjson.dumps(host)
-                if len(self._hosts) < 1024:  # appliances are few; stay bounded anyway
-                    self._hosts[host] = host_json
-            parts += (b'"host":', host_json, b",")
+        if encoded is not None and not self._raw:  # the core's line events: the usual case, kept short
+            fixed = self._fixed if self._by_dataset is None else self._by_dataset.get(record.dataset, self._fixed)
+            return Item(b"".join((self._head(record, {}, fixed), encoded[:-1], b"}\n")), ticket)
+        event = to_event(record)
+        parts: tuple[bytes, ...]
         if encoded is None and is_summary(record):  # the core encodes line events only
-            parts += (self._fixed_summary, b',"event":', orjson.dumps(event))
+            parts = (self._head(record, event, self._fixed_summary), orjson.dumps(event))
         elif self._raw:
-            parts.append(self._fixed)  # index, source, sourcetype
             original = (event.get("event") or {}).get("original") or event.get("message") or ""
-            parts += (b',"event":', orjson.dumps(original), b',"fields":', orjson.dumps(flat_fields(event)))
+            parts = (self._head(record, event, self._fixed), orjson.dumps(original), b',"fields":',
+                     orjson.dumps(flat_fields(event)))
         else:
             fixed = self._fixed if self._by_dataset is None else self._by_dataset.get(record.dataset, self._fixed)
-            parts += (fixed, b',"event":', orjson.dumps(event) if encoded is None else encoded[:-1])
-        parts.append(b"}\n")
-        data = b"".join(parts)
-        return Item(data, ticket)
+            parts = (self._head(record, event, fixed), orjson.dumps(event))
+        return Item(b"".join((*parts, b"}\n")), ticket)
+
+    def _head(self, record: Record, event: dict[str, Any], fixed: bytes) -> bytes:
+        """``{"time":…,"host":…,<fixed>,"event":`` for *record*, cached by time stamp, host and *fixed*: time
+        stamps repeat (second precision, many lines per second) and appliances are few."""
+        observer = record.observer
+        # the appliance: the line's host (else --host), else the serial number of the file's header lines
+        host = observer.get("hostname") or observer.get("serial_number")
+        key = (record.timestamp, host, fixed)
+        head = self._heads.get(key)
+        if head is None:
+            epoch = self._epoch(record.timestamp)
+            cached = epoch is not None
+            if epoch is None:  # always send a time: without it Splunk uses the receipt time silently
+                epoch = self._epoch((event.get("event") or {}).get("created")) or f"{time.time():.3f}".encode()
+            head = b"".join((b'{"time":', epoch, b",", b'"host":' + orjson.dumps(host) + b"," if host else b"",
+                             fixed, b',"event":'))
+            if cached:
+                if len(self._heads) >= 4096:
+                    self._heads.clear()
+                self._heads[key] = head
+        return head
 
     # ------------------------------------------------------------------------------------- sending
 

@@ -93,7 +93,7 @@ class Ledger:
                     if not ok:
                         ticket.failed = True
             lines = self._lines
-            changed = False
+            done: dict[FileId, LineTicket] = {}  # per file, the last line done now (one Entry per file)
             while lines:
                 head = lines[0]
                 if head.failed:
@@ -104,10 +104,11 @@ class Ledger:
                     break
                 lines.popleft()
                 if head.file_id is not None:
-                    self.committed[head.file_id] = Entry(head.path, head.key, head.next_offset,
-                                                         head.done_size is not None, head.done_size)
-                    changed = True
-            if changed:
+                    done[head.file_id] = head
+            for file_id, last in done.items():
+                self.committed[file_id] = Entry(last.path, last.key, last.next_offset, last.done_size is not None,
+                                                last.done_size)
+            if done:
                 self.version += 1
 
     def snapshot(self) -> dict[FileId, Entry]:

@@ -104,9 +104,10 @@ class Batch:
             first = end
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BatchLine:
-    """One line of a :class:`Batch`."""
+    """One line of a :class:`Batch` (not frozen: one per input line, and a frozen one costs four times as
+    much to make)."""
 
     records: list[Record]
     offset: int
