@@ -4,6 +4,7 @@ index template generated from the field declarations."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ from esalog.encode import encode_line
 from esalog.errors import ConfigError, SinkError
 from esalog.parsers.record import Record
 from esalog.settings import each, http_url, setting, validate
+from esalog.sources.files import FileId
 
 TEMPLATE_NAME = "esalog"
 DEFAULT_INDEX = "esalog"
@@ -63,8 +65,16 @@ def auth_header_from_env(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def document_id(appliance: str, origin: str, index: int) -> str:
-    """Deterministic ``_id``: the same line of the same input always gets the same id."""
-    return hashlib.blake2b(f"{appliance}\x00{origin}\x00{index}".encode(), digest_size=16).hexdigest()
+    """Deterministic ``_id``: the same line of the same input always gets the same id (the blake2b of
+    ``appliance NUL origin NUL index``; the appliance's part is hashed once, its state copied per id)."""
+    hasher = _hashed_appliance(appliance).copy()
+    hasher.update(f"{origin}\x00{index}".encode())
+    return hasher.hexdigest()
+
+
+@functools.lru_cache(maxsize=1024)
+def _hashed_appliance(appliance: str) -> hashlib.blake2b:
+    return hashlib.blake2b(f"{appliance}\x00".encode(), digest_size=16)
 
 
 def appliance_identity(record: Record, ticket: Any) -> str:
@@ -84,8 +94,13 @@ def appliance_identity(record: Record, ticket: Any) -> str:
         return str(host)
     file_id = getattr(ticket, "file_id", None)
     if file_id is not None:
-        return f"file:{file_id[0]}:{file_id[1]}"
+        return _file_identity(file_id)
     return record.appliance
+
+
+@functools.lru_cache(maxsize=1024)
+def _file_identity(file_id: FileId) -> str:
+    return f"file:{file_id[0]}:{file_id[1]}"
 
 
 # ----------------------------------------------------------------------------------------- template

@@ -9,6 +9,7 @@ reported in a last block (``damage``) with the offset where it happened.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -66,16 +67,11 @@ class Block:
 
     def offsets(self) -> list[int]:
         """The byte offset of each line in the input."""
-        out: list[int] = []
-        offset = self.offset
-        if not self.sizes:  # the usual block: every line is its bytes and a newline
-            for raw in self.raws:
-                out.append(offset)
-                offset += len(raw) + 1
-            return out
-        for index in range(len(self.raws)):
-            out.append(offset)
-            offset += self.size(index)
+        sizes = [len(raw) + 1 for raw in self.raws]
+        for index, size in self.sizes.items():
+            sizes[index] = size
+        out = list(itertools.accumulate(sizes, initial=self.offset))
+        out.pop()  # the offset after the last line
         return out
 
 
