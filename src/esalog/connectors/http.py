@@ -4,6 +4,7 @@ round-robin per batch, a health probe and a circuit breaker per endpoint, TLS op
 from __future__ import annotations
 
 import contextlib
+import heapq
 import itertools
 import socket
 import threading
@@ -135,6 +136,41 @@ class _Watch:
     def finish(self) -> None:
         with self.lock:
             self.done = True
+            self.connection = None
+
+
+class _Deadlines:
+    """Expires the watches whose time is up, on one thread for every request (a timer thread started per
+    request cost the senders more than the rest of a request's bookkeeping)."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, _Watch]] = []  # a heap by deadline
+        self._order = itertools.count()  # ties in deadline never compare the watches
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, watch: _Watch, timeout: float) -> None:
+        """Expire *watch* in *timeout* seconds unless it is finished by then."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            if self._thread is None or not self._thread.is_alive():  # first use (or in a forked child)
+                self._thread = threading.Thread(target=self._run, name="esalog-request-deadlines", daemon=True)
+                self._thread.start()
+            if not self._due or deadline < self._due[0][0]:
+                self._changed.notify()
+            heapq.heappush(self._due, (deadline, next(self._order), watch))
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                # finished watches leave when they come first; expiring one that finished does nothing
+                while self._due and (self._due[0][2].done or self._due[0][0] <= now):
+                    heapq.heappop(self._due)[2].expire()
+                self._changed.wait(self._due[0][0] - now if self._due else None)
+
+
+_deadlines = _Deadlines()
 
 
 class _Tracked:
@@ -208,9 +244,7 @@ class Endpoint:
     def _within_deadline(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         watch = _Watch()
         _current.watch = watch
-        timer = threading.Timer(self.timeout, watch.expire)
-        timer.daemon = True
-        timer.start()
+        _deadlines.add(watch, self.timeout)
         try:
             return self.session.request(method, self.base_url + path, timeout=self.timeout, verify=self.verify,
                                         allow_redirects=False, **kwargs)  # a redirected POST becomes a GET
@@ -221,7 +255,6 @@ class Endpoint:
             raise
         finally:
             watch.finish()
-            timer.cancel()
             _current.watch = None
 
     def post(
