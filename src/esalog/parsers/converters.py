@@ -11,8 +11,6 @@ import quopri
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.errors import HeaderParseError
-from email.header import decode_header, make_header
 
 Converter = Callable[[str], object]
 
@@ -72,6 +70,9 @@ def decode_rfc2047(text: str) -> str:
     """
     if "=?" not in text or not _ENCODED_WORD.search(text):
         return text
+    from email.errors import HeaderParseError  # imported by the first line that needs it (start-up)
+    from email.header import decode_header, make_header
+
     try:
         return str(make_header(decode_header(text)))
     except (HeaderParseError, UnicodeError, LookupError, ValueError):

@@ -8,9 +8,10 @@ then one-word key, then rules with no literal prefix) are tried, in pack precede
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -316,9 +317,41 @@ def _id_slots(slots: dict[str, list[int]], post: bool) -> tuple[int, int, int]:
 
 
 class CompiledPack:
-    """The compiled rules of one log type (user packs first, then the built-in pack)."""
+    """The compiled rules of one log type (user packs first, then the built-in pack).
+
+    A pack made by :meth:`deferred` is read and compiled on first use: a run pays only for the log types
+    its lines have (the dispatch cache, the one attribute the hot path reads first, exists from the start).
+    """
+
+    _loading = threading.RLock()  # a deferred pack is built once, whichever thread touches it first
+    _pending: tuple[Callable[[], Sequence[Pack]], Callable[[str], bool] | None]  # a deferred pack's loader
 
     def __init__(self, packs: Sequence[Pack], declared: Callable[[str], bool] | None = None) -> None:
+        self._cache: dict[str, tuple[CompiledRule, ...]] = {}
+        self._build(packs, declared)
+
+    @classmethod
+    def deferred(cls, log_type: str, load: Callable[[], Sequence[Pack]],
+                 declared: Callable[[str], bool] | None = None) -> CompiledPack:
+        """The pack of *log_type*, built from ``load()`` when first used."""
+        pack = cls.__new__(cls)
+        pack.log_type = log_type
+        pack._cache = {}
+        pack._pending = (load, declared)
+        return pack
+
+    def __getattr__(self, name: str) -> Any:
+        """Called only for an attribute not set yet: a deferred pack builds itself, then answers."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        with self._loading:
+            pending = self.__dict__.pop("_pending", None)
+            if pending is not None:
+                load, declared = pending
+                self._build(load(), declared)
+        return object.__getattribute__(self, name)
+
+    def _build(self, packs: Sequence[Pack], declared: Callable[[str], bool] | None) -> None:
         if not packs:
             raise ValueError("CompiledPack needs at least one pack")
         self.packs = tuple(packs)
@@ -350,7 +383,6 @@ class CompiledPack:
                 self._by_key1.setdefault(compiled.key[0], []).append(compiled)
             else:
                 self._generic.append(compiled)
-        self._cache: dict[str, tuple[CompiledRule, ...]] = {}
 
     def candidates(self, body: str) -> tuple[CompiledRule, ...]:
         """The rules that may match *body*, in precedence order."""
@@ -425,8 +457,8 @@ PACK_DIR = "packs"
 
 def builtin_pack_paths() -> list[Path]:
     """The YAML packs shipped inside the package."""
-    root = resources.files("esalog.parsers") / PACK_DIR
-    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+    root = Path(__file__).parent / PACK_DIR  # (importlib.resources would cost start-up; packs are plain files)
+    return sorted(p for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
 def builtin_log_types() -> tuple[str, ...]:
@@ -436,17 +468,32 @@ def builtin_log_types() -> tuple[str, ...]:
 
 def load_builtin_packs(user_packs: Iterable[str | Path] = (),
                        declared: Callable[[str], bool] | None = None) -> dict[str, CompiledPack]:
-    """Compile the built-in packs, each preceded by the user packs of the same ``log_type``."""
-    builtin = [Pack.from_yaml(p) for p in builtin_pack_paths()]
+    """The built-in packs, each preceded by the user packs of the same ``log_type``.
+
+    A built-in pack that no user pack extends is read and compiled when a line first needs it.
+    """
+    builtin = builtin_pack_paths()
     users = [Pack.from_yaml(p) for p in user_packs]
-    types = {p.log_type for p in builtin}
+    types = {p.stem for p in builtin}
     for pack in users:
         if pack.log_type not in types:
             raise PackError(
                 f"log_type {pack.log_type!r} has no built-in pack (known: {', '.join(sorted(types))})",
                 SourceLocation(pack.path))
     compiled: dict[str, CompiledPack] = {}
-    for base in builtin:
-        chain = [p for p in users if p.log_type == base.log_type] + [base]
-        compiled[base.log_type] = CompiledPack(chain, declared)
+    for path in builtin:
+        log_type = path.stem
+        chain = [p for p in users if p.log_type == log_type]
+        if chain:  # compiled now: a user's mistake is reported before any line is read
+            compiled[log_type] = CompiledPack([*chain, Pack.from_yaml(path)], declared)
+        else:
+            compiled[log_type] = CompiledPack.deferred(log_type, partial(_builtin_pack, path), declared)
     return compiled
+
+
+def _builtin_pack(path: Path) -> list[Pack]:
+    pack = Pack.from_yaml(path)
+    if pack.log_type != path.stem:
+        raise PackError(f"a built-in pack must be named after its log_type {pack.log_type!r}",
+                        SourceLocation(str(path)))
+    return [pack]

@@ -25,16 +25,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from esalog.errors import PackError, SourceLocation
 from esalog.names import LINE_SOURCETYPE
 from esalog.parsers.kv import KvSpec
 
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 5x faster start-up
+if TYPE_CHECKING:
+    import yaml
+
 #: Splunk sourcetype of a pack's events when the pack names none.
 DEFAULT_SOURCETYPE = LINE_SOURCETYPE
 #: The most YAML nodes a pack may expand to with its aliases (the built-in packs have under 6,000):
@@ -45,6 +46,8 @@ MAX_YAML_NODES = 200_000
 def expanded_nodes(root: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
     """How many nodes *root* stands for with every alias expanded; stops counting past *limit* (and
     counts a recursive alias as over it)."""
+    import yaml
+
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
 
@@ -72,20 +75,30 @@ def expanded_nodes(root: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
 
 
 
-class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
-    """A safe loader that refuses a mapping with the same key twice."""
+@cache
+def _loader() -> type[yaml.SafeLoader]:
+    """A safe loader (libyaml's where there: 5x faster) that refuses a mapping with the same key twice.
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
+    Made on first use: a run whose packs are all read lazily may never import ``yaml``.
+    """
+    import yaml
+
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class UniqueKeyLoader(base):  # type: ignore[valid-type,misc]
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key)
+            mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return mapping
+
+    return UniqueKeyLoader
 
 
 @dataclass(frozen=True)
@@ -183,7 +196,9 @@ class Pack:
 
     @classmethod
     def from_text(cls, text: str, path: str = "<pack>") -> Pack:
-        loader = _UniqueKeyLoader(text)
+        import yaml
+
+        loader = _loader()(text)
         try:
             node = loader.get_single_node()
             if node is not None and expanded_nodes(node) > MAX_YAML_NODES:
@@ -201,6 +216,7 @@ class Pack:
             raise PackError("the pack is empty: a pack is a mapping with 'name' and 'rules'", SourceLocation(path))
         if not isinstance(data, dict):
             raise PackError("a pack must be a mapping with 'name' and 'rules'", SourceLocation(path))
+        assert node is not None  # data came from it
         _attach_rule_lines(node, data)
         return cls.from_dict(data, path)
 
@@ -250,6 +266,8 @@ class Pack:
 
 def _attach_rule_lines(node: yaml.Node, data: dict[str, Any]) -> None:
     """Record each rule's line number (1-based) so errors can point at it."""
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         return
     for key_node, value_node in node.value:

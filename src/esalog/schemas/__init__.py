@@ -10,11 +10,11 @@ import functools
 import json
 import re
 from datetime import datetime
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import yaml
-
+#: The folder of the declarations and the schema (plain files: importlib.resources would cost start-up).
+_HERE = Path(__file__).parent
 SCHEMA_ID = "https://esalog.dev/schemas/event.schema.json"
 #: A time stamp as esalog writes it: RFC 3339 with a four-digit year and a zone (``2014-08-14T11:05:36.000Z``).
 #: A pattern as well as ``format: date-time``: a validator checks a pattern even where it does not check
@@ -36,7 +36,9 @@ _JSON_TYPES = {
 @functools.cache
 def field_declarations() -> dict[str, dict[str, Any]]:
     """Every declared field: dotted name -> {type, description, array?, enum?}."""
-    text = (resources.files("esalog.schemas") / "fields.yaml").read_text(encoding="utf-8")
+    import yaml  # not on the start-up path: the packs that ask are read lazily
+
+    text = (_HERE / "fields.yaml").read_text(encoding="utf-8")
     data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: much faster start-up
     return dict(data)
 
@@ -114,7 +116,7 @@ def validator() -> Any:
     """
     import jsonschema
 
-    schema = json.loads((resources.files("esalog.schemas") / "event.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads((_HERE / "event.schema.json").read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     checker = jsonschema.FormatChecker(formats=())
     checker.checkers = dict(cls.FORMAT_CHECKER.checkers)
