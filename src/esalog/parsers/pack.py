@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from esalog import yamlcache
 from esalog.errors import PackError, SourceLocation
 from esalog.names import LINE_SOURCETYPE
 from esalog.parsers.kv import KvSpec
@@ -192,33 +193,12 @@ class Pack:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise PackError(f"cannot read pack: {exc.strerror}", SourceLocation(path)) from None
-        return cls.from_text(text, path)
+        return cls.from_dict(yamlcache.load(text, path, partial(_pack_data, path=path)), path)
 
     @classmethod
     def from_text(cls, text: str, path: str = "<pack>") -> Pack:
-        import yaml
-
-        loader = _loader()(text)
-        try:
-            node = loader.get_single_node()
-            if node is not None and expanded_nodes(node) > MAX_YAML_NODES:
-                raise PackError(f"the YAML expands to more than {MAX_YAML_NODES:,} nodes through its aliases "
-                                "(&anchor / *alias); write the values out", SourceLocation(path))
-            data = loader.construct_document(node) if node is not None else None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise PackError(f"invalid YAML: {problem}", SourceLocation(path, line=line)) from None
-        finally:
-            loader.dispose()
-        if data is None:
-            raise PackError("the pack is empty: a pack is a mapping with 'name' and 'rules'", SourceLocation(path))
-        if not isinstance(data, dict):
-            raise PackError("a pack must be a mapping with 'name' and 'rules'", SourceLocation(path))
-        assert node is not None  # data came from it
-        _attach_rule_lines(node, data)
-        return cls.from_dict(data, path)
+        """Validate a pack given as YAML text (*path* names it in errors)."""
+        return cls.from_dict(_pack_data(text, path), path)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: str = "<pack>") -> Pack:
@@ -262,6 +242,34 @@ class Pack:
             description=str(data.get("description") or ""),
             sourcetype=sourcetype,
         )
+
+
+
+def _pack_data(text: str, path: str) -> dict[str, Any]:
+    """What a pack's YAML says (a mapping; each rule with its ``__line__``); PackError when it is no pack."""
+    import yaml
+
+    loader = _loader()(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None and expanded_nodes(node) > MAX_YAML_NODES:
+            raise PackError(f"the YAML expands to more than {MAX_YAML_NODES:,} nodes through its aliases "
+                            "(&anchor / *alias); write the values out", SourceLocation(path))
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PackError(f"invalid YAML: {problem}", SourceLocation(path, line=line)) from None
+    finally:
+        loader.dispose()
+    if data is None:
+        raise PackError("the pack is empty: a pack is a mapping with 'name' and 'rules'", SourceLocation(path))
+    if not isinstance(data, dict):
+        raise PackError("a pack must be a mapping with 'name' and 'rules'", SourceLocation(path))
+    assert node is not None  # data came from it
+    _attach_rule_lines(node, data)
+    return data
 
 
 def _attach_rule_lines(node: yaml.Node, data: dict[str, Any]) -> None:
