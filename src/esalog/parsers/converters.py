@@ -7,7 +7,6 @@ Unknown names are rejected when a pack loads, never at match time.
 from __future__ import annotations
 
 import ast
-import quopri
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -178,6 +177,8 @@ def qp_name(text: str) -> str:
     """A file name as ESA logs it: quoted-printable ``=D1=82`` sequences decoded (UTF-8, else Latin-1)."""
     if not _QP_ESCAPE.search(text):
         return text
+    import quopri  # (start-up: few lines name an encoded file)
+
     raw = quopri.decodestring(text.encode("latin-1", "replace"))
     try:
         return raw.decode("utf-8")
