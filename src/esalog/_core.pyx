@@ -573,11 +573,18 @@ cdef inline unsigned long long fnv(unsigned long long h, const char* s, Py_ssize
     return h
 
 
+cdef class Core
+
+
 cdef class CPack:
-    """A compiled pack's rules and its dispatch cache (dispatch key -> candidate rules, as the pack says)."""
+    """A compiled pack's rules and its dispatch cache (dispatch key -> candidate rules, as the pack says).
+
+    Like the pack it reads, it is made ready when a line first needs it (``load``), and a rule's CRule is made
+    when dispatch first hands it a line (``Core.crule``): start-up pays for no pack no line needs.
+    """
 
     cdef object pack
-    cdef dict by_rule
+    cdef Core core
     cdef bytes dataset_json
     cdef str dataset
     cdef CacheEntry* cache
@@ -592,11 +599,16 @@ cdef class CPack:
                 Py_XDECREF(self.cache[i].candidates)
             free(self.cache)
 
-    def __init__(self, pack, dict by_rule):
+    def __init__(self, pack, Core core):
         self.pack = pack
-        self.by_rule = by_rule
-        self.dataset_json = _dumps(pack.dataset)
-        self.dataset = pack.dataset
+        self.core = core
+        self.dataset_json = None
+
+    cdef int load(self) except -1:
+        """Read what the hot path needs of the pack (the pack reads its file the first time)."""
+        self.dataset = self.pack.dataset
+        self.dataset_json = _dumps(self.dataset)
+        return 0
 
     cdef object candidates(self, const char* a, Py_ssize_t alen, const char* b, Py_ssize_t blen,
                            const char* body, Py_ssize_t body_len):
@@ -613,7 +625,7 @@ cdef class CPack:
                 and memcmp(e.key + alen, b, blen) == 0:
             return <object>e.candidates
         text = PyUnicode_DecodeUTF8(body, body_len, NULL)
-        found = tuple([self.by_rule[id(rule)] for rule in self.pack.candidates(text)])
+        found = tuple([self.core.crule(rule) for rule in self.pack.candidates(text)])
         if n <= CACHE_KEY:
             Py_XDECREF(e.candidates)
             Py_INCREF(found)
@@ -788,7 +800,10 @@ cdef class Core:
     cdef object examples  # rule -> the bodies of its examples (to prove PCRE2 equal to re on them)
     cdef pcre2_match_data* match_data
     cdef PCRE2_SIZE* ovector
-    cdef public list rules  # every CRule, for tests and reports
+    cdef public list rules  # every CRule made so far, for tests and reports
+    cdef dict by_rule  # id of a compiled rule -> its CRule
+    cdef bint stateless
+    cdef unsigned int match_pairs  # the offset pairs match_data has room for
 
     def __cinit__(self):
         self.scratch.data = NULL
@@ -804,28 +819,18 @@ cdef class Core:
     def __init__(self, dict packs, *, bint keep_original, forced_log_type, bint stateless, other_log_types,
                  match_type, examples, route):
         self.keys = Keys()
-        self.packs = {}
         self.rules = []
+        self.by_rule = {}
+        self.stateless = stateless
+        self.match_pairs = 0
         self.keep_original = keep_original
         self.forced = forced_log_type
         self.other_types = frozenset(other_log_types)
         self.match_groups = match_type.groups
-        for log_type, pack in packs.items():
-            by_rule = {}
-            for rule in pack.rules:
-                crule = CRule(rule, self.keys, stateless)
-                by_rule[id(rule)] = crule
-                self.rules.append(crule)
-            self.packs[log_type] = CPack(pack, by_rule)
+        self.packs = {log_type: CPack(pack, self) for log_type, pack in packs.items()}
         self.mail = self.packs.get("mail_logs")
         self.examples = examples
         self.route = route
-        if ESALOG_PCRE2:
-            groups = max([crule.rule.regex.groups for crule in self.rules if crule.plain] or [0])
-            self.match_data = pcre2_match_data_create(groups + 1, NULL)
-            if self.match_data == NULL:
-                raise MemoryError()
-            self.ovector = pcre2_get_ovector_pointer(self.match_data)
         k = self.keys
         self.k_ts, self.k_message, self.k_event = k.id("@timestamp"), k.id("message"), k.id("event")
         self.k_kind, self.k_module, self.k_dataset = k.id("kind"), k.id("module"), k.id("dataset")
@@ -834,6 +839,26 @@ cdef class Core:
         self.k_email, self.k_local_id = k.id("email"), k.id("local_id")
         self.k_related, self.k_ip, self.k_direction = k.id("related"), k.id("ip"), k.id("direction")
         self.k_syslog = k.id("syslog")
+
+    cdef CRule crule(self, rule):
+        """The CRule of a compiled rule, made the first time dispatch hands the rule a line."""
+        cdef CRule made = self.by_rule.get(id(rule))  # (the packs hold their rules: ids stay theirs)
+        cdef pcre2_match_data* grown
+        if made is not None:
+            return made
+        made = CRule(rule, self.keys, self.stateless)
+        if ESALOG_PCRE2 and made.plain and rule.regex.groups + 1 > self.match_pairs:
+            grown = pcre2_match_data_create(rule.regex.groups + 1, NULL)  # room for this rule's groups
+            if grown == NULL:
+                raise MemoryError()
+            if self.match_data != NULL:
+                pcre2_match_data_free(self.match_data)
+            self.match_data = grown
+            self.match_pairs = rule.regex.groups + 1
+            self.ovector = pcre2_get_ovector_pointer(self.match_data)
+        self.by_rule[id(rule)] = made
+        self.rules.append(made)
+        return made
 
     def stream(self, stream):
         """The core's state for a Python :class:`~esalog.parsers.parser.Stream`."""
@@ -1064,6 +1089,8 @@ cdef class Core:
             if log_type in self.other_types or self.mail is None:
                 return False
             cpack = self.mail
+        if cpack.dataset_json is None:
+            cpack.load()
         # dispatch key: "W1 W2", skipping a numeric id after W1 (grok.body_key)
         s1 = _find_space(body, 0, blen)
         bstart = bend = 0

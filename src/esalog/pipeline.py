@@ -167,8 +167,10 @@ def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
 
 def native_core(parser: LineParser, tracking: TrackingConfig) -> Any:
     """The compiled core for *parser*'s packs when it can serve this tracking configuration, else None."""
+    if not tracking.stateless:
+        return None
     module = native.core()
-    if module is None or not tracking.stateless:
+    if module is None:
         return None
     module.register_converters(CONVERTERS, POSTPROCESSORS)
     return module.Core(parser.packs, keep_original=parser.keep_original, forced_log_type=parser.forced_log_type,

@@ -13,10 +13,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from esalog.errors import ConfigError
 
@@ -123,6 +121,8 @@ def http_url(example: str) -> Check:
     """An ``http://`` or ``https://`` URL with a host (and a valid port); *example* is shown when not."""
 
     def check(value: str) -> str | None:
+        from urllib.parse import urlsplit  # (start-up: only the shipping commands take URLs)
+
         expected = f"expected a URL such as {example}, got {value!r}"
         try:
             parts = urlsplit(value.strip())
@@ -225,6 +225,8 @@ def check_directory(flag: str, path: str) -> None:
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
         raise ConfigError(f"{flag} {path!r}: {existing!r} is not a directory")
+    import tempfile
+
     try:  # a real try in the deepest directory that exists (permission bits do not tell root's truth)
         probe = tempfile.mkdtemp(prefix=".esalog-probe-", dir=existing)
         os.rmdir(probe)

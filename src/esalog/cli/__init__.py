@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from esalog import __version__, native
 from esalog.errors import EXIT_FAILURE, EXIT_OK, EsalogError, exit_code
@@ -28,6 +29,19 @@ def version_text() -> str:
     return f"esalog {__version__} ({native.core_status()})"
 
 
+class _Version(argparse.Action):
+    """``--version``: the text is made when asked for (finding the core imports it: start-up)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and the parsing core, and exit",
+                         **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def io_error_text(exc: OSError) -> str:
     """``/dev/full: No space left on device`` (the file, when the error names one, and why)."""
     why = exc.strerror or str(exc) or type(exc).__name__
@@ -40,7 +54,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         prog="esalog",
         description="Parse, track and ship Cisco Secure Email Gateway (ESA) mail logs as ECS-like JSON.",
     )
-    parser.add_argument("--version", action="version", version=version_text())
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     wanted = COMMANDS.get(argv[0]) if argv else None
     for name in dict.fromkeys(COMMANDS.values()):

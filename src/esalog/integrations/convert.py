@@ -9,13 +9,9 @@ input order (see :func:`convert_parallel`).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing import get_context
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from esalog.encode import encode_lines
 from esalog.errors import ConfigError, EsalogError
@@ -23,6 +19,10 @@ from esalog.parsers.record import Record
 from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline, build_stages
 from esalog.sources.files import expand_paths
 from esalog.sources.reader import Batch, Source, SourceConfig
+
+if TYPE_CHECKING:  # multiprocessing is imported by --workers only (start-up)
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 Write = Callable[[bytes], object]
 #: Records per batch when the end-of-input flush hands on what the stages still hold.
@@ -174,6 +174,8 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
         return total
     output.flush()
     target = output.fileno()
+    from multiprocessing import get_context
+
     context = get_context("fork")
     running: list[_Running] = []
     queue = list(files)
@@ -195,6 +197,8 @@ class _Running:
     """One worker process, seen from the parent: its temporary file, its pipe and its messages."""
 
     def __init__(self, context: Any, pipeline: Pipeline, config: PipelineConfig, path: str) -> None:
+        import tempfile
+
         self.path = path
         self.kept = tempfile.TemporaryFile()
         self.turn = context.Event()

@@ -7,12 +7,9 @@ Unknown names are rejected when a pack loads, never at match time.
 from __future__ import annotations
 
 import ast
-import quopri
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.errors import HeaderParseError
-from email.header import decode_header, make_header
 
 Converter = Callable[[str], object]
 
@@ -72,6 +69,9 @@ def decode_rfc2047(text: str) -> str:
     """
     if "=?" not in text or not _ENCODED_WORD.search(text):
         return text
+    from email.errors import HeaderParseError  # imported by the first line that needs it (start-up)
+    from email.header import decode_header, make_header
+
     try:
         return str(make_header(decode_header(text)))
     except (HeaderParseError, UnicodeError, LookupError, ValueError):
@@ -177,6 +177,8 @@ def qp_name(text: str) -> str:
     """A file name as ESA logs it: quoted-printable ``=D1=82`` sequences decoded (UTF-8, else Latin-1)."""
     if not _QP_ESCAPE.search(text):
         return text
+    import quopri  # (start-up: few lines name an encoded file)
+
     raw = quopri.decodestring(text.encode("latin-1", "replace"))
     try:
         return raw.decode("utf-8")

@@ -8,9 +8,10 @@ then one-word key, then rules with no literal prefix) are tried, in pack precede
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -316,16 +317,55 @@ def _id_slots(slots: dict[str, list[int]], post: bool) -> tuple[int, int, int]:
 
 
 class CompiledPack:
-    """The compiled rules of one log type (user packs first, then the built-in pack)."""
+    """The compiled rules of one log type (user packs first, then the built-in pack).
+
+    A pack made by :meth:`deferred` is read on first use, and each of its rules is compiled when a line first
+    reaches it through dispatch: a run pays only for the log types and the rules its lines need (the dispatch
+    cache, the one attribute the hot path reads first, exists from the start). ``rules`` compiles them all.
+    """
+
+    _loading = threading.RLock()  # a deferred pack or rule is built once, whichever thread asks first
+    _pending: tuple[Callable[[], Sequence[Pack]], Callable[[str], bool] | None]  # a deferred pack's loader
+    rules: tuple[CompiledRule, ...]  # every rule, in precedence order (compiled on first access when deferred)
 
     def __init__(self, packs: Sequence[Pack], declared: Callable[[str], bool] | None = None) -> None:
+        self._cache: dict[str, tuple[CompiledRule, ...]] = {}
+        self._build(packs, declared)
+        self.rules = self._every_rule()  # all now: a mistake in a pack is reported before any line is read
+
+    @classmethod
+    def deferred(cls, log_type: str, load: Callable[[], Sequence[Pack]],
+                 declared: Callable[[str], bool] | None = None) -> CompiledPack:
+        """The pack of *log_type*, built from ``load()`` when first used."""
+        pack = cls.__new__(cls)
+        pack.log_type = log_type
+        pack._cache = {}
+        pack._pending = (load, declared)
+        return pack
+
+    def __getattr__(self, name: str) -> Any:
+        """Called only for an attribute not set yet: a deferred pack builds itself, then answers."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        with self._loading:
+            pending = self.__dict__.pop("_pending", None)
+            if pending is not None:
+                load, declared = pending
+                self._build(load(), declared)
+            if name == "rules" and "_sources" in self.__dict__:
+                self.rules = self._every_rule()
+        return object.__getattribute__(self, name)
+
+    def _build(self, packs: Sequence[Pack], declared: Callable[[str], bool] | None) -> None:
         if not packs:
             raise ValueError("CompiledPack needs at least one pack")
         self.packs = tuple(packs)
         self.log_type = packs[-1].log_type
         self.dataset = packs[-1].dataset
         self.sourcetype = packs[-1].sourcetype
-        rules: list[CompiledRule] = []
+        self._declared = declared
+        #: per rule, in precedence order: what compile_rule needs (rule, pack, patterns, user rule?)
+        self._sources: list[tuple[Rule, Pack, dict[str, str], bool]] = []
         seen: dict[str, str] = {}
         self.timed = False  # whether some rule is a user rule with a time budget
         for position, pack in enumerate(packs):
@@ -338,19 +378,41 @@ class CompiledPack:
                 if rule.id in seen:  # a user rule overrides the built-in rule of the same id
                     continue
                 seen[rule.id] = pack.path
-                rules.append(compile_rule(rule, pack, len(rules), patterns, declared, user=user))
-        self.rules: tuple[CompiledRule, ...] = tuple(rules)
-        self._by_key2: dict[str, list[CompiledRule]] = {}
-        self._by_key1: dict[str, list[CompiledRule]] = {}
-        self._generic: list[CompiledRule] = []
-        for compiled in self.rules:
-            if len(compiled.key) == 2:
-                self._by_key2.setdefault(" ".join(compiled.key), []).append(compiled)
-            elif len(compiled.key) == 1:
-                self._by_key1.setdefault(compiled.key[0], []).append(compiled)
+                self._sources.append((rule, pack, patterns, user))
+        self._compiled: list[CompiledRule | None] = [None] * len(self._sources)
+        # dispatch buckets of rule orders (indices into _sources)
+        self._by_key2: dict[str, list[int]] = {}
+        self._by_key1: dict[str, list[int]] = {}
+        self._generic: list[int] = []
+        for order, (rule, _, patterns, _) in enumerate(self._sources):
+            try:
+                key = dispatch_key(rule.match, patterns)
+            except GrokError:  # compile_rule reports it, naming the rule
+                key = ()
+            if len(key) == 2:
+                self._by_key2.setdefault(" ".join(key), []).append(order)
+            elif len(key) == 1:
+                self._by_key1.setdefault(key[0], []).append(order)
             else:
-                self._generic.append(compiled)
-        self._cache: dict[str, tuple[CompiledRule, ...]] = {}
+                self._generic.append(order)
+
+    def _rule(self, order: int) -> CompiledRule:
+        """The compiled rule of precedence *order* (compiled now if no line reached it before)."""
+        compiled = self._compiled[order]
+        if compiled is None:
+            with self._loading:
+                compiled = self._compiled[order]
+                if compiled is None:
+                    rule, pack, patterns, user = self._sources[order]
+                    compiled = compile_rule(rule, pack, order, patterns, self._declared, user=user)
+                    self._compiled[order] = compiled
+        return compiled
+
+    def _every_rule(self) -> tuple[CompiledRule, ...]:
+        return tuple(self._rule(order) for order in range(len(self._sources)))
+
+    def _ordered(self, orders: Iterable[int]) -> tuple[CompiledRule, ...]:
+        return tuple(self._rule(order) for order in sorted(orders))
 
     def candidates(self, body: str) -> tuple[CompiledRule, ...]:
         """The rules that may match *body*, in precedence order."""
@@ -361,7 +423,7 @@ class CompiledPack:
                 self._by_key2.get(key2, []) + self._by_key1.get(key1, []) + self._generic
                 if key2 != key1 else self._by_key1.get(key1, []) + self._generic
             )
-            cands = tuple(sorted(merged, key=lambda r: r.order))
+            cands = self._ordered(merged)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key2] = cands
@@ -388,7 +450,7 @@ class CompiledPack:
         a line of this pack's type that reached another pack (per-line routing fallback)."""
         key2, key1 = body_keys(body)
         keyed = self._by_key2.get(key2, []) + (self._by_key1.get(key1, []) if key2 != key1 else [])
-        return _first_timed(sorted(keyed, key=lambda r: r.order), body)
+        return _first_timed(self._ordered(keyed), body)
 
     def match_slow(self, body: str) -> list[CompiledRule]:
         """Every rule whose pattern matches *body*, ignoring dispatch (for tests and tooling)."""
@@ -425,8 +487,8 @@ PACK_DIR = "packs"
 
 def builtin_pack_paths() -> list[Path]:
     """The YAML packs shipped inside the package."""
-    root = resources.files("esalog.parsers") / PACK_DIR
-    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+    root = Path(__file__).parent / PACK_DIR  # (importlib.resources would cost start-up; packs are plain files)
+    return sorted(p for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
 def builtin_log_types() -> tuple[str, ...]:
@@ -436,17 +498,32 @@ def builtin_log_types() -> tuple[str, ...]:
 
 def load_builtin_packs(user_packs: Iterable[str | Path] = (),
                        declared: Callable[[str], bool] | None = None) -> dict[str, CompiledPack]:
-    """Compile the built-in packs, each preceded by the user packs of the same ``log_type``."""
-    builtin = [Pack.from_yaml(p) for p in builtin_pack_paths()]
+    """The built-in packs, each preceded by the user packs of the same ``log_type``.
+
+    A built-in pack that no user pack extends is read and compiled when a line first needs it.
+    """
+    builtin = builtin_pack_paths()
     users = [Pack.from_yaml(p) for p in user_packs]
-    types = {p.log_type for p in builtin}
+    types = {p.stem for p in builtin}
     for pack in users:
         if pack.log_type not in types:
             raise PackError(
                 f"log_type {pack.log_type!r} has no built-in pack (known: {', '.join(sorted(types))})",
                 SourceLocation(pack.path))
     compiled: dict[str, CompiledPack] = {}
-    for base in builtin:
-        chain = [p for p in users if p.log_type == base.log_type] + [base]
-        compiled[base.log_type] = CompiledPack(chain, declared)
+    for path in builtin:
+        log_type = path.stem
+        chain = [p for p in users if p.log_type == log_type]
+        if chain:  # compiled now: a user's mistake is reported before any line is read
+            compiled[log_type] = CompiledPack([*chain, Pack.from_yaml(path)], declared)
+        else:
+            compiled[log_type] = CompiledPack.deferred(log_type, partial(_builtin_pack, path), declared)
     return compiled
+
+
+def _builtin_pack(path: Path) -> list[Pack]:
+    pack = Pack.from_yaml(path)
+    if pack.log_type != path.stem:
+        raise PackError(f"a built-in pack must be named after its log_type {pack.log_type!r}",
+                        SourceLocation(str(path)))
+    return [pack]

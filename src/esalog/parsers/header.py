@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from esalog.errors import ConfigError
 
@@ -75,6 +74,8 @@ def parse_tz(text: str) -> tzinfo:
         return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
     if text.strip().upper() in ("UTC", "Z", "GMT"):
         return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # (start-up: most runs name no zone)
+
     try:
         return ZoneInfo(text.strip())
     except (ZoneInfoNotFoundError, ValueError):

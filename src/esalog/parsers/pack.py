@@ -25,16 +25,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from esalog import yamlcache
 from esalog.errors import PackError, SourceLocation
 from esalog.names import LINE_SOURCETYPE
 from esalog.parsers.kv import KvSpec
 
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 5x faster start-up
+if TYPE_CHECKING:
+    import yaml
+
 #: Splunk sourcetype of a pack's events when the pack names none.
 DEFAULT_SOURCETYPE = LINE_SOURCETYPE
 #: The most YAML nodes a pack may expand to with its aliases (the built-in packs have under 6,000):
@@ -45,6 +47,8 @@ MAX_YAML_NODES = 200_000
 def expanded_nodes(root: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
     """How many nodes *root* stands for with every alias expanded; stops counting past *limit* (and
     counts a recursive alias as over it)."""
+    import yaml
+
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
 
@@ -72,20 +76,30 @@ def expanded_nodes(root: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
 
 
 
-class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
-    """A safe loader that refuses a mapping with the same key twice."""
+@cache
+def _loader() -> type[yaml.SafeLoader]:
+    """A safe loader (libyaml's where there: 5x faster) that refuses a mapping with the same key twice.
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
+    Made on first use: a run whose packs are all read lazily may never import ``yaml``.
+    """
+    import yaml
+
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class UniqueKeyLoader(base):  # type: ignore[valid-type,misc]
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key)
+            mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return mapping
+
+    return UniqueKeyLoader
 
 
 @dataclass(frozen=True)
@@ -179,30 +193,12 @@ class Pack:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise PackError(f"cannot read pack: {exc.strerror}", SourceLocation(path)) from None
-        return cls.from_text(text, path)
+        return cls.from_dict(yamlcache.load(text, path, partial(_pack_data, path=path)), path)
 
     @classmethod
     def from_text(cls, text: str, path: str = "<pack>") -> Pack:
-        loader = _UniqueKeyLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is not None and expanded_nodes(node) > MAX_YAML_NODES:
-                raise PackError(f"the YAML expands to more than {MAX_YAML_NODES:,} nodes through its aliases "
-                                "(&anchor / *alias); write the values out", SourceLocation(path))
-            data = loader.construct_document(node) if node is not None else None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise PackError(f"invalid YAML: {problem}", SourceLocation(path, line=line)) from None
-        finally:
-            loader.dispose()
-        if data is None:
-            raise PackError("the pack is empty: a pack is a mapping with 'name' and 'rules'", SourceLocation(path))
-        if not isinstance(data, dict):
-            raise PackError("a pack must be a mapping with 'name' and 'rules'", SourceLocation(path))
-        _attach_rule_lines(node, data)
-        return cls.from_dict(data, path)
+        """Validate a pack given as YAML text (*path* names it in errors)."""
+        return cls.from_dict(_pack_data(text, path), path)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: str = "<pack>") -> Pack:
@@ -248,8 +244,38 @@ class Pack:
         )
 
 
+
+def _pack_data(text: str, path: str) -> dict[str, Any]:
+    """What a pack's YAML says (a mapping; each rule with its ``__line__``); PackError when it is no pack."""
+    import yaml
+
+    loader = _loader()(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None and expanded_nodes(node) > MAX_YAML_NODES:
+            raise PackError(f"the YAML expands to more than {MAX_YAML_NODES:,} nodes through its aliases "
+                            "(&anchor / *alias); write the values out", SourceLocation(path))
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PackError(f"invalid YAML: {problem}", SourceLocation(path, line=line)) from None
+    finally:
+        loader.dispose()
+    if data is None:
+        raise PackError("the pack is empty: a pack is a mapping with 'name' and 'rules'", SourceLocation(path))
+    if not isinstance(data, dict):
+        raise PackError("a pack must be a mapping with 'name' and 'rules'", SourceLocation(path))
+    assert node is not None  # data came from it
+    _attach_rule_lines(node, data)
+    return data
+
+
 def _attach_rule_lines(node: yaml.Node, data: dict[str, Any]) -> None:
     """Record each rule's line number (1-based) so errors can point at it."""
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         return
     for key_node, value_node in node.value:

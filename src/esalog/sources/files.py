@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import glob
-import gzip
 import hashlib
 import os
 import sys
@@ -86,6 +85,8 @@ def open_input(path: str) -> tuple[BinaryIO, bool]:
     """
     raw: BinaryIO = sys.stdin.buffer if path == "-" else open(path, "rb")
     if _is_gzip(raw):
+        import gzip  # (start-up: most inputs are plain)
+
         return gzip.GzipFile(fileobj=raw, mode="rb"), True  # type: ignore[return-value]
     return raw, False
 
