@@ -28,6 +28,10 @@ def add_parse_options(parser: argparse.ArgumentParser, *, tracking: bool = True)
         add_settings(parser.add_argument_group("session tracking (on by default)"), TrackingConfig)
 
 
+#: New container objects between two passes of the youngest generation of the garbage collector
+GC_THRESHOLD = 20_000
+
+
 def pipeline_config(args: argparse.Namespace, **tracking: Any) -> PipelineConfig:
     """The pipeline configuration the parsing options describe (*tracking* overrides some of them)."""
     return PipelineConfig(settings_from(ParseConfig, args), settings_from(TrackingConfig, args, **tracking))
@@ -40,8 +44,13 @@ def pipeline_from(args: argparse.Namespace, **tracking: Any) -> Pipeline:
 
 def settled(pipeline: Pipeline) -> Pipeline:
     """*pipeline*, its packs (which live as long as the command) moved out of the garbage collector's
-    sight: collections then walk only what the lines make, not the thousands of pack objects."""
+    sight: collections then walk only what the lines make, not the thousands of pack objects.
+
+    The collector also runs less often: each line makes a few short-lived objects (records, events, batch
+    items) and no cycles, and its default (a pass every 700 new objects) took about a tenth of a run.
+    """
     gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     return pipeline
 
 

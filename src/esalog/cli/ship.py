@@ -8,7 +8,6 @@ sink stopped (bad token...), an input was damaged, or the run was interrupted be
 from __future__ import annotations
 
 import argparse
-import gc
 import itertools
 import os
 import signal
@@ -37,8 +36,6 @@ from esalog.tracking.tracker import Tracker
 
 #: End-of-input summaries are submitted in chunks of this many (bounded memory).
 FLUSH_CHUNK = 1000
-#: New container objects between two passes of the youngest generation of the garbage collector
-GC_THRESHOLD = 20_000
 
 _EPILOG = ENVIRONMENT_HELP + """
 delivery: at least once. The checkpoint moves only past lines whose events the sink confirmed;
@@ -84,17 +81,6 @@ class Interrupted(Exception):
 
 
 def cmd_ship(args: argparse.Namespace) -> int:
-    # shipping makes a few short-lived objects per event (records, items, tickets) and no cycles: the
-    # collector's default (a pass every 700 new objects) took about a tenth of the run
-    threshold = gc.get_threshold()
-    gc.set_threshold(GC_THRESHOLD, *threshold[1:])
-    try:
-        return _ship(args)
-    finally:
-        gc.set_threshold(*threshold)
-
-
-def _ship(args: argparse.Namespace) -> int:
     source_config = settings_from(SourceConfig, args, paths=tuple(args.paths or ["-"]))
     delivery = delivery_config(args)
     choice = sink_choice(args)
