@@ -126,7 +126,7 @@ class _Output:
     def write(self, data: bytes) -> None:
         if not self.piped and self.turn.is_set():
             self.hand_over()
-        _write_all(self.pipe if self.piped else self.kept, data)
+        write_all(self.pipe if self.piped else self.kept, data)
         if not self.piped:
             self.kept_bytes += len(data)
 
@@ -240,7 +240,7 @@ def _send(target: int, source: int, offset: int, count: int) -> int:
         return os.sendfile(target, source, offset, min(count, PIPE_CHUNK))
     except OSError:
         chunk = os.pread(source, min(count, PIPE_CHUNK), offset)
-        _write_all(target, chunk)
+        write_all(target, chunk)
         return len(chunk)
 
 
@@ -250,12 +250,14 @@ def _move(source: int, target: int) -> bool:
         return os.splice(source, target, PIPE_CHUNK) > 0
     except OSError:  # an output splice cannot write to (a terminal)
         chunk = os.read(source, PIPE_CHUNK)
-        _write_all(target, chunk)
+        write_all(target, chunk)
         return bool(chunk)
 
 
-def _write_all(target: int, data: bytes) -> None:
+def write_all(target: int, data: bytes) -> None:
     """*data* to the file descriptor *target*, unbuffered."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(target, view):]
+    written = os.write(target, data)
+    if written < len(data):  # a pipe or a signal cut the write short
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(target, view):]
