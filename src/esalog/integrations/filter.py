@@ -17,11 +17,11 @@ the header stage reads that form, so both ``%msg%`` and ``%rawmsg%`` work.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, BinaryIO
 
 from esalog.encode import decode, encode_event, to_event
@@ -187,30 +187,30 @@ def run_filter(config: FilterConfig, pipeline: Pipeline,
     return 0
 
 
-def _flushing(out: BinaryIO | ReopenableOutput) -> Callable[[bytes], None]:
-    """A write to *out* that is out when it returns: straight to the file descriptor where *out* has one
-    (one system call, nothing buffered), else a write and a flush."""
-    if not isinstance(out, ReopenableOutput):  # its file changes on SIGHUP
-        try:
-            fd = out.fileno()
-        except OSError:  # no file descriptor (io.UnsupportedOperation)
-            pass
-        else:
-            out.flush()
-            return partial(write_all, fd)
-
-    def write(data: bytes) -> None:
-        out.write(data)
-        out.flush()
-
-    return write
+def _descriptor(out: BinaryIO | ReopenableOutput) -> int | None:
+    """The file descriptor to write *out* through, None where it has none (or it changes: SIGHUP)."""
+    if isinstance(out, ReopenableOutput):
+        return None
+    try:
+        return out.fileno()
+    except OSError:  # io.UnsupportedOperation
+        return None
 
 
 def _lines(reader: FilterInput, lines: LineBytes, out: BinaryIO | ReopenableOutput) -> None:
-    write = _flushing(out)
     ndjson = reader.ndjson
-    for raw, _, cut in lines:
-        write(ndjson(raw, cut))
+    fd = _descriptor(out)
+    if fd is None:
+        for raw, _, cut in lines:
+            out.write(ndjson(raw, cut))
+            out.flush()
+    else:  # straight to the descriptor: one system call per line, nothing buffered
+        out.flush()
+        for raw, _, cut in lines:
+            data = ndjson(raw, cut)
+            written = os.write(fd, data)
+            if written < len(data):
+                write_all(fd, data[written:])
     for event in reader.pending():
         out.write(encode_event(event))
     out.flush()
