@@ -27,10 +27,9 @@ from esalog.sources.reader import Batch, Source, SourceConfig
 Write = Callable[[bytes], object]
 #: Records per batch when the end-of-input flush hands on what the stages still hold.
 FLUSH_BATCH = 512
-#: Bytes a waiting worker gathers before writing them to its temporary file in one go (a few large writes
-#: cost the file system half as much per byte as many small ones), and the most pieces they may be in.
+#: Bytes a waiting worker gathers (copied into one buffer it keeps) before writing them to its temporary
+#: file in one go: a few large writes cost the file system about half as much per byte as many small ones.
 KEEP_CHUNK = 1 << 20
-KEEP_PIECES = 256
 #: Bytes sent from a temporary file at a time.
 SEND_CHUNK = 1 << 20
 
@@ -129,8 +128,8 @@ class _Output:
         self.target = target
         self.turn = turn
         self.kept_bytes = 0
-        self.gathered: list[bytes] = []  # not in the file yet: written there together
-        self.gathered_bytes = 0
+        self.buffer = bytearray(KEEP_CHUNK)  # what goes to the file next, in one write
+        self.filled = 0
         self.direct = False
 
     def write(self, data: bytes) -> None:
@@ -139,21 +138,24 @@ class _Output:
         if self.direct:
             self._out(data)
             return
-        self.gathered.append(data)
-        self.gathered_bytes += len(data)
-        if self.gathered_bytes >= KEEP_CHUNK or len(self.gathered) >= KEEP_PIECES:
+        size = len(data)
+        if self.filled + size > KEEP_CHUNK:
             self._keep()
+        if size >= KEEP_CHUNK:
+            write_all(self.kept, data)
+            self.kept_bytes += size
+        else:
+            self.buffer[self.filled:self.filled + size] = data
+            self.filled += size
 
     def _keep(self) -> None:
-        """What was gathered, to the temporary file in one system call."""
-        written = os.writev(self.kept, self.gathered)
-        if written < self.gathered_bytes:
-            write_all(self.kept, b"".join(self.gathered)[written:])
-        self.kept_bytes += self.gathered_bytes
-        self.gathered, self.gathered_bytes = [], 0
+        """What the buffer holds, to the temporary file."""
+        write_all(self.kept, memoryview(self.buffer)[:self.filled])
+        self.kept_bytes += self.filled
+        self.filled = 0
 
     def hand_over(self) -> None:
-        """Its turn: what it kept and gathered, to the output; what follows goes there straight."""
+        """Its turn: what it kept and what its buffer holds, to the output; what follows goes there straight."""
         self.direct = True
         sent = 0
         while sent < self.kept_bytes:
@@ -161,9 +163,9 @@ class _Output:
                 sent += _send(self.target, self.kept, sent, self.kept_bytes - sent)
             except OSError as exc:
                 raise _OutputFailed(exc.errno, exc.strerror) from None
-        for data in self.gathered:
-            self._out(data)
-        self.gathered = []
+        if self.filled:
+            self._out(memoryview(self.buffer)[:self.filled])
+        self.buffer = bytearray()
 
     def finish(self) -> None:
         """Its input is read: wait for its turn, if it has not come, and hand over."""
@@ -171,7 +173,7 @@ class _Output:
             self.turn.wait()
             self.hand_over()
 
-    def _out(self, data: bytes) -> None:
+    def _out(self, data: bytes | memoryview) -> None:
         try:
             write_all(self.target, data)
         except OSError as exc:
@@ -281,7 +283,7 @@ def _send(target: int, source: int, offset: int, count: int) -> int:
         return len(chunk)
 
 
-def write_all(target: int, data: bytes) -> None:
+def write_all(target: int, data: bytes | memoryview) -> None:
     """*data* to the file descriptor *target*, unbuffered."""
     written = os.write(target, data)
     if written < len(data):  # a pipe or a signal cut the write short
