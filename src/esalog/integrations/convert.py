@@ -119,21 +119,21 @@ class _OutputFailed(Exception):
 
 
 class _Output:
-    """A worker's side of its output: a temporary file until its input's turn comes (``turn`` set by the
-    parent once the inputs before it are written), then the output itself (the parent's file descriptor,
-    inherited): what the file kept first, then the rest as it comes."""
+    """A worker's side of its output: a temporary file until its input's turn comes (the parent says so on
+    *channel* once the inputs before it are written), then the output itself (the parent's file
+    descriptor, inherited): what the file kept first, then the rest as it comes."""
 
-    def __init__(self, kept: int, target: int, turn: Any) -> None:
+    def __init__(self, kept: int, target: int, channel: Connection) -> None:
         self.kept = kept
         self.target = target
-        self.turn = turn
+        self.channel = channel
         self.kept_bytes = 0
         self.buffer = bytearray(KEEP_CHUNK)  # what goes to the file next, in one write
         self.filled = 0
         self.direct = False
 
     def write(self, data: bytes) -> None:
-        if not self.direct and self.turn.is_set():
+        if not self.direct and self.channel.poll():
             self.hand_over()
         if self.direct:
             self._out(data)
@@ -156,6 +156,10 @@ class _Output:
 
     def hand_over(self) -> None:
         """Its turn: what it kept and what its buffer holds, to the output; what follows goes there straight."""
+        try:
+            self.channel.recv()  # the turn
+        except EOFError:  # the parent is gone: nobody reads the rest
+            raise SystemExit(1) from None
         self.direct = True
         sent = 0
         while sent < self.kept_bytes:
@@ -170,7 +174,6 @@ class _Output:
     def finish(self) -> None:
         """Its input is read: wait for its turn, if it has not come, and hand over."""
         if not self.direct:
-            self.turn.wait()
             self.hand_over()
 
     def _out(self, data: bytes | memoryview) -> None:
@@ -180,9 +183,10 @@ class _Output:
             raise _OutputFailed(exc.errno, exc.strerror) from None
 
 
-def _worker(pipeline: Pipeline, config: PipelineConfig, path: str, output: _Output, result: Connection) -> None:
+def _worker(pipeline: Pipeline, config: PipelineConfig, path: str, output: _Output) -> None:
     """In a worker process (forked, the parent's packs already loaded): *path*'s NDJSON to *output*, then
-    ``("done", Converted)``, ``("error", message)`` or ``("unwritable", (errno, strerror))`` to the parent."""
+    ``("done", Converted)``, ``("error", message)`` or ``("unwritable", (errno, strerror))`` to the parent
+    on its channel (it exits at its turn if the parent is gone)."""
     outcome: tuple[str, object]
     try:
         try:
@@ -194,7 +198,7 @@ def _worker(pipeline: Pipeline, config: PipelineConfig, path: str, output: _Outp
         output.finish()
     except _OutputFailed as exc:
         outcome = ("unwritable", exc.args)
-    result.send(outcome)
+    output.channel.send(outcome)
 
 
 def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: int, output: BinaryIO) -> Converted:
@@ -238,26 +242,24 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
 
 
 class _Running:
-    """One worker process, seen from the parent: its temporary file, its turn and its messages."""
+    """One worker process, seen from the parent: its temporary file and its channel (its turn, its outcome)."""
 
     def __init__(self, context: Any, pipeline: Pipeline, config: PipelineConfig, path: str, target: int) -> None:
         self.path = path
         self.kept = tempfile.TemporaryFile()
-        self.turn = context.Event()
-        self.result, result_write = context.Pipe(duplex=False)
-        side = _Output(self.kept.fileno(), target, self.turn)
-        self.process: BaseProcess = context.Process(target=_worker, args=(pipeline, config, path, side, result_write),
-                                                    daemon=True)
+        self.channel, worker_end = context.Pipe()
+        side = _Output(self.kept.fileno(), target, worker_end)
+        self.process: BaseProcess = context.Process(target=_worker, args=(pipeline, config, path, side), daemon=True)
         self.process.start()
-        result_write.close()  # the worker holds the only writing end: its exit ends it
+        worker_end.close()  # the worker holds the only other end: its exit ends the channel
 
     def write_to(self) -> Converted:
         """Its input's turn: the worker writes what it kept, then the rest, to the output; its counters
         (EsalogError when the worker died, ConfigError when it failed, OSError when the output did)."""
-        self.turn.set()
         try:
-            kind, payload = self.result.recv()
-        except EOFError:
+            self.channel.send("turn")
+            kind, payload = self.channel.recv()
+        except (EOFError, OSError):  # the channel's other end closed: the worker is gone
             self.process.join()
             raise EsalogError(f"the worker reading {self.path} stopped (exit code {self.process.exitcode})") from None
         self.process.join()
@@ -269,7 +271,7 @@ class _Running:
         return payload
 
     def close(self) -> None:
-        self.result.close()
+        self.channel.close()
         self.kept.close()
 
 
