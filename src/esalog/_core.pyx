@@ -743,6 +743,9 @@ cdef class CStream:
 
 # --------------------------------------------------------------------------------------------- core
 
+# the most bytes encode_line keeps allocated from one line to the next
+DEF LINE_OUT_KEPT = 1 << 20
+
 cdef const char* MONTHS = b"JanFebMarAprMayJunJulAugSepOctNovDec"
 cdef const char* DAYS = b"MonTueWedThuFriSatSun"
 cdef bytes L_CRITICAL = b'"critical"', L_WARNING = b'"warning"', L_INFO = b'"info"', L_DEBUG = b'"debug"'
@@ -792,6 +795,7 @@ cdef class Core:
     cdef int k_ts, k_message, k_event, k_kind, k_module, k_dataset, k_original, k_observer, k_log, k_level
     cdef int k_cisco, k_esa, k_email, k_local_id, k_related, k_ip, k_direction, k_syslog
     cdef Buf scratch  # one line's rendered values; the document's leaves point into it
+    cdef Buf line_out  # encode_line's output, kept from one call to the next (no allocation per line)
     cdef str h_dataset  # the dataset of the event last written
     # the header of the line being read, as JSON text (syslog None: none; appname: the subscription name)
     cdef bytes h_iso, h_level, h_syslog, h_observer
@@ -809,10 +813,14 @@ cdef class Core:
         self.scratch.data = NULL
         self.scratch.len = 0
         self.scratch.cap = 0
+        self.line_out.data = NULL
+        self.line_out.len = 0
+        self.line_out.cap = 0
         self.match_data = NULL
 
     def __dealloc__(self):
         free(self.scratch.data)
+        free(self.line_out.data)
         if self.match_data != NULL:
             pcre2_match_data_free(self.match_data)
 
@@ -897,17 +905,18 @@ cdef class Core:
 
     def encode_line(self, CStream cs, bytes raw):
         """NDJSON of one line, or None when it takes the Python path."""
-        cdef Buf out
-        out.data = NULL
+        cdef Buf* out = &self.line_out
         out.len = 0
-        out.cap = 0
         try:
-            if self._line(cs, raw, &out):
+            if self._line(cs, raw, out):
                 return PyBytes_FromStringAndSize(out.data, out.len)
             cs.dirty = True  # the caller reads it on the Python path
             return None
         finally:
-            free(out.data)
+            if out.cap > LINE_OUT_KEPT:  # a huge line's buffer is not kept
+                free(out.data)
+                out.data = NULL
+                out.cap = 0
 
     cdef bint _line(self, CStream cs, bytes raw, Buf* out) except -1:
         """Append the event of *raw* to *out*; False (nothing written) when the Python path must read it."""

@@ -2,8 +2,8 @@
 
 With workers, each input (file) is parsed whole by one worker process with its own pipeline, flushed at
 the end of that input: inputs do not share session state, so the output does not depend on N. Each
-worker streams its NDJSON back to the parent through a pipe, and the parent moves it to the output in
-input order (see :func:`convert_parallel`).
+worker writes its NDJSON to the output itself once the inputs before it are written, keeping it in a
+temporary file until then (see :func:`convert_parallel`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,11 @@ if TYPE_CHECKING:  # multiprocessing is imported by --workers only (start-up)
 Write = Callable[[bytes], object]
 #: Records per batch when the end-of-input flush hands on what the stages still hold.
 FLUSH_BATCH = 512
-#: Bytes moved from a worker's pipe at a time.
-PIPE_CHUNK = 1 << 20
+#: Bytes a waiting worker gathers (copied into one buffer it keeps) before writing them to its temporary
+#: file in one go: a few large writes cost the file system about half as much per byte as many small ones.
+KEEP_CHUNK = 1 << 20
+#: Bytes sent from a temporary file at a time.
+SEND_CHUNK = 1 << 20
 
 
 @dataclass
@@ -111,44 +114,91 @@ def convert(pipeline: Pipeline, paths: tuple[str, ...], write: Write,
     return Converted(pipeline.counters, source.damaged)
 
 
-class _Output:
-    """A worker's side of its output: a temporary file until its input's turn comes (``turn`` set by the
-    parent), then the pipe to the parent. It tells the parent how much went to the file (``"kept"``)."""
+class _OutputFailed(Exception):
+    """Writing the output failed in a worker: the parent raises it again as the OSError it was."""
 
-    def __init__(self, kept: int, pipe: int, result: Connection, turn: Any) -> None:
+
+class _Output:
+    """A worker's side of its output: a temporary file until its input's turn comes (the parent says so on
+    *channel* once the inputs before it are written), then the output itself (the parent's file
+    descriptor, inherited): what the file kept first, then the rest as it comes."""
+
+    def __init__(self, kept: int, target: int, channel: Connection) -> None:
         self.kept = kept
-        self.pipe = pipe
-        self.result = result
-        self.turn = turn
+        self.target = target
+        self.channel = channel
         self.kept_bytes = 0
-        self.piped = False
+        self.buffer = bytearray(KEEP_CHUNK)  # what goes to the file next, in one write
+        self.filled = 0
+        self.direct = False
 
     def write(self, data: bytes) -> None:
-        if not self.piped and self.turn.is_set():
+        if not self.direct and self.channel.poll():
             self.hand_over()
-        _write_all(self.pipe if self.piped else self.kept, data)
-        if not self.piped:
-            self.kept_bytes += len(data)
+        if self.direct:
+            self._out(data)
+            return
+        size = len(data)
+        if self.filled + size > KEEP_CHUNK:
+            self._keep()
+        if size >= KEEP_CHUNK:
+            write_all(self.kept, data)
+            self.kept_bytes += size
+        else:
+            self.buffer[self.filled:self.filled + size] = data
+            self.filled += size
+
+    def _keep(self) -> None:
+        """What the buffer holds, to the temporary file."""
+        write_all(self.kept, memoryview(self.buffer)[:self.filled])
+        self.kept_bytes += self.filled
+        self.filled = 0
 
     def hand_over(self) -> None:
-        self.result.send(("kept", self.kept_bytes))
-        self.piped = True
+        """Its turn: what it kept and what its buffer holds, to the output; what follows goes there straight."""
+        try:
+            self.channel.recv()  # the turn
+        except EOFError:  # the parent is gone: nobody reads the rest
+            raise SystemExit(1) from None
+        self.direct = True
+        sent = 0
+        while sent < self.kept_bytes:
+            try:
+                sent += _send(self.target, self.kept, sent, self.kept_bytes - sent)
+            except OSError as exc:
+                raise _OutputFailed(exc.errno, exc.strerror) from None
+        if self.filled:
+            self._out(memoryview(self.buffer)[:self.filled])
+        self.buffer = bytearray()
+
+    def finish(self) -> None:
+        """Its input is read: wait for its turn, if it has not come, and hand over."""
+        if not self.direct:
+            self.hand_over()
+
+    def _out(self, data: bytes | memoryview) -> None:
+        try:
+            write_all(self.target, data)
+        except OSError as exc:
+            raise _OutputFailed(exc.errno, exc.strerror) from None
 
 
 def _worker(pipeline: Pipeline, config: PipelineConfig, path: str, output: _Output) -> None:
     """In a worker process (forked, the parent's packs already loaded): *path*'s NDJSON to *output*, then
-    ``("done", Converted)`` or ``("error", message)`` to the parent."""
-    outcome: tuple[str, Converted | str]
+    ``("done", Converted)``, ``("error", message)`` or ``("unwritable", (errno, strerror))`` to the parent
+    on its channel (it exits at its turn if the parent is gone)."""
+    outcome: tuple[str, object]
     try:
-        fresh = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
-        fresh.core = pipeline.core
-        outcome = ("done", convert(fresh, (path,), output.write))
-    except EsalogError as exc:  # re-raised in the parent as a plain error
-        outcome = ("error", str(exc))
-    if not output.piped:
-        output.hand_over()
-    os.close(output.pipe)
-    output.result.send(outcome)
+        try:
+            fresh = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
+            fresh.core = pipeline.core
+            outcome = ("done", convert(fresh, (path,), output.write))
+        except EsalogError as exc:  # re-raised in the parent as a plain error
+            outcome = ("error", str(exc))
+        output.finish()
+    except _OutputFailed as exc:
+        outcome = ("unwritable", exc.args)
+    output.channel.send(outcome)
 
 
 def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: int, output: BinaryIO) -> Converted:
@@ -156,10 +206,10 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     stream in.
 
     One process per input, at most *workers* at once, started in input order. The worker of the input
-    being written streams its NDJSON to the parent through a pipe; the ones behind it write theirs to a
-    temporary file meanwhile, which the parent sends on when their turn comes (then they switch to their
-    pipe). No worker waits for another, and memory stays bounded. *output* must have a file descriptor
-    (the command's output file or stdout); the kernel moves the bytes (``sendfile``, ``splice``).
+    being written writes its NDJSON straight to *output* (its file descriptor, shared with the parent);
+    the ones behind it write theirs to a temporary file meanwhile, which they send on when their turn
+    comes (``sendfile``) before writing straight too. No worker waits for another, and memory stays
+    bounded. *output* must have a file descriptor (the command's output file or stdout).
     """
     files = expand_paths(paths)
     if "-" in files:
@@ -183,8 +233,8 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     try:
         while queue or running:
             while queue and len(running) < workers:
-                running.append(_Running(context, pipeline, config, queue.pop()))
-            total.add(running[0].write_to(target))
+                running.append(_Running(context, pipeline, config, queue.pop(), target))
+            total.add(running[0].write_to())
             running.pop(0).close()
     finally:
         for worker in running:
@@ -194,72 +244,55 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
 
 
 class _Running:
-    """One worker process, seen from the parent: its temporary file, its pipe and its messages."""
+    """One worker process, seen from the parent: its temporary file and its channel (its turn, its outcome)."""
 
-    def __init__(self, context: Any, pipeline: Pipeline, config: PipelineConfig, path: str) -> None:
+    def __init__(self, context: Any, pipeline: Pipeline, config: PipelineConfig, path: str, target: int) -> None:
         import tempfile
 
         self.path = path
         self.kept = tempfile.TemporaryFile()
-        self.turn = context.Event()
-        pipe_read, pipe_write = os.pipe()
-        self.result, result_write = context.Pipe(duplex=False)
-        side = _Output(self.kept.fileno(), pipe_write, result_write, self.turn)
+        self.channel, worker_end = context.Pipe()
+        side = _Output(self.kept.fileno(), target, worker_end)
         self.process: BaseProcess = context.Process(target=_worker, args=(pipeline, config, path, side), daemon=True)
         self.process.start()
-        os.close(pipe_write)  # the worker holds the only writing ends: its exit ends them
-        result_write.close()
-        self.pipe = pipe_read
+        worker_end.close()  # the worker holds the only other end: its exit ends the channel
 
-    def write_to(self, target: int) -> Converted:
-        """Its input's turn: what it kept, then its pipe, to the file descriptor *target*; its counters
-        (EsalogError when the worker died, ConfigError when it failed)."""
-        self.turn.set()
+    def write_to(self) -> Converted:
+        """Its input's turn: the worker writes what it kept, then the rest, to the output; its counters
+        (EsalogError when the worker died, ConfigError when it failed, OSError when the output did)."""
         try:
-            _, kept = self.result.recv()
-            sent = 0
-            while sent < kept:
-                sent += _send(target, self.kept.fileno(), sent, kept - sent)
-            while _move(self.pipe, target):
-                pass
-            kind, payload = self.result.recv()
-        except EOFError:
+            self.channel.send("turn")
+            kind, payload = self.channel.recv()
+        except (EOFError, OSError):  # the channel's other end closed: the worker is gone
             self.process.join()
             raise EsalogError(f"the worker reading {self.path} stopped (exit code {self.process.exitcode})") from None
         self.process.join()
+        if kind == "unwritable":
+            raise OSError(*payload)
         if kind == "error":
             raise ConfigError(str(payload))
         assert isinstance(payload, Converted)
         return payload
 
     def close(self) -> None:
-        os.close(self.pipe)
-        self.result.close()
+        self.channel.close()
         self.kept.close()
 
 
 def _send(target: int, source: int, offset: int, count: int) -> int:
     """Bytes of the file *source* from *offset* to *target* (``sendfile``; copied where it cannot)."""
     try:
-        return os.sendfile(target, source, offset, min(count, PIPE_CHUNK))
+        return os.sendfile(target, source, offset, min(count, SEND_CHUNK))
     except OSError:
-        chunk = os.pread(source, min(count, PIPE_CHUNK), offset)
-        _write_all(target, chunk)
+        chunk = os.pread(source, min(count, SEND_CHUNK), offset)
+        write_all(target, chunk)
         return len(chunk)
 
 
-def _move(source: int, target: int) -> bool:
-    """What the pipe *source* holds now, to *target* (``splice``; copied where it cannot); False at its end."""
-    try:
-        return os.splice(source, target, PIPE_CHUNK) > 0
-    except OSError:  # an output splice cannot write to (a terminal)
-        chunk = os.read(source, PIPE_CHUNK)
-        _write_all(target, chunk)
-        return bool(chunk)
-
-
-def _write_all(target: int, data: bytes) -> None:
+def write_all(target: int, data: bytes | memoryview) -> None:
     """*data* to the file descriptor *target*, unbuffered."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(target, view):]
+    written = os.write(target, data)
+    if written < len(data):  # a pipe or a signal cut the write short
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(target, view):]

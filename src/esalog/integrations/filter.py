@@ -17,6 +17,7 @@ the header stage reads that form, so both ``%msg%`` and ``%rawmsg%`` work.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -25,9 +26,13 @@ from typing import Any, BinaryIO
 
 from esalog.encode import decode, encode_event, to_event
 from esalog.errors import ConfigError
+from esalog.integrations.convert import write_all
 from esalog.pipeline import Pipeline
 from esalog.settings import setting, validate
-from esalog.sources.lines import RawLine, read_lines
+from esalog.sources.lines import RawLine, decode_line, read_line_bytes, read_lines
+
+#: Lines as :func:`read_line_bytes` gives them: bytes, the bytes they take, cut at the length limit or not.
+LineBytes = Iterator[tuple[bytes, int, bool]]
 
 PROTOCOLS = ("lines", "rsyslog-omprog", "rsyslog-mmexternal")
 #: Where the keys of an input JSON object other than the line go (the host's own metadata: Logstash's
@@ -37,7 +42,7 @@ PASSTHROUGH = "passthrough"
 #: Default key holding the raw line when an input line is a JSON object, per protocol.
 DEFAULT_FIELD = {"lines": "message", "rsyslog-omprog": "message", "rsyslog-mmexternal": "msg"}
 
-_BEGIN, _COMMIT = "BEGIN TRANSACTION", "COMMIT TRANSACTION"
+_BEGIN, _COMMIT = b"BEGIN TRANSACTION", b"COMMIT TRANSACTION"
 
 
 @dataclass(frozen=True)
@@ -77,22 +82,23 @@ class FilterInput:
         self.core = pipeline.core
         self.native = self.core.stream(self.stream) if self.core is not None else None
 
-    def ndjson(self, raw: RawLine) -> bytes:
-        """The line's events as NDJSON (the compiled core where it can read the line)."""
-        if self.native is not None and not raw.problems:
-            data = self.core.encode_line(self.native, raw.text.encode("utf-8"))
+    def ndjson(self, raw: bytes, cut: bool = False) -> bytes:
+        """The events of the line *raw* (cut at the length limit or not) as NDJSON: the compiled core's
+        where it reads the line (it declines bad UTF-8 and NUL bytes), else the Python path's."""
+        if self.native is not None and not cut:
+            data = self.core.encode_line(self.native, raw)
             if data is not None:
                 counters = self.pipeline.counters
                 counters.lines += 1
                 counters.events += 1
                 return data  # type: ignore[no-any-return]
-        return b"".join([encode_event(event) for event in self.events(raw)])
+        return b"".join([encode_event(event) for event in self.events(*decode_line(raw, cut))])
 
-    def events(self, raw: RawLine) -> list[dict[str, Any]]:
-        """The line's event first, then any events stages add."""
+    def events(self, text: str, problems: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The events of the line *text* (with the problems met reading it): its own first, then any
+        events stages add."""
         foreign: dict[str, Any] | None = None
         missing = False  # a JSON object without the line: kept whole, and the event says which key to give
-        text = raw.text
         if text.lstrip().startswith("{"):
             try:
                 obj = decode(text)
@@ -104,7 +110,7 @@ class FilterInput:
                 else:
                     missing = True
                 foreign = obj
-        records = self.pipeline.process(text, self.stream, raw.problems)
+        records = self.pipeline.process(text, self.stream, problems)
         events = [to_event(record) for record in records]
         if foreign:
             events[0] = {**events[0], PASSTHROUGH: foreign}
@@ -164,51 +170,71 @@ def run_filter(config: FilterConfig, pipeline: Pipeline,
     """``esalog filter``: read stdin until EOF and answer in the chosen protocol; returns the exit code."""
     protocol = config.protocol
     reader = FilterInput(pipeline, config.line_field)
-    lines = read_lines(stdin or sys.stdin.buffer)
+    handle = stdin or sys.stdin.buffer
     out = stdout or sys.stdout.buffer
     output = _open_output(config.output)
     try:
         if protocol == "rsyslog-omprog":
             assert output is not None
-            _omprog(reader, lines, output, out)
+            _omprog(reader, read_line_bytes(handle), output, out)
         elif protocol == "rsyslog-mmexternal":
-            _mmexternal(reader, lines, out, output)
+            _mmexternal(reader, read_lines(handle), out, output)
         else:
-            _lines(reader, lines, output or out)
+            _lines(reader, read_line_bytes(handle), output or out)
     finally:
         if output is not None:
             output.close()
     return 0
 
 
-def _lines(reader: FilterInput, lines: Iterator[RawLine], out: BinaryIO | ReopenableOutput) -> None:
-    for raw in lines:
-        out.write(reader.ndjson(raw))
+def _descriptor(out: BinaryIO | ReopenableOutput) -> int | None:
+    """The file descriptor to write *out* through, None where it has none (or it changes: SIGHUP)."""
+    if isinstance(out, ReopenableOutput):
+        return None
+    try:
+        return out.fileno()
+    except OSError:  # io.UnsupportedOperation
+        return None
+
+
+def _lines(reader: FilterInput, lines: LineBytes, out: BinaryIO | ReopenableOutput) -> None:
+    ndjson = reader.ndjson
+    fd = _descriptor(out)
+    if fd is None:
+        for raw, _, cut in lines:
+            out.write(ndjson(raw, cut))
+            out.flush()
+    else:  # straight to the descriptor: one system call per line, nothing buffered
         out.flush()
+        for raw, _, cut in lines:
+            data = ndjson(raw, cut)
+            written = os.write(fd, data)
+            if written < len(data):
+                write_all(fd, data[written:])
     for event in reader.pending():
         out.write(encode_event(event))
     out.flush()
 
 
-def _omprog(reader: FilterInput, lines: Iterator[RawLine], output: ReopenableOutput, out: BinaryIO) -> None:
+def _omprog(reader: FilterInput, lines: LineBytes, output: ReopenableOutput, out: BinaryIO) -> None:
     def reply(word: str) -> None:
         out.write(word.encode() + b"\n")
         out.flush()
 
     reply("OK")
     in_transaction = False
-    for raw in lines:
-        if raw.text == _BEGIN:
+    for raw, _, cut in lines:
+        if raw == _BEGIN:
             in_transaction = True
             reply("OK")
             continue
         try:
-            if raw.text == _COMMIT:
+            if raw == _COMMIT:
                 in_transaction = False
                 output.flush()
                 reply("OK")
                 continue
-            output.write(reader.ndjson(raw))
+            output.write(reader.ndjson(raw, cut))
             if not in_transaction:
                 output.flush()
         except OSError as exc:  # the message stays queued in rsyslog and is retried
@@ -223,7 +249,7 @@ def _omprog(reader: FilterInput, lines: Iterator[RawLine], output: ReopenableOut
 def _mmexternal(reader: FilterInput, lines: Iterator[RawLine], out: BinaryIO,
                 output: ReopenableOutput | None) -> None:
     for raw in lines:
-        first, *extra = reader.events(raw)
+        first, *extra = reader.events(raw.text, raw.problems)
         tree: dict[str, Any] = {"esa": first}
         if extra:
             tree["esa_summaries"] = extra

@@ -33,14 +33,15 @@ class RawLine:
     problems: tuple[str, ...] = ()  # invalid_utf8, binary, line_too_long
 
 
-def decode_line(raw: bytes) -> tuple[str, tuple[str, ...]]:
-    """Bytes of one line (newline removed) -> text and the problems met."""
+def decode_line(raw: bytes, cut: bool = False) -> tuple[str, tuple[str, ...]]:
+    """Bytes of one line (newline removed) -> text and the problems met (``line_too_long`` first when the
+    reader *cut* the line at its limit)."""
+    problems: tuple[str, ...] = ("line_too_long",) if cut else ()
     try:
         text = raw.decode("utf-8")
-        problems: tuple[str, ...] = ()
     except UnicodeDecodeError:
         text = raw.decode("utf-8", errors="replace")
-        problems = ("invalid_utf8",)
+        problems = (*problems, "invalid_utf8")
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
         problems = (*problems, "binary")
@@ -193,23 +194,21 @@ def _damage_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, OSError) or not exc.strerror else exc.strerror
 
 
-def read_lines(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
-    """Yield every line of *handle*; a line over *max_line* bytes is cut and its rest skipped.
+def read_line_bytes(handle: BinaryIO, max_line: int = MAX_LINE_BYTES) -> Iterator[tuple[bytes, int, bool]]:
+    """Every line of *handle* as bytes: without its newline (nor the CR of a CRLF), the bytes it takes in
+    the input, and whether it was cut at *max_line* (its rest skipped).
 
     Reads one line at a time (``readline``): a line is handed on as soon as it arrives, and the handle
     is never read past the line given out. Streaming consumers (filters answering per line, ``--follow``)
     need that; bulk reading uses the faster :func:`read_blocks`.
     """
-    offset = start_offset
-    number = 0
     readline = handle.readline
     while True:
         raw = readline(max_line + 1)
         if not raw:
             return
-        number += 1
         length = len(raw)
-        problems: tuple[str, ...] = ()
+        cut = False
         if length > max_line and not raw.endswith(b"\n"):
             # skip the rest of this physical line, counting its bytes
             while True:
@@ -218,16 +217,16 @@ def read_lines(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LINE
                 if not more or more.endswith(b"\n"):
                     break
             raw = raw[:max_line]
-            problems = ("line_too_long",)
+            cut = True
         if raw.endswith(b"\n"):
             raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-        try:
-            text = raw.decode("utf-8")
-            if "\x00" in text:
-                text, more_problems = decode_line(raw)
-                problems = (*problems, *more_problems)
-        except UnicodeDecodeError:
-            text, more_problems = decode_line(raw)
-            problems = (*problems, *more_problems)
+        yield raw, length, cut
+
+
+def read_lines(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
+    """Yield every line of *handle*, decoded, as :func:`read_line_bytes` reads it."""
+    offset = start_offset
+    for number, (raw, length, cut) in enumerate(read_line_bytes(handle, max_line), 1):
+        text, problems = decode_line(raw, cut)
         yield RawLine(text, offset, offset + length, number, problems)
         offset += length
