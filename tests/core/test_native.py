@@ -341,3 +341,21 @@ def test_pcre2_reads_only_rules_proven_equal(tmp_path: Path) -> None:
     assert b'"kind":"user-bounded"' in outputs[0] and b'"kind":"user-plain"' in outputs[0]
     states = {crule.rule.id: crule.pcre_state for crule in core.rules}
     assert states == {"user-bounded": -1, "user-plain": 1}
+
+
+STARTUP_LINE = ("Thu Aug 14 11:04:31 2014 Info: New SMTP ICID 10293 interface Management (10.0.0.5) "
+                "address 192.0.2.17 reverse dns host mail.example.org verified yes")
+
+
+def test_the_compiled_core_makes_a_rule_ready_when_a_line_reaches_it(tmp_path: Path) -> None:
+    pipeline = build_pipeline(PipelineConfig(tracking=TrackingConfig(stateless=True)))
+    core = pipeline.core
+    assert core is not None, "the compiled core did not build"
+    assert core.rules == [] and all("_pending" in p.__dict__ for p in pipeline.parser.packs.values())
+    log = tmp_path / "mail.current"
+    log.write_text(STARTUP_LINE + "\n" + STARTUP_LINE.replace("10293", "10294") + "\n")
+    out = io.BytesIO()
+    convert(pipeline, (str(log),), out.write)
+    assert out.getvalue().count(b'"kind":"connection-opened"') == 2
+    assert 0 < len(core.rules) < len(pipeline.parser.packs["mail_logs"]._compiled) // 4
+    assert "connection-opened" in {crule.rule.id for crule in core.rules}

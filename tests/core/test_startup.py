@@ -111,22 +111,3 @@ def _yaml(text: str) -> object:
 
     return yaml.safe_load(text)
 
-
-def test_the_compiled_core_makes_a_rule_ready_when_a_line_reaches_it(tmp_path: Path) -> None:
-    import io
-
-    from esalog.integrations.convert import convert
-    from esalog.pipeline import PipelineConfig, build_pipeline
-    from esalog.tracking.config import TrackingConfig
-
-    pipeline = build_pipeline(PipelineConfig(tracking=TrackingConfig(stateless=True)))
-    core = pipeline.core
-    assert core is not None, "the compiled core did not build"
-    assert core.rules == [] and all("_pending" in p.__dict__ for p in pipeline.parser.packs.values())
-    log = tmp_path / "mail.current"
-    log.write_text(MAIL_LINE + "\n" + MAIL_LINE.replace("10293", "10294") + "\n")
-    out = io.BytesIO()
-    convert(pipeline, (str(log),), out.write)
-    assert out.getvalue().count(b'"kind":"connection-opened"') == 2
-    assert 0 < len(core.rules) < len(pipeline.parser.packs["mail_logs"]._compiled) // 4
-    assert "connection-opened" in {crule.rule.id for crule in core.rules}

@@ -183,6 +183,7 @@ def test_modular_input_streams_events_and_resumes_from_checkpoint(built: Path, t
     # the header line sets the zone for the following lines of the file
     assert data[2]["@timestamp"] == "2014-08-14T17:04:51.000Z"
     assert list(checkpoints.iterdir()), "no checkpoint written"
+    assert list((checkpoints / "esalog-cache" / "yaml").iterdir()), "the packs' cache is not beside the checkpoints"
 
     assert stream_events(built, xml) == []  # nothing new: nothing sent again
 

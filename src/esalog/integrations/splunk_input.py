@@ -24,6 +24,7 @@ from typing import Any
 
 from splunklib.modularinput import Argument, Event, EventWriter, Scheme, Script
 
+from esalog import yamlcache
 from esalog.encode import encode_line
 from esalog.errors import EsalogError
 from esalog.integrations.splunk import epoch_seconds
@@ -146,6 +147,8 @@ class EsalogInput(Script):
     def stream_events(self, inputs: Any, ew: EventWriter) -> None:
         signal.signal(signal.SIGTERM, self._stop)
         checkpoint_dir = inputs.metadata["checkpoint_dir"]
+        # the packs' YAML cache beside the checkpoints: an app writes under $SPLUNK_HOME, not in a home folder
+        os.environ.setdefault(yamlcache.CACHE_ENV, os.path.join(checkpoint_dir, "esalog-cache"))
         for stanza, params in inputs.inputs.items():
             try:
                 config = InputConfig.from_params(params)
