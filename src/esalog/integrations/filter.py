@@ -17,7 +17,6 @@ the header stage reads that form, so both ``%msg%`` and ``%rawmsg%`` work.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -207,10 +206,7 @@ def _lines(reader: FilterInput, lines: LineBytes, out: BinaryIO | ReopenableOutp
     else:  # straight to the descriptor: one system call per line, nothing buffered
         out.flush()
         for raw, _, cut in lines:
-            data = ndjson(raw, cut)
-            written = os.write(fd, data)
-            if written < len(data):
-                write_all(fd, data[written:])
+            write_all(fd, ndjson(raw, cut))
     for event in reader.pending():
         out.write(encode_event(event))
     out.flush()
