@@ -1,15 +1,17 @@
-"""Issue 10, point 8: error texts that help. OpenSearch refusing the default (Elasticsearch) template
-says to use ``--es-flavour opensearch`` in one line instead of a nested JSON error; an empty ``rules``
+"""Issue 10, point 8: error texts that help. OpenSearch refusing an Elasticsearch template (``--es-setup``
+asks the server for its flavour; a user may force the other one) says to use ``--es-flavour opensearch`` in one line instead of a nested JSON error; an empty ``rules``
 list says it is empty; a ``patterns test`` example no rule reads says "no rule matched"."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
+from esalog.testing import FakeElasticsearch
 from esalog.testing.peers import osmem_server  # a dev extra: missing, these tests fail, never skip
 from tests.conftest import run_cli
 from tests.connectors.conftest import write_log
@@ -22,11 +24,28 @@ def opensearch() -> Iterator[str]:
         yield url
 
 
-@pytest.mark.parametrize("target", [["--es-index", "esa-flavour"], ["--es-data-stream", "logs-esa-flavour"]])
-def test_opensearch_refusing_the_default_template_names_the_flavour(opensearch: str, tmp_path: Path,
-                                                                    target: list[str]) -> None:
+def test_es_setup_takes_the_flavour_the_server_says(opensearch: str, tmp_path: Path) -> None:
+    """Without --es-flavour, --es-setup asks the server's root endpoint: OpenSearch gets flat_object."""
     log = write_log(tmp_path / "mail.@20261102T080000.s", 20)
-    proc = run_cli("ship", "--to", "es", "--es-url", opensearch, *target, "--es-setup", "--quiet", str(log))
+    proc = run_cli("ship", "--to", "es", "--es-url", opensearch, "--es-index", "esa-auto", "--es-setup", "--quiet",
+                   str(log))
+    assert proc.returncode == 0, proc.stderr
+    (installed,) = requests.get(f"{opensearch}/_index_template/esalog", timeout=30).json()["index_templates"]
+    assert '"flat_object"' in json.dumps(installed) and '"flattened"' not in json.dumps(installed)
+    requests.post(f"{opensearch}/esa-auto/_refresh", timeout=30)
+    assert requests.get(f"{opensearch}/esa-auto/_count", timeout=30).json()["count"] == 20
+    with FakeElasticsearch() as es:  # an Elasticsearch root endpoint: the flattened type
+        proc = run_cli("ship", "--to", "es", "--es-url", es.url, "--es-setup", "--quiet", str(log))
+        assert proc.returncode == 0, proc.stderr
+        assert '"flattened"' in json.dumps(es.templates["esalog"])
+
+
+@pytest.mark.parametrize("target", [["--es-index", "esa-flavour"], ["--es-data-stream", "logs-esa-flavour"]])
+def test_opensearch_refusing_the_elasticsearch_template_names_the_flavour(opensearch: str, tmp_path: Path,
+                                                                          target: list[str]) -> None:
+    log = write_log(tmp_path / "mail.@20261102T080000.s", 20)
+    proc = run_cli("ship", "--to", "es", "--es-url", opensearch, *target, "--es-setup", "--es-flavour",
+                   "elasticsearch", "--quiet", str(log))
     assert proc.returncode == 1
     lines = proc.stderr.decode().splitlines()
     assert lines == [

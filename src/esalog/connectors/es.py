@@ -179,6 +179,14 @@ def template_refusal(response: requests.Response, flavour: str) -> str:
     return text
 
 
+def server_flavour(root: requests.Response) -> str:
+    """The template dialect of the server whose root endpoint (``GET /``) answered *root*: OpenSearch says
+    ``version.distribution: opensearch``; anything else is taken for Elasticsearch."""
+    version = json_body(root).get("version") if root.status_code == 200 else None
+    opensearch = isinstance(version, dict) and version.get("distribution") == "opensearch"
+    return "opensearch" if opensearch else "elasticsearch"
+
+
 # --------------------------------------------------------------------------------------------- sink
 
 
@@ -196,8 +204,9 @@ class EsConfig:
     pipeline: str | None = setting(None, flag="--es-pipeline", metavar="ID", help="ingest pipeline")
     setup: bool = setting(False, flag="--es-setup",
                           help="install the index template (and create the data stream) before shipping")
-    flavour: str = setting("elasticsearch", flag="--es-flavour", choices=FLAVOURS,
-                           help="template dialect for --es-setup (opensearch: flat_object for objects)")
+    flavour: str | None = setting(None, flag="--es-flavour", choices=FLAVOURS,
+                                  help="template dialect for --es-setup (opensearch: flat_object for objects); "
+                                       "default: the server's own, as its root endpoint says")
     gzip: bool = setting(False, flag="--es-gzip", help="gzip _bulk bodies")
     auth: Mapping[str, str] | None = None  # the Authorization header, from the environment
     tls: TlsOptions = field(default_factory=TlsOptions)
@@ -283,14 +292,13 @@ class EsSink(HttpSink):
     def install_template(self) -> None:
         """PUT the index template (and create the data stream); raises SinkError when refused."""
         endpoint = self.pool.pick()
-        template = index_template(
-            self.config.target, data_stream=bool(self.config.data_stream), flavour=self.config.flavour
-        )
         headers: dict[str, str | None] = {"Content-Type": "application/json", "Content-Encoding": None}
         try:
+            flavour = self.config.flavour or server_flavour(endpoint.get("/"))
+            template = index_template(self.config.target, data_stream=bool(self.config.data_stream), flavour=flavour)
             response = endpoint.put(f"/_index_template/{TEMPLATE_NAME}", orjson.dumps(template), headers)
             if response.status_code >= 300:
-                raise SinkError(f"index template refused: {template_refusal(response, self.config.flavour)}")
+                raise SinkError(f"index template refused: {template_refusal(response, flavour)}")
             if self.config.data_stream:
                 response = endpoint.put(f"/_data_stream/{self.config.data_stream}", b"", headers)
                 if response.status_code >= 300 and "already_exists" not in response.text:
