@@ -253,7 +253,7 @@ def cef_attachments(text: str) -> list[dict[str, object]] | None:
 
 
 #: Words ESA writes where a value is absent (reverse DNS, SDR domains, country, SBRS, sender group ...).
-PLACEHOLDERS = frozenset({"unknown", "not present", "not enabled", "not applicable", "none", "(none)"})
+PLACEHOLDERS = frozenset({"unknown", "not present", "not enabled", "not applicable", "none", "(none)", "n/a"})
 
 
 def is_placeholder(text: str) -> bool:
