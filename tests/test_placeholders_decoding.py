@@ -95,6 +95,9 @@ def test_empty_hat_match_is_left_out(parser: LineParser) -> None:
     esa = ev["cisco"]["esa"]
     assert "hat_match" not in esa and esa["sbrs"] == {"status": "None"}
     assert ev["event"]["action"] == "sender-group-rejected"
+    # AsyncOS 7.5 Configuration Guide p. 8-41 prints a doubled space after the match: not part of it
+    ev = parse(parser, "Fri Apr 28 17:07:29 2006 Info: ICID 210158 ACCEPT SG UNKNOWNLIST match nx.domain  SBRS rfc1918")
+    assert ev["cisco"]["esa"]["hat_match"] == "nx.domain"
 
 
 def test_sdr_not_present_is_a_status(parser: LineParser) -> None:
