@@ -95,6 +95,9 @@ def test_empty_hat_match_is_left_out(parser: LineParser) -> None:
     esa = ev["cisco"]["esa"]
     assert "hat_match" not in esa and esa["sbrs"] == {"status": "None"}
     assert ev["event"]["action"] == "sender-group-rejected"
+    # AsyncOS 7.5 Configuration Guide p. 8-41 prints a doubled space after the match: not part of it
+    ev = parse(parser, "Fri Apr 28 17:07:29 2006 Info: ICID 210158 ACCEPT SG UNKNOWNLIST match nx.domain  SBRS rfc1918")
+    assert ev["cisco"]["esa"]["hat_match"] == "nx.domain"
 
 
 def test_sdr_not_present_is_a_status(parser: LineParser) -> None:
@@ -105,6 +108,24 @@ def test_sdr_not_present_is_a_status(parser: LineParser) -> None:
     assert domains == {"rdns_status": "Not Present", "helo": "smtp.spam.test", "env_from": "cisco.com",
                        "header_from_status": "Not Present", "reply_to_status": "Not Present"}
     assert "reply_to" not in ev.get("email", {})
+
+
+def test_sdr_na_is_a_status(parser: LineParser) -> None:
+    """SDR writes N/A where it has no threat category or suspected domain (public 2022 capture, sekoia CEF)."""
+    ev = parse(parser, "Wed Sep 14 09:48:20 2022 Info: MID 26983 SDR: Consolidated Sender Threat Level: Neutral, "
+                       "Threat Category: N/A, Suspected Domain(s) : N/A (other reasons for verdict). Sender Maturity: "
+                       "30 days (or greater) for domain: sender4-of-o59.zoho.com")
+    sdr = ev["cisco"]["esa"]["sdr"]
+    assert sdr["threat_category_status"] == "N/A" and "threat_category" not in sdr
+    assert sdr["suspected_domains_status"] == "N/A" and "suspected_domains" not in sdr
+    assert sdr["threat_level"] == "Neutral" and sdr["domain"] == "sender4-of-o59.zoho.com"
+    assert ev["cisco"]["esa"]["verdict"]["details"] == "other reasons for verdict"
+    old = parse(parser, "Tue Jun 11 10:00:00 2019 Info: MID 3001 SDR: Consolidated Sender Reputation: Weak, "
+                        "Threat Category: N/A. Youngest Domain Age: 2 days for domain: new.example.com")
+    assert old["cisco"]["esa"]["sdr"] == {"threat_level": "Weak", "threat_category_status": "N/A"}
+    cef = parse(parser, CEF + "act=DELIVERED cs3Label=SDRThreatCategory cs3=N/A cs6Label=SDRRepScore cs6=Neutral",
+                name="consolidated_event.current")
+    assert cef["cisco"]["esa"]["sdr"] == {"threat_category_status": "N/A", "threat_level": "Neutral"}
 
 
 def test_cef_placeholders(parser: LineParser) -> None:

@@ -33,6 +33,7 @@ VALUE_FIELDS = (
     "cisco.esa.country", "cisco.esa.sender_group", "cisco.esa.hat_match",
     "cisco.esa.sdr.domains.rdns", "cisco.esa.sdr.domains.helo", "cisco.esa.sdr.domains.env_from",
     "cisco.esa.sdr.domains.header_from", "cisco.esa.quarantine.name",
+    "cisco.esa.sdr.threat_category", "cisco.esa.sdr.suspected_domains", "cisco.esa.ldap.query",
 )
 
 

@@ -72,6 +72,11 @@ def test_relay_with_iso_stamp_in_front():
     """A relay that puts an ISO stamp before the ESA message."""
     h = parse("2026-11-02T08:10:07Z esa3 mail_logs: Info: ICID 1 close")
     assert (h.timestamp, h.hostname, h.appname) == ("2026-11-02T08:10:07.000Z", "esa3", "mail_logs")
+    # receivers that write the date and the time with a space between them (RFC 3339 allows it)
+    h = parse("<166>2026-11-02 08:10:07 esa3 mail_logs: Info: ICID 1 close")
+    assert (h.timestamp, h.priority, h.hostname, h.appname) == ("2026-11-02T08:10:07.000Z", 166, "esa3", "mail_logs")
+    h = parse("2026-11-02 08:10:07.250+01:00 esa3 mail_logs: Info: ICID 1 close")
+    assert (h.timestamp, h.hostname) == ("2026-11-02T07:10:07.250Z", "esa3")
 
 
 def test_relay_rewritten_header():

@@ -253,7 +253,7 @@ def cef_attachments(text: str) -> list[dict[str, object]] | None:
 
 
 #: Words ESA writes where a value is absent (reverse DNS, SDR domains, country, SBRS, sender group ...).
-PLACEHOLDERS = frozenset({"unknown", "not present", "not enabled", "not applicable", "none", "(none)"})
+PLACEHOLDERS = frozenset({"unknown", "not present", "not enabled", "not applicable", "none", "(none)", "n/a"})
 
 
 def is_placeholder(text: str) -> bool:
@@ -272,8 +272,9 @@ def value(text: str) -> str | None:
 
 
 def nonempty(text: str) -> str | None:
-    """The text, ``None`` when it is empty (``match  SBRS None``: nothing matched)."""
-    return text if text.strip() else None
+    """The text without surrounding blanks, ``None`` when it is empty (``match  SBRS None``: nothing
+    matched; ``match nx.domain  SBRS rfc1918``: the doubled space is not part of the match)."""
+    return text.strip() or None
 
 
 def address_split(text: str) -> list[str] | None:

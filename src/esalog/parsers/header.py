@@ -5,8 +5,8 @@ Forms read (see docs/formats.md):
 * file form ``Thu Aug 14 11:04:31 2014 Info: ...`` (one or two spaces before a one-digit day);
 * syslog push ``<PRI>Mmm dd hh:mm:ss [host] <subscription>: <Level>: ...``, PRI and host optional,
   any subscription name, an optional year after the time;
-* RFC 5424 (``<PRI>1 2026-11-27T10:00:00Z host app - - - Info: ...``) and relays that put an ISO or
-  ``yyyy Mmm dd hh:mm:ss`` timestamp in front;
+* RFC 5424 (``<PRI>1 2026-11-27T10:00:00Z host app - - - Info: ...``) and relays that put an ISO
+  (``T`` or a space between date and time) or ``yyyy Mmm dd hh:mm:ss`` timestamp in front;
 * a bare ``Info: ...`` message (as rsyslog passes it, with or without a leading space);
 * Consolidated Event Log lines, which carry ``CEF:0|...`` and no level word.
 """
@@ -37,7 +37,7 @@ _RFC5424 = re.compile(
     r" \S+ \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?"
 )
 _STAMP = re.compile(
-    rf"(?:(?P<iso>\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) ?"
+    rf"(?:(?P<iso>\d{{4}}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) ?"
     rf"|(?:(?:{_DOW}) )?(?P<mon>{_MON}) +(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d)"
     rf"(?: (?P<year>\d{{4}}))?:? ?"
     rf"|(?P<ryear>\d{{4}}) (?P<rmon>{_MON}) +(?P<rday>\d{{1,2}}) (?P<rtime>\d\d:\d\d:\d\d) ?)"

@@ -20,6 +20,7 @@ from pathlib import Path
 from esalog.encode import encode_lines
 from esalog.parsers.config import ParseConfig
 from esalog.parsers.engine import builtin_log_types
+from esalog.parsers.parser import log_type_for
 from esalog.pipeline import Pipeline, PipelineConfig, build_pipeline
 from esalog.sources.reader import Source, SourceConfig
 from esalog.testing.examples import EXAMPLE_TODAY
@@ -46,10 +47,12 @@ def render(path: Path) -> bytes:
     """The NDJSON esalog makes of the log file *path* with the golden configuration.
 
     A file in a folder named after a log type (``tests/fixtures/amp/reputation.log``) is read with that
-    type's pack, as a file named ``amp.@….s`` would be.
+    type's pack, as a file named ``amp.@….s`` would be. A file whose own name already says the type
+    (``authentication/authentication.sc4s-relayed.log``) is routed by that name, as the CLI routes it:
+    a relayed line naming another subscription then goes to that one's pack, as it does for a user.
     """
     config = golden_config()
-    if path.parent.name in builtin_log_types():
+    if path.parent.name in builtin_log_types() and log_type_for(None, path.name) != path.parent.name:
         config = replace(config, parse=replace(config.parse, log_type=path.parent.name))
     return _render(build_pipeline(config), path)
 
