@@ -11,18 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from esalog import native
 from esalog.parsers.config import ParseConfig
-from esalog.parsers.converters import CONVERTERS
-from esalog.parsers.engine import CompiledRule
 from esalog.parsers.header import HeaderParser
 from esalog.parsers.parser import OTHER_LOG_TYPES, LineParser, Stream, log_type_for
-from esalog.parsers.post import POSTPROCESSORS
 from esalog.parsers.record import PIPELINE_ERROR, Record
 from esalog.tracking.config import TrackingConfig
 from esalog.tracking.tracker import StatelessAborts, Tracker
+
+if TYPE_CHECKING:
+    from esalog.parsers.compiler import CompiledRule
 
 _PROBLEM_TAGS = {"invalid_utf8": "esalog_invalid_utf8", "binary": "esalog_binary",
                  "line_too_long": "esalog_truncated", "read_error": "esalog_read_error",
@@ -172,6 +172,9 @@ def native_core(parser: LineParser, tracking: TrackingConfig) -> Any:
     module = native.core()
     if module is None:
         return None
+    from esalog.parsers.converters import CONVERTERS
+    from esalog.parsers.post import POSTPROCESSORS
+
     module.register_converters(CONVERTERS, POSTPROCESSORS)
     return module.Core(parser.packs, keep_original=parser.keep_original, forced_log_type=parser.forced_log_type,
                        stateless=True, other_log_types=OTHER_LOG_TYPES, match_type=re.Match,

@@ -1,7 +1,7 @@
 """Parsing stage: header split, declarative rule packs, event building."""
 
-from esalog.parsers.engine import CompiledPack, CompiledRule, load_builtin_packs
+from esalog.parsers.engine import CompiledPack, load_builtin_packs
 from esalog.parsers.header import Header, HeaderParser
 from esalog.parsers.parser import LineParser, Stream
 
-__all__ = ["CompiledPack", "CompiledRule", "Header", "HeaderParser", "LineParser", "Stream", "load_builtin_packs"]
+__all__ = ["CompiledPack", "Header", "HeaderParser", "LineParser", "Stream", "load_builtin_packs"]

@@ -12,14 +12,13 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from esalog.errors import ConfigError
 from esalog.parsers.engine import (
     CONVERSION_ERRORS,
     USER_RULE_SECONDS,
     CompiledPack,
-    CompiledRule,
     Event,
     RuleMatch,
     RuleTimeout,
@@ -28,6 +27,9 @@ from esalog.parsers.engine import (
 from esalog.parsers.header import HeaderParser, iso_utc
 from esalog.parsers.record import MODULE, PIPELINE_ERROR, Record
 from esalog.schemas import is_declared
+
+if TYPE_CHECKING:
+    from esalog.parsers.compiler import CompiledRule
 
 MAIL_LOGS = "mail_logs"
 #: The actions of the header lines written before ``Time offset from UTC`` at the top of a log file.

@@ -21,7 +21,7 @@ from esalog.names import MODULE
 from esalog.parsers.fields import put
 
 if TYPE_CHECKING:
-    from esalog.parsers.engine import CompiledRule
+    from esalog.parsers.compiler import CompiledRule
 
 __all__ = ["MODULE", "PIPELINE_ERROR", "Record"]
 #: ``event.kind`` of a line that is not an ESA line at all
