@@ -10,13 +10,14 @@ written, or data that JSON cannot hold exactly (dates, keys that are not text), 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
+
+from esalog.digest import hex_digest
 
 #: Set to a directory for the cache, or to ``off``.
 CACHE_ENV = "ESALOG_CACHE_DIR"
@@ -38,9 +39,9 @@ def load(text: str, origin: str, parse: Callable[[str], Any]) -> Any:
     folder = cache_dir()
     if folder is None:
         return parse(text)
-    key = hashlib.blake2b(FORMAT + text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    key = hex_digest(FORMAT + text.encode("utf-8", "surrogatepass"), 16)
     where = os.path.abspath(origin).encode("utf-8", "surrogatepass")
-    entry = folder / "yaml" / f"{hashlib.blake2b(where, digest_size=16).hexdigest()}.json"
+    entry = folder / "yaml" / f"{hex_digest(where, 16)}.json"
     try:
         kept = json.loads(entry.read_bytes())
         if isinstance(kept, dict) and kept.get("key") == key and "data" in kept:

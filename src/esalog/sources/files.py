@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 import sys
 import zlib
@@ -13,6 +12,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import BinaryIO
 
+from esalog.digest import hex_digest
 from esalog.errors import ConfigError
 
 FileId = tuple[int, int]  # (st_dev, st_ino)
@@ -100,7 +100,7 @@ def first_line_key(handle: BinaryIO) -> str:
     except READ_ERRORS:  # damaged from the start: the reader reports the damage itself
         head = b""
     handle.seek(position)
-    return hashlib.blake2b(head, digest_size=8).hexdigest()
+    return hex_digest(head, 8)
 
 
 def identify(path: str, handle: BinaryIO, compressed: bool) -> InputFile:

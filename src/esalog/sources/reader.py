@@ -13,13 +13,13 @@ without being handed on, so later lines are read with the right clock and applia
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from esalog.digest import hex_digest
 from esalog.errors import ConfigError
 from esalog.parsers.parser import Stream
 from esalog.parsers.record import Record
@@ -384,7 +384,7 @@ class _Followed:
             head = self.handle.readline(4096)
             self.handle.seek(position)
             if head.endswith(b"\n") or len(head) >= 4096:
-                self._key = hashlib.blake2b(head, digest_size=8).hexdigest()
+                self._key = hex_digest(head, 8)
         return self._key is not None
 
     def key(self) -> str:
@@ -507,5 +507,5 @@ def _skip_to(handle: BinaryIO, offset: int, compressed: bool) -> None:
 
 def stdin_origin(number: int, text: str) -> str:
     """A stable identity of a line read from a pipe (no file offset to name it by)."""
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    digest = hex_digest(text.encode("utf-8", "surrogatepass"), 8)
     return f"pipe:{number}:{digest}"
