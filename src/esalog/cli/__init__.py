@@ -48,9 +48,44 @@ def io_error_text(exc: OSError) -> str:
     return f"{exc.filename}: {why}" if exc.filename else why
 
 
+def terminal_width() -> int:
+    """What ``shutil.get_terminal_size()`` says of the width (``COLUMNS``, else the terminal's, else 80),
+    without importing shutil and the compression modules it brings (start-up)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout, given the terminal width less 2, as argparse takes it (importing shutil)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, width or terminal_width() - 2)
+
+
+class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """:class:`HelpFormatter` that keeps the description's and epilog's line breaks."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser (and its subcommands' parsers) laid out by :class:`HelpFormatter`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(**kwargs)
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line; with *argv* naming a command, only that command's module is loaded."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="esalog",
         description="Parse, track and ship Cisco Secure Email Gateway (ESA) mail logs as ECS-like JSON.",
     )

@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from esalog.cli import RawDescriptionHelpFormatter
 from esalog.cli.common import add_parse_options, pipeline_from, summary_line
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
@@ -25,7 +26,7 @@ def register(sub: Any) -> None:
                     "delivers it; a second signal gives up. Stops at once when the sink cannot work (bad "
                     "token, TLS failure, wrong URL). Exit 1 when a message had to be dropped or an event "
                     "was not delivered.",
-        epilog=ENVIRONMENT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=ENVIRONMENT_HELP, formatter_class=RawDescriptionHelpFormatter)
     add_settings(p, ListenConfig)
     add_sink_options(p, default_to="stdout")
     add_parse_options(p)

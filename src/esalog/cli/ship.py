@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from esalog.cli import RawDescriptionHelpFormatter
 from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
@@ -51,7 +52,7 @@ def register(sub: Any) -> None:
         description="Read ESA logs (files, globs, stdin; --follow tails them through rotation), parse them "
         "and deliver every event at least once.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or globs, '-' for stdin (default)")
     add_settings(p.add_argument_group("reading"), SourceConfig)
