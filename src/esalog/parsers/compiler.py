@@ -14,10 +14,10 @@ from typing import Any
 
 from esalog.errors import PackError, SourceLocation
 from esalog.parsers.converters import CONVERTERS, Converter
-from esalog.parsers.engine import CONVERSION_ERRORS, USER_RULE_SECONDS, RuleMatch, RulePattern
 from esalog.parsers.fields import Event, parent_object, split_path
 from esalog.parsers.grok import GrokError, dispatch_key, expand
 from esalog.parsers.kv import compile_kv
+from esalog.parsers.matching import CONVERSION_ERRORS, USER_RULE_SECONDS, RuleMatch, RulePattern
 from esalog.parsers.pack import Pack, Rule
 from esalog.parsers.post import POSTPROCESSORS, PostProcessor
 

@@ -9,10 +9,10 @@ with no literal prefix) are tried, in pack precedence order.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from esalog.errors import PackError, SourceLocation
 from esalog.parsers.fields import Event, get_field, set_field, split_path
@@ -20,41 +20,13 @@ from esalog.parsers.grok import BASE_PATTERNS, GrokError, body_key, body_keys, d
 
 if TYPE_CHECKING:  # the rule compiler and the pack model are imported when a pack is first read (start-up)
     from esalog.parsers.compiler import CompiledRule
+    from esalog.parsers.matching import RuleMatch
     from esalog.parsers.pack import Pack, Rule
 
 #: Re-exported: the dotted-name helpers most callers import from here.
 __all__ = ["CompiledPack", "Event", "get_field", "load_builtin_packs", "set_field", "split_path"]
 
-#: What a converter may raise on text its pattern let through (user packs): the line gets a tagged
-#: event naming the rule and field, never an exception.
-CONVERSION_ERRORS = (ValueError, TypeError, ArithmeticError, LookupError, UnicodeError)
-
 _CACHE_LIMIT = 50_000
-
-
-#: Seconds one rule of a user pack may take to match one line. Python's ``re`` cannot be interrupted, so
-#: user rules (any pattern a user writes: nested quantifiers such as ``(?:x+x+)+y`` take exponential time)
-#: run on the ``regex`` module (``re``-compatible VERSION0 syntax), whose matching stops at a timeout;
-#: a line that exceeds it is kept as an event tagged ``esalog_rule_timeout``. Built-in rules keep ``re``.
-USER_RULE_SECONDS = 0.05
-
-
-class RuleMatch(Protocol):
-    """What the parser reads of a match (``re.Match`` and the ``regex`` module's alike)."""
-
-    def groups(self) -> tuple[str | None, ...]: ...
-
-
-class RulePattern(Protocol):
-    """A rule's compiled pattern: ``re.Pattern`` (built-in rules) or :class:`TimedPattern` (user rules)."""
-
-    @property
-    def pattern(self) -> str: ...
-
-    @property
-    def groupindex(self) -> Mapping[str, int]: ...
-
-    def fullmatch(self, string: str) -> RuleMatch | None: ...
 
 
 class RuleTimeout(Exception):

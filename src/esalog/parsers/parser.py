@@ -15,16 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from esalog.errors import ConfigError
-from esalog.parsers.engine import (
-    CONVERSION_ERRORS,
-    USER_RULE_SECONDS,
-    CompiledPack,
-    Event,
-    RuleMatch,
-    RuleTimeout,
-    load_builtin_packs,
-)
+from esalog.parsers.engine import CompiledPack, Event, RuleTimeout, load_builtin_packs
 from esalog.parsers.header import HeaderParser, iso_utc
+from esalog.parsers.matching import CONVERSION_ERRORS, USER_RULE_SECONDS, RuleMatch
 from esalog.parsers.record import MODULE, PIPELINE_ERROR, Record
 from esalog.schemas import is_declared
 
