@@ -89,3 +89,78 @@ def test_a_worker_that_dies_ends_the_command(inputs: list[Path], tmp_path: Path)
     result = run_cli("parse", "-q", "--workers", "2", str(inputs[2]), str(bad), timeout=60)
     assert result.returncode == 1
     assert f"the worker reading {bad} stopped".encode() in result.stderr
+
+
+# ------------------------------------------------------------------ --stateless: plain files read in parts
+
+
+def _header(offset: int, serial: str) -> str:
+    return ("Mon Nov  2 08:00:00 2026 Info: Begin Logfile\n"
+            f"Mon Nov  2 08:00:00 2026 Info: Version: 15.5.1-055 SN: {serial}\n"
+            f"Mon Nov  2 08:00:00 2026 Info: Time offset from UTC: {offset} seconds\n")
+
+
+@pytest.fixture(scope="module")
+def awkward(tmp_path_factory: pytest.TempPathFactory, inputs: list[Path]) -> list[Path]:
+    """Plain files whose parts must not be read alone: two logs concatenated (a second header, with another
+    time offset and serial number, in the middle), CRLF line ends, a line longer than a part, invalid UTF-8,
+    empty lines, no newline at the end; and a gzip file, which is read whole."""
+    import gzip
+
+    base = tmp_path_factory.mktemp("awkward")
+    body = inputs[0].read_bytes()
+    lines = body.splitlines(keepends=True)
+    concatenated = base / "mail.concatenated.log"
+    concatenated.write_bytes(_header(3600, "AAAA-1111").encode() + b"".join(lines[3:800])
+                             + _header(-18000, "BBBB-2222").encode() + b"".join(lines[800:1600]))
+    odd = base / "mail.odd.log"
+    odd.write_bytes(b"".join(lines[:200]).replace(b"\n", b"\r\n") + b"Mon Nov  2 08:00:09 2026 Info: MID 7 "
+                    + b"x" * 9000 + b"\n\n\xff\xfe broken utf-8\n" + b"".join(lines[200:400]) + b"no newline")
+    packed = base / "mail.packed.log.gz"
+    packed.write_bytes(gzip.compress(b"".join(lines[:300])))
+    return [concatenated, odd, packed, inputs[1]]
+
+
+def _converted(paths: list[Path], workers: int, part_bytes: int, out: Path) -> bytes:
+    """``parse --stateless --workers N`` in this process, with parts of *part_bytes* and a fixed clock (the
+    time of lines that carry none)."""
+    from datetime import UTC, datetime
+
+    from esalog.integrations.convert import convert_parallel
+    from esalog.parsers.config import ParseConfig
+    from esalog.pipeline import PipelineConfig
+    from esalog.tracking.config import TrackingConfig
+
+    config = PipelineConfig(ParseConfig(now=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC)),
+                            TrackingConfig(stateless=True))
+    with out.open("wb") as output:
+        done = convert_parallel(config, tuple(map(str, paths)), workers, output, part_bytes=part_bytes)
+    assert done.counters.lines == done.counters.events == out.read_bytes().count(b"\n")
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("part_bytes", [40, 1000, 7777, 64 * 1024])
+def test_stateless_parts_give_the_output_of_one_worker(awkward: list[Path], part_bytes: int, tmp_path: Path) -> None:
+    """With --stateless, plain files are cut in parts that the workers read side by side: a part that began
+    with another time offset or appliance than the part before it left (the second header of the
+    concatenated log), or that the header reached into (parts shorter than the header), is read again, so
+    the output is byte-identical to one worker's whatever the parts."""
+    alone = _converted(awkward, 1, part_bytes, tmp_path / "out-1.json")
+    assert b'"serial_number":"BBBB-2222"' in alone  # the second header did change the stream
+    assert alone.count(b"\n") == sum(len(p.read_bytes().splitlines()) for p in awkward if p.suffix != ".gz") + 300
+    for workers in (2, 3):
+        assert _converted(awkward, workers, part_bytes, tmp_path / f"out-{workers}.json") == alone
+
+
+def test_stateless_workers_on_a_file_of_several_parts(tmp_path: Path) -> None:
+    """The command itself: a file of several parts gives with --workers 2 what one worker gives."""
+    from esalog.integrations.convert import PART_BYTES
+
+    big = tmp_path / "mail.big.log"
+    write_corpus(big, 90_000, "syslog", seed=5, appliances=2)
+    assert big.stat().st_size > 2 * PART_BYTES
+    one = run_cli("parse", "-q", "--stateless", str(big))
+    two = run_cli("parse", "-q", "--stateless", "--workers", "2", str(big))
+    assert one.returncode == two.returncode == 0
+    assert two.stdout == one.stdout
+    assert two.stdout.count(b"\n") == 90_000

@@ -24,7 +24,7 @@ class ParseCommandConfig:
     workers: int | None = setting(
         None, flag="--workers", metavar="N", parse=integer, check=positive,
         help="parse the input files in N processes, each file on its own (no session state shared between "
-             "files); output stays in input order")
+             "files; with --stateless, plain files in parts too); output stays in input order")
 
     def __post_init__(self) -> None:
         validate(self)

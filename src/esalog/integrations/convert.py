@@ -1,24 +1,27 @@
-"""The batch converter: inputs to NDJSON, in this process or, each file on its own, in N worker processes.
+"""The batch converter: inputs to NDJSON, in this process or over N worker processes.
 
-With workers, each input (file) is parsed whole by one worker process with its own pipeline, flushed at
-the end of that input: inputs do not share session state, so the output does not depend on N. Each
-worker writes its NDJSON to the output itself once the inputs before it are written, keeping it in a
-temporary file until then (see :func:`convert_parallel`).
+With workers, the work is dealt round-robin in input order: each input whole, parsed by one worker with its
+own pipeline and flushed at its end (inputs do not share session state, so the output does not depend on
+N), or with ``--stateless`` parts of plain files. Each worker writes its NDJSON to the output itself once
+the work before it is written, keeping it until then (see :func:`convert_parallel`).
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from esalog.encode import encode_lines
 from esalog.errors import ConfigError, EsalogError
+from esalog.parsers.parser import Settled
 from esalog.parsers.record import Record
 from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline, build_stages
-from esalog.sources.files import expand_paths
-from esalog.sources.reader import Batch, Source, SourceConfig
+from esalog.sources.files import GZIP_MAGIC, expand_paths
+from esalog.sources.reader import Batch, Part, Source, SourceConfig
 
 if TYPE_CHECKING:  # multiprocessing is imported by --workers only (start-up)
     from multiprocessing.connection import Connection
@@ -30,6 +33,9 @@ FLUSH_BATCH = 512
 #: Bytes a waiting worker gathers (copied into one buffer it keeps) before writing them to its temporary
 #: file in one go: a few large writes cost the file system about half as much per byte as many small ones.
 KEEP_CHUNK = 1 << 20
+#: Bytes of a plain file in one unit of work of ``--workers --stateless`` (a waiting worker keeps the NDJSON of
+#: one in memory: about three times as much).
+PART_BYTES = 4 << 20
 #: Bytes sent from a temporary file at a time.
 SEND_CHUNK = 1 << 20
 
@@ -118,26 +124,58 @@ class _OutputFailed(Exception):
     """Writing the output failed in a worker: the parent raises it again as the OSError it was."""
 
 
-class _Output:
-    """A worker's side of its output: a temporary file until its input's turn comes (the parent says so on
-    *channel* once the inputs before it are written), then the output itself (the parent's file
-    descriptor, inherited): what the file kept first, then the rest as it comes."""
+class _Waiting:
+    """A worker's side of the output of one unit of work: kept until the unit's turn comes (the parent says
+    so on *channel* once the units before it are written), then written straight to the output (the
+    parent's file descriptor, inherited): what was kept first, then the rest as it comes."""
 
-    def __init__(self, kept: int, target: int, channel: Connection) -> None:
-        self.kept = kept
+    def __init__(self, target: int, channel: Connection) -> None:
         self.target = target
         self.channel = channel
-        self.kept_bytes = 0
-        self.buffer = bytearray(KEEP_CHUNK)  # what goes to the file next, in one write
-        self.filled = 0
         self.direct = False
 
     def write(self, data: bytes) -> None:
         if not self.direct and self.channel.poll():
             self.hand_over()
         if self.direct:
-            self._out(data)
-            return
+            _out(self.target, data)
+        else:
+            self.keep(data)
+
+    def hand_over(self) -> None:
+        """Its turn: what it kept goes to the output; what follows goes there straight."""
+        try:
+            handed: Handed = self.channel.recv()
+        except EOFError:  # the parent is gone: nobody reads the rest
+            raise SystemExit(1) from None
+        self.direct = True
+        self.release(handed)
+
+    def finish(self) -> None:
+        """Its lines are read: wait for its turn, if it has not come, and hand over."""
+        if not self.direct:
+            self.hand_over()
+
+    def keep(self, data: bytes) -> None:
+        """Keep *data* until the turn."""
+        raise NotImplementedError
+
+    def release(self, handed: Handed) -> None:
+        """Write what was kept (*handed*: what the unit before handed on)."""
+        raise NotImplementedError
+
+
+class _Output(_Waiting):
+    """An input read whole keeps its output in a temporary file (*kept*), gathered in large writes."""
+
+    def __init__(self, kept: int, target: int, channel: Connection) -> None:
+        super().__init__(target, channel)
+        self.kept = kept
+        self.kept_bytes = 0
+        self.buffer = bytearray(KEEP_CHUNK)  # what goes to the file next, in one write
+        self.filled = 0
+
+    def keep(self, data: bytes) -> None:
         size = len(data)
         if self.filled + size > KEEP_CHUNK:
             self._keep()
@@ -154,13 +192,7 @@ class _Output:
         self.kept_bytes += self.filled
         self.filled = 0
 
-    def hand_over(self) -> None:
-        """Its turn: what it kept and what its buffer holds, to the output; what follows goes there straight."""
-        try:
-            self.channel.recv()  # the turn
-        except EOFError:  # the parent is gone: nobody reads the rest
-            raise SystemExit(1) from None
-        self.direct = True
+    def release(self, handed: Handed) -> None:
         sent = 0
         while sent < self.kept_bytes:
             try:
@@ -168,55 +200,151 @@ class _Output:
             except OSError as exc:
                 raise _OutputFailed(exc.errno, exc.strerror) from None
         if self.filled:
-            self._out(memoryview(self.buffer)[:self.filled])
+            _out(self.target, memoryview(self.buffer)[:self.filled])
         self.buffer = bytearray()
 
-    def finish(self) -> None:
-        """Its input is read: wait for its turn, if it has not come, and hand over."""
-        if not self.direct:
-            self.hand_over()
 
-    def _out(self, data: bytes | memoryview) -> None:
-        try:
-            write_all(self.target, data)
-        except OSError as exc:
-            raise _OutputFailed(exc.errno, exc.strerror) from None
+class _Redo(Exception):
+    """A part's turn came, and the part before it did not end where it began or left the stream otherwise than
+    it guessed: it is read again from *next_offset* with the stream as *settled* says."""
+
+    def __init__(self, next_offset: int, settled: Settled | None) -> None:
+        super().__init__(next_offset)
+        self.next_offset = next_offset
+        self.settled = settled
 
 
-def _worker(pipeline: Pipeline, config: PipelineConfig, path: str, output: _Output) -> None:
-    """In a worker process (forked, the parent's packs already loaded): *path*'s NDJSON to *output*, then
-    ``("done", Converted)``, ``("error", message)`` or ``("unwritable", (errno, strerror))`` to the parent
-    on its channel (it exits at its turn if the parent is gone)."""
-    outcome: tuple[str, object]
+class _PartOutput(_Waiting):
+    """A part keeps its output in memory (a part is a few megabytes). At its turn it checks the part before it
+    against what it assumed, and raises :class:`_Redo` when that was wrong."""
+
+    def __init__(self, target: int, channel: Connection, part: Part) -> None:
+        super().__init__(target, channel)
+        self.part = part
+        self.kept: list[bytes] = []
+
+    def keep(self, data: bytes) -> None:
+        self.kept.append(data)
+
+    def release(self, handed: Handed) -> None:
+        kept, self.kept = self.kept, []
+        part = self.part
+        if handed is not None and handed != (part.first, part.guessed):
+            raise _Redo(*handed)
+        for data in kept:
+            _out(self.target, data)
+
+
+#: What a part hands on to the next part of its file: where its lines ended, and how it left the stream.
+Handed = tuple[int, "Settled | None"] | None
+#: A unit of work of ``--workers``: an input read whole (its path), or a part of a plain file.
+Unit = str | Part
+
+
+def _out(target: int, data: bytes | memoryview) -> None:
+    try:
+        write_all(target, data)
+    except OSError as exc:
+        raise _OutputFailed(exc.errno, exc.strerror) from None
+
+
+def _worker(pipeline: Pipeline, config: PipelineConfig, units: list[Unit], target: int, channel: Connection) -> None:
+    """In a worker process (forked, the parent's packs already loaded): each of its units in turn, its NDJSON
+    written to *target* at the unit's turn, then ``("done", Converted, Handed)``, ``("error", message)`` or
+    ``("unwritable", (errno, strerror))`` on *channel* (it exits at a turn if the parent is gone)."""
+    for unit in units:
+        outcome = _run_unit(pipeline, config, unit, target, channel)
+        channel.send(outcome)
+        if outcome[0] != "done":
+            return
+
+
+def _run_unit(pipeline: Pipeline, config: PipelineConfig, unit: Unit, target: int,
+              channel: Connection) -> tuple[str, object] | tuple[str, object, Handed]:
+    def fresh() -> Pipeline:
+        made = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
+        made.core = pipeline.core
+        return made
+
     try:
         try:
-            fresh = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
-            fresh.core = pipeline.core
-            outcome = ("done", convert(fresh, (path,), output.write))
+            if isinstance(unit, str):
+                import tempfile
+
+                with tempfile.TemporaryFile() as kept:
+                    whole = _Output(kept.fileno(), target, channel)
+                    converted = convert(fresh(), (unit,), whole.write)
+                    whole.finish()
+                return "done", converted, None
+            side = _PartOutput(target, channel, unit)
+            try:
+                converted = convert_part(fresh(), unit, side.write)
+                side.finish()
+            except _Redo as redo:  # read again, straight to the output: its turn has come
+                unit = Part(unit.path, redo.next_offset, unit.end, redo.settled)
+                converted = convert_part(fresh(), unit, side.write)
+            return "done", converted, (unit.next_offset, unit.settled_after)
         except EsalogError as exc:  # re-raised in the parent as a plain error
-            outcome = ("error", str(exc))
-        output.finish()
+            return "error", str(exc)
     except _OutputFailed as exc:
-        outcome = ("unwritable", exc.args)
-    output.channel.send(outcome)
+        return "unwritable", exc.args
 
 
-def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: int, output: BinaryIO) -> Converted:
-    """Parse each input on its own over *workers* processes, writing to *output* in input order as results
-    stream in.
+def convert_part(pipeline: Pipeline, part: Part, write: Write) -> Converted:
+    """Parse the lines of *part* through *pipeline* and write their NDJSON with *write*."""
+    source = Source(pipeline, SourceConfig(paths=(part.path,)), encoded=True)
+    for batch in source.read_part(part):
+        write(batch.ndjson if batch.ndjson is not None else encode_lines(batch.records))
+    return Converted(pipeline.counters, source.damaged)
 
-    One process per input, at most *workers* at once, started in input order. The worker of the input
-    being written writes its NDJSON straight to *output* (its file descriptor, shared with the parent);
-    the ones behind it write theirs to a temporary file meanwhile, which they send on when their turn
-    comes (``sendfile``) before writing straight too. No worker waits for another, and memory stays
-    bounded. *output* must have a file descriptor (the command's output file or stdout).
+
+def work_units(files: list[str], part_bytes: int | None) -> list[Unit]:
+    """The work in input order: each input whole or, with *part_bytes*, a plain file longer than that in parts
+    of about that many bytes (the last one reads to the end, however far the file has grown)."""
+    units: list[Unit] = []
+    for path in files:
+        size = _plain_size(path) if part_bytes else None
+        if part_bytes is None or size is None or size <= part_bytes:
+            units.append(path)
+            continue
+        starts = range(0, size, part_bytes)
+        units += [Part(path, start, start + part_bytes) for start in starts[:-1]]
+        units.append(Part(path, starts[-1], sys.maxsize))
+    return units
+
+
+def _plain_size(path: str) -> int | None:
+    """The size of *path* when it is a plain (not gzip) regular file, else None."""
+    try:
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode) or handle.read(2) == GZIP_MAGIC:
+                return None
+            return os.fstat(handle.fileno()).st_size
+    except OSError:
+        return None  # the reader says why, in its turn
+
+
+def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: int, output: BinaryIO,
+                     part_bytes: int = PART_BYTES) -> Converted:
+    """Parse the inputs over *workers* processes, writing to *output* in input order as results stream in.
+
+    The work (:func:`work_units`) is each input whole; with ``--stateless``, which keeps no state from line to
+    line, a plain file is cut in parts of *part_bytes*. The units are dealt round-robin to the workers, in
+    input order. The worker of the unit being written writes its NDJSON straight to *output* (its file
+    descriptor, shared with the parent); the others keep theirs meanwhile (a part in memory, a whole input in
+    a temporary file, sent with ``sendfile``) until their turn comes. A part starts with the stream as the
+    file's header leaves it; at its turn it is checked against where the part before it ended and how it
+    left the stream (a header line further down: then it is read again from there), so the output is the
+    same for any N. Memory stays bounded. *output* must have a file descriptor (the command's output file
+    or stdout).
     """
     files = expand_paths(paths)
     if "-" in files:
         raise ConfigError("--workers reads files: give file names or globs, not stdin ('-')")
     pipeline = build_pipeline(config)  # packs loaded once: the workers are forked from here
+    units = work_units(files, part_bytes if config.tracking.stateless else None)
     total = Converted()
-    if workers <= 1 or len(files) == 1:
+    if workers <= 1 or len(units) == 1:
         for path in files:
             fresh = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
             fresh.core = pipeline.core
@@ -227,56 +355,57 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     from multiprocessing import get_context
 
     context = get_context("fork")
-    running: list[_Running] = []
-    queue = list(files)
-    queue.reverse()
+    crew = [_Worker(context, pipeline, config, units[k::workers], target) for k in range(min(workers, len(units)))]
+    handed: Handed = None
+    finished = False
     try:
-        while queue or running:
-            while queue and len(running) < workers:
-                running.append(_Running(context, pipeline, config, queue.pop(), target))
-            total.add(running[0].write_to())
-            running.pop(0).close()
+        for index, unit in enumerate(units):
+            converted, handed = crew[index % len(crew)].turn(unit, handed if isinstance(unit, Part) and unit.start
+                                                            else None)
+            total.add(converted)
+        finished = True
     finally:
-        for worker in running:
-            worker.process.kill()
-            worker.close()
+        for worker in crew:
+            worker.close(stop=not finished)
     return total
 
 
-class _Running:
-    """One worker process, seen from the parent: its temporary file and its channel (its turn, its outcome)."""
+class _Worker:
+    """One worker process, seen from the parent: its channel (the turns of its units, their outcomes)."""
 
-    def __init__(self, context: Any, pipeline: Pipeline, config: PipelineConfig, path: str, target: int) -> None:
-        import tempfile
-
-        self.path = path
-        self.kept = tempfile.TemporaryFile()
+    def __init__(self, context: Any, pipeline: Pipeline, config: PipelineConfig, units: list[Unit],
+                 target: int) -> None:
         self.channel, worker_end = context.Pipe()
-        side = _Output(self.kept.fileno(), target, worker_end)
-        self.process: BaseProcess = context.Process(target=_worker, args=(pipeline, config, path, side), daemon=True)
+        self.process: BaseProcess = context.Process(target=_worker, args=(pipeline, config, units, target,
+                                                                          worker_end), daemon=True)
         self.process.start()
         worker_end.close()  # the worker holds the only other end: its exit ends the channel
 
-    def write_to(self) -> Converted:
-        """Its input's turn: the worker writes what it kept, then the rest, to the output; its counters
-        (EsalogError when the worker died, ConfigError when it failed, OSError when the output did)."""
+    def turn(self, unit: Unit, handed: Handed) -> tuple[Converted, Handed]:
+        """*unit*'s turn (*handed*: what the part before it handed on): the worker writes its NDJSON; its
+        counters and what it hands on (EsalogError when the worker died, ConfigError when it failed, OSError
+        when the output did)."""
+        path = unit if isinstance(unit, str) else unit.path
         try:
-            self.channel.send("turn")
-            kind, payload = self.channel.recv()
+            self.channel.send(handed)
+            outcome = self.channel.recv()
         except (EOFError, OSError):  # the channel's other end closed: the worker is gone
             self.process.join()
-            raise EsalogError(f"the worker reading {self.path} stopped (exit code {self.process.exitcode})") from None
-        self.process.join()
+            raise EsalogError(f"the worker reading {path} stopped (exit code {self.process.exitcode})") from None
+        kind, payload = outcome[0], outcome[1]
         if kind == "unwritable":
             raise OSError(*payload)
         if kind == "error":
             raise ConfigError(str(payload))
         assert isinstance(payload, Converted)
-        return payload
+        return payload, outcome[2]
 
-    def close(self) -> None:
+    def close(self, *, stop: bool) -> None:
+        """Wait for the process to end (*stop*: end it at once, a failure elsewhere ended the command)."""
+        if stop:
+            self.process.kill()
+        self.process.join()
         self.channel.close()
-        self.kept.close()
 
 
 def _send(target: int, source: int, offset: int, count: int) -> int:

@@ -51,6 +51,10 @@ def _derive(record: Record, rule: CompiledRule) -> None:
             record.set("related.ip", [source_ip, destination_ip])
 
 
+#: A stream's state after its header (:meth:`Stream.settled`): its time offset and the observers it changed.
+Settled = tuple[int | None, dict[str | None, dict[str, Any]]]
+
+
 class Stream:
     """Per-input state the log itself declares: clock settings and appliance identity."""
 
@@ -74,11 +78,7 @@ class Stream:
         """The observer object of *hostname* (shared by its events; replaced, never mutated)."""
         obs = self.observers.get(hostname)
         if obs is None:
-            obs = dict(BASE_OBSERVER)
-            name = hostname or self.host
-            if name:
-                obs["hostname"] = name
-            self.observers[hostname] = obs
+            obs = self.observers[hostname] = self._plain_observer(hostname)
         return obs
 
     def appliance(self, hostname: str | None) -> str:
@@ -92,6 +92,32 @@ class Stream:
     def update_observer(self, hostname: str | None, **facts: Any) -> None:
         self.observers[hostname] = {**self.observer(hostname), **facts}
         self.appliances.pop(hostname, None)
+
+    def settled(self) -> Settled | None:
+        """What the later lines of this input are read with: the time offset, and the observers its header
+        lines changed (each other one is made the same way again on demand). None while the input's header
+        lasts: its lines wait for the time offset that follows them."""
+        if self.early is not None:
+            return None
+        changed = {host: obs for host, obs in self.observers.items() if obs != self._plain_observer(host)}
+        return self.header.utc_offset, changed
+
+    def settle(self, settled: Settled) -> None:
+        """Read the later lines as *settled* (another reader's :meth:`settled` at this point of the input) says."""
+        offset, changed = settled
+        if offset is not None:
+            self.header.set_utc_offset(offset)
+        self.observers = dict(changed)
+        self.appliances = {}
+        self.early = None
+        self.native = None
+
+    def _plain_observer(self, hostname: str | None) -> dict[str, Any]:
+        obs = dict(BASE_OBSERVER)
+        name = hostname or self.host
+        if name:
+            obs["hostname"] = name
+        return obs
 
     def syslog(self, priority: int | None, hostname: str | None, appname: str | None) -> dict[str, Any]:
         """ECS ``log.syslog`` of a line (shared by the lines with the same facts: never mutated)."""

@@ -15,13 +15,14 @@ from __future__ import annotations
 import glob
 import os
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from esalog.digest import hex_digest
 from esalog.errors import ConfigError
-from esalog.parsers.parser import Stream
+from esalog.parsers.parser import Settled, Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
 from esalog.settings import at_least, number, positive, setting, validate
@@ -118,6 +119,26 @@ class BatchLine:
     last: bool  # the batch's last line
 
 
+@dataclass(slots=True)
+class Part:
+    """A span of a plain file read on its own (``parse --workers``): the lines that start from ``start`` up
+    to ``end``, and past it while the file's header lasts.
+
+    ``settled`` is how the lines before it left the stream (:meth:`Stream.settled`), when known; else the
+    file's header is read again, and ``guessed`` says what that gave. Reading it sets ``first`` (where its
+    first line starts), ``next_offset`` (just after its last line) and ``settled_after``.
+    """
+
+    path: str
+    start: int
+    end: int
+    settled: Settled | None = None
+    guessed: Settled | None = None
+    first: int = 0
+    next_offset: int = 0
+    settled_after: Settled | None = None
+
+
 class Source:
     """Turns paths into batches of parsed lines; ``stop`` ends reading at the next batch boundary.
 
@@ -201,6 +222,40 @@ class Source:
             if path != "-":
                 handle.close()
 
+    def read_part(self, part: Part) -> Iterator[Batch]:
+        """The batches of the lines of *part* (see :class:`Part`), read as if the lines before it had been."""
+        try:
+            handle, compressed = open_input(part.path)
+        except OSError as exc:
+            raise ConfigError(f"cannot read {part.path!r}: {exc.strerror or exc}") from None
+        try:
+            source = identify(part.path, handle, compressed)
+            stream = self.pipeline.open_stream(source.name)
+            start = part.start
+            if start:
+                if part.settled is not None:
+                    stream.settle(part.settled)
+                else:
+                    self._replay_header(handle, stream, start, until_settled=True)
+                    part.guessed = stream.settled()
+                start = _line_start(handle, start)
+            handle.seek(start)
+            part.first = part.next_offset = start
+            blocks: Iterator[Block] = read_blocks(handle, start_offset=start, decode=not self.core)
+            if self.core:
+                blocks = _grouped(blocks, stream)
+            for block in blocks:
+                if stream.early is None and block.damage is None:
+                    if block.offset >= part.end:
+                        break
+                    if block.next_offset > part.end:
+                        block = _lines_before(block, part.end)
+                yield self._batch(source, stream, block)
+                part.next_offset = block.next_offset
+            part.settled_after = stream.settled()
+        finally:
+            handle.close()
+
     def _replay_from(self, file_id: FileId, start: int) -> int | None:
         """Where to start reading *file_id* for the saved tracker state when it stops before *start*."""
         checkpoint = self.checkpoint
@@ -238,14 +293,15 @@ class Source:
         counters.events += 1
         return Batch(source, [record], [1], [block.offset], block.offset, [""], block.first_number)
 
-    def _replay_header(self, handle: BinaryIO, stream: Stream, upto: int) -> None:
-        """Parse (without handing on) the first lines before *upto*: the time offset and the appliance."""
+    def _replay_header(self, handle: BinaryIO, stream: Stream, upto: int, *, until_settled: bool = False) -> None:
+        """Parse (without handing on) the first lines before *upto*: the time offset and the appliance (with
+        *until_settled*, only until the header is over)."""
         handle.seek(0)
         limit = min(upto, HEADER_REPLAY_BYTES)
         offset = 0
         for block in read_blocks(handle, block_bytes=min(limit, 64 * 1024)):
             for index, text in enumerate(block.texts):
-                if offset >= limit:
+                if offset >= limit or (until_settled and stream.early is None):
                     return
                 self.pipeline.parser.parse(text, stream)
                 offset += block.size(index)
@@ -486,6 +542,28 @@ def _grouped(blocks: Iterator[Block], stream: Stream) -> Iterator[Block]:
             pending, size = [], 0
     if pending:
         yield join_blocks(pending)
+
+
+def _line_start(handle: BinaryIO, offset: int) -> int:
+    """The offset of the first line of a plain file that starts at *offset* or after it."""
+    handle.seek(offset - 1)
+    if handle.read(1) != b"\n":
+        while True:  # the rest of the line that *offset* cuts, a bounded read at a time
+            rest = handle.readline(1 << 20)
+            if not rest or rest.endswith(b"\n"):
+                break
+    return handle.tell()
+
+
+def _lines_before(block: Block, end: int) -> Block:
+    """The lines of *block* that start before *end*."""
+    offsets = block.offsets()
+    count = bisect_left(offsets, end)
+    next_offset = offsets[count] if count < len(offsets) else block.next_offset
+    return Block(block.raws[:count], block.texts[:count],
+                 {index: found for index, found in block.problems.items() if index < count},
+                 {index: size for index, size in block.sizes.items() if index < count},
+                 block.offset, next_offset, block.first_number)
 
 
 def _skip_to(handle: BinaryIO, offset: int, compressed: bool) -> None:
