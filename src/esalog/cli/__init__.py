@@ -13,7 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from esalog import __version__, native
 from esalog.errors import EXIT_FAILURE, EXIT_OK, EsalogError, exit_code
@@ -48,14 +48,33 @@ def io_error_text(exc: OSError) -> str:
     return f"{exc.filename}: {why}" if exc.filename else why
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the command and where its options are listed, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _CommandParser(_Parser):
+    """A command's parser: an argument it does not know is refused by it, under its own name (argparse would
+    leave it to the top-level parser, whose usage names no command)."""
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        known, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return known, extras
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line; with *argv* naming a command, only that command's module is loaded."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="esalog",
         description="Parse, track and ship Cisco Secure Email Gateway (ESA) mail logs as ECS-like JSON.",
     )
     parser.add_argument("--version", action=_Version)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser)
     wanted = COMMANDS.get(argv[0]) if argv else None
     for name in dict.fromkeys(COMMANDS.values()):
         if wanted is None or name == wanted:

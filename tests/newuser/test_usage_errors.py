@@ -1,0 +1,54 @@
+"""A new user's mistyped command line: argparse's own refusals (an option the command does not have, a
+value not among the choices, a missing argument) are one line naming the command and pointing at its
+``--help``, exit 2, not a usage dump above the error, and never the top-level usage for a command's option.
+And ``splunk-app build`` says where the app goes next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from esalog import __version__
+from tests.conftest import run_cli
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["report", "--workers", "2", "mail.log"],
+     "esalog report: error: unrecognized arguments: --workers (see 'esalog report --help')"),
+    (["parse", "--bogus"], "esalog parse: error: unrecognized arguments: --bogus (see 'esalog parse --help')"),
+    (["patterns", "coverage", "--nope", "x"],
+     "esalog patterns coverage: error: unrecognized arguments: --nope (see 'esalog patterns coverage --help')"),
+    (["ship", "--to", "foo"],
+     "esalog ship: error: argument --to: invalid choice: 'foo' (choose from 'stdout', 'file', 'hec', 'es') "
+     "(see 'esalog ship --help')"),
+    (["report"], "esalog report: error: the following arguments are required: PATH (see 'esalog report --help')"),
+    (["splunk-app"],
+     "esalog splunk-app: error: the following arguments are required: ACTION (see 'esalog splunk-app --help')"),
+])
+def test_a_usage_error_is_one_line_naming_the_command(args: list[str], line: str) -> None:
+    proc = run_cli(*args, input=b"")
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines() == [line]
+    assert proc.stdout == b""
+
+
+def test_help_still_prints_the_usage() -> None:
+    proc = run_cli("report", "--help")
+    assert proc.returncode == 0 and proc.stdout.decode().startswith("usage: esalog report ")
+
+
+def test_splunk_app_build_says_what_to_do_with_the_app(tmp_path: Path) -> None:
+    """stdout: the three paths (for scripts); stderr: one line on where the .spl goes and how, as the README's
+    Splunk steps 5 and 6 say."""
+    out = tmp_path / "dist"
+    proc = run_cli("splunk-app", "build", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    spl = out / f"TA-esalog-{__version__}.spl"
+    assert proc.stdout.decode().splitlines() == [str(out / "TA-esalog"), str(out / f"TA-esalog-{__version__}.tgz"),
+                                                 str(spl)]
+    (hint,) = proc.stderr.decode().splitlines()
+    assert f"$SPLUNK_HOME/bin/splunk install app {spl}" in hint and "heavy forwarder" in hint
+    assert "esalog://" in hint and spl.is_file()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert f"`$SPLUNK_HOME/bin/splunk install app dist/TA-esalog-{__version__}.spl`" in readme
