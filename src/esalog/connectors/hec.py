@@ -201,6 +201,7 @@ class HecSink(HttpSink):
                                 for dataset, sourcetype in config.sourcetypes.items()}
         # message summaries are JSON in either mode, under the sourcetype the Splunk app maps to CIM Email
         self._fixed_summary = self._envelope(config, config.sourcetype or SUMMARY_SOURCETYPE)
+        self._no_ack_warned: set[str] = set()  # endpoints that answered --hec-ack without an ackId
 
     @staticmethod
     def _envelope(config: HecConfig, sourcetype: str) -> bytes:
@@ -277,6 +278,11 @@ class HecSink(HttpSink):
             if endpoint.channel is not None and "ackId" in body:
                 return Pending((self.pool.endpoints.index(endpoint), int(body["ackId"])))
             if code == 0 or body.get("text") == "Success":
+                if endpoint.channel is not None and endpoint.base_url not in self._no_ack_warned:
+                    self._no_ack_warned.add(endpoint.base_url)
+                    warn(f"--hec-ack: HEC at {endpoint.base_url} answered without an ackId: indexer "
+                         "acknowledgement is off for this token, so events count as delivered once HEC accepts "
+                         "them; enable indexer acknowledgement on the token, or drop --hec-ack")
                 return Delivered()
             return Retry(f"HEC {endpoint.base_url} answered HTTP {status} without HEC's success body "
                          f"({response_reason(response, 120)}): not counted as delivered")

@@ -1,16 +1,20 @@
 """A new user's mistyped command line: argparse's own refusals (an option the command does not have, a
 value not among the choices, a missing argument) are one line naming the command and pointing at its
 ``--help``, exit 2, not a usage dump above the error, and never the top-level usage for a command's option.
-And ``splunk-app build`` says where the app goes next."""
+And ``splunk-app build`` says where the app goes next; ``--hec-ack`` on a token without acknowledgement says
+that nothing is confirmed as indexed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from esalog import __version__
+from esalog.testing import FakeHEC
 from tests.conftest import run_cli
+from tests.connectors.conftest import write_log
 
 
 @pytest.mark.parametrize(("args", "line"), [
@@ -52,3 +56,26 @@ def test_splunk_app_build_says_what_to_do_with_the_app(tmp_path: Path) -> None:
     assert "esalog://" in hint and spl.is_file()
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert f"`$SPLUNK_HOME/bin/splunk install app dist/TA-esalog-{__version__}.spl`" in readme
+
+
+@pytest.mark.parametrize("server_acks", [False, True])
+def test_hec_ack_on_a_token_without_acknowledgement_is_said(tmp_path: Path, server_acks: bool) -> None:
+    """``--hec-ack`` against a token with indexer acknowledgement off: HEC answers success without an
+    ``ackId``, so nothing is confirmed as indexed; one warning says so (once), the events still count as
+    delivered. With acknowledgement on, no such warning."""
+    log = write_log(tmp_path / "mail.@20261102T080000.s", 30)
+    with FakeHEC(token="t0k3n-abc", ack=server_acks) as hec:
+        proc = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--hec-ack", "--hec-ack-interval", "0.2",
+                       "--batch-events", "10", "--stats", str(log), env={"ESALOG_HEC_TOKEN": "t0k3n-abc"})
+        assert hec.count == 30
+    assert proc.returncode == 0, proc.stderr
+    stderr = proc.stderr.decode()
+    assert "t0k3n-abc" not in stderr
+    warnings = [line for line in stderr.splitlines() if "answered without an ackId" in line]
+    if server_acks:
+        assert warnings == []
+    else:
+        assert warnings == [f"esalog: warning: --hec-ack: HEC at {hec.url} answered without an ackId: indexer "
+                            "acknowledgement is off for this token, so events count as delivered once HEC "
+                            "accepts them; enable indexer acknowledgement on the token, or drop --hec-ack"]
+    assert json.loads(stderr.splitlines()[-1])["acknowledged"] == 30
