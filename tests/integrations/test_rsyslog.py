@@ -116,6 +116,7 @@ class Rsyslog:
     port: int
     tailed: Path
     diag: Callable[[], str]
+    pidfile: Path
 
 
 @pytest.fixture
@@ -184,7 +185,7 @@ def rsyslog(tmp_path: Path) -> Iterator[Rsyslog]:
             return "probe udp" in text and "probe tcp" in text
 
         wait_for(probed, "rsyslogd's UDP and TCP inputs", 30, diag)
-        yield Rsyslog(out, port, tailed, diag)
+        yield Rsyslog(out, port, tailed, diag, pidfile)
     finally:
         pid = int(pidfile.read_text().strip()) if pidfile.exists() else proc.pid
         os.kill(pid, signal.SIGTERM)
@@ -274,3 +275,22 @@ def test_rsyslog_pipes_every_line_through_esalog_filter(rsyslog: Rsyslog) -> Non
     # esalog said nothing on stderr on either side (mmexternal would mix it into the replies)
     for name in ("omprog-esalog.err", "omprog.stderr"):
         assert not (out / name).exists() or (out / name).read_text() == "", rsyslog.diag()
+
+
+def test_sighup_to_rsyslogd_makes_the_omprog_filter_reopen_its_output(rsyslog: Rsyslog) -> None:
+    """The example's ``hup.signal="HUP"``: logrotate renames the omprog output and HUPs rsyslogd; the
+    filter gets the signal and the next line goes to a new file of the configured name."""
+    out = rsyslog.out
+    omprog_out, rotated = out / "omprog.ndjson", out / "omprog.ndjson.1"
+    first, second = UDP_LINES[0], UDP_LINES[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(as_syslog(first).encode(), ("127.0.0.1", rsyslog.port))
+        wait_for(lambda: len(line_events(omprog_out)) >= 1, "the first line", 30, rsyslog.diag)
+        omprog_out.rename(rotated)
+        os.kill(int(rsyslog.pidfile.read_text().strip()), signal.SIGHUP)
+        time.sleep(1)  # rsyslog forwards the HUP to its omprog child
+        udp.sendto(as_syslog(second).encode(), ("127.0.0.1", rsyslog.port))
+        wait_for(lambda: len(line_events(omprog_out)) >= 1, "the line after SIGHUP in a new file", 30,
+                 rsyslog.diag)
+    assert [e["event"]["original"] for e in line_events(rotated)] == [as_syslog(first)]
+    assert [e["event"]["original"] for e in line_events(omprog_out)] == [as_syslog(second)]
