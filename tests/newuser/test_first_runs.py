@@ -2,11 +2,12 @@
 value not among the choices, a missing argument) are one line naming the command and pointing at its
 ``--help``, exit 2, not a usage dump above the error, and never the top-level usage for a command's option.
 And ``splunk-app build`` says where the app goes next; ``--hec-ack`` on a token without acknowledgement says
-that nothing is confirmed as indexed."""
+that nothing is confirmed as indexed; a refused connection is said in the operating system's words."""
 
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,28 @@ def test_hec_ack_on_a_token_without_acknowledgement_is_said(tmp_path: Path, serv
                             "acknowledgement is off for this token, so events count as delivered once HEC "
                             "accepts them; enable indexer acknowledgement on the token, or drop --hec-ack"]
     assert json.loads(stderr.splitlines()[-1])["acknowledged"] == 30
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("setup", [True, False])
+def test_a_refused_connection_is_said_plainly(tmp_path: Path, setup: bool) -> None:
+    """A wrong port: the reason is the operating system's (``[Errno 111] Connection refused``), not
+    requests' nested ``HTTPConnectionPool(...): Max retries exceeded ... NewConnectionError(...)`` reprs."""
+    log = write_log(tmp_path / "mail.@20261102T080000.s", 10)
+    url = f"http://127.0.0.1:{closed_port()}"
+    proc = run_cli("ship", "--to", "es", "--es-url", url, *(["--es-setup"] if setup else []), "--retry-budget", "1",
+                   "--retry-initial", "0.1", "-q", str(log))
+    assert proc.returncode == 1
+    stderr = proc.stderr.decode()
+    reason = f"{url}: cannot connect: [Errno 111] Connection refused"
+    if setup:
+        assert stderr.splitlines()[-1] == f"esalog: error: --es-setup failed: {reason}"
+    else:
+        assert "  reason: gave up after " in stderr and stderr.rstrip().endswith(reason), stderr
+    assert "Max retries" not in stderr and "NewConnectionError" not in stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import re
 import socket
 import threading
 import time
@@ -349,7 +350,16 @@ def response_reason(response: requests.Response, limit: int = 300) -> str:
     return f"HTTP {response.status_code}: {text[:limit]}" if text else f"HTTP {response.status_code}"
 
 
+#: the operating system's reason inside requests' nested connection errors (``[Errno 111] Connection refused``)
+_OS_REASON = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
+
+
 def transport_reason(endpoint: Endpoint, exc: Exception) -> str:
+    """``URL: cannot connect: [Errno 111] Connection refused`` for a refused or unresolvable address (not
+    requests' three nested reprs); any other transport error by its type and text."""
+    found = _OS_REASON.search(str(exc)) if isinstance(exc, requests.ConnectionError) else None
+    if found is not None:
+        return f"{endpoint.base_url}: cannot connect: {found.group(0).strip()}"
     return f"{endpoint.base_url}: {type(exc).__name__}: {exc}"
 
 
