@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from esalog import __version__
+from esalog.schemas import validator
 from esalog.testing import FakeHEC
 from tests.conftest import run_cli
 from tests.connectors.conftest import write_log
@@ -105,3 +106,44 @@ def test_a_refused_connection_is_said_plainly(tmp_path: Path, setup: bool) -> No
     else:
         assert "  reason: gave up after " in stderr and stderr.rstrip().endswith(reason), stderr
     assert "Max retries" not in stderr and "NewConnectionError" not in stderr
+
+
+SERIAL = "Mon Nov  2 08:00:00 2026 Info: Version: 15.5.1-055 SN: 4229C1A2B3C4D5E6F7A8-0B1C\n"
+DAY_ONE = SERIAL + """\
+Mon Nov  2 08:00:00 2026 Info: New SMTP ICID 31 interface Data 1 (10.0.0.1) address 192.0.2.31 reverse dns host a.example.com verified yes
+Mon Nov  2 08:00:01 2026 Info: Start MID 18 ICID 31
+Mon Nov  2 08:00:01 2026 Info: MID 18 ICID 31 From: <a@example.com>
+"""
+DAY_TWO = SERIAL.replace("Mon Nov  2", "Tue Nov  3") + """\
+Tue Nov  3 08:00:00 2026 Info: New SMTP ICID 40 interface Data 1 (10.0.0.1) address 198.51.100.40 reverse dns host b.example.net verified yes
+Tue Nov  3 08:00:01 2026 Info: Start MID 18 ICID 40
+Tue Nov  3 08:00:01 2026 Info: MID 18 ICID 40 From: <b@example.net>
+Tue Nov  3 08:00:02 2026 Info: Message finished MID 18 done
+"""
+
+
+def test_a_mid_started_again_on_another_connection_is_a_new_message(tmp_path: Path) -> None:
+    """Two files of one appliance (same serial number), the first ending with MID 18 open, the second
+    starting MID 18 again on another connection: the new message takes nothing from the old one (its
+    lines carry their own connection's source.ip), and the old one is summarised as incomplete,
+    ``end_reason: mid_reused``, when the new one starts."""
+    first, second = tmp_path / "mail.@20261102T080000.s", tmp_path / "mail.@20261103T080000.s"
+    first.write_text(DAY_ONE)
+    second.write_text(DAY_TWO)
+    proc = run_cli("parse", "--summaries", "-q", str(first), str(second))
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    mid_18 = [e for e in events if e["cisco"]["esa"].get("mid") == 18]
+    assert [e["event"]["action"] for e in mid_18] == ["message-started", "envelope-from",  # day one
+                                                      "message-started", "message-summary", "envelope-from",
+                                                      "message-finished", "message-summary"]
+    day_two = [e for e in mid_18 if e["@timestamp"].startswith("2026-11-03")]
+    assert {e["source"]["ip"] for e in day_two if e["event"]["action"] != "message-summary"} == {"198.51.100.40"}
+    old, new = (e for e in mid_18 if e["event"]["action"] == "message-summary")
+    assert (old["source"]["ip"], old["email"]["from"]["address"], old["cisco"]["esa"]["summary"]["end_reason"],
+            old["cisco"]["esa"]["summary"]["complete"]) == ("192.0.2.31", ["a@example.com"], "mid_reused", False)
+    assert (new["source"]["ip"], new["email"]["from"]["address"], new["cisco"]["esa"]["summary"]["end_reason"],
+            new["cisco"]["esa"]["summary"]["complete"]) == ("198.51.100.40", ["b@example.net"], "finished", True)
+    validate = validator()
+    for event in events:
+        validate.validate(event)
