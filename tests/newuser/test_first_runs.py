@@ -147,3 +147,16 @@ def test_a_mid_started_again_on_another_connection_is_a_new_message(tmp_path: Pa
     validate = validator()
     for event in events:
         validate.validate(event)
+
+
+def test_a_token_with_acknowledgement_on_says_to_add_hec_ack(tmp_path: Path) -> None:
+    """HEC's code 10 (data channel missing: the token has indexer acknowledgement on) names the flag to add."""
+    log = write_log(tmp_path / "mail.@20261102T080000.s", 10)
+    with FakeHEC(token="t0k3n-abc", ack=True) as hec:
+        proc = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "-q", str(log),
+                       env={"ESALOG_HEC_TOKEN": "t0k3n-abc"})
+        assert hec.count == 0
+    assert proc.returncode == 1
+    (error,) = [line for line in proc.stderr.decode().splitlines() if line.startswith("esalog: error:")]
+    assert error == (f'esalog: error: HEC {hec.url} HTTP 400: {{"text":"Data channel is missing","code":10}}: the '
+                     "token has indexer acknowledgement on: add --hec-ack (or turn acknowledgement off on the token)")

@@ -60,6 +60,11 @@ COLLECTOR = "/services/collector"
 CONFIG_CODES = frozenset({10, 11, 14, 16})
 #: fields never copied into raw-fields mode's indexed ``fields`` (the line itself, or not flat)
 _NOT_INDEXED = frozenset({"message", "event.original", "@timestamp", "email.attachments"})
+#: what to do about the configuration codes that name their cause
+_CONFIG_HELP = {
+    10: "the token has indexer acknowledgement on: add --hec-ack (or turn acknowledgement off on the token)",
+    14: "indexer acknowledgement is off for this token: drop --hec-ack (or turn acknowledgement on)",
+}
 _TOKEN_HELP = (
     "check the token in ESALOG_HEC_TOKEN or --hec-token-file (and that it is enabled and "
     "allowed to write to the index)"
@@ -303,7 +308,7 @@ class HecSink(HttpSink):
         if status_class == RETRY:
             return Retry(reason, retry_after_of(response))
         if status == 400 and code in CONFIG_CODES:
-            return Stop(f"{reason}: HEC configuration problem (channel / acknowledgement / auth style)")
+            return Stop(f"{reason}: {_CONFIG_HELP.get(code, 'HEC configuration problem (channel / auth style)')}")
         if status_class == BAD_REQUEST:
             return Reject(tuple((item, reason) for item in items))
         return Stop(f"{reason}: check --hec-url")
