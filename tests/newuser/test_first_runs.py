@@ -7,6 +7,7 @@ that nothing is confirmed as indexed; a refused connection is said in the operat
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -37,6 +38,18 @@ def test_a_usage_error_is_one_line_naming_the_command(args: list[str], line: str
     assert proc.returncode == 2
     assert proc.stderr.decode().splitlines() == [line]
     assert proc.stdout == b""
+
+
+def test_esalog_alone_lists_the_commands() -> None:
+    """A first try, ``esalog`` with nothing: the list of commands (on stderr, exit 2), not one line about a
+    missing COMMAND."""
+    proc = run_cli()
+    assert proc.returncode == 2 and proc.stdout == b""
+    text = proc.stderr.decode()
+    assert text.startswith("usage: esalog ")
+    for command in ("parse", "filter", "listen", "ship", "es-template", "report", "patterns", "schema",
+                    "splunk-app"):
+        assert re.search(rf"^    {command}\b", text, re.M), command
 
 
 def test_help_still_prints_the_usage() -> None:

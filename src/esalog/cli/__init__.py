@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from esalog import __version__, native
-from esalog.errors import EXIT_FAILURE, EXIT_OK, EsalogError, exit_code
+from esalog.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, EsalogError, exit_code
 
 #: Each command and the module that registers it, in the order ``--help`` lists them. Only the module of
 #: the command given is imported (start-up: ``ship`` needs requests, ``parse`` does not).
@@ -84,7 +84,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(args_list).parse_args(args_list)
+    parser = build_parser(args_list)
+    if not args_list:  # a first try, `esalog` alone: the commands, not an error about a missing one
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    args = parser.parse_args(args_list)
     try:
         return int(args.func(args))
     except EsalogError as exc:
