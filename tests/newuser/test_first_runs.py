@@ -173,3 +173,15 @@ def test_a_token_with_acknowledgement_on_says_to_add_hec_ack(tmp_path: Path) -> 
     (error,) = [line for line in proc.stderr.decode().splitlines() if line.startswith("esalog: error:")]
     assert error == (f'esalog: error: HEC {hec.url} HTTP 400: {{"text":"Data channel is missing","code":10}}: the '
                      "token has indexer acknowledgement on: add --hec-ack (or turn acknowledgement off on the token)")
+
+
+@pytest.mark.parametrize("command", [["parse"], ["report"], ["ship", "--to", "stdout"]])
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_a_folder_given_instead_of_its_files_names_the_glob(tmp_path: Path, command: list[str], slash: str) -> None:
+    """``esalog parse logs/`` (tab completion leaves the slash): the glob to give instead, without ``//``."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    proc = run_cli(*command, f"{folder}{slash}")
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines() == [
+        f"esalog: error: '{folder}{slash}' is a directory; give files or a glob such as {folder}/*"]

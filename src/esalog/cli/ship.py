@@ -237,7 +237,8 @@ def _check_followed(paths: tuple[str, ...], *, quiet: bool) -> None:
         if has_glob(path):
             continue
         if os.path.isdir(path):
-            raise ConfigError(f"{path!r} is a directory; give files or a glob such as {path}/mail.current")
+            raise ConfigError(f"{path!r} is a directory; give files or a glob such as "
+                              f"{os.path.join(path, 'mail.current')}")
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise ConfigError(f"--follow {path!r}: no such directory {directory!r}")
