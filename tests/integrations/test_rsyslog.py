@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +123,14 @@ class Rsyslog:
 @pytest.fixture
 def rsyslog(tmp_path: Path) -> Iterator[Rsyslog]:
     """A private rsyslogd on 127.0.0.1 with the example configuration, stopped by its pid."""
+    with start_rsyslog(tmp_path, direct=False) as running:
+        yield running
+
+
+@contextmanager
+def start_rsyslog(tmp_path: Path, *, direct: bool) -> Iterator[Rsyslog]:
+    """rsyslogd with the example configuration; *direct*: ``binary=`` is esalog's command line itself (as
+    the README says it may be), not a script."""
     rsyslogd = shutil.which("rsyslogd") or next(
         (p for p in ("/usr/sbin/rsyslogd", "/sbin/rsyslogd") if os.path.exists(p)), None)
     if rsyslogd is None:
@@ -135,14 +144,16 @@ def rsyslog(tmp_path: Path) -> Iterator[Rsyslog]:
     tailed.touch()
     esalog = f"exec {sys.executable} -m esalog filter"
     port = free_port()
-    values = {
-        "WORK": str(work), "OUT": str(out), "PORT": str(port), "TAILED": str(tailed),
-        # --year: the syslog stamps carry none; --tz: the lines are UTC
-        "OMPROG": script(tmp_path / "omprog.sh", f"{esalog} --protocol rsyslog-omprog --year 2014 --summaries "
-                                                 f"--output {out}/omprog.ndjson 2>>{out}/omprog-esalog.err"),
-        "MMEXTERNAL": script(tmp_path / "mmexternal.sh",
-                             f"{esalog} --protocol rsyslog-mmexternal --summaries --output {out}/mm-pending.ndjson"),
-    }
+    # --year: the syslog stamps carry none; --tz: the lines are UTC
+    omprog = f"--protocol rsyslog-omprog --year 2014 --summaries --output {out}/omprog.ndjson"
+    mmexternal = f"--protocol rsyslog-mmexternal --summaries --output {out}/mm-pending.ndjson"
+    values = {"WORK": str(work), "OUT": str(out), "PORT": str(port), "TAILED": str(tailed)}
+    if direct:
+        values |= {"OMPROG": f"{sys.executable} -m esalog filter {omprog}",
+                   "MMEXTERNAL": f"{sys.executable} -m esalog filter {mmexternal}"}
+    else:
+        values |= {"OMPROG": script(tmp_path / "omprog.sh", f"{esalog} {omprog} 2>>{out}/omprog-esalog.err"),
+                   "MMEXTERNAL": script(tmp_path / "mmexternal.sh", f"{esalog} {mmexternal}")}
     conf_text = CONF_TEMPLATE.read_text()
     for name, value in values.items():
         conf_text = conf_text.replace(f"@@{name}@@", value)
@@ -294,3 +305,21 @@ def test_sighup_to_rsyslogd_makes_the_omprog_filter_reopen_its_output(rsyslog: R
                  rsyslog.diag)
     assert [e["event"]["original"] for e in line_events(rotated)] == [as_syslog(first)]
     assert [e["event"]["original"] for e in line_events(omprog_out)] == [as_syslog(second)]
+
+
+def test_binary_may_be_esalogs_command_line_itself(tmp_path: Path) -> None:
+    """rsyslog starts the programs with an empty environment; ``binary=`` given the interpreter and
+    esalog's arguments (no script) still works for omprog and mmexternal."""
+    with start_rsyslog(tmp_path, direct=True) as rsyslog:
+        out = rsyslog.out
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            for line in UDP_LINES:
+                udp.sendto(as_syslog(line).encode(), ("127.0.0.1", rsyslog.port))
+                time.sleep(0.01)
+        wait_for(lambda: len(line_events(out / "omprog.ndjson")) >= len(UDP_LINES)
+                 and len(read_json_lines(out / "mmexternal.ndjson")) >= len(UDP_LINES), "the UDP lines", 30,
+                 rsyslog.diag)
+        assert [e["event"]["original"] for e in line_events(out / "omprog.ndjson")] == [
+            as_syslog(line) for line in UDP_LINES]
+        assert [r["tree"]["esa"]["message"] for r in read_json_lines(out / "mmexternal.ndjson")] == [
+            body_of(line) for line in UDP_LINES]
