@@ -185,3 +185,29 @@ def test_a_folder_given_instead_of_its_files_names_the_glob(tmp_path: Path, comm
     assert proc.returncode == 2
     assert proc.stderr.decode().splitlines() == [
         f"esalog: error: '{folder}{slash}' is a directory; give files or a glob such as {folder}/*"]
+
+
+TLS = Path(__file__).parents[1] / "connectors" / "tls"
+
+
+def test_tls_failures_say_what_to_do(tmp_path: Path) -> None:
+    """``https://`` to a plain-HTTP port says to use ``http://``; a certificate of an unknown CA says to give
+    it with --ca-bundle; each in OpenSSL's own words, not requests' nested reprs."""
+    log = write_log(tmp_path / "mail.@20261102T080000.s", 10)
+    env = {"ESALOG_HEC_TOKEN": "t0k3n-abc"}
+    with FakeHEC(token="t0k3n-abc") as plain:
+        wrong = plain.url.replace("http://", "https://")
+        proc = run_cli("ship", "--to", "hec", "--hec-url", wrong, "-q", str(log), env=env)
+    assert proc.returncode == 1
+    (error,) = [line for line in proc.stderr.decode().splitlines() if line.startswith("esalog: error:")]
+    assert error == (f"esalog: error: TLS failure with {wrong}: [SSL: WRONG_VERSION_NUMBER] wrong version number: "
+                     f"the server answers without TLS on this port; use {plain.url} (or the server's TLS port)")
+    with FakeHEC(token="t0k3n-abc", tls=(str(TLS / "cert.pem"), str(TLS / "key.pem"))) as tls:
+        proc = run_cli("ship", "--to", "hec", "--hec-url", tls.url, "-q", str(log), env=env)
+    assert proc.returncode == 1
+    (error,) = [line for line in proc.stderr.decode().splitlines() if line.startswith("esalog: error:")]
+    assert error.startswith(f"esalog: error: TLS failure with {tls.url}: [SSL: CERTIFICATE_VERIFY_FAILED] "
+                            "certificate verify failed: ")
+    assert error.endswith("; give the CA with --ca-bundle (or, at your own risk, --insecure)")
+    for text in (error, proc.stderr.decode()):
+        assert "Max retries" not in text and "_ssl.c" not in text and "SSLError(" not in text

@@ -363,6 +363,26 @@ def transport_reason(endpoint: Endpoint, exc: Exception) -> str:
     return f"{endpoint.base_url}: {type(exc).__name__}: {exc}"
 
 
+#: OpenSSL's reason inside requests' nested SSL errors, without the ``(_ssl.c:1006)`` source line
+_SSL_REASON = re.compile(r"\[SSL: [A-Z0-9_]+\] [^'\"]*?(?= \(_ssl\.c:\d+\)|['\"]|$)")
+#: OpenSSL's words for a server that answered a TLS hello in plain text (an http:// port)
+_PLAIN_HTTP = ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE")
+
+
+def tls_reason(endpoint: Endpoint, exc: Exception) -> str:
+    """One line on a TLS failure and what to do: a plain-HTTP server needs ``http://``, a certificate not
+    trusted needs its CA."""
+    text = str(exc)
+    found = _SSL_REASON.search(text)
+    why = found.group(0) if found is not None else text
+    if any(word in text for word in _PLAIN_HTTP):
+        plain = "http://" + endpoint.base_url.removeprefix("https://")
+        return (f"TLS failure with {endpoint.base_url}: {why}: the server answers without TLS on this port; "
+                f"use {plain} (or the server's TLS port)")
+    return (f"TLS failure with {endpoint.base_url}: {why}; give the CA with --ca-bundle "
+            "(or, at your own risk, --insecure)")
+
+
 def read_secret_file(path: str, what: str) -> str:
     """The first line of a secret file, stripped; a missing or empty file is a configuration error."""
     try:
@@ -443,8 +463,7 @@ class HttpSink(Sink):
         try:
             response = endpoint.post(self.path, body, self.request_headers(endpoint), self.params)
         except requests.exceptions.SSLError as exc:  # a certificate does not fix itself: stop
-            return Stop(f"TLS failure with {endpoint.base_url}: {exc}; give the CA with --ca-bundle "
-                        "(or, at your own risk, --insecure)")
+            return Stop(tls_reason(endpoint, exc))
         except requests.RequestException as exc:
             self.pool.mark_down(endpoint)
             return Retry(transport_reason(endpoint, exc))
