@@ -15,7 +15,7 @@ import pytest
 
 from esalog import __version__
 from esalog.schemas import validator
-from esalog.testing import FakeHEC
+from esalog.testing import FakeElasticsearch, FakeHEC
 from tests.conftest import run_cli
 from tests.connectors.conftest import write_log
 
@@ -202,6 +202,13 @@ def test_tls_failures_say_what_to_do(tmp_path: Path) -> None:
     (error,) = [line for line in proc.stderr.decode().splitlines() if line.startswith("esalog: error:")]
     assert error == (f"esalog: error: TLS failure with {wrong}: [SSL: WRONG_VERSION_NUMBER] wrong version number: "
                      f"the server answers without TLS on this port; use {plain.url} (or the server's TLS port)")
+    with FakeElasticsearch() as es:  # --es-setup's first request meets it
+        wrong = es.url.replace("http://", "https://")
+        proc = run_cli("ship", "--to", "es", "--es-url", wrong, "--es-setup", "-q", str(log))
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines()[-1] == (
+        f"esalog: error: --es-setup failed: TLS failure with {wrong}: [SSL: WRONG_VERSION_NUMBER] wrong version "
+        f"number: the server answers without TLS on this port; use {es.url} (or the server's TLS port)")
     with FakeHEC(token="t0k3n-abc", tls=(str(TLS / "cert.pem"), str(TLS / "key.pem"))) as tls:
         proc = run_cli("ship", "--to", "hec", "--hec-url", tls.url, "-q", str(log), env=env)
     assert proc.returncode == 1

@@ -356,7 +356,10 @@ _OS_REASON = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
 
 def transport_reason(endpoint: Endpoint, exc: Exception) -> str:
     """``URL: cannot connect: [Errno 111] Connection refused`` for a refused or unresolvable address (not
-    requests' three nested reprs); any other transport error by its type and text."""
+    requests' three nested reprs), a TLS failure as :func:`tls_reason` says it; any other transport error
+    by its type and text."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return tls_reason(endpoint, exc)
     found = _OS_REASON.search(str(exc)) if isinstance(exc, requests.ConnectionError) else None
     if found is not None:
         return f"{endpoint.base_url}: cannot connect: {found.group(0).strip()}"
