@@ -218,3 +218,18 @@ def test_tls_failures_say_what_to_do(tmp_path: Path) -> None:
     assert error.endswith("; give the CA with --ca-bundle (or, at your own risk, --insecure)")
     for text in (error, proc.stderr.decode()):
         assert "Max retries" not in text and "_ssl.c" not in text and "SSLError(" not in text
+
+
+@pytest.mark.parametrize("fake", ["hec", "es"])
+def test_a_fake_server_on_a_taken_port_says_so_in_one_line(fake: str) -> None:
+    """``python -m esalog.testing.hec`` (default port 8088) where something listens already: one line with
+    the way out, exit 2, no traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = run_cli("-m", f"esalog.testing.{fake}", "--port", str(port), python_args=True, timeout=30)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines() == [
+        f"python -m esalog.testing.{fake}: error: cannot listen on 127.0.0.1:{port}: Address already in use; "
+        "give another --port (0 = any free port)"]
