@@ -233,3 +233,18 @@ def test_a_fake_server_on_a_taken_port_says_so_in_one_line(fake: str) -> None:
     assert proc.stderr.decode().splitlines() == [
         f"python -m esalog.testing.{fake}: error: cannot listen on 127.0.0.1:{port}: Address already in use; "
         "give another --port (0 = any free port)"]
+
+
+def test_the_generator_into_a_missing_folder_says_so_in_one_line(tmp_path: Path) -> None:
+    """``python -m esalog.testing.generate -o`` (realistic logs to try esalog on) into a folder that is not
+    there: one line, exit 2, no traceback; into one that is, the log and its counts."""
+    target = tmp_path / "gone" / "mail.@20261102T080000.s"
+    proc = run_cli("-m", "esalog.testing.generate", "--lines", "50", "-o", str(target), python_args=True)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines() == [
+        f"python -m esalog.testing.generate: error: {target}: No such file or directory"]
+    good = tmp_path / "mail.@20261102T080000.s"
+    proc = run_cli("-m", "esalog.testing.generate", "--lines", "50", "-o", str(good), python_args=True)
+    assert proc.returncode == 0, proc.stderr
+    assert len(good.read_text().splitlines()) == 50
+    assert sum(json.loads((tmp_path / f"{good.name}.counts.json").read_text()).values()) == 50

@@ -304,7 +304,7 @@ def corpus(directory: Path, lines: int, form: str = "file", seed: int = 7, *, ve
 
 def main() -> None:
     """Command line: write one corpus and its counts."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m esalog.testing.generate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--form", choices=("file", "syslog"), default="file")
     ap.add_argument("--seed", type=int, default=7)
@@ -312,10 +312,13 @@ def main() -> None:
     ap.add_argument("--appliances", type=int, default=1, help="syslog form: interleave N appliances")
     ap.add_argument("-o", "--output", type=Path, required=True)
     args = ap.parse_args()
-    counts = write_corpus(args.output, args.lines, args.form, args.seed, verdicts=args.verdicts,
-                          appliances=args.appliances)
-    counts_path = args.output.with_name(args.output.name + ".counts.json")
-    counts_path.write_text(json.dumps(dict(sorted(counts.items())), indent=1))
+    try:
+        counts = write_corpus(args.output, args.lines, args.form, args.seed, verdicts=args.verdicts,
+                              appliances=args.appliances)
+        counts_path = args.output.with_name(args.output.name + ".counts.json")
+        counts_path.write_text(json.dumps(dict(sorted(counts.items())), indent=1))
+    except OSError as exc:  # -o in a folder that is not there, or not writable: one line
+        ap.exit(2, f"{ap.prog}: error: {exc.filename}: {exc.strerror}\n")
     for kind, n in counts.most_common():
         print(f"{n:>9}  {kind}")
 
