@@ -7,8 +7,14 @@ that nothing is confirmed as indexed; a refused connection is said in the operat
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -248,3 +254,55 @@ def test_the_generator_into_a_missing_folder_says_so_in_one_line(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     assert len(good.read_text().splitlines()) == 50
     assert sum(json.loads((tmp_path / f"{good.name}.counts.json").read_text()).values()) == 50
+
+
+def run_on_a_terminal(*args: str, typed: bytes) -> tuple[int, bytes, str]:
+    """``esalog ARGS`` with stdin and stderr on one pseudo-terminal, as typed at a shell: waits for its
+    first words on the terminal, then types *typed* and Ctrl-D. Returns (exit code, stdout, terminal text)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "esalog", *args], stdin=slave, stderr=slave,
+                            stdout=subprocess.PIPE)
+    os.close(slave)
+    seen = bytearray()
+    try:
+        deadline = time.monotonic() + 30
+        while b"Ctrl-D" not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                seen += os.read(master, 65536)
+        os.write(master, typed + b"\x04")
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        code = proc.wait(timeout=30)
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return code, out, seen.decode(errors="replace")
+
+
+@pytest.mark.parametrize("command", [["parse"], ["ship", "--to", "stdout"]])
+def test_reading_the_terminal_says_so(command: list[str]) -> None:
+    """``esalog parse`` alone at a shell reads stdin, the terminal: one line says so and how to end it
+    (Ctrl-D) or give files, so a first try does not look like a hang; the typed line is parsed."""
+    code, out, terminal = run_on_a_terminal(*command, typed=b"Thu Aug 14 11:05:36 2014 Info: ICID 10293 lost\n")
+    assert code == 0, terminal
+    name = " ".join(command)
+    assert (f"esalog: reading log lines from the terminal (stdin): type or paste them, end with Ctrl-D; or give "
+            f"files: esalog {name} mail.@*.s") in terminal
+    (event,) = [json.loads(line) for line in out.splitlines()]
+    assert event["event"]["action"] == "connection-lost"
+
+
+def test_lines_from_a_pipe_get_no_hint() -> None:
+    """Lines from a pipe (a script, a shipper): nothing but the summary."""
+    proc = run_cli("parse", input=b"Thu Aug 14 11:05:36 2014 Info: ICID 10293 lost\n")
+    assert proc.returncode == 0 and b"terminal" not in proc.stderr

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
+from esalog.cli.common import Progress, add_parse_options, hint_if_terminal, input_bytes, pipeline_from
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
 from esalog.connectors.base import Driver, RetryReporter, warn
@@ -125,6 +125,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
             raise Interrupted(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    hint_if_terminal(f"ship --to {choice.to}", source_config.paths, quiet=args.quiet)
     start = time.monotonic()
     interrupted = False
     last_origin = "start"
