@@ -306,3 +306,17 @@ def test_lines_from_a_pipe_get_no_hint() -> None:
     """Lines from a pipe (a script, a shipper): nothing but the summary."""
     proc = run_cli("parse", input=b"Thu Aug 14 11:05:36 2014 Info: ICID 10293 lost\n")
     assert proc.returncode == 0 and b"terminal" not in proc.stderr
+
+
+def test_a_checkpoint_with_stdin_warns_that_stdin_cannot_resume(tmp_path: Path) -> None:
+    """``zcat x.gz | esalog ship --checkpoint F`` : stdin has no offset to resume from, a rerun sends every
+    line again; one warning says so (the README: "stdin has no checkpoint"), the lines are shipped."""
+    line = b"Thu Aug 14 11:05:36 2014 Info: ICID 10293 lost\n"
+    proc = run_cli("ship", "--to", "stdout", "--checkpoint", str(tmp_path / "ship.ckpt"), input=line)
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 1
+    assert "esalog: warning: --checkpoint: stdin has no resume point (a rerun sends its lines again); only files " \
+           "are checkpointed" in proc.stderr.decode().splitlines()
+    log = write_log(tmp_path / "mail.@20261102T080000.s", 5)
+    files = run_cli("ship", "--to", "stdout", "--checkpoint", str(tmp_path / "files.ckpt"), str(log))
+    assert files.returncode == 0 and b"resume point" not in files.stderr

@@ -89,6 +89,9 @@ def cmd_ship(args: argparse.Namespace) -> int:
     delivery.check_paths()
     if source_config.checkpoint is not None:
         _check_checkpoint(source_config.checkpoint)
+        if "-" in source_config.paths and not args.quiet:
+            warn("--checkpoint: stdin has no resume point (a rerun sends its lines again); only files are "
+                 "checkpointed")
     if source_config.follow:
         _check_followed(source_config.paths, quiet=args.quiet)
     checkpoint = Checkpoint(source_config.checkpoint) if source_config.checkpoint else None
