@@ -320,3 +320,29 @@ def test_a_checkpoint_with_stdin_warns_that_stdin_cannot_resume(tmp_path: Path) 
     log = write_log(tmp_path / "mail.@20261102T080000.s", 5)
     files = run_cli("ship", "--to", "stdout", "--checkpoint", str(tmp_path / "files.ckpt"), str(log))
     assert files.returncode == 0 and b"resume point" not in files.stderr
+
+
+def test_the_generator_makes_a_rotated_series_with_start(tmp_path: Path) -> None:
+    """An analyst's folder of rotated logs from the generator: ``--start`` one hour later gives the next
+    file its own clock, first line and ids (no MID of the first file is reused), and the default start
+    still writes the very corpus it wrote before (the benchmark's and the tests' corpora do not move)."""
+    first, second = tmp_path / "mail.@20261102T080000.s", tmp_path / "mail.@20261102T090000.s"
+    for path, extra in ((first, []), (second, ["--start", "2026-11-02T09:00:00"])):
+        proc = run_cli("-m", "esalog.testing.generate", "--lines", "3000", "--seed", "3", *extra, "-o", str(path),
+                       python_args=True)
+        assert proc.returncode == 0, proc.stderr
+    assert first.read_text().splitlines()[0] == "Mon Nov  2 08:00:00 2026 Info: Begin Logfile"
+    assert second.read_text().splitlines()[0] == "Mon Nov  2 09:00:00 2026 Info: Begin Logfile"
+    same = tmp_path / "default.s"
+    assert run_cli("-m", "esalog.testing.generate", "--lines", "3000", "--seed", "3", "--start",
+                   "2026-11-02T08:00:00", "-o", str(same), python_args=True).returncode == 0
+    assert same.read_bytes() == first.read_bytes()
+    proc = run_cli("parse", "--summaries", "-q", str(first), str(second))
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    with_mid = [e for e in events if "mid" in e["cisco"]["esa"]]
+    # the header's offset is 3600 s: the first file's 08:00 is 07:00Z, the second's 09:00 is 08:00Z
+    earlier = {e["cisco"]["esa"]["mid"] for e in with_mid if e["@timestamp"] < "2026-11-02T08:"}
+    later = {e["cisco"]["esa"]["mid"] for e in with_mid if e["@timestamp"] >= "2026-11-02T08:"}
+    assert earlier and later and max(earlier) < min(later)
+    assert not [e for e in events if e["cisco"]["esa"].get("summary", {}).get("end_reason") == "mid_reused"]
