@@ -346,3 +346,28 @@ def test_the_generator_makes_a_rotated_series_with_start(tmp_path: Path) -> None
     later = {e["cisco"]["esa"]["mid"] for e in with_mid if e["@timestamp"] >= "2026-11-02T08:"}
     assert earlier and later and max(earlier) < min(later)
     assert not [e for e in events if e["cisco"]["esa"].get("summary", {}).get("end_reason") == "mid_reused"]
+
+
+@pytest.mark.parametrize(("url", "line"), [
+    ("http://127.0.0.1:9200/_bulk", "--es-url: give the cluster's address, not an API endpoint: http://127.0.0.1:9200 "
+                                    "(esalog adds /_bulk), got 'http://127.0.0.1:9200/_bulk'"),
+    ("https://proxy.example.com/es/_bulk/", "--es-url: give the cluster's address, not an API endpoint: "
+                                            "https://proxy.example.com/es (esalog adds /_bulk), got "
+                                            "'https://proxy.example.com/es/_bulk/'"),
+    ("http://esalog:s3cr3t-pw@es.example.com:9200/_bulk",
+     "--es-url: give the cluster's address, not an API endpoint: http://es.example.com:9200 (esalog adds /_bulk), "
+     "got 'http://***@es.example.com:9200/_bulk'"),
+    ("ftp://esalog:s3cr3t-pw@es.example.com:9200", "--es-url: expected a URL such as https://es.example.com:9200, "
+                                                  "got 'ftp://***@es.example.com:9200': the scheme must be http or "
+                                                  "https"),
+    ("esalog:s3cr3t-pw@es.example.com", "--es-url: expected a URL such as https://es.example.com:9200, got "
+                                        "'***@es.example.com': it needs the scheme, e.g. https://***@es.example.com"),
+])
+def test_an_es_url_that_is_not_the_clusters_is_refused_without_its_password(url: str, line: str) -> None:
+    """The ``_bulk`` URL pasted from another shipper's configuration is refused at once, naming the address
+    to give (it was health-checked as down, then posted to ``/_bulk/_bulk``); and a refused URL never shows
+    the ``user:password@`` it carries (the README: it is never printed)."""
+    proc = run_cli("ship", "--to", "es", "--es-url", url, "x.log")
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines() == [f"esalog: error: {line}"]
+    assert "s3cr3t" not in proc.stderr.decode()
