@@ -26,6 +26,7 @@ import urllib3.connection
 from esalog.connectors.base import Outcome, Retry, Sink, Stop, warn
 from esalog.connectors.batch import Item
 from esalog.errors import ConfigError
+from esalog.settings import without_credentials
 
 #: HTTP statuses worth a retry (with backoff): timeouts, throttling, server trouble (501 excepted).
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -68,11 +69,7 @@ def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
 
 def redact_url(url: str) -> str:
     """The URL without any user:password in it (for messages)."""
-    bare, user, _ = split_userinfo(url)
-    if user is None:
-        return url
-    parts = urlsplit(bare)
-    return urlunsplit((parts.scheme, "***@" + parts.netloc, parts.path, parts.query, parts.fragment))
+    return without_credentials(url)
 
 
 def warn_plain_http(endpoints: Sequence[Endpoint], what: str) -> None:
