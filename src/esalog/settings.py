@@ -117,13 +117,25 @@ def not_empty(value: str) -> str | None:
     return None if value.strip() else f"expected a value, got {value!r}"
 
 
+def without_credentials(url: str) -> str:
+    """*url* with a ``user:password@`` replaced by ``***@``: what a message may show of it."""
+    scheme, sep, rest = url.partition("//")
+    if not sep:  # no scheme: user:password@host:9200/...
+        scheme, rest = "", url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}{sep}***@{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def http_url(example: str) -> Check:
-    """An ``http://`` or ``https://`` URL with a host (and a valid port); *example* is shown when not."""
+    """An ``http://`` or ``https://`` URL with a host (and a valid port); *example* is shown when not.
+    A ``user:password@`` in the value is never shown."""
 
     def check(value: str) -> str | None:
         from urllib.parse import urlsplit  # (start-up: only the shipping commands take URLs)
 
-        expected = f"expected a URL such as {example}, got {value!r}"
+        expected = f"expected a URL such as {example}, got {without_credentials(value)!r}"
         try:
             parts = urlsplit(value.strip())
             port = parts.port
@@ -131,7 +143,7 @@ def http_url(example: str) -> Check:
             return f"{expected} ({exc})"
         if parts.scheme not in ("http", "https"):
             if not parts.netloc and "//" not in value:  # localhost:8088, splunk.example.com
-                return f"{expected}: it needs the scheme, e.g. https://{value.strip()}"
+                return f"{expected}: it needs the scheme, e.g. https://{without_credentials(value.strip())}"
             return f"{expected}: the scheme must be http or https"
         if not parts.hostname:
             return f"{expected}: no host name"

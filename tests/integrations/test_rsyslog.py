@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,11 +117,20 @@ class Rsyslog:
     port: int
     tailed: Path
     diag: Callable[[], str]
+    pidfile: Path
 
 
 @pytest.fixture
 def rsyslog(tmp_path: Path) -> Iterator[Rsyslog]:
     """A private rsyslogd on 127.0.0.1 with the example configuration, stopped by its pid."""
+    with start_rsyslog(tmp_path, direct=False) as running:
+        yield running
+
+
+@contextmanager
+def start_rsyslog(tmp_path: Path, *, direct: bool) -> Iterator[Rsyslog]:
+    """rsyslogd with the example configuration; *direct*: ``binary=`` is esalog's command line itself (as
+    the README says it may be), not a script."""
     rsyslogd = shutil.which("rsyslogd") or next(
         (p for p in ("/usr/sbin/rsyslogd", "/sbin/rsyslogd") if os.path.exists(p)), None)
     if rsyslogd is None:
@@ -134,14 +144,16 @@ def rsyslog(tmp_path: Path) -> Iterator[Rsyslog]:
     tailed.touch()
     esalog = f"exec {sys.executable} -m esalog filter"
     port = free_port()
-    values = {
-        "WORK": str(work), "OUT": str(out), "PORT": str(port), "TAILED": str(tailed),
-        # --year: the syslog stamps carry none; --tz: the lines are UTC
-        "OMPROG": script(tmp_path / "omprog.sh", f"{esalog} --protocol rsyslog-omprog --year 2014 --summaries "
-                                                 f"--output {out}/omprog.ndjson 2>>{out}/omprog-esalog.err"),
-        "MMEXTERNAL": script(tmp_path / "mmexternal.sh",
-                             f"{esalog} --protocol rsyslog-mmexternal --summaries --output {out}/mm-pending.ndjson"),
-    }
+    # --year: the syslog stamps carry none; --tz: the lines are UTC
+    omprog = f"--protocol rsyslog-omprog --year 2014 --summaries --output {out}/omprog.ndjson"
+    mmexternal = f"--protocol rsyslog-mmexternal --summaries --output {out}/mm-pending.ndjson"
+    values = {"WORK": str(work), "OUT": str(out), "PORT": str(port), "TAILED": str(tailed)}
+    if direct:
+        values |= {"OMPROG": f"{sys.executable} -m esalog filter {omprog}",
+                   "MMEXTERNAL": f"{sys.executable} -m esalog filter {mmexternal}"}
+    else:
+        values |= {"OMPROG": script(tmp_path / "omprog.sh", f"{esalog} {omprog} 2>>{out}/omprog-esalog.err"),
+                   "MMEXTERNAL": script(tmp_path / "mmexternal.sh", f"{esalog} {mmexternal}")}
     conf_text = CONF_TEMPLATE.read_text()
     for name, value in values.items():
         conf_text = conf_text.replace(f"@@{name}@@", value)
@@ -184,7 +196,7 @@ def rsyslog(tmp_path: Path) -> Iterator[Rsyslog]:
             return "probe udp" in text and "probe tcp" in text
 
         wait_for(probed, "rsyslogd's UDP and TCP inputs", 30, diag)
-        yield Rsyslog(out, port, tailed, diag)
+        yield Rsyslog(out, port, tailed, diag, pidfile)
     finally:
         pid = int(pidfile.read_text().strip()) if pidfile.exists() else proc.pid
         os.kill(pid, signal.SIGTERM)
@@ -274,3 +286,40 @@ def test_rsyslog_pipes_every_line_through_esalog_filter(rsyslog: Rsyslog) -> Non
     # esalog said nothing on stderr on either side (mmexternal would mix it into the replies)
     for name in ("omprog-esalog.err", "omprog.stderr"):
         assert not (out / name).exists() or (out / name).read_text() == "", rsyslog.diag()
+
+
+def test_sighup_to_rsyslogd_makes_the_omprog_filter_reopen_its_output(rsyslog: Rsyslog) -> None:
+    """The example's ``hup.signal="HUP"``: logrotate renames the omprog output and HUPs rsyslogd; the
+    filter gets the signal and the next line goes to a new file of the configured name."""
+    out = rsyslog.out
+    omprog_out, rotated = out / "omprog.ndjson", out / "omprog.ndjson.1"
+    first, second = UDP_LINES[0], UDP_LINES[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(as_syslog(first).encode(), ("127.0.0.1", rsyslog.port))
+        wait_for(lambda: len(line_events(omprog_out)) >= 1, "the first line", 30, rsyslog.diag)
+        omprog_out.rename(rotated)
+        os.kill(int(rsyslog.pidfile.read_text().strip()), signal.SIGHUP)
+        time.sleep(1)  # rsyslog forwards the HUP to its omprog child
+        udp.sendto(as_syslog(second).encode(), ("127.0.0.1", rsyslog.port))
+        wait_for(lambda: len(line_events(omprog_out)) >= 1, "the line after SIGHUP in a new file", 30,
+                 rsyslog.diag)
+    assert [e["event"]["original"] for e in line_events(rotated)] == [as_syslog(first)]
+    assert [e["event"]["original"] for e in line_events(omprog_out)] == [as_syslog(second)]
+
+
+def test_binary_may_be_esalogs_command_line_itself(tmp_path: Path) -> None:
+    """rsyslog starts the programs with an empty environment; ``binary=`` given the interpreter and
+    esalog's arguments (no script) still works for omprog and mmexternal."""
+    with start_rsyslog(tmp_path, direct=True) as rsyslog:
+        out = rsyslog.out
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            for line in UDP_LINES:
+                udp.sendto(as_syslog(line).encode(), ("127.0.0.1", rsyslog.port))
+                time.sleep(0.01)
+        wait_for(lambda: len(line_events(out / "omprog.ndjson")) >= len(UDP_LINES)
+                 and len(read_json_lines(out / "mmexternal.ndjson")) >= len(UDP_LINES), "the UDP lines", 30,
+                 rsyslog.diag)
+        assert [e["event"]["original"] for e in line_events(out / "omprog.ndjson")] == [
+            as_syslog(line) for line in UDP_LINES]
+        assert [r["tree"]["esa"]["message"] for r in read_json_lines(out / "mmexternal.ndjson")] == [
+            body_of(line) for line in UDP_LINES]

@@ -264,8 +264,9 @@ def test_splunk_app_build_without_splunk_sdk_leaves_nothing_behind(tmp_path: Pat
     for out in (tmp_path / "new" / "dist", existing):
         proc = run_cli("splunk-app", "build", "-o", str(out), env=env)
         assert proc.returncode == 2
-        assert one_error_line(proc.stderr) == \
-            "esalog: error: cannot bundle 'splunklib': not installed (pip install 'esalog[splunk]')"
+        assert one_error_line(proc.stderr) == (
+            f"esalog: error: cannot bundle 'splunklib': not installed; install esalog's splunk extra: "
+            f"{sys.executable} -m pip install '.[splunk]' in esalog's directory")
     assert not (tmp_path / "new").exists()
     assert list(existing.iterdir()) == []
 

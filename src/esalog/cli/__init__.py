@@ -13,10 +13,10 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from esalog import __version__, native
-from esalog.errors import EXIT_FAILURE, EXIT_OK, EsalogError, exit_code
+from esalog.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, EsalogError, exit_code
 
 #: Each command and the module that registers it, in the order ``--help`` lists them. Only the module of
 #: the command given is imported (start-up: ``ship`` needs requests, ``parse`` does not).
@@ -75,22 +75,38 @@ class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpForm
     """:class:`HelpFormatter` that keeps the description's and epilog's line breaks."""
 
 
-class Parser(argparse.ArgumentParser):
-    """An argument parser (and its subcommands' parsers) laid out by :class:`HelpFormatter`."""
+class _Parser(argparse.ArgumentParser):
+    """Laid out by :class:`HelpFormatter`; a usage error is one line naming the command and where its options
+    are listed, not a usage dump."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(**kwargs)
 
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _CommandParser(_Parser):
+    """A command's parser: an argument it does not know is refused by it, under its own name (argparse would
+    leave it to the top-level parser, whose usage names no command)."""
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        known, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return known, extras
+
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line; with *argv* naming a command, only that command's module is loaded."""
-    parser = Parser(
+    parser = _Parser(
         prog="esalog",
         description="Parse, track and ship Cisco Secure Email Gateway (ESA) mail logs as ECS-like JSON.",
     )
     parser.add_argument("--version", action=_Version)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser)
     wanted = COMMANDS.get(argv[0]) if argv else None
     for name in dict.fromkeys(COMMANDS.values()):
         if wanted is None or name == wanted:
@@ -100,7 +116,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(args_list).parse_args(args_list)
+    parser = build_parser(args_list)
+    if not args_list:  # a first try, `esalog` alone: the commands, not an error about a missing one
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    args = parser.parse_args(args_list)
     try:
         return int(args.func(args))
     except EsalogError as exc:

@@ -8,7 +8,7 @@ import gc
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from esalog.cli.options import add_settings, settings_from
@@ -52,6 +52,14 @@ def settled(pipeline: Pipeline) -> Pipeline:
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     return pipeline
+
+
+def hint_if_terminal(command: str, paths: Sequence[str], *, quiet: bool) -> None:
+    """Reading stdin from a terminal (a first try: ``esalog parse`` and nothing else): say that esalog
+    waits for lines, how to end them, and how to give files instead."""
+    if "-" in paths and not quiet and sys.stdin.isatty() and sys.stderr.isatty():
+        print(f"esalog: reading log lines from the terminal (stdin): type or paste them, end with Ctrl-D; "
+              f"or give files: esalog {command} mail.@*.s", file=sys.stderr)
 
 
 def input_bytes(paths: list[str]) -> int | None:

@@ -9,7 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
-from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_config, settled, summary_line
+from esalog.cli.common import (
+    Progress,
+    add_parse_options,
+    hint_if_terminal,
+    input_bytes,
+    pipeline_config,
+    settled,
+    summary_line,
+)
 from esalog.cli.options import add_settings, settings_from
 from esalog.errors import EXIT_FAILURE, EXIT_OK, EXIT_STRICT, ConfigError, SinkError
 from esalog.integrations.convert import Converted, convert, convert_parallel
@@ -50,6 +58,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     check_writable("-o", args.output)
     if args.output and "-" not in paths and args.output in paths:
         raise ConfigError(f"-o {args.output!r} is also an input")
+    hint_if_terminal("parse", paths, quiet=args.quiet)
     start = time.monotonic()
     out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer
     where = f"-o {args.output!r}" if args.output else "stdout"

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from esalog.cli import RawDescriptionHelpFormatter
-from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
+from esalog.cli.common import Progress, add_parse_options, hint_if_terminal, input_bytes, pipeline_from
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
 from esalog.connectors.base import Driver, RetryReporter, warn
@@ -90,6 +90,9 @@ def cmd_ship(args: argparse.Namespace) -> int:
     delivery.check_paths()
     if source_config.checkpoint is not None:
         _check_checkpoint(source_config.checkpoint)
+        if "-" in source_config.paths and not args.quiet:
+            warn("--checkpoint: stdin has no resume point (a rerun sends its lines again); only files are "
+                 "checkpointed")
     if source_config.follow:
         _check_followed(source_config.paths, quiet=args.quiet)
     checkpoint = Checkpoint(source_config.checkpoint) if source_config.checkpoint else None
@@ -126,6 +129,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
             raise Interrupted(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    hint_if_terminal(f"ship --to {choice.to}", source_config.paths, quiet=args.quiet)
     start = time.monotonic()
     interrupted = False
     last_origin = "start"
@@ -238,7 +242,8 @@ def _check_followed(paths: tuple[str, ...], *, quiet: bool) -> None:
         if has_glob(path):
             continue
         if os.path.isdir(path):
-            raise ConfigError(f"{path!r} is a directory; give files or a glob such as {path}/mail.current")
+            raise ConfigError(f"{path!r} is a directory; give files or a glob such as "
+                              f"{os.path.join(path, 'mail.current')}")
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise ConfigError(f"--follow {path!r}: no such directory {directory!r}")

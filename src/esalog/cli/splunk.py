@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ def register(sub: Any) -> None:
 
 def cmd_build(args: argparse.Namespace) -> int:
     check_directory("-o", args.output)
-    for path in build_app(Path(args.output)):
+    app, tgz, spl = build_app(Path(args.output))
+    for path in (app, tgz, spl):
         print(path)
+    print(f"esalog: install {spl} on the heavy forwarder or full instance that sees the log files and on the "
+          f"search heads ($SPLUNK_HOME/bin/splunk install app {spl}, or Apps > Install app from file), restart "
+          f"Splunk, then add an esalog:// input (README, Splunk)", file=sys.stderr)
     return EXIT_OK

@@ -36,7 +36,7 @@ from esalog.connectors.http import (
 from esalog.encode import encode_line
 from esalog.errors import ConfigError, SinkError
 from esalog.parsers.record import Record
-from esalog.settings import each, http_url, setting, validate
+from esalog.settings import each, http_url, setting, validate, without_credentials
 from esalog.sources.files import FileId
 
 TEMPLATE_NAME = "esalog"
@@ -190,12 +190,34 @@ def server_flavour(root: requests.Response) -> str:
 # --------------------------------------------------------------------------------------------- sink
 
 
+_ES_URL = http_url("https://es.example.com:9200")
+
+
+def _cluster_url(value: str) -> str | None:
+    """A URL (:func:`http_url`) of the cluster itself, a proxy prefix allowed, not one of its API endpoints
+    (``…/_bulk`` pasted from another shipper's configuration: esalog adds the paths)."""
+    problem = _ES_URL(value)
+    if problem is not None:
+        return problem
+    from urllib.parse import urlsplit  # (start-up: only the shipping commands take URLs)
+
+    parts = urlsplit(value.strip())
+    segments = [segment for segment in parts.path.split("/") if segment]
+    endpoint = next((i for i, segment in enumerate(segments) if segment.startswith("_")), None)
+    if endpoint is None:
+        return None
+    host = parts.netloc.rpartition("@")[2]  # a user:password@ is never shown
+    base = f"{parts.scheme}://{host}" + "".join(f"/{segment}" for segment in segments[:endpoint])
+    return (f"give the cluster's address, not an API endpoint: {base} (esalog adds /_bulk), "
+            f"got {without_credentials(value.strip())!r}")
+
+
 @dataclass(frozen=True)
 class EsConfig:
     """The Elasticsearch/OpenSearch sink (``--to es``). Credentials come from the environment only."""
 
     urls: tuple[str, ...] = setting((), flag="--es-url", metavar="URL", repeat=True,
-                                    check=each(http_url("https://es.example.com:9200")),
+                                    check=each(_cluster_url),
                                     help="http(s)://host:9200 (repeatable)")
     index: str | None = setting(None, flag="--es-index", metavar="NAME",
                                 help="index to write to with 'index' (default esalog)")

@@ -60,6 +60,11 @@ COLLECTOR = "/services/collector"
 CONFIG_CODES = frozenset({10, 11, 14, 16})
 #: fields never copied into raw-fields mode's indexed ``fields`` (the line itself, or not flat)
 _NOT_INDEXED = frozenset({"message", "event.original", "@timestamp", "email.attachments"})
+#: what to do about the configuration codes that name their cause
+_CONFIG_HELP = {
+    10: "the token has indexer acknowledgement on: add --hec-ack (or turn acknowledgement off on the token)",
+    14: "indexer acknowledgement is off for this token: drop --hec-ack (or turn acknowledgement on)",
+}
 _TOKEN_HELP = (
     "check the token in ESALOG_HEC_TOKEN or --hec-token-file (and that it is enabled and "
     "allowed to write to the index)"
@@ -201,6 +206,7 @@ class HecSink(HttpSink):
                                 for dataset, sourcetype in config.sourcetypes.items()}
         # message summaries are JSON in either mode, under the sourcetype the Splunk app maps to CIM Email
         self._fixed_summary = self._envelope(config, config.sourcetype or SUMMARY_SOURCETYPE)
+        self._no_ack_warned: set[str] = set()  # endpoints that answered --hec-ack without an ackId
 
     @staticmethod
     def _envelope(config: HecConfig, sourcetype: str) -> bytes:
@@ -277,6 +283,11 @@ class HecSink(HttpSink):
             if endpoint.channel is not None and "ackId" in body:
                 return Pending((self.pool.endpoints.index(endpoint), int(body["ackId"])))
             if code == 0 or body.get("text") == "Success":
+                if endpoint.channel is not None and endpoint.base_url not in self._no_ack_warned:
+                    self._no_ack_warned.add(endpoint.base_url)
+                    warn(f"--hec-ack: HEC at {endpoint.base_url} answered without an ackId: indexer "
+                         "acknowledgement is off for this token, so events count as delivered once HEC accepts "
+                         "them; enable indexer acknowledgement on the token, or drop --hec-ack")
                 return Delivered()
             return Retry(f"HEC {endpoint.base_url} answered HTTP {status} without HEC's success body "
                          f"({response_reason(response, 120)}): not counted as delivered")
@@ -297,7 +308,7 @@ class HecSink(HttpSink):
         if status_class == RETRY:
             return Retry(reason, retry_after_of(response))
         if status == 400 and code in CONFIG_CODES:
-            return Stop(f"{reason}: HEC configuration problem (channel / acknowledgement / auth style)")
+            return Stop(f"{reason}: {_CONFIG_HELP.get(code, 'HEC configuration problem (channel / auth style)')}")
         if status_class == BAD_REQUEST:
             return Reject(tuple((item, reason) for item in items))
         return Stop(f"{reason}: check --hec-url")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import re
 import socket
 import threading
 import time
@@ -25,6 +26,7 @@ import urllib3.connection
 from esalog.connectors.base import Outcome, Retry, Sink, Stop, warn
 from esalog.connectors.batch import Item
 from esalog.errors import ConfigError
+from esalog.settings import without_credentials
 
 #: HTTP statuses worth a retry (with backoff): timeouts, throttling, server trouble (501 excepted).
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -67,11 +69,7 @@ def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
 
 def redact_url(url: str) -> str:
     """The URL without any user:password in it (for messages)."""
-    bare, user, _ = split_userinfo(url)
-    if user is None:
-        return url
-    parts = urlsplit(bare)
-    return urlunsplit((parts.scheme, "***@" + parts.netloc, parts.path, parts.query, parts.fragment))
+    return without_credentials(url)
 
 
 def warn_plain_http(endpoints: Sequence[Endpoint], what: str) -> None:
@@ -349,8 +347,40 @@ def response_reason(response: requests.Response, limit: int = 300) -> str:
     return f"HTTP {response.status_code}: {text[:limit]}" if text else f"HTTP {response.status_code}"
 
 
+#: the operating system's reason inside requests' nested connection errors (``[Errno 111] Connection refused``)
+_OS_REASON = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
+
+
 def transport_reason(endpoint: Endpoint, exc: Exception) -> str:
+    """``URL: cannot connect: [Errno 111] Connection refused`` for a refused or unresolvable address (not
+    requests' three nested reprs), a TLS failure as :func:`tls_reason` says it; any other transport error
+    by its type and text."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return tls_reason(endpoint, exc)
+    found = _OS_REASON.search(str(exc)) if isinstance(exc, requests.ConnectionError) else None
+    if found is not None:
+        return f"{endpoint.base_url}: cannot connect: {found.group(0).strip()}"
     return f"{endpoint.base_url}: {type(exc).__name__}: {exc}"
+
+
+#: OpenSSL's reason inside requests' nested SSL errors, without the ``(_ssl.c:1006)`` source line
+_SSL_REASON = re.compile(r"\[SSL: [A-Z0-9_]+\] [^'\"]*?(?= \(_ssl\.c:\d+\)|['\"]|$)")
+#: OpenSSL's words for a server that answered a TLS hello in plain text (an http:// port)
+_PLAIN_HTTP = ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE")
+
+
+def tls_reason(endpoint: Endpoint, exc: Exception) -> str:
+    """One line on a TLS failure and what to do: a plain-HTTP server needs ``http://``, a certificate not
+    trusted needs its CA."""
+    text = str(exc)
+    found = _SSL_REASON.search(text)
+    why = found.group(0) if found is not None else text
+    if any(word in text for word in _PLAIN_HTTP):
+        plain = "http://" + endpoint.base_url.removeprefix("https://")
+        return (f"TLS failure with {endpoint.base_url}: {why}: the server answers without TLS on this port; "
+                f"use {plain} (or the server's TLS port)")
+    return (f"TLS failure with {endpoint.base_url}: {why}; give the CA with --ca-bundle "
+            "(or, at your own risk, --insecure)")
 
 
 def read_secret_file(path: str, what: str) -> str:
@@ -433,8 +463,7 @@ class HttpSink(Sink):
         try:
             response = endpoint.post(self.path, body, self.request_headers(endpoint), self.params)
         except requests.exceptions.SSLError as exc:  # a certificate does not fix itself: stop
-            return Stop(f"TLS failure with {endpoint.base_url}: {exc}; give the CA with --ca-bundle "
-                        "(or, at your own risk, --insecure)")
+            return Stop(tls_reason(endpoint, exc))
         except requests.RequestException as exc:
             self.pool.mark_down(endpoint)
             return Retry(transport_reason(endpoint, exc))

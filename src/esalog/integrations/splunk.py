@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
+import sys
 import tarfile
 import tempfile
 import time
@@ -42,7 +43,8 @@ def _package_dir(name: str) -> Path:
     try:
         module = importlib.import_module(name)
     except ImportError:
-        raise ConfigError(f"cannot bundle {name!r}: not installed (pip install 'esalog[splunk]')") from None
+        raise ConfigError(f"cannot bundle {name!r}: not installed; install esalog's splunk extra: "
+                          f"{sys.executable} -m pip install '.[splunk]' in esalog's directory") from None
     if module.__file__ is None:
         raise ConfigError(f"cannot bundle {name!r}: no files")
     path = Path(module.__file__)

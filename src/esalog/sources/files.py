@@ -54,7 +54,7 @@ def expand_paths(paths: list[str] | tuple[str, ...]) -> list[str]:
             raise ConfigError(f"no file matches {path!r}")
         for match in matches:
             if os.path.isdir(match):
-                raise ConfigError(f"{match!r} is a directory; give files or a glob such as {match}/*")
+                raise ConfigError(f"{match!r} is a directory; give files or a glob such as {os.path.join(match, '*')}")
             if not os.path.exists(match):
                 raise ConfigError(f"no such file: {match!r}")
             if not os.access(match, os.R_OK):

@@ -337,16 +337,22 @@ class FakeServer:
 
 
 def serve_until_interrupted(server: FakeServer, banner: list[str], count: Callable[[], int],
-                            what: str) -> int:
+                            what: str, prog: str) -> int:
     """Run *server* in the foreground for a person trying esalog out: print how to use it, then every few
-    seconds how many *what* it holds, until Ctrl-C or SIGTERM."""
+    seconds how many *what* it holds, until Ctrl-C or SIGTERM. A port it cannot have is one line, exit 2."""
     import signal
     import sys
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    server.start()
+    try:
+        server.start()
+    except (OSError, OverflowError) as exc:  # taken, not allowed, or not a port number
+        why = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).rstrip(".")
+        print(f"{prog}: error: cannot listen on 127.0.0.1:{server.port}: {why}; give another --port "
+              "(0 = any free port)", file=sys.stderr)
+        return 2
     try:
         for line in banner:
             print(line.format(url=server.url), flush=True)

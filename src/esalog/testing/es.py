@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         "  esalog ship --to es --es-url {url} --es-setup examples/logs/*.log",
         "Ctrl-C to stop",
     ]
-    return serve_until_interrupted(server, banner, lambda: server.count("*"), "documents stored")
+    return serve_until_interrupted(server, banner, lambda: server.count("*"), "documents stored", ap.prog)
 
 
 if __name__ == "__main__":

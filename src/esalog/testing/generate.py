@@ -210,13 +210,14 @@ class Sim:
 
 
 def simulate(lines: int, seed: int = 7, rate: float = ARRIVALS_PER_SECOND, *, verdicts: bool = False,
-             appliances: int = 1) -> Iterator[tuple[float, str, str, int]]:
+             appliances: int = 1, ids: Ids | None = None) -> Iterator[tuple[float, str, str, int]]:
     """Yield ``(seconds since start, expected rule id, body, appliance)`` for *lines* lines in time order.
 
     *rate* connections arrive per simulated second (a busy ESA: about 40), spread over *appliances*
-    (numbered from 0; each connection stays on one); *verdicts* adds each message's scanning lines.
+    (numbered from 0; each connection stays on one); *verdicts* adds each message's scanning lines;
+    *ids*: the first ICID, MID and DCID (default :class:`Ids`).
     """
-    sim = Sim(random.Random(seed), verdicts=verdicts)
+    sim = Sim(random.Random(seed), ids or Ids(), verdicts=verdicts)
     queue: list[tuple[float, int, Iterator[Step], int]] = []
     seq = 0
     arrival = 0.0
@@ -247,12 +248,24 @@ HEADER = (("header-begin", "Begin Logfile"),
 START = datetime(2026, 11, 2, 8, 0, 0)
 
 
+def ids_at(start: datetime, rate: float = ARRIVALS_PER_SECOND) -> Ids:
+    """The first ids of a log starting at *start*: as if the appliance had handed ids out since
+    :data:`START` at twice *rate* connections a second (up to three messages and deliveries each), so a
+    later file of a rotated series never reuses an earlier file's ids."""
+    seconds = max(0.0, (start - START).total_seconds())
+    base = Ids()
+    return Ids(icid=base.icid + int(seconds * rate * 2), mid=base.mid + int(seconds * rate * 6),
+               dcid=base.dcid + int(seconds * rate * 6))
+
+
 def write_corpus(path: Path, lines: int, form: str = "file", seed: int = 7,
                  host: str = "esa1.example.net", rate: float = ARRIVALS_PER_SECOND, *, verdicts: bool = False,
-                 appliances: int = 1) -> Counter[str]:
+                 appliances: int = 1, start: datetime = START) -> Counter[str]:
     """Write *lines* lines (file or syslog form) to *path*; return lines per expected rule id.
 
     Syslog form with several *appliances*: hosts ``esa1`` ... ``esaN`` of *host*'s domain, interleaved.
+    *start*: the appliance's clock at the first line; a later *start* also starts the ids later
+    (:func:`ids_at`), so files of several starts read like one appliance's rotated logs.
     """
     if appliances > 1 and form == "file":
         raise ValueError("several appliances need the syslog form (a file-form log is one appliance's)")
@@ -265,7 +278,7 @@ def write_corpus(path: Path, lines: int, form: str = "file", seed: int = 7,
         whole = int(seconds)
         text = stamp_of.get((whole, app))
         if text is None:
-            moment = START + timedelta(seconds=whole)
+            moment = start + timedelta(seconds=whole)
             if form == "file":
                 text = f"{moment:%a %b} {moment.day:2d} {moment:%H:%M:%S %Y} Info: "
             else:
@@ -282,7 +295,7 @@ def write_corpus(path: Path, lines: int, form: str = "file", seed: int = 7,
             write(stamp(0.0, 0) + body + "\n")
             counts[kind] += 1
         for seconds, kind, body, app in simulate(lines - len(header), seed, rate, verdicts=verdicts,
-                                                 appliances=appliances):
+                                                 appliances=appliances, ids=ids_at(start, rate)):
             write(stamp(seconds, app) + body + "\n")
             counts[kind] += 1
     return counts
@@ -304,18 +317,25 @@ def corpus(directory: Path, lines: int, form: str = "file", seed: int = 7, *, ve
 
 def main() -> None:
     """Command line: write one corpus and its counts."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m esalog.testing.generate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--form", choices=("file", "syslog"), default="file")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--verdicts", action="store_true", help="add each message's verdict lines (realistic mix)")
     ap.add_argument("--appliances", type=int, default=1, help="syslog form: interleave N appliances")
+    ap.add_argument("--start", type=datetime.fromisoformat, default=START, metavar="YYYY-MM-DDTHH:MM:SS",
+                    help="the appliance's clock at the first line (default 2026-11-02T08:00:00); a later start "
+                         "also starts ICIDs, MIDs and DCIDs later: files of several starts read like one "
+                         "appliance's rotated logs")
     ap.add_argument("-o", "--output", type=Path, required=True)
     args = ap.parse_args()
-    counts = write_corpus(args.output, args.lines, args.form, args.seed, verdicts=args.verdicts,
-                          appliances=args.appliances)
-    counts_path = args.output.with_name(args.output.name + ".counts.json")
-    counts_path.write_text(json.dumps(dict(sorted(counts.items())), indent=1))
+    try:
+        counts = write_corpus(args.output, args.lines, args.form, args.seed, verdicts=args.verdicts,
+                              appliances=args.appliances, start=args.start)
+        counts_path = args.output.with_name(args.output.name + ".counts.json")
+        counts_path.write_text(json.dumps(dict(sorted(counts.items())), indent=1))
+    except OSError as exc:  # -o in a folder that is not there, or not writable: one line
+        ap.exit(2, f"{ap.prog}: error: {exc.filename}: {exc.strerror}\n")
     for kind, n in counts.most_common():
         print(f"{n:>9}  {kind}")
 

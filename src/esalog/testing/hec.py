@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         "  esalog ship --to hec --hec-url {url} examples/logs/*.log" + (" --hec-ack" if args.ack else ""),
         "Ctrl-C to stop",
     ]
-    return serve_until_interrupted(server, banner, lambda: server.count, "events indexed")
+    return serve_until_interrupted(server, banner, lambda: server.count, "events indexed", ap.prog)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,13 @@ def started(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> Non
     mid = rec.mid
     if mid is not None and mid in app.finished and mid not in app.mids:
         del app.finished[mid]  # a new message reusing a finished MID (e.g. the same log read twice)
+    old = app.mids.get(mid) if mid is not None else None
+    if old is not None and old.icid is not None and rec.icid is not None and old.icid != rec.icid:
+        # a new message on another connection under the MID of one still open (its end was never logged:
+        # another day's file, a restart): that one ends here, and takes none of its facts to the new one
+        del app.mids[old.id]
+        ctx.store.table.discard(old)
+        ctx.emit_summary(old, "mid_reused")
     msg = ctx.mid_event(rec, app, t, ts)
     if msg is not None:
         msg.started = True

@@ -65,7 +65,7 @@ def outcome_of(disp: str) -> str:
 
 
 def build_summary(msg: Msg, observer: dict[str, Any], dataset: str, end_reason: str) -> dict[str, Any]:
-    """The ``message-summary`` event of *msg*; *end_reason*: finished, max_open, ttl or end_of_input."""
+    """The ``message-summary`` event of *msg*; *end_reason*: finished, max_open, ttl, end_of_input or mid_reused."""
     disp = disposition(msg)
     complete = end_reason == "finished" and msg.started
     esa: dict[str, Any] = {"kind": SUMMARY_ACTION, "mid": msg.id, "disposition": disp}
