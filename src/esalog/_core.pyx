@@ -406,6 +406,7 @@ cdef class CRule:
     cdef public str why
     cdef object fullmatch
     cdef public bint plain  # matched with Python re (a user rule's time-budgeted pattern: the Python path matches)
+    cdef bint header_line  # updates how the input's later lines are read: records_block leaves it to the Python path
     cdef pcre2_code* code  # PCRE2 JIT code once proven equal to the rule's re (pcre_state 1)
     cdef public int pcre_state  # 0 not tried yet, 1 PCRE2 in use, -1 Python re only
     cdef int nslots
@@ -443,6 +444,7 @@ cdef class CRule:
         self.rule = rule
         self.fullmatch = rule.regex.fullmatch
         self.plain = isinstance(rule.regex, re.Pattern)
+        self.header_line = rule.updates_stream
         self.why = self._check(rule, stateless)
         self.native = not self.why
         self.slot_pyconvs = [conv for _, conv in rule.converters]
@@ -752,6 +754,7 @@ cdef bytes L_CRITICAL = b'"critical"', L_WARNING = b'"warning"', L_INFO = b'"inf
 cdef bytes L_TRACE = b'"trace"'
 cdef dict _LEVEL_JSON = {"critical": L_CRITICAL, "warning": L_WARNING, "info": L_INFO, "debug": L_DEBUG,
                          "trace": L_TRACE}
+cdef dict _LEVEL_TEXT = {json: text for text, json in _LEVEL_JSON.items()}
 
 
 cdef inline bint _word3(const char* words, const char* s):
@@ -800,6 +803,9 @@ cdef class Core:
     # the header of the line being read, as JSON text (syslog None: none; appname: the subscription name)
     cdef bytes h_iso, h_level, h_syslog, h_observer
     cdef object h_appname, h_iso_text, h_observer_obj  # the stamp and the observer as Python objects
+    cdef tuple h_facts  # the header parser's facts of a line not in the file form (None for the file form)
+    cdef object finish  # records_block: parser.LineParser.matched
+    cdef object made  # the record _record made last
     cdef object route  # parser.log_type_for
     cdef object examples  # rule -> the bodies of its examples (to prove PCRE2 equal to re on them)
     cdef pcre2_match_data* match_data
@@ -918,8 +924,33 @@ cdef class Core:
                 out.data = NULL
                 out.cap = 0
 
+    def records_block(self, CStream cs, list raws, cut, fallback, finish):
+        """The records of the lines *raws* (bytes without newline) of one stream, in order, for the stages.
+
+        *cut*: indices of lines cut at the length limit. ``fallback(index)`` returns the record the Python
+        parser makes of line *index*; ``finish(stream, line, body, dataset, stamp, level, priority, hostname,
+        appname, rule, values)`` makes the record of a line read here (``LineParser.matched``). Returns the
+        records and how many lines were read here.
+        """
+        cdef Py_ssize_t i, n = len(raws)
+        cdef int native = 0
+        cdef bytes raw
+        cdef list out = []
+        self.finish = finish
+        for i in range(n):
+            raw = raws[i]
+            if (cut and i in cut) or not self._line(cs, raw, NULL):
+                cs.dirty = True
+                out.append(fallback(i))
+            else:
+                native += 1
+                out.append(self.made)
+        self.made = None
+        return out, native
+
     cdef bint _line(self, CStream cs, bytes raw, Buf* out) except -1:
-        """Append the event of *raw* to *out*; False (nothing written) when the Python path must read it."""
+        """Append the event of *raw* to *out* (*out* NULL: make its record, ``made``); False (nothing
+        written) when the Python path must read it."""
         cdef const char* s = PyBytes_AS_STRING(raw)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(raw)
         cdef Py_ssize_t i, body_start = 0, body_end = 0, key_end = 0
@@ -954,6 +985,7 @@ cdef class Core:
         self.h_observer = cs.observer_json
         self.h_observer_obj = cs.observer
         self.h_appname = None
+        self.h_facts = None
         return self._body(cs, s, n, s + body_start, body_end - body_start, out)
 
     cdef int _file_form(self, const char* s, Py_ssize_t n, Py_ssize_t* body_start, Py_ssize_t* body_end,
@@ -1042,6 +1074,7 @@ cdef class Core:
         self.h_syslog = cs.syslog_json(priority, hostname, appname) \
             if priority is not None or appname or hostname else None
         self.h_appname = appname
+        self.h_facts = facts
         body = PyUnicode_AsUTF8AndSize(text, &blen)
         return self._body(cs, s, n, body, blen, out)
 
@@ -1137,9 +1170,67 @@ cdef class Core:
                 groups = <tuple>PyObject_CallOneArg(self.match_groups, m)
                 matched = True
                 break
-        if not matched or not crule.native:
+        if not matched:
+            return False
+        if out == NULL:
+            return self._record(cs, cpack, crule, groups, rc, s, n, body_str, body, blen)
+        if not crule.native:
             return False
         return self._event(cs, cpack, crule, groups, rc, s, n, body, blen, out)
+
+    cdef bint _record(self, CStream cs, CPack cpack, CRule crule, tuple groups, int rc, const char* s,
+                      Py_ssize_t n, str body_str, const char* body, Py_ssize_t blen) except -1:
+        """The record of a matched line (``made``), its captures converted as ``CompiledRule.convert`` does:
+        *groups* from ``re``, else PCRE2's ovector (*rc* its count). False: the Python path reads the line
+        (a header line of the input, or a converter that raises)."""
+        cdef list values
+        cdef Py_ssize_t i, tlen
+        cdef int g, code
+        cdef long long v
+        cdef const char* t
+        cdef object text
+        if crule.header_line:
+            return False
+        values = [None] * crule.nslots
+        for i in range(crule.nslots):
+            g = crule.slot_groups[i]
+            if groups is not None:
+                text = groups[g]
+                if text is None:
+                    continue
+            else:
+                g += 1
+                if g >= rc or self.ovector[2 * g] == PCRE2_UNSET:
+                    continue
+                t = body + <Py_ssize_t>self.ovector[2 * g]
+                tlen = <Py_ssize_t>(self.ovector[2 * g + 1] - self.ovector[2 * g])
+                text = None
+            code = crule.slot_convs[i]
+            if code == C_INT:
+                if text is not None:
+                    t = PyUnicode_AsUTF8AndSize(text, &tlen)
+                if _parse_int(t, tlen, &v):
+                    values[i] = v
+                    continue
+            if text is None:
+                text = PyUnicode_DecodeUTF8(t, tlen, NULL)
+            if code == C_STR:
+                values[i] = text
+                continue
+            try:
+                values[i] = crule.slot_pyconvs[i](text)
+            except Exception:
+                return False  # the Python path tags the conversion error (or raises as it would)
+        if body_str is None:
+            body_str = PyUnicode_DecodeUTF8(body, blen, NULL)
+        facts = self.h_facts
+        if facts is None:
+            level, priority, hostname, appname = _LEVEL_TEXT[self.h_level], None, None, None
+        else:
+            _, level, priority, hostname, appname = facts
+        self.made = self.finish(cs.stream, PyUnicode_DecodeUTF8(s, n, NULL), body_str, cpack.dataset,
+                                self.h_iso_text, level, priority, hostname, appname, crule.rule, values)
+        return True
 
     cdef int _prepare(self, CRule crule) except -1:
         """Compile *crule* for PCRE2's JIT, kept only when its examples give the same groups as ``re``."""

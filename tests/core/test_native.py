@@ -2,7 +2,9 @@
 generated logs and Hypothesis-made input (invalid UTF-8, binary, huge lines, CRLF, no final newline).
 
 Each case is converted twice in this process, once by a pipeline with the core and once by the same
-pipeline with the core taken out (the pure-Python path). ``MODES`` lists the pipelines the core serves.
+pipeline with the core taken out (the pure-Python path). ``MODES`` lists the pipelines the core serves:
+stateless, where it writes the NDJSON itself, and stateful, where it makes the records the session tracker
+reads (events and message summaries must come out the same, in the same order).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ if native.core() is None:
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = sorted([*ROOT.glob("tests/corpus/**/*.log"), *ROOT.glob("tests/fixtures/**/*.log")])
 #: The pipelines the compiled core reads for (the others run the Python path whole).
-MODES = {"stateless": TrackingConfig(stateless=True)}
+MODES = {"stateless": TrackingConfig(stateless=True), "stateful": TrackingConfig()}
 
 
 def _now() -> datetime:
@@ -67,14 +69,23 @@ def _parts(config: PipelineConfig) -> tuple[LineParser, object]:
     return parser, native_core(parser, config.tracking)
 
 
+def with_core(pipeline: Pipeline, core: object, tracking: TrackingConfig) -> Pipeline:
+    """*pipeline* with *core* where *tracking* has it read (as build_pipeline plugs it)."""
+    if tracking.stateless:
+        pipeline.core = core
+    else:
+        pipeline.record_core = core
+    return pipeline
+
+
 def both(path: Path, config: PipelineConfig) -> tuple[bytes | str, bytes | str]:
     """The NDJSON of *path* with the core and on the pure-Python path (or the error that ended it)."""
     parser, core = _parts(config)
     assert core is not None
     outputs: list[bytes | str] = []
-    for with_core in (True, False):
-        pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
-        pipeline.core = core if with_core else None
+    for on in (True, False):
+        pipeline = with_core(Pipeline(parser, build_stages(config.tracking), config.parse), core if on else None,
+                             config.tracking)
         out = io.BytesIO()
         outputs.append(_stopped(partial(convert, pipeline, (str(path),), out.write)) or out.getvalue())
     return outputs[0], outputs[1]
@@ -94,9 +105,9 @@ def filtered(data: bytes, config: PipelineConfig) -> tuple[bytes | str, bytes | 
     """What ``esalog filter`` answers to *data*, with the core and on the pure-Python path."""
     parser, core = _parts(config)
     outputs: list[bytes | str] = []
-    for with_core in (True, False):
-        pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
-        pipeline.core = core if with_core else None
+    for on in (True, False):
+        pipeline = with_core(Pipeline(parser, build_stages(config.tracking), config.parse), core if on else None,
+                             config.tracking)
         out = io.BytesIO()
         outputs.append(_stopped(partial(run_filter, FilterConfig(), pipeline, io.BytesIO(data), out))
                        or out.getvalue())
@@ -180,13 +191,33 @@ def test_the_core_reads_most_generated_lines_itself(tmp_path: Path) -> None:
     assert 0 < calls < 5000 * 0.05
 
 
+def test_the_core_reads_most_lines_for_the_tracker(tmp_path: Path) -> None:
+    """Stateful: the core makes the records of most lines; the Python parser reads the few it hands over."""
+    path = tmp_path / "mail.log"
+    write_corpus(path, 5000, "syslog", seed=3, verdicts=True, appliances=3)
+    pipeline = build_pipeline(PipelineConfig(tracking=MODES["stateful"]))
+    assert pipeline.core is None and pipeline.record_core is not None
+    calls = 0
+    parse = pipeline.parser.parse
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return parse(*args, **kwargs)  # type: ignore[arg-type]
+
+    pipeline.parser.parse = counting  # type: ignore[method-assign]
+    convert(pipeline, (str(path),), io.BytesIO().write)
+    assert pipeline.counters.lines == 5000
+    assert 0 < calls < 5000 * 0.05
+
+
 def shipped(path: Path, config: PipelineConfig, sink: object) -> list[bytes]:
     """What *sink* would send for *path* as ``ship`` reads it, with the core and on the pure-Python path."""
     parser, core = _parts(config)
     out = []
-    for with_core in (True, False):
+    for on in (True, False):
         pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
-        pipeline.core = core if with_core else None
+        pipeline.core = core if on else None
         items = []
         for batch in Source(pipeline, SourceConfig(paths=(str(path),)), encoded_records=True).batches():
             first = 0
@@ -331,9 +362,9 @@ def test_pcre2_reads_only_rules_proven_equal(tmp_path: Path) -> None:
     core = native_core(parser, MODES["stateless"])
     log = _user_log(tmp_path)
     outputs = []
-    for with_core in (True, False):
+    for on in (True, False):
         pipeline = Pipeline(parser, build_stages(MODES["stateless"]))
-        pipeline.core = core if with_core else None
+        pipeline.core = core if on else None
         out = io.BytesIO()
         convert(pipeline, (str(log),), out.write)
         outputs.append(out.getvalue())
