@@ -225,8 +225,11 @@ cdef struct Node:
     int first  # first child (objects)
     int last
     int next  # next sibling
-    int kind  # 0 leaf (JSON text), 1 object, 2 leaf (text that needs no escaping: written in quotes)
+    # 0 leaf (JSON text at val), 1 object, 2 leaf (text that needs no escaping: written in quotes), 3 leaf
+    # (JSON text at offset voff of the scratch buffer, which may move while the tree is made)
+    int kind
     const char* val  # leaf: JSON text
+    Py_ssize_t voff
     Py_ssize_t vlen
 
 
@@ -290,7 +293,16 @@ cdef int tree_set(Tree* t, int parent, int key, const char* val, Py_ssize_t vlen
     return i
 
 
-cdef int tree_write(Tree* t, int node, Buf* out, const char** keys, Py_ssize_t* key_lens) except -1:
+cdef int tree_object(Tree* t, int parent, int key) except -2:
+    """The object *key* of *parent*, made when absent; -3 when a leaf is there (or the table is full)."""
+    cdef int i = tree_child(t, parent, key, True)
+    if i >= 0 and t.nodes[i].kind != 1:
+        return -3
+    return i
+
+
+cdef int tree_write(Tree* t, int node, Buf* out, const char** keys, Py_ssize_t* key_lens,
+                    const char* scratch) except -1:
     cdef int i = t.nodes[node].first
     cdef bint first = True
     buf_byte(out, b'{')
@@ -301,6 +313,8 @@ cdef int tree_write(Tree* t, int node, Buf* out, const char** keys, Py_ssize_t* 
         buf_put(out, keys[t.nodes[i].key], key_lens[t.nodes[i].key])
         if t.nodes[i].kind == 0:
             buf_put(out, t.nodes[i].val, t.nodes[i].vlen)
+        elif t.nodes[i].kind == 3:
+            buf_put(out, scratch + t.nodes[i].voff, t.nodes[i].vlen)
         elif t.nodes[i].kind == 2:
             if out.len + t.nodes[i].vlen + 2 > out.cap:
                 buf_grow(out, t.nodes[i].vlen + 2)
@@ -309,7 +323,7 @@ cdef int tree_write(Tree* t, int node, Buf* out, const char** keys, Py_ssize_t* 
             out.len += t.nodes[i].vlen + 2
             out.data[out.len - 1] = b'"'
         else:
-            tree_write(t, i, out, keys, key_lens)
+            tree_write(t, i, out, keys, key_lens, scratch)
         i = t.nodes[i].next
     buf_byte(out, b'}')
     return 0
@@ -416,6 +430,7 @@ cdef class CRule:
     cdef bytes kind_json
     cdef Op* ops  # what build() stores, in its order
     cdef int nops
+    cdef bint ops_ready  # ops hold the whole build() (not when fields nest deeper than MAX_DEPTH)
     cdef list statics  # the JSON of the static values (ops point into them)
     cdef bint direction  # post-processor direction_from_table (natively)
     cdef int table_slot
@@ -460,12 +475,15 @@ cdef class CRule:
         self.direction = bool(rule.post)
         self.statics = []
         self.nops = 0
-        if not self.native:
+        self.ops_ready = False
+        try:
+            ops = [(("event",), leaf, _dumps(value), -1) for leaf, value in rule.event_static.items()]
+            for parents, statics, captures in rule.plan:
+                ops += [(parents, leaf, _dumps(value), -1) for leaf, value in statics]
+                ops += [(parents, leaf, None, slot) for slot, leaf in captures]
+        except TypeError:  # a static value orjson refuses (an integer over 64 bits): the Python path says so
+            self.native, self.why = False, "static value not JSON"
             return
-        ops = [(("event",), leaf, _dumps(value), -1) for leaf, value in rule.event_static.items()]
-        for parents, statics, captures in rule.plan:
-            ops += [(parents, leaf, _dumps(value), -1) for leaf, value in statics]
-            ops += [(parents, leaf, None, slot) for slot, leaf in captures]
         self.ops = <Op*>malloc((len(ops) + 1) * sizeof(Op))
         for i, (parents, leaf, static, slot) in enumerate(ops):
             if len(parents) > MAX_DEPTH:
@@ -481,6 +499,9 @@ cdef class CRule:
                 self.ops[i].static_val = PyBytes_AS_STRING(static)
                 self.ops[i].static_len = PyBytes_GET_SIZE(static)
         self.nops = len(ops)
+        self.ops_ready = True
+        if not self.native:
+            return
         if "cisco.esa.mid" in rule.slots:
             self.mid_slot = rule.slots["cisco.esa.mid"][0]
         if self.direction:
@@ -796,7 +817,7 @@ cdef class Core:
     cdef frozenset other_types
     cdef object match_groups
     cdef int k_ts, k_message, k_event, k_kind, k_module, k_dataset, k_original, k_observer, k_log, k_level
-    cdef int k_cisco, k_esa, k_email, k_local_id, k_related, k_ip, k_direction, k_syslog
+    cdef int k_cisco, k_esa, k_email, k_local_id, k_related, k_ip, k_direction, k_syslog, k_created
     cdef Buf scratch  # one line's rendered values; the document's leaves point into it
     cdef Buf line_out  # encode_line's output, kept from one call to the next (no allocation per line)
     cdef str h_dataset  # the dataset of the event last written
@@ -806,6 +827,9 @@ cdef class Core:
     cdef tuple h_facts  # the header parser's facts of a line not in the file form (None for the file form)
     cdef object finish  # records_block: parser.LineParser.matched
     cdef object made  # the record _record made last
+    cdef dict places  # encode_records: dotted field name -> the key ids of its parents and its own
+    cdef dict shared_json  # encode_records: id of an observer or log.syslog object -> (it, its JSON)
+    cdef int k_tags
     cdef object route  # parser.log_type_for
     cdef object examples  # rule -> the bodies of its examples (to prove PCRE2 equal to re on them)
     cdef pcre2_match_data* match_data
@@ -853,6 +877,10 @@ cdef class Core:
         self.k_email, self.k_local_id = k.id("email"), k.id("local_id")
         self.k_related, self.k_ip, self.k_direction = k.id("related"), k.id("ip"), k.id("direction")
         self.k_syslog = k.id("syslog")
+        self.k_created = k.id("created")
+        self.k_tags = k.id("tags")
+        self.places = {}
+        self.shared_json = {}
 
     cdef CRule crule(self, rule):
         """The CRule of a compiled rule, made the first time dispatch hands the rule a line."""
@@ -947,6 +975,179 @@ cdef class Core:
                 out.append(self.made)
         self.made = None
         return out, native
+
+    def encode_records(self, list records, fallback):
+        """NDJSON of *records*, byte for byte what ``encode.encode_line`` gives (``fallback(record)``, which
+        writes those this does not: whole documents, header lines, values orjson alone decides on)."""
+        cdef Buf out
+        out.data = NULL
+        out.len = 0
+        out.cap = 0
+        try:
+            for record in records:
+                if not self._encode_record(record, &out):
+                    buf_bytes(&out, fallback(record))
+            return PyBytes_FromStringAndSize(out.data, out.len)
+        finally:
+            free(out.data)
+            if self.scratch.cap > LINE_OUT_KEPT:
+                free(self.scratch.data)
+                self.scratch.data = NULL
+                self.scratch.cap = 0
+
+    cdef bint _encode_record(self, record, Buf* out) except -1:
+        """Append the event of a flat *record* to *out* as ``encode.to_event`` nests it (skeleton, the rule's
+        build, then the fields set after the match, merged in order); False (nothing written) when the Python
+        encoder must write it."""
+        cdef Tree tree
+        cdef Buf* sc = &self.scratch
+        cdef CRule crule = None
+        cdef Op* op
+        cdef int node, parent, k, i
+        cdef tuple place
+        cdef Py_ssize_t depth
+        if record.document is not None or record.encoded is not None:
+            return False
+        rule = record.rule
+        if rule is not None:
+            if rule.updates_stream:
+                return False  # the observer is copied and written into
+            crule = self.crule(rule)
+            if not crule.ops_ready:
+                return False
+        sc.len = 0
+        tree_init(&tree)
+        if self._leaf(&tree, 0, self.k_ts, record.timestamp) < 0 \
+                or self._leaf(&tree, 0, self.k_message, record.message) < 0:
+            return False
+        node = tree_child(&tree, 0, self.k_event, True)
+        if self._leaf(&tree, node, self.k_kind, record.kind) < 0:
+            return False
+        tree_set(&tree, node, self.k_module, b'"cisco_esa"', 11)
+        if self._leaf(&tree, node, self.k_dataset, record.dataset) < 0:
+            return False
+        value = record.original
+        if value is not None and self._leaf(&tree, node, self.k_original, value) < 0:
+            return False
+        value = record.created
+        if value is not None and self._leaf(&tree, node, self.k_created, value) < 0:
+            return False
+        observer = self._shared_json(record.observer)  # (held here: the leaves point into it)
+        if observer is None:
+            return False
+        tree_set(&tree, 0, self.k_observer, PyBytes_AS_STRING(observer), PyBytes_GET_SIZE(observer))
+        level = record.level
+        syslog = record.syslog
+        if syslog is not None:
+            syslog = self._shared_json(syslog)
+            if syslog is None:
+                return False
+        if level is not None or syslog is not None:
+            node = tree_child(&tree, 0, self.k_log, True)
+            if level is not None and self._leaf(&tree, node, self.k_level, level) < 0:
+                return False
+            if syslog is not None:
+                tree_set(&tree, node, self.k_syslog, PyBytes_AS_STRING(syslog), PyBytes_GET_SIZE(syslog))
+        value = record.tags
+        if value and self._leaf(&tree, 0, self.k_tags, value) < 0:
+            return False
+        if crule is not None:
+            node = tree_child(&tree, tree_child(&tree, 0, self.k_cisco, True), self.k_esa, True)
+            tree_set(&tree, node, self.k_kind, PyBytes_AS_STRING(crule.kind_json), PyBytes_GET_SIZE(crule.kind_json))
+            values = record.values or ()
+            for i in range(crule.nops):  # CompiledRule.build
+                op = &crule.ops[i]
+                if op.slot >= 0:
+                    value = values[op.slot]
+                    if value is None:
+                        continue
+                parent = 0
+                for k in range(op.depth):
+                    parent = tree_object(&tree, parent, op.path[k])
+                    if parent < 0:
+                        return False
+                if op.slot < 0:
+                    node = tree_set(&tree, parent, op.leaf, op.static_val, op.static_len)
+                else:
+                    node = self._leaf(&tree, parent, op.leaf, value)
+                if node < 0:
+                    return False
+        extra = record.extra
+        if extra:
+            for name, value in extra.items():  # encode.merge_fields
+                place = self.places.get(name)
+                if place is None:
+                    place = self._place(name)
+                depth = len(place) - 1
+                parent = 0
+                for k in range(depth):
+                    parent = tree_object(&tree, parent, <int>place[k])
+                    if parent < 0:
+                        return False
+                if self._leaf(&tree, parent, <int>place[depth], value) < 0:
+                    return False
+        tree_write(&tree, 0, out, <const char**>self.keys.ptrs, self.keys.lens, sc.data)
+        buf_byte(out, b'\n')
+        return True
+
+    cdef tuple _place(self, str name):
+        """The key ids of the parents of dotted field *name* and of its own (``fields.split_path``)."""
+        place = tuple([self.keys.id(part) for part in name.split(".")])
+        if len(self.places) < 65536:  # field names are declared, so few; stay bounded anyway
+            self.places[name] = place
+        return place
+
+    cdef bytes _shared_json(self, value):
+        """The JSON of an object shared by many records and never mutated (an observer, a ``log.syslog``),
+        kept; None when orjson refuses it."""
+        found = self.shared_json.get(id(value))
+        if found is not None and found[0] is value:
+            return found[1]
+        try:
+            made = _dumps(value)
+        except TypeError:
+            return None
+        if len(self.shared_json) >= 256:
+            self.shared_json.clear()
+        self.shared_json[id(value)] = (value, made)
+        return made
+
+    cdef int _leaf(self, Tree* tree, int parent, int key, value) except -2:
+        """Set leaf *key* of *parent* to the JSON of *value*, as orjson writes it; -3 when the table is full or
+        orjson alone decides (text with lone surrogates, integers over 64 bits: the Python encoder raises)."""
+        cdef Buf* sc = &self.scratch
+        cdef Py_ssize_t start = sc.len, n
+        cdef const char* t
+        cdef int overflow = 0, node
+        cdef long long v
+        cdef object kind = type(value)
+        if kind is str:
+            try:
+                t = PyUnicode_AsUTF8AndSize(value, &n)
+            except UnicodeEncodeError:
+                return -3
+            buf_json_str(sc, t, n)
+        elif kind is int:
+            v = PyLong_AsLongLongAndOverflow(value, &overflow)
+            if overflow:
+                return -3
+            buf_int(sc, v)
+        elif value is None:
+            buf_put(sc, b"null", 4)
+        elif value is True:
+            buf_put(sc, b"true", 4)
+        elif value is False:
+            buf_put(sc, b"false", 5)
+        else:
+            try:
+                rendered = orjson.dumps(value)
+            except TypeError:
+                return -3
+            buf_bytes(sc, rendered)
+        node = tree_set(tree, parent, key, NULL, sc.len - start, 3)
+        if node >= 0:
+            tree.nodes[node].voff = start
+        return node
 
     cdef bint _line(self, CStream cs, bytes raw, Buf* out) except -1:
         """Append the event of *raw* to *out* (*out* NULL: make its record, ``made``); False (nothing
@@ -1419,7 +1620,7 @@ cdef class Core:
             node = tree_child(&tree, 0, self.k_related, True)
             if node < 0 or tree_set(&tree, node, self.k_ip, base + related_start, related_len) < 0:
                 return False
-        tree_write(&tree, 0, out, <const char**>self.keys.ptrs, self.keys.lens)
+        tree_write(&tree, 0, out, <const char**>self.keys.ptrs, self.keys.lens, sc.data)
         buf_byte(out, b'\n')
         self.h_dataset = cpack.dataset
         return True

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from esalog import native
 from esalog.connectors.es import EsConfig, EsSink
 from esalog.connectors.hec import HecConfig, HecSink
+from esalog.encode import encode_line, encode_lines
 from esalog.integrations.convert import convert
 from esalog.integrations.filter import FilterConfig, run_filter
 from esalog.parsers.config import ParseConfig
@@ -209,6 +210,47 @@ def test_the_core_reads_most_lines_for_the_tracker(tmp_path: Path) -> None:
     convert(pipeline, (str(path),), io.BytesIO().write)
     assert pipeline.counters.lines == 5000
     assert 0 < calls < 5000 * 0.05
+
+
+ENCODED_LINES = [
+    "Mon Nov  2 08:00:00 2026 Info: MID 1 ICID 2 From: <a@b>",
+    "Mon Nov  2 08:00:00 2026 Info: New SMTP ICID 7 interface Data 1 (10.0.0.1) address 10.0.0.2 reverse dns host h "
+    "verified yes",
+    "Mon Nov  2 08:00:00 2026 Info: MID 5 Subject '\u00e9t\u00e9 \\\"q\\\"'",
+    "Mon Nov  2 08:00:00 2026 Info: no rule reads this MID 3",
+]
+#: Fields stages may set after the match: objects set whole or field by field, over the rule's own, values
+#: orjson alone decides on (floats, lone surrogates, integers over 64 bits), the skeleton's objects.
+ENCODED_EXTRAS: list[dict[str, object]] = [
+    {}, {"source": {"ip": "192.0.2.1", "geo": {"x": 1.5}}}, {"source.ip": "x", "source": "flat"},
+    {"source": {"ip": "y"}, "source.port": 25}, {"cisco.esa.mid": 2**70}, {"cisco.esa.mid": 2**63},
+    {"cisco.esa.score": 1.5, "tags": None}, {"email.subject": "\ud800"}, {"message.x": "1"},
+    {"event": 5}, {"event.action": None, "@timestamp": "t"}, {"a.b.c.d.e.f.g.h.i.j": [1, {"x": True}]},
+    {"cisco.esa.ok": False, "cisco": {"esa": {}}, "cisco.esa.after": "z"},
+]
+
+
+def test_record_encoder_writes_what_the_python_encoder_writes() -> None:
+    """The stateful core's encoder against ``encode.encode_lines``, on records with fields set after the match."""
+    pipeline = build_pipeline()
+    core = pipeline.record_core
+    assert core is not None
+    stream = pipeline.open_stream("mail_logs.current")
+    pipeline.process_lines(["Mon Nov  2 08:00:00 2026 Info: ICID 1 close"], stream)  # the header is over
+    for line in ENCODED_LINES:
+        for fields in ENCODED_EXTRAS:
+            for tags in (None, ["esalog_x"]):
+                record = pipeline.parser.parse(line, stream, tags=tags)
+                for name, value in fields.items():
+                    record.set(name, value)
+                native = _written(partial(core.encode_records, [record], encode_line))
+                assert native == _written(partial(encode_lines, [record])), (line, fields)
+
+
+def _written(encode: Callable[[], bytes]) -> bytes | str:
+    """What *encode* gives, or the error that stopped it (see :func:`_stopped`)."""
+    out = io.BytesIO()
+    return _stopped(lambda: out.write(encode())) or out.getvalue()
 
 
 def shipped(path: Path, config: PipelineConfig, sink: object) -> list[bytes]:

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from esalog.encode import encode_lines
 from esalog.errors import ConfigError, EsalogError
 from esalog.parsers.record import Record
 from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline, build_stages
 from esalog.sources.files import expand_paths
+from esalog.sources.native import encode_records
 from esalog.sources.reader import Batch, Source, SourceConfig
 
 if TYPE_CHECKING:  # multiprocessing is imported by --workers only (start-up)
@@ -106,9 +106,9 @@ def convert(pipeline: Pipeline, paths: tuple[str, ...], write: Write,
     source = Source(pipeline, SourceConfig(paths=paths), encoded=True)
     for batch, done in batches(pipeline, source):
         if isinstance(batch, list):
-            write(encode_lines(batch))
+            write(encode_records(pipeline, batch))
         else:
-            write(batch.ndjson if batch.ndjson is not None else encode_lines(batch.records))
+            write(batch.ndjson if batch.ndjson is not None else encode_records(pipeline, batch.records))
         if on_batch is not None:
             on_batch(done)
     return Converted(pipeline.counters, source.damaged)

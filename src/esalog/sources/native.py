@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from esalog.encode import encode_lines
+from esalog.encode import encode_line, encode_lines
 from esalog.parsers.parser import Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
@@ -88,6 +88,15 @@ def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems,
         ends.append(len(records))
     pipeline.count_lines(len(parsed))
     return records, ends
+
+
+def encode_records(pipeline: Pipeline, records: list[Record]) -> bytes:
+    """NDJSON of *records*, as :func:`~esalog.encode.encode_lines` writes it: by ``pipeline.record_core``
+    where there is one (it leaves whole documents, such as message summaries, to the Python encoder)."""
+    core = pipeline.record_core
+    if core is None:
+        return encode_lines(records)
+    return core.encode_records(records, encode_line)  # type: ignore[no-any-return]
 
 
 def _header(pipeline: Pipeline, raws: list[bytes], problems: Problems,
