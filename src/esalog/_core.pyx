@@ -158,17 +158,24 @@ cdef bint needs_escape(const char* s, Py_ssize_t n):
 
 
 cdef int buf_json_str(Buf* b, const char* s, Py_ssize_t n) except -1:
-    """``"..."`` of UTF-8 text *s*, escaped as orjson escapes it."""
-    cdef Py_ssize_t i, start = 0
+    """``"..."`` of UTF-8 text *s*, escaped as orjson escapes it (eight bytes at a time where none needs it)."""
+    cdef Py_ssize_t i = 0, start = 0
     cdef unsigned char c, e
+    cdef unsigned long long w
     if b.len + n + 2 > b.cap:
         buf_grow(b, n + 2)
     b.data[b.len] = b'"'
     b.len += 1
-    for i in range(n):
+    while i < n:
+        if i + 8 <= n:
+            memcpy(&w, s + i, 8)
+            if not _word_needs_escape(w):
+                i += 8
+                continue
         c = <unsigned char>s[i]
         e = ESCAPE[c]
         if e == 0:
+            i += 1
             continue
         if i > start:
             buf_put(b, s + start, i - start)
@@ -179,7 +186,8 @@ cdef int buf_json_str(Buf* b, const char* s, Py_ssize_t n) except -1:
         else:
             buf_byte(b, b'\\')
             buf_byte(b, <char>e)
-        start = i + 1
+        i += 1
+        start = i
     if n > start:
         buf_put(b, s + start, n - start)
     buf_byte(b, b'"')
@@ -1116,34 +1124,10 @@ cdef class Core:
         """Set leaf *key* of *parent* to the JSON of *value*, as orjson writes it; -3 when the table is full or
         orjson alone decides (text with lone surrogates, integers over 64 bits: the Python encoder raises)."""
         cdef Buf* sc = &self.scratch
-        cdef Py_ssize_t start = sc.len, n
-        cdef const char* t
-        cdef int overflow = 0, node
-        cdef long long v
-        cdef object kind = type(value)
-        if kind is str:
-            try:
-                t = PyUnicode_AsUTF8AndSize(value, &n)
-            except UnicodeEncodeError:
-                return -3
-            buf_json_str(sc, t, n)
-        elif kind is int:
-            v = PyLong_AsLongLongAndOverflow(value, &overflow)
-            if overflow:
-                return -3
-            buf_int(sc, v)
-        elif value is None:
-            buf_put(sc, b"null", 4)
-        elif value is True:
-            buf_put(sc, b"true", 4)
-        elif value is False:
-            buf_put(sc, b"false", 5)
-        else:
-            try:
-                rendered = orjson.dumps(value)
-            except TypeError:
-                return -3
-            buf_bytes(sc, rendered)
+        cdef Py_ssize_t start = sc.len
+        cdef int node
+        if not _render(sc, value, 0):
+            return -3
         node = tree_set(tree, parent, key, NULL, sc.len - start, 3)
         if node >= 0:
             tree.nodes[node].voff = start
@@ -1723,6 +1707,70 @@ cdef class Core:
                 return False
             buf_bytes(sc, rendered)
         return True
+
+
+cdef object _orjson_dumps = orjson.dumps
+DEF MAX_RENDER_DEPTH = 64
+
+
+cdef bint _render(Buf* sc, value, int depth) except -1:
+    """Append the JSON of *value* as orjson writes it (text, integers, booleans, None, dicts with text keys,
+    lists and tuples natively; other types by orjson); False when orjson alone decides (lone surrogates,
+    integers over 64 bits, other keys, deep nesting: the Python encoder raises or writes it)."""
+    cdef object kind = type(value)
+    cdef const char* t
+    cdef Py_ssize_t n
+    cdef int overflow = 0
+    cdef long long v
+    cdef bint first = True
+    if kind is str:
+        try:
+            t = PyUnicode_AsUTF8AndSize(value, &n)
+        except UnicodeEncodeError:
+            return False
+        buf_json_str(sc, t, n)
+    elif kind is int:
+        v = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow:
+            return False
+        buf_int(sc, v)
+    elif value is None:
+        buf_put(sc, b"null", 4)
+    elif value is True:
+        buf_put(sc, b"true", 4)
+    elif value is False:
+        buf_put(sc, b"false", 5)
+    elif depth >= MAX_RENDER_DEPTH:
+        return False
+    elif kind is dict:
+        buf_byte(sc, b'{')
+        for key, item in (<dict>value).items():
+            if type(key) is not str:
+                return False
+            if not first:
+                buf_byte(sc, b',')
+            first = False
+            if not _render(sc, key, depth + 1):
+                return False
+            buf_byte(sc, b':')
+            if not _render(sc, item, depth + 1):
+                return False
+        buf_byte(sc, b'}')
+    elif kind is list or kind is tuple:
+        buf_byte(sc, b'[')
+        for item in value:
+            if not first:
+                buf_byte(sc, b',')
+            first = False
+            if not _render(sc, item, depth + 1):
+                return False
+        buf_byte(sc, b']')
+    else:
+        try:
+            buf_bytes(sc, _orjson_dumps(value))
+        except TypeError:
+            return False
+    return True
 
 
 cdef bytes _slot_json(Buf* sc, Slot* slots, int slot, bytes static):
