@@ -22,7 +22,8 @@ class Core:
 
     def __init__(self, packs: Mapping[str, Any], *, keep_original: bool, forced_log_type: str | None,
                  stateless: bool, other_log_types: Iterable[str], match_type: type,
-                 examples: Callable[[Any], list[str]], route: Callable[[str], str | None]) -> None: ...
+                 examples: Callable[[Any], list[str]], route: Callable[[str], str | None],
+                 record_type: type | None = None) -> None: ...
     def stream(self, stream: Any) -> CStream: ...
     def encode_block(self, cs: CStream, raws: list[bytes], cut: Container[int], fallback: Callable[[int], bytes],
                      facts: list[tuple[int, str | None, dict[str, Any] | None, str | None]] | None = None,

@@ -55,6 +55,10 @@ _PCRE2_UNSAFE = re.compile(r"\\[vNhRKGXCQEpPgkoxuUZ0-9]|\{,|\[:|\(\?[^:=!<>P]|[^
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
     object PyObject_CallOneArg(object func, object arg)
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
 
 
 # ------------------------------------------------------------------------------------- output buffer
@@ -429,6 +433,10 @@ cdef class CRule:
     cdef object fullmatch
     cdef public bint plain  # matched with Python re (a user rule's time-budgeted pattern: the Python path matches)
     cdef bint header_line  # updates how the input's later lines are read: records_block leaves it to the Python path
+    # records_block makes the record itself (no post-processor, ids in one slot each, no derived related.ip):
+    # the value slots of the MID, ICID and DCID (-1 none)
+    cdef bint plain_record
+    cdef int id_mid, id_icid, id_dcid
     cdef pcre2_code* code  # PCRE2 JIT code once proven equal to the rule's re (pcre_state 1)
     cdef public int pcre_state  # 0 not tried yet, 1 PCRE2 in use, -1 Python re only
     cdef int nslots
@@ -468,6 +476,9 @@ cdef class CRule:
         self.fullmatch = rule.regex.fullmatch
         self.plain = isinstance(rule.regex, re.Pattern)
         self.header_line = rule.updates_stream
+        self.id_mid, self.id_icid, self.id_dcid = rule.id_slots
+        self.plain_record = not rule.post and min(rule.id_slots) >= -1 and not rule.derives_ips \
+            and (self.id_mid >= 0 or not rule.derives_mid)
         self.why = self._check(rule, stateless)
         self.native = not self.why
         self.slot_pyconvs = [conv for _, conv in rule.converters]
@@ -835,6 +846,8 @@ cdef class Core:
     cdef tuple h_facts  # the header parser's facts of a line not in the file form (None for the file form)
     cdef object finish  # records_block: parser.LineParser.matched
     cdef object made  # the record _record made last
+    cdef object record_type  # parser.Record, when its slots are the ones RECORD_SLOTS names (else None)
+    cdef Py_ssize_t slot_offsets[20]  # where each of RECORD_SLOTS sits in a Record
     cdef dict places  # encode_records: dotted field name -> the key ids of its parents and its own
     cdef dict shared_json  # encode_records: id of an observer or log.syslog object -> (it, its JSON)
     cdef int k_tags
@@ -863,8 +876,9 @@ cdef class Core:
             pcre2_match_data_free(self.match_data)
 
     def __init__(self, dict packs, *, bint keep_original, forced_log_type, bint stateless, other_log_types,
-                 match_type, examples, route):
+                 match_type, examples, route, record_type=None):
         self.keys = Keys()
+        self.record_type = record_type if record_type is not None and self._layout(record_type) else None
         self.rules = []
         self.by_rule = {}
         self.stateless = stateless
@@ -983,6 +997,44 @@ cdef class Core:
                 out.append(self.made)
         self.made = None
         return out, native
+
+    cdef bint _layout(self, record_type) except -1:
+        """Where the slots of *record_type* sit (False: not the slots RECORD_SLOTS names)."""
+        if set(getattr(record_type, "__slots__", ())) != set(RECORD_SLOTS):
+            return False
+        for i, name in enumerate(RECORD_SLOTS):
+            descr = record_type.__dict__.get(name)
+            if type(descr).__name__ != "member_descriptor":
+                return False
+            self.slot_offsets[i] = (<PyMemberDescrObject*>descr).d_member.offset
+        return True
+
+    cdef object _plain_record(self, CStream cs, CPack cpack, CRule crule, list values, const char* s,
+                              Py_ssize_t n, str body, level, priority, hostname, appname):
+        """The record ``LineParser.matched`` makes of a line whose rule has no post-processor, its ids in one
+        value slot each and no derived ``related.ip``: made here, every slot set as ``Record.__init__`` and
+        ``LineParser._finish`` set them (the MID's ``email.local_id`` derived as ``parser._derive`` does)."""
+        stream = cs.stream
+        observer = stream.observers.get(hostname)
+        if observer is None:
+            observer = stream.observer(hostname)
+        appliance = stream.appliances.get(hostname)
+        if appliance is None:
+            appliance = stream.appliance(hostname)
+        syslog = stream.syslog(priority, hostname, appname) if priority is not None or appname or hostname else None
+        record = object.__new__(self.record_type)
+        mid = _int_slot(values, crule.id_mid)
+        extra = extra_roots = None
+        if mid is not None and crule.rule.derives_mid:
+            extra = {"email.local_id": str(mid)}
+            extra_roots = {"email": False}
+        for i, value in enumerate((
+                self.h_iso_text, body, cpack.dataset, observer, appliance, "event",
+                PyUnicode_DecodeUTF8(s, n, NULL) if self.keep_original else None, None, level, syslog, None,
+                crule.rule, values, extra, extra_roots, None, None, mid, _int_slot(values, crule.id_icid),
+                _int_slot(values, crule.id_dcid))):
+            _put_slot(record, self.slot_offsets[i], value)
+        return record
 
     def encode_records(self, list records, fallback):
         """NDJSON of *records*, byte for byte what ``encode.encode_line`` gives (``fallback(record)``, which
@@ -1413,6 +1465,10 @@ cdef class Core:
             level, priority, hostname, appname = _LEVEL_TEXT[self.h_level], None, None, None
         else:
             _, level, priority, hostname, appname = facts
+        if crule.plain_record and self.record_type is not None:
+            self.made = self._plain_record(cs, cpack, crule, values, s, n, body_str, level, priority, hostname,
+                                           appname)
+            return True
         self.made = self.finish(cs.stream, PyUnicode_DecodeUTF8(s, n, NULL), body_str, cpack.dataset,
                                 self.h_iso_text, level, priority, hostname, appname, crule.rule, values)
         return True
@@ -1707,6 +1763,28 @@ cdef class Core:
                 return False
             buf_bytes(sc, rendered)
         return True
+
+
+#: The slots of parser.Record, in the order Core._plain_record sets them.
+RECORD_SLOTS = ("timestamp", "message", "dataset", "observer", "appliance", "kind", "original", "created", "level",
+                "syslog", "tags", "rule", "values", "extra", "extra_roots", "document", "encoded", "mid", "icid",
+                "dcid")
+
+
+cdef inline object _int_slot(list values, int slot):
+    """The integer in value slot *slot* (None when there is none, or not an integer)."""
+    if slot < 0:
+        return None
+    value = values[slot]
+    return value if type(value) is int else None
+
+
+cdef inline void _put_slot(object obj, Py_ssize_t offset, object value):
+    """Set the slot at *offset* of *obj* (a member descriptor's place) to *value*."""
+    cdef PyObject** place = <PyObject**>(<char*><PyObject*>obj + offset)
+    Py_INCREF(value)
+    Py_XDECREF(place[0])
+    place[0] = <PyObject*>value
 
 
 cdef object _orjson_dumps = orjson.dumps

@@ -187,7 +187,7 @@ def native_core(parser: LineParser, tracking: TrackingConfig) -> Any:
     module.register_converters(CONVERTERS, POSTPROCESSORS)
     return module.Core(parser.packs, keep_original=parser.keep_original, forced_log_type=parser.forced_log_type,
                        stateless=tracking.stateless, other_log_types=OTHER_LOG_TYPES, match_type=re.Match,
-                       examples=example_bodies, route=log_type_for)
+                       examples=example_bodies, route=log_type_for, record_type=Record)
 
 
 def example_bodies(rule: CompiledRule) -> list[str]:
