@@ -90,6 +90,13 @@ class Pipeline:
         self.core: Any = None
         self.record_core: Any = None
 
+    def with_stages(self, stages: Iterable[Stage]) -> Pipeline:
+        """A pipeline of the same parser, configuration and cores with *stages* of its own (another input's
+        session state)."""
+        fresh = Pipeline(self.parser, stages, self.config)
+        fresh.core, fresh.record_core = self.core, self.record_core
+        return fresh
+
     def open_stream(self, name: str) -> Stream:
         """State for a new input (its clock and appliance identity)."""
         c = self.config

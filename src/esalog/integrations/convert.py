@@ -190,8 +190,7 @@ def _worker(pipeline: Pipeline, config: PipelineConfig, path: str, output: _Outp
     outcome: tuple[str, object]
     try:
         try:
-            fresh = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
-            fresh.core = pipeline.core
+            fresh = pipeline.with_stages(build_stages(config.tracking))
             outcome = ("done", convert(fresh, (path,), output.write))
         except EsalogError as exc:  # re-raised in the parent as a plain error
             outcome = ("error", str(exc))
@@ -218,8 +217,7 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     total = Converted()
     if workers <= 1 or len(files) == 1:
         for path in files:
-            fresh = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
-            fresh.core = pipeline.core
+            fresh = pipeline.with_stages(build_stages(config.tracking))
             total.add(convert(fresh, (path,), output.write))
         return total
     output.flush()
