@@ -785,6 +785,28 @@ cdef class CStream:
 
 # --------------------------------------------------------------------------------------------- core
 
+# the index of each Record slot in RECORD_SLOTS (and Core.slot_offsets)
+DEF R_TIMESTAMP = 0
+DEF R_MESSAGE = 1
+DEF R_DATASET = 2
+DEF R_OBSERVER = 3
+DEF R_APPLIANCE = 4
+DEF R_KIND = 5
+DEF R_ORIGINAL = 6
+DEF R_CREATED = 7
+DEF R_LEVEL = 8
+DEF R_SYSLOG = 9
+DEF R_TAGS = 10
+DEF R_RULE = 11
+DEF R_VALUES = 12
+DEF R_EXTRA = 13
+DEF R_EXTRA_ROOTS = 14
+DEF R_DOCUMENT = 15
+DEF R_ENCODED = 16
+DEF R_MID = 17
+DEF R_ICID = 18
+DEF R_DCID = 19
+
 # the most bytes encode_line keeps allocated from one line to the next
 DEF LINE_OUT_KEPT = 1 << 20
 
@@ -1066,38 +1088,38 @@ cdef class Core:
         cdef int node, parent, k, i
         cdef tuple place
         cdef Py_ssize_t depth
-        if record.document is not None or record.encoded is not None:
+        if type(record) is not self.record_type or not self._all_set(record):
+            return False  # (a Record whose slots are read in place below, each set)
+        if self._field(record, R_DOCUMENT) is not None or self._field(record, R_ENCODED) is not None:
             return False
-        rule = record.rule
+        rule = self._field(record, R_RULE)
         if rule is not None:
-            if rule.updates_stream:
-                return False  # the observer is copied and written into
             crule = self.crule(rule)
-            if not crule.ops_ready:
-                return False
+            if crule.header_line or not crule.ops_ready:
+                return False  # (a header line's observer is copied and written into)
         sc.len = 0
         tree_init(&tree)
-        if self._leaf(&tree, 0, self.k_ts, record.timestamp) < 0 \
-                or self._leaf(&tree, 0, self.k_message, record.message) < 0:
+        if self._leaf(&tree, 0, self.k_ts, self._field(record, R_TIMESTAMP)) < 0 \
+                or self._leaf(&tree, 0, self.k_message, self._field(record, R_MESSAGE)) < 0:
             return False
         node = tree_child(&tree, 0, self.k_event, True)
-        if self._leaf(&tree, node, self.k_kind, record.kind) < 0:
+        if self._leaf(&tree, node, self.k_kind, self._field(record, R_KIND)) < 0:
             return False
         tree_set(&tree, node, self.k_module, b'"cisco_esa"', 11)
-        if self._leaf(&tree, node, self.k_dataset, record.dataset) < 0:
+        if self._leaf(&tree, node, self.k_dataset, self._field(record, R_DATASET)) < 0:
             return False
-        value = record.original
+        value = self._field(record, R_ORIGINAL)
         if value is not None and self._leaf(&tree, node, self.k_original, value) < 0:
             return False
-        value = record.created
+        value = self._field(record, R_CREATED)
         if value is not None and self._leaf(&tree, node, self.k_created, value) < 0:
             return False
-        observer = self._shared_json(record.observer)  # (held here: the leaves point into it)
+        observer = self._shared_json(self._field(record, R_OBSERVER))  # (held: the leaves point into it)
         if observer is None:
             return False
         tree_set(&tree, 0, self.k_observer, PyBytes_AS_STRING(observer), PyBytes_GET_SIZE(observer))
-        level = record.level
-        syslog = record.syslog
+        level = self._field(record, R_LEVEL)
+        syslog = self._field(record, R_SYSLOG)
         if syslog is not None:
             syslog = self._shared_json(syslog)
             if syslog is None:
@@ -1108,13 +1130,13 @@ cdef class Core:
                 return False
             if syslog is not None:
                 tree_set(&tree, node, self.k_syslog, PyBytes_AS_STRING(syslog), PyBytes_GET_SIZE(syslog))
-        value = record.tags
+        value = self._field(record, R_TAGS)
         if value and self._leaf(&tree, 0, self.k_tags, value) < 0:
             return False
         if crule is not None:
             node = tree_child(&tree, tree_child(&tree, 0, self.k_cisco, True), self.k_esa, True)
             tree_set(&tree, node, self.k_kind, PyBytes_AS_STRING(crule.kind_json), PyBytes_GET_SIZE(crule.kind_json))
-            values = record.values or ()
+            values = self._field(record, R_VALUES) or ()
             for i in range(crule.nops):  # CompiledRule.build
                 op = &crule.ops[i]
                 if op.slot >= 0:
@@ -1132,7 +1154,7 @@ cdef class Core:
                     node = self._leaf(&tree, parent, op.leaf, value)
                 if node < 0:
                     return False
-        extra = record.extra
+        extra = self._field(record, R_EXTRA)
         if extra:
             for name, value in extra.items():  # encode.merge_fields
                 place = self.places.get(name)
@@ -1148,6 +1170,19 @@ cdef class Core:
                     return False
         tree_write(&tree, 0, out, <const char**>self.keys.ptrs, self.keys.lens, sc.data)
         buf_byte(out, b'\n')
+        return True
+
+    cdef inline object _field(self, record, int index):
+        """Slot *index* of RECORD_SLOTS of *record* (a record_type whose slots are all set), read in place."""
+        return _get_slot(record, self.slot_offsets[index])
+
+    cdef bint _all_set(self, record):
+        """Whether every slot of *record* (a record_type) holds a value (a deleted attribute: the Python
+        encoder raises as it would)."""
+        cdef int i
+        for i in range(20):
+            if (<PyObject**>(<char*><PyObject*>record + self.slot_offsets[i]))[0] == NULL:
+                return False
         return True
 
     cdef tuple _place(self, str name):
@@ -1777,6 +1812,11 @@ cdef inline object _int_slot(list values, int slot):
         return None
     value = values[slot]
     return value if type(value) is int else None
+
+
+cdef inline object _get_slot(object obj, Py_ssize_t offset):
+    """The value in the slot at *offset* of *obj* (which holds one: see Core._all_set)."""
+    return <object>(<PyObject**>(<char*><PyObject*>obj + offset))[0]
 
 
 cdef inline void _put_slot(object obj, Py_ssize_t offset, object value):
