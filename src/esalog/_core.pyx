@@ -8,6 +8,10 @@ the dispatch key, the rule plans (static JSON fragments and capture slots), the 
 the NDJSON encoding. Python ``re`` (called from here) matches the bodies, so the pack dialect keeps its
 exact semantics. A line the core cannot read the way the Python path would (another header form,
 problems, an unmatched line, a rule with post-processors, a converter that fails) goes to the fallback.
+
+With session tracking, the same reading makes the flat records the stages read instead (``records_block``:
+parser.Record's slots set in place, or ``LineParser.matched`` for rules with post-processors), and
+``encode_records`` writes the NDJSON of the records they enriched as ``encode.to_event`` nests them.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
