@@ -392,13 +392,14 @@ def _user_log(tmp_path: Path) -> Path:
     return log
 
 
-def test_user_packs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_user_packs(tmp_path: Path, mode: str) -> None:
     """User rules (matched by the ``regex`` module within a time budget) leave their candidates' lines to
     the Python path; the output is the same."""
     pack = tmp_path / "user.yaml"
     pack.write_text(USER_PACK)
     log = _user_log(tmp_path)
-    out = assert_same(log, config_for(log, MODES["stateless"], packs=(str(pack),)))
+    out = assert_same(log, config_for(log, MODES[mode], packs=(str(pack),)))
     assert isinstance(out, bytes) and b'"kind":"user-bounded"' in out and b'"kind":"user-plain"' in out
 
 
