@@ -8,6 +8,10 @@ the dispatch key, the rule plans (static JSON fragments and capture slots), the 
 the NDJSON encoding. Python ``re`` (called from here) matches the bodies, so the pack dialect keeps its
 exact semantics. A line the core cannot read the way the Python path would (another header form,
 problems, an unmatched line, a rule with post-processors, a converter that fails) goes to the fallback.
+
+With session tracking, the same reading makes the flat records the stages read instead (``records_block``:
+parser.Record's slots set in place, or ``LineParser.matched`` for rules with post-processors), and
+``encode_records`` writes the NDJSON of the records they enriched as ``encode.to_event`` nests them.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -55,6 +59,10 @@ _PCRE2_UNSAFE = re.compile(r"\\[vNhRKGXCQEpPgkoxuUZ0-9]|\{,|\[:|\(\?[^:=!<>P]|[^
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
     object PyObject_CallOneArg(object func, object arg)
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
 
 
 # ------------------------------------------------------------------------------------- output buffer
@@ -158,17 +166,24 @@ cdef bint needs_escape(const char* s, Py_ssize_t n):
 
 
 cdef int buf_json_str(Buf* b, const char* s, Py_ssize_t n) except -1:
-    """``"..."`` of UTF-8 text *s*, escaped as orjson escapes it."""
-    cdef Py_ssize_t i, start = 0
+    """``"..."`` of UTF-8 text *s*, escaped as orjson escapes it (eight bytes at a time where none needs it)."""
+    cdef Py_ssize_t i = 0, start = 0
     cdef unsigned char c, e
+    cdef unsigned long long w
     if b.len + n + 2 > b.cap:
         buf_grow(b, n + 2)
     b.data[b.len] = b'"'
     b.len += 1
-    for i in range(n):
+    while i < n:
+        if i + 8 <= n:
+            memcpy(&w, s + i, 8)
+            if not _word_needs_escape(w):
+                i += 8
+                continue
         c = <unsigned char>s[i]
         e = ESCAPE[c]
         if e == 0:
+            i += 1
             continue
         if i > start:
             buf_put(b, s + start, i - start)
@@ -179,7 +194,8 @@ cdef int buf_json_str(Buf* b, const char* s, Py_ssize_t n) except -1:
         else:
             buf_byte(b, b'\\')
             buf_byte(b, <char>e)
-        start = i + 1
+        i += 1
+        start = i
     if n > start:
         buf_put(b, s + start, n - start)
     buf_byte(b, b'"')
@@ -225,8 +241,11 @@ cdef struct Node:
     int first  # first child (objects)
     int last
     int next  # next sibling
-    int kind  # 0 leaf (JSON text), 1 object, 2 leaf (text that needs no escaping: written in quotes)
+    # 0 leaf (JSON text at val), 1 object, 2 leaf (text that needs no escaping: written in quotes), 3 leaf
+    # (JSON text at offset voff of the scratch buffer, which may move while the tree is made)
+    int kind
     const char* val  # leaf: JSON text
+    Py_ssize_t voff
     Py_ssize_t vlen
 
 
@@ -290,7 +309,16 @@ cdef int tree_set(Tree* t, int parent, int key, const char* val, Py_ssize_t vlen
     return i
 
 
-cdef int tree_write(Tree* t, int node, Buf* out, const char** keys, Py_ssize_t* key_lens) except -1:
+cdef int tree_object(Tree* t, int parent, int key) except -2:
+    """The object *key* of *parent*, made when absent; -3 when a leaf is there (or the table is full)."""
+    cdef int i = tree_child(t, parent, key, True)
+    if i >= 0 and t.nodes[i].kind != 1:
+        return -3
+    return i
+
+
+cdef int tree_write(Tree* t, int node, Buf* out, const char** keys, Py_ssize_t* key_lens,
+                    const char* scratch) except -1:
     cdef int i = t.nodes[node].first
     cdef bint first = True
     buf_byte(out, b'{')
@@ -301,6 +329,8 @@ cdef int tree_write(Tree* t, int node, Buf* out, const char** keys, Py_ssize_t* 
         buf_put(out, keys[t.nodes[i].key], key_lens[t.nodes[i].key])
         if t.nodes[i].kind == 0:
             buf_put(out, t.nodes[i].val, t.nodes[i].vlen)
+        elif t.nodes[i].kind == 3:
+            buf_put(out, scratch + t.nodes[i].voff, t.nodes[i].vlen)
         elif t.nodes[i].kind == 2:
             if out.len + t.nodes[i].vlen + 2 > out.cap:
                 buf_grow(out, t.nodes[i].vlen + 2)
@@ -309,7 +339,7 @@ cdef int tree_write(Tree* t, int node, Buf* out, const char** keys, Py_ssize_t* 
             out.len += t.nodes[i].vlen + 2
             out.data[out.len - 1] = b'"'
         else:
-            tree_write(t, i, out, keys, key_lens)
+            tree_write(t, i, out, keys, key_lens, scratch)
         i = t.nodes[i].next
     buf_byte(out, b'}')
     return 0
@@ -406,6 +436,11 @@ cdef class CRule:
     cdef public str why
     cdef object fullmatch
     cdef public bint plain  # matched with Python re (a user rule's time-budgeted pattern: the Python path matches)
+    cdef bint header_line  # updates how the input's later lines are read: records_block leaves it to the Python path
+    # records_block makes the record itself (no post-processor, ids in one slot each, no derived related.ip):
+    # the value slots of the MID, ICID and DCID (-1 none)
+    cdef bint plain_record
+    cdef int id_mid, id_icid, id_dcid
     cdef pcre2_code* code  # PCRE2 JIT code once proven equal to the rule's re (pcre_state 1)
     cdef public int pcre_state  # 0 not tried yet, 1 PCRE2 in use, -1 Python re only
     cdef int nslots
@@ -415,6 +450,7 @@ cdef class CRule:
     cdef bytes kind_json
     cdef Op* ops  # what build() stores, in its order
     cdef int nops
+    cdef bint ops_ready  # ops hold the whole build() (not when fields nest deeper than MAX_DEPTH)
     cdef list statics  # the JSON of the static values (ops point into them)
     cdef bint direction  # post-processor direction_from_table (natively)
     cdef int table_slot
@@ -443,6 +479,10 @@ cdef class CRule:
         self.rule = rule
         self.fullmatch = rule.regex.fullmatch
         self.plain = isinstance(rule.regex, re.Pattern)
+        self.header_line = rule.updates_stream
+        self.id_mid, self.id_icid, self.id_dcid = rule.id_slots
+        self.plain_record = not rule.post and min(rule.id_slots) >= -1 and not rule.derives_ips \
+            and (self.id_mid >= 0 or not rule.derives_mid)
         self.why = self._check(rule, stateless)
         self.native = not self.why
         self.slot_pyconvs = [conv for _, conv in rule.converters]
@@ -458,12 +498,15 @@ cdef class CRule:
         self.direction = bool(rule.post)
         self.statics = []
         self.nops = 0
-        if not self.native:
+        self.ops_ready = False
+        try:
+            ops = [(("event",), leaf, _dumps(value), -1) for leaf, value in rule.event_static.items()]
+            for parents, statics, captures in rule.plan:
+                ops += [(parents, leaf, _dumps(value), -1) for leaf, value in statics]
+                ops += [(parents, leaf, None, slot) for slot, leaf in captures]
+        except TypeError:  # a static value orjson refuses (an integer over 64 bits): the Python path says so
+            self.native, self.why = False, "static value not JSON"
             return
-        ops = [(("event",), leaf, _dumps(value), -1) for leaf, value in rule.event_static.items()]
-        for parents, statics, captures in rule.plan:
-            ops += [(parents, leaf, _dumps(value), -1) for leaf, value in statics]
-            ops += [(parents, leaf, None, slot) for slot, leaf in captures]
         self.ops = <Op*>malloc((len(ops) + 1) * sizeof(Op))
         for i, (parents, leaf, static, slot) in enumerate(ops):
             if len(parents) > MAX_DEPTH:
@@ -479,6 +522,9 @@ cdef class CRule:
                 self.ops[i].static_val = PyBytes_AS_STRING(static)
                 self.ops[i].static_len = PyBytes_GET_SIZE(static)
         self.nops = len(ops)
+        self.ops_ready = True
+        if not self.native:
+            return
         if "cisco.esa.mid" in rule.slots:
             self.mid_slot = rule.slots["cisco.esa.mid"][0]
         if self.direction:
@@ -743,6 +789,28 @@ cdef class CStream:
 
 # --------------------------------------------------------------------------------------------- core
 
+# the index of each Record slot in RECORD_SLOTS (and Core.slot_offsets)
+DEF R_TIMESTAMP = 0
+DEF R_MESSAGE = 1
+DEF R_DATASET = 2
+DEF R_OBSERVER = 3
+DEF R_APPLIANCE = 4
+DEF R_KIND = 5
+DEF R_ORIGINAL = 6
+DEF R_CREATED = 7
+DEF R_LEVEL = 8
+DEF R_SYSLOG = 9
+DEF R_TAGS = 10
+DEF R_RULE = 11
+DEF R_VALUES = 12
+DEF R_EXTRA = 13
+DEF R_EXTRA_ROOTS = 14
+DEF R_DOCUMENT = 15
+DEF R_ENCODED = 16
+DEF R_MID = 17
+DEF R_ICID = 18
+DEF R_DCID = 19
+
 # the most bytes encode_line keeps allocated from one line to the next
 DEF LINE_OUT_KEPT = 1 << 20
 
@@ -752,6 +820,7 @@ cdef bytes L_CRITICAL = b'"critical"', L_WARNING = b'"warning"', L_INFO = b'"inf
 cdef bytes L_TRACE = b'"trace"'
 cdef dict _LEVEL_JSON = {"critical": L_CRITICAL, "warning": L_WARNING, "info": L_INFO, "debug": L_DEBUG,
                          "trace": L_TRACE}
+cdef dict _LEVEL_TEXT = {json: text for text, json in _LEVEL_JSON.items()}
 
 
 cdef inline bint _word3(const char* words, const char* s):
@@ -793,13 +862,21 @@ cdef class Core:
     cdef frozenset other_types
     cdef object match_groups
     cdef int k_ts, k_message, k_event, k_kind, k_module, k_dataset, k_original, k_observer, k_log, k_level
-    cdef int k_cisco, k_esa, k_email, k_local_id, k_related, k_ip, k_direction, k_syslog
+    cdef int k_cisco, k_esa, k_email, k_local_id, k_related, k_ip, k_direction, k_syslog, k_created
     cdef Buf scratch  # one line's rendered values; the document's leaves point into it
     cdef Buf line_out  # encode_line's output, kept from one call to the next (no allocation per line)
     cdef str h_dataset  # the dataset of the event last written
     # the header of the line being read, as JSON text (syslog None: none; appname: the subscription name)
     cdef bytes h_iso, h_level, h_syslog, h_observer
     cdef object h_appname, h_iso_text, h_observer_obj  # the stamp and the observer as Python objects
+    cdef tuple h_facts  # the header parser's facts of a line not in the file form (None for the file form)
+    cdef object finish  # records_block: parser.LineParser.matched
+    cdef object made  # the record _record made last
+    cdef object record_type  # parser.Record, when its slots are the ones RECORD_SLOTS names (else None)
+    cdef Py_ssize_t slot_offsets[20]  # where each of RECORD_SLOTS sits in a Record
+    cdef dict places  # encode_records: dotted field name -> the key ids of its parents and its own
+    cdef dict shared_json  # encode_records: id of an observer or log.syslog object -> (it, its JSON)
+    cdef int k_tags
     cdef object route  # parser.log_type_for
     cdef object examples  # rule -> the bodies of its examples (to prove PCRE2 equal to re on them)
     cdef pcre2_match_data* match_data
@@ -825,8 +902,9 @@ cdef class Core:
             pcre2_match_data_free(self.match_data)
 
     def __init__(self, dict packs, *, bint keep_original, forced_log_type, bint stateless, other_log_types,
-                 match_type, examples, route):
+                 match_type, examples, route, record_type=None):
         self.keys = Keys()
+        self.record_type = record_type if record_type is not None and self._layout(record_type) else None
         self.rules = []
         self.by_rule = {}
         self.stateless = stateless
@@ -847,6 +925,10 @@ cdef class Core:
         self.k_email, self.k_local_id = k.id("email"), k.id("local_id")
         self.k_related, self.k_ip, self.k_direction = k.id("related"), k.id("ip"), k.id("direction")
         self.k_syslog = k.id("syslog")
+        self.k_created = k.id("created")
+        self.k_tags = k.id("tags")
+        self.places = {}
+        self.shared_json = {}
 
     cdef CRule crule(self, rule):
         """The CRule of a compiled rule, made the first time dispatch hands the rule a line."""
@@ -918,8 +1000,233 @@ cdef class Core:
                 out.data = NULL
                 out.cap = 0
 
+    def records_block(self, CStream cs, list raws, cut, fallback, finish):
+        """The records of the lines *raws* (bytes without newline) of one stream, in order, for the stages.
+
+        *cut*: indices of lines cut at the length limit. ``fallback(index)`` returns the record the Python
+        parser makes of line *index*; ``finish(stream, line, body, dataset, stamp, level, priority, hostname,
+        appname, rule, values)`` makes the record of a line read here (``LineParser.matched``). Returns the
+        records and how many lines were read here.
+        """
+        cdef Py_ssize_t i, n = len(raws)
+        cdef int native = 0
+        cdef bytes raw
+        cdef list out = []
+        self.finish = finish
+        for i in range(n):
+            raw = raws[i]
+            if (cut and i in cut) or not self._line(cs, raw, NULL):
+                cs.dirty = True
+                out.append(fallback(i))
+            else:
+                native += 1
+                out.append(self.made)
+        self.made = None
+        return out, native
+
+    cdef bint _layout(self, record_type) except -1:
+        """Where the slots of *record_type* sit (False: not the slots RECORD_SLOTS names)."""
+        if set(getattr(record_type, "__slots__", ())) != set(RECORD_SLOTS):
+            return False
+        for i, name in enumerate(RECORD_SLOTS):
+            descr = record_type.__dict__.get(name)
+            if type(descr).__name__ != "member_descriptor":
+                return False
+            self.slot_offsets[i] = (<PyMemberDescrObject*>descr).d_member.offset
+        return True
+
+    cdef object _plain_record(self, CStream cs, CPack cpack, CRule crule, list values, const char* s,
+                              Py_ssize_t n, str body, level, priority, hostname, appname):
+        """The record ``LineParser.matched`` makes of a line whose rule has no post-processor, its ids in one
+        value slot each and no derived ``related.ip``: made here, every slot set as ``Record.__init__`` and
+        ``LineParser._finish`` set them (the MID's ``email.local_id`` derived as ``parser._derive`` does)."""
+        stream = cs.stream
+        observer = stream.observers.get(hostname)
+        if observer is None:
+            observer = stream.observer(hostname)
+        appliance = stream.appliances.get(hostname)
+        if appliance is None:
+            appliance = stream.appliance(hostname)
+        syslog = stream.syslog(priority, hostname, appname) if priority is not None or appname or hostname else None
+        record = object.__new__(self.record_type)
+        mid = _int_slot(values, crule.id_mid)
+        extra = extra_roots = None
+        if mid is not None and crule.rule.derives_mid:
+            extra = {"email.local_id": str(mid)}
+            extra_roots = {"email": False}
+        for i, value in enumerate((
+                self.h_iso_text, body, cpack.dataset, observer, appliance, "event",
+                PyUnicode_DecodeUTF8(s, n, NULL) if self.keep_original else None, None, level, syslog, None,
+                crule.rule, values, extra, extra_roots, None, None, mid, _int_slot(values, crule.id_icid),
+                _int_slot(values, crule.id_dcid))):
+            _put_slot(record, self.slot_offsets[i], value)
+        return record
+
+    def encode_records(self, list records, fallback):
+        """NDJSON of *records*, byte for byte what ``encode.encode_line`` gives (``fallback(record)``, which
+        writes those this does not: whole documents, header lines, values orjson alone decides on)."""
+        cdef Buf out
+        out.data = NULL
+        out.len = 0
+        out.cap = 0
+        try:
+            for record in records:
+                if not self._encode_record(record, &out):
+                    buf_bytes(&out, fallback(record))
+            return PyBytes_FromStringAndSize(out.data, out.len)
+        finally:
+            free(out.data)
+            if self.scratch.cap > LINE_OUT_KEPT:
+                free(self.scratch.data)
+                self.scratch.data = NULL
+                self.scratch.cap = 0
+
+    cdef bint _encode_record(self, record, Buf* out) except -1:
+        """Append the event of a flat *record* to *out* as ``encode.to_event`` nests it (skeleton, the rule's
+        build, then the fields set after the match, merged in order); False (nothing written) when the Python
+        encoder must write it."""
+        cdef Tree tree
+        cdef Buf* sc = &self.scratch
+        cdef CRule crule = None
+        cdef Op* op
+        cdef int node, parent, k, i
+        cdef tuple place
+        cdef Py_ssize_t depth
+        if type(record) is not self.record_type or not self._all_set(record):
+            return False  # (a Record whose slots are read in place below, each set)
+        if self._field(record, R_DOCUMENT) is not None or self._field(record, R_ENCODED) is not None:
+            return False
+        rule = self._field(record, R_RULE)
+        if rule is not None:
+            crule = self.crule(rule)
+            if crule.header_line or not crule.ops_ready:
+                return False  # (a header line's observer is copied and written into)
+        sc.len = 0
+        tree_init(&tree)
+        if self._leaf(&tree, 0, self.k_ts, self._field(record, R_TIMESTAMP)) < 0 \
+                or self._leaf(&tree, 0, self.k_message, self._field(record, R_MESSAGE)) < 0:
+            return False
+        node = tree_child(&tree, 0, self.k_event, True)
+        if self._leaf(&tree, node, self.k_kind, self._field(record, R_KIND)) < 0:
+            return False
+        tree_set(&tree, node, self.k_module, b'"cisco_esa"', 11)
+        if self._leaf(&tree, node, self.k_dataset, self._field(record, R_DATASET)) < 0:
+            return False
+        value = self._field(record, R_ORIGINAL)
+        if value is not None and self._leaf(&tree, node, self.k_original, value) < 0:
+            return False
+        value = self._field(record, R_CREATED)
+        if value is not None and self._leaf(&tree, node, self.k_created, value) < 0:
+            return False
+        observer = self._shared_json(self._field(record, R_OBSERVER))  # (held: the leaves point into it)
+        if observer is None:
+            return False
+        tree_set(&tree, 0, self.k_observer, PyBytes_AS_STRING(observer), PyBytes_GET_SIZE(observer))
+        level = self._field(record, R_LEVEL)
+        syslog = self._field(record, R_SYSLOG)
+        if syslog is not None:
+            syslog = self._shared_json(syslog)
+            if syslog is None:
+                return False
+        if level is not None or syslog is not None:
+            node = tree_child(&tree, 0, self.k_log, True)
+            if level is not None and self._leaf(&tree, node, self.k_level, level) < 0:
+                return False
+            if syslog is not None:
+                tree_set(&tree, node, self.k_syslog, PyBytes_AS_STRING(syslog), PyBytes_GET_SIZE(syslog))
+        value = self._field(record, R_TAGS)
+        if value and self._leaf(&tree, 0, self.k_tags, value) < 0:
+            return False
+        if crule is not None:
+            node = tree_child(&tree, tree_child(&tree, 0, self.k_cisco, True), self.k_esa, True)
+            tree_set(&tree, node, self.k_kind, PyBytes_AS_STRING(crule.kind_json), PyBytes_GET_SIZE(crule.kind_json))
+            values = self._field(record, R_VALUES) or ()
+            for i in range(crule.nops):  # CompiledRule.build
+                op = &crule.ops[i]
+                if op.slot >= 0:
+                    value = values[op.slot]
+                    if value is None:
+                        continue
+                parent = 0
+                for k in range(op.depth):
+                    parent = tree_object(&tree, parent, op.path[k])
+                    if parent < 0:
+                        return False
+                if op.slot < 0:
+                    node = tree_set(&tree, parent, op.leaf, op.static_val, op.static_len)
+                else:
+                    node = self._leaf(&tree, parent, op.leaf, value)
+                if node < 0:
+                    return False
+        extra = self._field(record, R_EXTRA)
+        if extra:
+            for name, value in extra.items():  # encode.merge_fields
+                place = self.places.get(name)
+                if place is None:
+                    place = self._place(name)
+                depth = len(place) - 1
+                parent = 0
+                for k in range(depth):
+                    parent = tree_object(&tree, parent, <int>place[k])
+                    if parent < 0:
+                        return False
+                if self._leaf(&tree, parent, <int>place[depth], value) < 0:
+                    return False
+        tree_write(&tree, 0, out, <const char**>self.keys.ptrs, self.keys.lens, sc.data)
+        buf_byte(out, b'\n')
+        return True
+
+    cdef inline object _field(self, record, int index):
+        """Slot *index* of RECORD_SLOTS of *record* (a record_type whose slots are all set), read in place."""
+        return _get_slot(record, self.slot_offsets[index])
+
+    cdef bint _all_set(self, record):
+        """Whether every slot of *record* (a record_type) holds a value (a deleted attribute: the Python
+        encoder raises as it would)."""
+        cdef int i
+        for i in range(20):
+            if (<PyObject**>(<char*><PyObject*>record + self.slot_offsets[i]))[0] == NULL:
+                return False
+        return True
+
+    cdef tuple _place(self, str name):
+        """The key ids of the parents of dotted field *name* and of its own (``fields.split_path``)."""
+        place = tuple([self.keys.id(part) for part in name.split(".")])
+        if len(self.places) < 65536:  # field names are declared, so few; stay bounded anyway
+            self.places[name] = place
+        return place
+
+    cdef bytes _shared_json(self, value):
+        """The JSON of an object shared by many records and never mutated (an observer, a ``log.syslog``),
+        kept; None when orjson refuses it."""
+        found = self.shared_json.get(id(value))
+        if found is not None and found[0] is value:
+            return found[1]
+        try:
+            made = _dumps(value)
+        except TypeError:
+            return None
+        if len(self.shared_json) >= 256:
+            self.shared_json.clear()
+        self.shared_json[id(value)] = (value, made)
+        return made
+
+    cdef int _leaf(self, Tree* tree, int parent, int key, value) except -2:
+        """Set leaf *key* of *parent* to the JSON of *value*, as orjson writes it; -3 when the table is full or
+        orjson alone decides (text with lone surrogates, integers over 64 bits: the Python encoder raises)."""
+        cdef Buf* sc = &self.scratch
+        cdef Py_ssize_t start = sc.len
+        cdef int node
+        if not _render(sc, value, 0):
+            return -3
+        node = tree_set(tree, parent, key, NULL, sc.len - start, 3)
+        if node >= 0:
+            tree.nodes[node].voff = start
+        return node
+
     cdef bint _line(self, CStream cs, bytes raw, Buf* out) except -1:
-        """Append the event of *raw* to *out*; False (nothing written) when the Python path must read it."""
+        """Append the event of *raw* to *out* (*out* NULL: make its record, ``made``); False (nothing
+        written) when the Python path must read it."""
         cdef const char* s = PyBytes_AS_STRING(raw)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(raw)
         cdef Py_ssize_t i, body_start = 0, body_end = 0, key_end = 0
@@ -954,6 +1261,7 @@ cdef class Core:
         self.h_observer = cs.observer_json
         self.h_observer_obj = cs.observer
         self.h_appname = None
+        self.h_facts = None
         return self._body(cs, s, n, s + body_start, body_end - body_start, out)
 
     cdef int _file_form(self, const char* s, Py_ssize_t n, Py_ssize_t* body_start, Py_ssize_t* body_end,
@@ -1042,6 +1350,7 @@ cdef class Core:
         self.h_syslog = cs.syslog_json(priority, hostname, appname) \
             if priority is not None or appname or hostname else None
         self.h_appname = appname
+        self.h_facts = facts
         body = PyUnicode_AsUTF8AndSize(text, &blen)
         return self._body(cs, s, n, body, blen, out)
 
@@ -1137,9 +1446,71 @@ cdef class Core:
                 groups = <tuple>PyObject_CallOneArg(self.match_groups, m)
                 matched = True
                 break
-        if not matched or not crule.native:
+        if not matched:
+            return False
+        if out == NULL:
+            return self._record(cs, cpack, crule, groups, rc, s, n, body_str, body, blen)
+        if not crule.native:
             return False
         return self._event(cs, cpack, crule, groups, rc, s, n, body, blen, out)
+
+    cdef bint _record(self, CStream cs, CPack cpack, CRule crule, tuple groups, int rc, const char* s,
+                      Py_ssize_t n, str body_str, const char* body, Py_ssize_t blen) except -1:
+        """The record of a matched line (``made``), its captures converted as ``CompiledRule.convert`` does:
+        *groups* from ``re``, else PCRE2's ovector (*rc* its count). False: the Python path reads the line
+        (a header line of the input, or a converter that raises)."""
+        cdef list values
+        cdef Py_ssize_t i, tlen
+        cdef int g, code
+        cdef long long v
+        cdef const char* t
+        cdef object text
+        if crule.header_line:
+            return False
+        values = [None] * crule.nslots
+        for i in range(crule.nslots):
+            g = crule.slot_groups[i]
+            if groups is not None:
+                text = groups[g]
+                if text is None:
+                    continue
+            else:
+                g += 1
+                if g >= rc or self.ovector[2 * g] == PCRE2_UNSET:
+                    continue
+                t = body + <Py_ssize_t>self.ovector[2 * g]
+                tlen = <Py_ssize_t>(self.ovector[2 * g + 1] - self.ovector[2 * g])
+                text = None
+            code = crule.slot_convs[i]
+            if code == C_INT:
+                if text is not None:
+                    t = PyUnicode_AsUTF8AndSize(text, &tlen)
+                if _parse_int(t, tlen, &v):
+                    values[i] = v
+                    continue
+            if text is None:
+                text = PyUnicode_DecodeUTF8(t, tlen, NULL)
+            if code == C_STR:
+                values[i] = text
+                continue
+            try:
+                values[i] = crule.slot_pyconvs[i](text)
+            except Exception:
+                return False  # the Python path tags the conversion error (or raises as it would)
+        if body_str is None:
+            body_str = PyUnicode_DecodeUTF8(body, blen, NULL)
+        facts = self.h_facts
+        if facts is None:
+            level, priority, hostname, appname = _LEVEL_TEXT[self.h_level], None, None, None
+        else:
+            _, level, priority, hostname, appname = facts
+        if crule.plain_record and self.record_type is not None:
+            self.made = self._plain_record(cs, cpack, crule, values, s, n, body_str, level, priority, hostname,
+                                           appname)
+            return True
+        self.made = self.finish(cs.stream, PyUnicode_DecodeUTF8(s, n, NULL), body_str, cpack.dataset,
+                                self.h_iso_text, level, priority, hostname, appname, crule.rule, values)
+        return True
 
     cdef int _prepare(self, CRule crule) except -1:
         """Compile *crule* for PCRE2's JIT, kept only when its examples give the same groups as ``re``."""
@@ -1328,7 +1699,7 @@ cdef class Core:
             node = tree_child(&tree, 0, self.k_related, True)
             if node < 0 or tree_set(&tree, node, self.k_ip, base + related_start, related_len) < 0:
                 return False
-        tree_write(&tree, 0, out, <const char**>self.keys.ptrs, self.keys.lens)
+        tree_write(&tree, 0, out, <const char**>self.keys.ptrs, self.keys.lens, sc.data)
         buf_byte(out, b'\n')
         self.h_dataset = cpack.dataset
         return True
@@ -1431,6 +1802,97 @@ cdef class Core:
                 return False
             buf_bytes(sc, rendered)
         return True
+
+
+#: The slots of parser.Record, in the order Core._plain_record sets them.
+RECORD_SLOTS = ("timestamp", "message", "dataset", "observer", "appliance", "kind", "original", "created", "level",
+                "syslog", "tags", "rule", "values", "extra", "extra_roots", "document", "encoded", "mid", "icid",
+                "dcid")
+
+
+cdef inline object _int_slot(list values, int slot):
+    """The integer in value slot *slot* (None when there is none, or not an integer)."""
+    if slot < 0:
+        return None
+    value = values[slot]
+    return value if type(value) is int else None
+
+
+cdef inline object _get_slot(object obj, Py_ssize_t offset):
+    """The value in the slot at *offset* of *obj* (which holds one: see Core._all_set)."""
+    return <object>(<PyObject**>(<char*><PyObject*>obj + offset))[0]
+
+
+cdef inline void _put_slot(object obj, Py_ssize_t offset, object value):
+    """Set the slot at *offset* of *obj* (a member descriptor's place) to *value*."""
+    cdef PyObject** place = <PyObject**>(<char*><PyObject*>obj + offset)
+    Py_INCREF(value)
+    Py_XDECREF(place[0])
+    place[0] = <PyObject*>value
+
+
+cdef object _orjson_dumps = orjson.dumps
+DEF MAX_RENDER_DEPTH = 64
+
+
+cdef bint _render(Buf* sc, value, int depth) except -1:
+    """Append the JSON of *value* as orjson writes it (text, integers, booleans, None, dicts with text keys,
+    lists and tuples natively; other types by orjson); False when orjson alone decides (lone surrogates,
+    integers over 64 bits, other keys, deep nesting: the Python encoder raises or writes it)."""
+    cdef object kind = type(value)
+    cdef const char* t
+    cdef Py_ssize_t n
+    cdef int overflow = 0
+    cdef long long v
+    cdef bint first = True
+    if kind is str:
+        try:
+            t = PyUnicode_AsUTF8AndSize(value, &n)
+        except UnicodeEncodeError:
+            return False
+        buf_json_str(sc, t, n)
+    elif kind is int:
+        v = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow:
+            return False
+        buf_int(sc, v)
+    elif value is None:
+        buf_put(sc, b"null", 4)
+    elif value is True:
+        buf_put(sc, b"true", 4)
+    elif value is False:
+        buf_put(sc, b"false", 5)
+    elif depth >= MAX_RENDER_DEPTH:
+        return False
+    elif kind is dict:
+        buf_byte(sc, b'{')
+        for key, item in (<dict>value).items():
+            if type(key) is not str:
+                return False
+            if not first:
+                buf_byte(sc, b',')
+            first = False
+            if not _render(sc, key, depth + 1):
+                return False
+            buf_byte(sc, b':')
+            if not _render(sc, item, depth + 1):
+                return False
+        buf_byte(sc, b'}')
+    elif kind is list or kind is tuple:
+        buf_byte(sc, b'[')
+        for item in value:
+            if not first:
+                buf_byte(sc, b',')
+            first = False
+            if not _render(sc, item, depth + 1):
+                return False
+        buf_byte(sc, b']')
+    else:
+        try:
+            buf_bytes(sc, _orjson_dumps(value))
+        except TypeError:
+            return False
+    return True
 
 
 cdef bytes _slot_json(Buf* sc, Slot* slots, int slot, bytes static):

@@ -76,7 +76,9 @@ class Pipeline:
     """Parser plus stages over one or many inputs, one record per line, in order.
 
     ``core`` is the compiled core (``esalog._core.Core``) when it can stand in for the parser and stages
-    on the lines it reads (see :mod:`esalog.sources.native`), else None.
+    on the lines it reads (see :mod:`esalog.sources.native`), else None; ``record_core`` is the compiled
+    core when it can stand in for the parser only (it makes the records of the lines it reads, the stages
+    run on them: session tracking), else None.
     """
 
     def __init__(self, parser: LineParser, stages: Iterable[Stage] = (), config: ParseConfig | None = None) -> None:
@@ -86,6 +88,14 @@ class Pipeline:
         self._zone = self.config.zone
         self.counters = Counters()
         self.core: Any = None
+        self.record_core: Any = None
+
+    def with_stages(self, stages: Iterable[Stage]) -> Pipeline:
+        """A pipeline of the same parser, configuration and cores with *stages* of its own (another input's
+        session state)."""
+        fresh = Pipeline(self.parser, stages, self.config)
+        fresh.core, fresh.record_core = self.core, self.record_core
+        return fresh
 
     def open_stream(self, name: str) -> Stream:
         """State for a new input (its clock and appliance identity)."""
@@ -105,40 +115,47 @@ class Pipeline:
         *ends* is given, it receives for each line the index in the result just after that line's records.
         """
         out: list[Record] = []
-        append = out.append
-        parse = self.parser.parse
-        stages = self.stages
-        counters = self.counters
-        unmatched = errors = 0
+        parse_line = self.parse_line
+        staged = self.staged
         for index, text in enumerate(texts):
-            found = problems.get(index) if problems else None
-            tags = [_PROBLEM_TAGS[p] for p in found] if found else None
-            if not text or text.isspace():
-                record = self.parser.error_record(text, stream, "empty", "empty line", tags)
-            else:
-                record = parse(text, stream, tags=tags)
-                if found and record.get("error") is None:
-                    if "line_too_long" in found:
-                        record.set("error", dict(_TOO_LONG))
-                    elif "partial" in found:
-                        record.set("error", dict(_PARTIAL))
-            append(record)
-            if record.kind == PIPELINE_ERROR:
-                errors += 1
-            elif record.action == "unknown":
-                unmatched += 1
-            for stage in stages:
-                extra = stage(record)
-                if extra:
-                    out.extend(extra)
-                    counters.extra += len(extra)
+            staged(parse_line(text, stream, problems.get(index) if problems else None), out)
             if ends is not None:
                 ends.append(len(out))
-        counters.lines += len(texts)
-        counters.events += len(texts)
-        counters.errors += errors
-        counters.unmatched += unmatched
+        self.count_lines(len(texts))
         return out
+
+    def parse_line(self, text: str, stream: Stream, problems: tuple[str, ...] | None = None) -> Record:
+        """The record of one line (*problems*: what the input stage found wrong with it), before the stages."""
+        tags = [_PROBLEM_TAGS[p] for p in problems] if problems else None
+        if not text or text.isspace():
+            return self.parser.error_record(text, stream, "empty", "empty line", tags)
+        record = self.parser.parse(text, stream, tags=tags)
+        if problems and record.get("error") is None:
+            if "line_too_long" in problems:
+                record.set("error", dict(_TOO_LONG))
+            elif "partial" in problems:
+                record.set("error", dict(_PARTIAL))
+        return record
+
+    def staged(self, record: Record, out: list[Record]) -> None:
+        """Append *record* (a line's) to *out*, counted, then the records the stages add after it."""
+        out.append(record)
+        counters = self.counters
+        if record.kind == PIPELINE_ERROR:
+            counters.errors += 1
+        elif record.action == "unknown":
+            counters.unmatched += 1
+        for stage in self.stages:
+            extra = stage(record)
+            if extra:
+                out.extend(extra)
+                counters.extra += len(extra)
+
+    def count_lines(self, lines: int) -> None:
+        """*lines* more input lines, one event each, in the counters."""
+        counters = self.counters
+        counters.lines += lines
+        counters.events += lines
 
     def flush(self) -> Iterator[Record]:
         """Pending records of every stage at the end of all input, one at a time (there may be many)."""
@@ -161,14 +178,16 @@ def build_pipeline(config: PipelineConfig | None = None) -> Pipeline:
     p = config.parse
     parser = LineParser.from_options(p.packs, keep_original=p.keep_original, log_type=p.log_type, now=p.now)
     pipeline = Pipeline(parser, build_stages(config.tracking), p)
-    pipeline.core = native_core(parser, config.tracking)
+    core = native_core(parser, config.tracking)
+    if config.tracking.stateless:
+        pipeline.core = core
+    else:
+        pipeline.record_core = core
     return pipeline
 
 
 def native_core(parser: LineParser, tracking: TrackingConfig) -> Any:
-    """The compiled core for *parser*'s packs when it can serve this tracking configuration, else None."""
-    if not tracking.stateless:
-        return None
+    """The compiled core for *parser*'s packs and this tracking configuration, None without it."""
     module = native.core()
     if module is None:
         return None
@@ -177,8 +196,8 @@ def native_core(parser: LineParser, tracking: TrackingConfig) -> Any:
 
     module.register_converters(CONVERTERS, POSTPROCESSORS)
     return module.Core(parser.packs, keep_original=parser.keep_original, forced_log_type=parser.forced_log_type,
-                       stateless=True, other_log_types=OTHER_LOG_TYPES, match_type=re.Match,
-                       examples=example_bodies, route=log_type_for)
+                       stateless=tracking.stateless, other_log_types=OTHER_LOG_TYPES, match_type=re.Match,
+                       examples=example_bodies, route=log_type_for, record_type=Record)
 
 
 def example_bodies(rule: CompiledRule) -> list[str]:

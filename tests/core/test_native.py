@@ -2,7 +2,10 @@
 generated logs and Hypothesis-made input (invalid UTF-8, binary, huge lines, CRLF, no final newline).
 
 Each case is converted twice in this process, once by a pipeline with the core and once by the same
-pipeline with the core taken out (the pure-Python path). ``MODES`` lists the pipelines the core serves.
+pipeline with the core taken out (the pure-Python path). ``MODES`` lists the pipelines the core serves:
+stateless, where it writes the NDJSON itself, and stateful (with message summaries or not), where it makes
+the records the session tracker reads and writes the NDJSON of the records it enriched (events and
+summaries must come out the same, in the same order).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from hypothesis import strategies as st
 from esalog import native
 from esalog.connectors.es import EsConfig, EsSink
 from esalog.connectors.hec import HecConfig, HecSink
+from esalog.encode import encode_line, encode_lines
 from esalog.integrations.convert import convert
 from esalog.integrations.filter import FilterConfig, run_filter
 from esalog.parsers.config import ParseConfig
@@ -45,7 +49,8 @@ if native.core() is None:
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = sorted([*ROOT.glob("tests/corpus/**/*.log"), *ROOT.glob("tests/fixtures/**/*.log")])
 #: The pipelines the compiled core reads for (the others run the Python path whole).
-MODES = {"stateless": TrackingConfig(stateless=True)}
+MODES = {"stateless": TrackingConfig(stateless=True), "stateful": TrackingConfig(),
+         "summaries": TrackingConfig(summaries=True)}
 
 
 def _now() -> datetime:
@@ -67,14 +72,23 @@ def _parts(config: PipelineConfig) -> tuple[LineParser, object]:
     return parser, native_core(parser, config.tracking)
 
 
+def with_core(pipeline: Pipeline, core: object, tracking: TrackingConfig) -> Pipeline:
+    """*pipeline* with *core* where *tracking* has it read (as build_pipeline plugs it)."""
+    if tracking.stateless:
+        pipeline.core = core
+    else:
+        pipeline.record_core = core
+    return pipeline
+
+
 def both(path: Path, config: PipelineConfig) -> tuple[bytes | str, bytes | str]:
     """The NDJSON of *path* with the core and on the pure-Python path (or the error that ended it)."""
     parser, core = _parts(config)
     assert core is not None
     outputs: list[bytes | str] = []
-    for with_core in (True, False):
-        pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
-        pipeline.core = core if with_core else None
+    for on in (True, False):
+        pipeline = with_core(Pipeline(parser, build_stages(config.tracking), config.parse), core if on else None,
+                             config.tracking)
         out = io.BytesIO()
         outputs.append(_stopped(partial(convert, pipeline, (str(path),), out.write)) or out.getvalue())
     return outputs[0], outputs[1]
@@ -94,9 +108,9 @@ def filtered(data: bytes, config: PipelineConfig) -> tuple[bytes | str, bytes | 
     """What ``esalog filter`` answers to *data*, with the core and on the pure-Python path."""
     parser, core = _parts(config)
     outputs: list[bytes | str] = []
-    for with_core in (True, False):
-        pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
-        pipeline.core = core if with_core else None
+    for on in (True, False):
+        pipeline = with_core(Pipeline(parser, build_stages(config.tracking), config.parse), core if on else None,
+                             config.tracking)
         out = io.BytesIO()
         outputs.append(_stopped(partial(run_filter, FilterConfig(), pipeline, io.BytesIO(data), out))
                        or out.getvalue())
@@ -141,8 +155,13 @@ def test_every_pack_example(tmp_path: Path, mode: str) -> None:
         path = tmp_path / f"{log_type}.log"
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         by_name = assert_same(path, config_for(path, MODES[mode]))
-        assert isinstance(by_name, bytes) and len(by_name.splitlines()) == len(lines)
+        assert isinstance(by_name, bytes) and _line_events(by_name) == len(lines)
         assert_same(path, config_for(path, MODES[mode], log_type=log_type))
+
+
+def _line_events(ndjson: bytes) -> int:
+    """How many events of *ndjson* are a line's (not a message summary)."""
+    return sum(b'"kind":"state"' not in event for event in ndjson.splitlines())
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
@@ -154,7 +173,7 @@ def test_generated_corpora(tmp_path: Path, form: str, mode: str) -> None:
         assert_same(path, config_for(path, MODES[mode]))
         assert_same(path, config_for(path, MODES[mode], keep_original=False))
         core, pure = filtered(path.read_bytes(), config_for(path, MODES[mode]))
-        assert core == pure and isinstance(core, bytes) and len(core.splitlines()) == 5000
+        assert core == pure and isinstance(core, bytes) and _line_events(core) == 5000
     if form == "syslog":  # the realistic mix: verdict lines, three appliances interleaved
         path = tmp_path / "mail-realistic.log"
         write_corpus(path, 5000, form, seed=9, verdicts=True, appliances=3)
@@ -180,13 +199,74 @@ def test_the_core_reads_most_generated_lines_itself(tmp_path: Path) -> None:
     assert 0 < calls < 5000 * 0.05
 
 
+def test_the_core_reads_most_lines_for_the_tracker(tmp_path: Path) -> None:
+    """Stateful: the core makes the records of most lines; the Python parser reads the few it hands over."""
+    path = tmp_path / "mail.log"
+    write_corpus(path, 5000, "syslog", seed=3, verdicts=True, appliances=3)
+    pipeline = build_pipeline(PipelineConfig(tracking=MODES["stateful"]))
+    assert pipeline.core is None and pipeline.record_core is not None
+    calls = 0
+    parse = pipeline.parser.parse
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return parse(*args, **kwargs)  # type: ignore[arg-type]
+
+    pipeline.parser.parse = counting  # type: ignore[method-assign]
+    convert(pipeline, (str(path),), io.BytesIO().write)
+    assert pipeline.counters.lines == 5000
+    assert 0 < calls < 5000 * 0.05
+
+
+ENCODED_LINES = [
+    "Mon Nov  2 08:00:00 2026 Info: MID 1 ICID 2 From: <a@b>",
+    "Mon Nov  2 08:00:00 2026 Info: New SMTP ICID 7 interface Data 1 (10.0.0.1) address 10.0.0.2 reverse dns host h "
+    "verified yes",
+    "Mon Nov  2 08:00:00 2026 Info: MID 5 Subject '\u00e9t\u00e9 \\\"q\\\"'",
+    "Mon Nov  2 08:00:00 2026 Info: no rule reads this MID 3",
+]
+#: Fields stages may set after the match: objects set whole or field by field, over the rule's own, values
+#: orjson alone decides on (floats, lone surrogates, integers over 64 bits), the skeleton's objects.
+ENCODED_EXTRAS: list[dict[str, object]] = [
+    {}, {"source": {"ip": "192.0.2.1", "geo": {"x": 1.5}}}, {"source.ip": "x", "source": "flat"},
+    {"source": {"ip": "y"}, "source.port": 25}, {"cisco.esa.mid": 2**70}, {"cisco.esa.mid": 2**63},
+    {"cisco.esa.score": 1.5, "tags": None}, {"email.subject": "\ud800"}, {"message.x": "1"},
+    {"event": 5}, {"event.action": None, "@timestamp": "t"}, {"a.b.c.d.e.f.g.h.i.j": [1, {"x": True}]},
+    {"cisco.esa.ok": False, "cisco": {"esa": {}}, "cisco.esa.after": "z"},
+]
+
+
+def test_record_encoder_writes_what_the_python_encoder_writes() -> None:
+    """The stateful core's encoder against ``encode.encode_lines``, on records with fields set after the match."""
+    pipeline = build_pipeline()
+    core = pipeline.record_core
+    assert core is not None
+    stream = pipeline.open_stream("mail_logs.current")
+    pipeline.process_lines(["Mon Nov  2 08:00:00 2026 Info: ICID 1 close"], stream)  # the header is over
+    for line in ENCODED_LINES:
+        for fields in ENCODED_EXTRAS:
+            for tags in (None, ["esalog_x"]):
+                record = pipeline.parser.parse(line, stream, tags=tags)
+                for name, value in fields.items():
+                    record.set(name, value)
+                native = _written(partial(core.encode_records, [record], encode_line))
+                assert native == _written(partial(encode_lines, [record])), (line, fields)
+
+
+def _written(encode: Callable[[], bytes]) -> bytes | str:
+    """What *encode* gives, or the error that stopped it (see :func:`_stopped`)."""
+    out = io.BytesIO()
+    return _stopped(lambda: out.write(encode())) or out.getvalue()
+
+
 def shipped(path: Path, config: PipelineConfig, sink: object) -> list[bytes]:
     """What *sink* would send for *path* as ``ship`` reads it, with the core and on the pure-Python path."""
     parser, core = _parts(config)
     out = []
-    for with_core in (True, False):
+    for on in (True, False):
         pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
-        pipeline.core = core if with_core else None
+        pipeline.core = core if on else None
         items = []
         for batch in Source(pipeline, SourceConfig(paths=(str(path),)), encoded_records=True).batches():
             first = 0
@@ -312,13 +392,14 @@ def _user_log(tmp_path: Path) -> Path:
     return log
 
 
-def test_user_packs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_user_packs(tmp_path: Path, mode: str) -> None:
     """User rules (matched by the ``regex`` module within a time budget) leave their candidates' lines to
     the Python path; the output is the same."""
     pack = tmp_path / "user.yaml"
     pack.write_text(USER_PACK)
     log = _user_log(tmp_path)
-    out = assert_same(log, config_for(log, MODES["stateless"], packs=(str(pack),)))
+    out = assert_same(log, config_for(log, MODES[mode], packs=(str(pack),)))
     assert isinstance(out, bytes) and b'"kind":"user-bounded"' in out and b'"kind":"user-plain"' in out
 
 
@@ -331,9 +412,9 @@ def test_pcre2_reads_only_rules_proven_equal(tmp_path: Path) -> None:
     core = native_core(parser, MODES["stateless"])
     log = _user_log(tmp_path)
     outputs = []
-    for with_core in (True, False):
+    for on in (True, False):
         pipeline = Pipeline(parser, build_stages(MODES["stateless"]))
-        pipeline.core = core if with_core else None
+        pipeline.core = core if on else None
         out = io.BytesIO()
         convert(pipeline, (str(log),), out.write)
         outputs.append(out.getvalue())

@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from esalog.encode import encode_lines
 from esalog.errors import ConfigError, EsalogError
 from esalog.parsers.parser import Settled
 from esalog.parsers.record import Record
 from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline, build_stages
 from esalog.sources.files import GZIP_MAGIC, expand_paths
+from esalog.sources.native import encode_records
 from esalog.sources.reader import Batch, Part, Source, SourceConfig
 
 if TYPE_CHECKING:  # multiprocessing is imported by --workers only (start-up)
@@ -112,9 +112,9 @@ def convert(pipeline: Pipeline, paths: tuple[str, ...], write: Write,
     source = Source(pipeline, SourceConfig(paths=paths), encoded=True)
     for batch, done in batches(pipeline, source):
         if isinstance(batch, list):
-            write(encode_lines(batch))
+            write(encode_records(pipeline, batch))
         else:
-            write(batch.ndjson if batch.ndjson is not None else encode_lines(batch.records))
+            write(batch.ndjson if batch.ndjson is not None else encode_records(pipeline, batch.records))
         if on_batch is not None:
             on_batch(done)
     return Converted(pipeline.counters, source.damaged)
@@ -262,9 +262,7 @@ def _worker(pipeline: Pipeline, config: PipelineConfig, units: list[Unit], targe
 def _run_unit(pipeline: Pipeline, config: PipelineConfig, unit: Unit, target: int,
               channel: Connection) -> tuple[str, object] | tuple[str, object, Handed]:
     def fresh() -> Pipeline:
-        made = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
-        made.core = pipeline.core
-        return made
+        return pipeline.with_stages(build_stages(config.tracking))
 
     try:
         try:
@@ -294,7 +292,7 @@ def convert_part(pipeline: Pipeline, part: Part, write: Write) -> Converted:
     """Parse the lines of *part* through *pipeline* and write their NDJSON with *write*."""
     source = Source(pipeline, SourceConfig(paths=(part.path,)), encoded=True)
     for batch in source.read_part(part):
-        write(batch.ndjson if batch.ndjson is not None else encode_lines(batch.records))
+        write(batch.ndjson if batch.ndjson is not None else encode_records(pipeline, batch.records))
     return Converted(pipeline.counters, source.damaged)
 
 
@@ -346,9 +344,7 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     total = Converted()
     if workers <= 1 or len(units) == 1:
         for path in files:
-            fresh = Pipeline(pipeline.parser, build_stages(config.tracking), config.parse)
-            fresh.core = pipeline.core
-            total.add(convert(fresh, (path,), output.write))
+            total.add(convert(pipeline.with_stages(build_stages(config.tracking)), (path,), output.write))
         return total
     output.flush()
     target = output.fileno()

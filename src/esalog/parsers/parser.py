@@ -225,19 +225,8 @@ class LineParser:
         created = None
         if timestamp is None:
             timestamp = created = self.now()
-        observer = stream.observers.get(hostname)
-        appliance = stream.appliances.get(hostname)
-        record = Record(
-            timestamp, body, pack.dataset,
-            observer if observer is not None else stream.observer(hostname),
-            appliance if appliance is not None else stream.appliance(hostname),
-            original=line if self.keep_original else None,
-            created=created,
-            level=level,
-            syslog=stream.syslog(priority, hostname, appname)
-            if priority is not None or appname or hostname else None,
-            tags=list(tags) if tags else None,
-        )
+        record = self._record(stream, line, body, pack.dataset, timestamp, created, level, priority, hostname,
+                              appname, tags)
         try:
             found = pack.match(body)
             if found is None and not self.forced_log_type:
@@ -262,6 +251,39 @@ class LineParser:
             record.add_tag("esalog_conversion_error")
             record.set("error", {"type": "conversion",
                                  "message": f"rule {rule.id!r} could not convert {'; '.join(failed)}"})
+        return self._finish(record, rule, values, line, stream, hostname)
+
+    def matched(self, stream: Stream, line: str, body: str, dataset: str, timestamp: str, level: str | None,
+                priority: int | None, hostname: str | None, appname: str | None, rule: CompiledRule,
+                values: list[Any]) -> Record:
+        """The record of a line the compiled core split, routed, matched and converted (*values*, as
+        :meth:`CompiledRule.convert` gives them): what :meth:`parse` makes of it. The core leaves to
+        :meth:`parse` the lines without a time of their own, with problems or tags, header lines and the
+        lines of the input's header."""
+        return self._finish(self._record(stream, line, body, dataset, timestamp, None, level, priority, hostname,
+                                         appname, None), rule, values, line, stream, hostname)
+
+    def _record(self, stream: Stream, line: str, body: str, dataset: str, timestamp: str, created: str | None,
+                level: str | None, priority: int | None, hostname: str | None, appname: str | None,
+                tags: list[str] | None) -> Record:
+        """The record of a line's header facts, before its rule's values."""
+        observer = stream.observers.get(hostname)
+        appliance = stream.appliances.get(hostname)
+        return Record(
+            timestamp, body, dataset,
+            observer if observer is not None else stream.observer(hostname),
+            appliance if appliance is not None else stream.appliance(hostname),
+            original=line if self.keep_original else None,
+            created=created,
+            level=level,
+            syslog=stream.syslog(priority, hostname, appname)
+            if priority is not None or appname or hostname else None,
+            tags=list(tags) if tags else None,
+        )
+
+    def _finish(self, record: Record, rule: CompiledRule, values: list[Any], line: str, stream: Stream,
+                hostname: str | None) -> Record:
+        """*record* with its rule's values, post-processors, ids, stream updates and derived fields."""
         record.rule = rule
         record.values = values
         for func in rule.post:
@@ -276,7 +298,7 @@ class LineParser:
                 record.icid = value
             if dcid_slot >= 0 and type(value := values[dcid_slot]) is int:
                 record.dcid = value
-        if created is not None and (own := record.get_str("event.end") or record.get_str("event.start")):
+        if record.created is not None and (own := record.get_str("event.end") or record.get_str("event.start")):
             record.timestamp = own  # a CEF line without syslog header: its own end (else start) time
         if stream.early is not None:
             self._early(record, rule, line, stream)

@@ -142,16 +142,15 @@ class Record:
         """The value of dotted field *name*: set after the match, else captured, else the rule's static."""
         extra = self.extra
         if extra is not None:
-            if name in extra:
-                return extra[name]
+            value = extra.get(name, _MISSING)
+            if value is not _MISSING:
+                return value
             roots = self.extra_roots
             if roots is not None and roots.get(_ROOTS.get(name) or root_of(name)):  # some object was set whole
-                dot = name.rfind(".")
-                while dot > 0:  # inside it (``cisco.esa.abort`` -> ``cisco.esa.abort.reason``)
-                    whole = extra.get(name[:dot])
+                for prefix, rest in _PREFIXES.get(name) or prefixes_of(name):  # inside it (``cisco.esa.abort`` ->
+                    whole = extra.get(prefix)  # ``cisco.esa.abort.reason``)
                     if isinstance(whole, dict):
-                        return _dig(whole, name[dot + 1:], default)
-                    dot = name.rfind(".", 0, dot)
+                        return _dig(whole, rest, default)
         rule = self.rule
         if rule is not None:
             slot = rule.single_slots.get(name)
@@ -305,6 +304,25 @@ def root_of(name: str) -> str:
     if len(_ROOTS) < 65536 and root:  # field names are declared, so few; stay bounded anyway
         _ROOTS[name] = root
     return root
+
+
+#: dotted field name -> its objects' names, innermost first, each with the rest of the name (the hot path's
+#: cache of :func:`prefixes_of`)
+_PREFIXES: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def prefixes_of(name: str) -> tuple[tuple[str, str], ...]:
+    """The objects dotted field *name* is inside, innermost first, each with the rest of the name
+    (``cisco.esa.mid`` -> ``(("cisco.esa", "mid"), ("cisco", "esa.mid"))``)."""
+    found = []
+    dot = name.rfind(".")
+    while dot > 0:
+        found.append((name[:dot], name[dot + 1:]))
+        dot = name.rfind(".", 0, dot)
+    prefixes = tuple(found)
+    if len(_PREFIXES) < 65536:  # field names are declared, so few; stay bounded anyway
+        _PREFIXES[name] = prefixes
+    return prefixes
 
 
 def _dig(node: Any, dotted: str, default: Any) -> Any:

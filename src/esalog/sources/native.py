@@ -1,16 +1,17 @@
-"""The compiled core in front of a pipeline: raw lines in, NDJSON (or records of encoded events) out.
+"""The compiled core in front of a pipeline: raw lines in, NDJSON (or records of encoded events) out; or,
+in front of the stages (session tracking), the records of the lines (:func:`records_staged`).
 
-A line the core cannot read as the Python path would goes through :meth:`Pipeline.process_lines` on its
-own (decoded as the block reader decodes it), in its place, so the output is the same byte for byte. So
-do an input's header lines (``Stream.early``): the Python path stamps them again once the time offset that
-follows them is known, so they are encoded only once the header is over.
+A line the core cannot read as the Python path would goes through the Python path on its own (decoded as
+the block reader decodes it), in its place, so the output is the same byte for byte. So do an input's
+header lines (``Stream.early``): the Python path stamps them again once the time offset that follows them
+is known, so they are encoded only once the header is over, and the stages see them line by line.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from esalog.encode import encode_lines
+from esalog.encode import encode_line, encode_lines
 from esalog.parsers.parser import Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
@@ -30,7 +31,7 @@ def encode_native(pipeline: Pipeline, raws: list[bytes], problems: Problems, str
     def fallback(index: int) -> bytes:
         return encode_lines(_python(pipeline, raws, problems, stream, index))
 
-    data, count = pipeline.core.encode_block(_state(pipeline, stream), raws, problems, fallback)
+    data, count = pipeline.core.encode_block(_state(pipeline.core, stream), raws, problems, fallback)
     _count(pipeline, count)
     return encode_lines(head) + data if head else data  # type: ignore[no-any-return]
 
@@ -51,7 +52,7 @@ def records_native(pipeline: Pipeline, raws: list[bytes], problems: Problems,
         return b""
 
     facts: list[tuple[int, str | None, dict[str, Any] | None, str | None]] = []
-    data, count = pipeline.core.encode_block(_state(pipeline, stream), raws, problems, fallback, facts)
+    data, count = pipeline.core.encode_block(_state(pipeline.core, stream), raws, problems, fallback, facts)
     _count(pipeline, count)
     start = 0
     for index, (end, stamp, observer, dataset) in enumerate(facts):
@@ -62,6 +63,40 @@ def records_native(pipeline: Pipeline, raws: list[bytes], problems: Problems,
         ends.append(len(records))
         start = end
     return records, ends
+
+
+def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems,
+                   stream: Stream) -> tuple[list[Record], list[int]]:
+    """Like :meth:`Pipeline.process_lines`: the records of consecutive lines of *stream*, each line's then
+    those its stages add, and per line the index just after its records. ``pipeline.record_core`` makes the
+    records of the lines it reads, the parser those of the others; then the stages run on each in order."""
+    records, ends = _header(pipeline, raws, problems, stream)
+    first = len(ends)
+    if first == len(raws):
+        return records, ends
+    raws, problems = _rest(raws, problems, first)
+
+    def fallback(index: int) -> Record:
+        text, flagged = _decoded(raws, problems, index)
+        return pipeline.parse_line(text, stream, flagged)
+
+    core = pipeline.record_core
+    parsed, _ = core.records_block(_state(core, stream), raws, problems, fallback, pipeline.parser.matched)
+    staged = pipeline.staged
+    for record in parsed:
+        staged(record, records)
+        ends.append(len(records))
+    pipeline.count_lines(len(parsed))
+    return records, ends
+
+
+def encode_records(pipeline: Pipeline, records: list[Record]) -> bytes:
+    """NDJSON of *records*, as :func:`~esalog.encode.encode_lines` writes it: by ``pipeline.record_core``
+    where there is one (it leaves whole documents, such as message summaries, to the Python encoder)."""
+    core = pipeline.record_core
+    if core is None:
+        return encode_lines(records)
+    return core.encode_records(records, encode_line)  # type: ignore[no-any-return]
 
 
 def _header(pipeline: Pipeline, raws: list[bytes], problems: Problems,
@@ -84,14 +119,19 @@ def _rest(raws: list[bytes], problems: Problems, first: int) -> tuple[list[bytes
 
 def _python(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream, index: int) -> list[Record]:
     """The records of line *index* on the Python path (decoded as the block reader decodes it)."""
-    text, found = decode_line(raws[index])
-    flagged = (*problems.get(index, ()), *found)
+    text, flagged = _decoded(raws, problems, index)
     return pipeline.process_lines([text], stream, {0: flagged} if flagged else None)
 
 
-def _state(pipeline: Pipeline, stream: Stream) -> Any:
+def _decoded(raws: list[bytes], problems: Problems, index: int) -> tuple[str, tuple[str, ...]]:
+    """Line *index* as the block reader decodes it, and its problems (the reader's, then the decoding's)."""
+    text, found = decode_line(raws[index])
+    return text, (*problems.get(index, ()), *found)
+
+
+def _state(core: Any, stream: Stream) -> Any:
     if stream.native is None:
-        stream.native = pipeline.core.stream(stream)
+        stream.native = core.stream(stream)
     return stream.native
 
 

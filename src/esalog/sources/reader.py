@@ -38,7 +38,7 @@ from esalog.sources.files import (
     open_input,
 )
 from esalog.sources.lines import Block, join_blocks, read_blocks
-from esalog.sources.native import encode_native, records_native
+from esalog.sources.native import encode_native, records_native, records_staged
 
 #: how much of a file's start is replayed through the parser on resume (header lines: time offset...)
 HEADER_REPLAY_BYTES = 64 * 1024
@@ -145,7 +145,8 @@ class Source:
     Where the pipeline has the compiled core, it may read the lines: with *encoded* (the caller wants
     NDJSON only, read once) batches carry ``ndjson`` instead of records; with *encoded_records* (the
     caller only sends events on, as ``ship`` does) the core's lines become records of their encoded event
-    (:meth:`Record.of_encoded`: no fields to read).
+    (:meth:`Record.of_encoded`: no fields to read). Otherwise the pipeline's ``record_core``, where it has
+    one, makes the records of the lines for its stages.
     """
 
     def __init__(self, pipeline: Pipeline, config: SourceConfig, *, checkpoint: Checkpoint | None = None,
@@ -155,6 +156,7 @@ class Source:
         self.config = config
         self.native = encoded and pipeline.core is not None and not config.follow
         self.core = self.native or (encoded_records and pipeline.core is not None)
+        self.record_core = not self.core and pipeline.record_core is not None
         self.checkpoint = checkpoint
         self.idle = idle or (lambda: None)
         #: --follow: called after a file new to the checkpoint was recorded in it (at offset 0), so the
@@ -201,7 +203,7 @@ class Source:
             reading: BinaryIO = _Waiting(handle, self) if path == "-" else handle  # type: ignore[assignment]
             held: Batch | None = None  # a compressed file's batches are held back one: the last says "done"
             blocks: Iterator[Block] = read_blocks(reading, start_offset=start,
-                                                  decode=not self.core or source.is_stdin)
+                                                  decode=not (self.core or self.record_core) or source.is_stdin)
             if self.core and not source.is_stdin:  # the same blocks as the Python path, read a few at a time
                 blocks = _grouped(blocks, stream)
             for block in blocks:
@@ -241,7 +243,8 @@ class Source:
                 start = _line_start(handle, start)
             handle.seek(start)
             part.first = part.next_offset = start
-            blocks: Iterator[Block] = read_blocks(handle, start_offset=start, decode=not self.core)
+            blocks: Iterator[Block] = read_blocks(handle, start_offset=start,
+                                                  decode=not (self.core or self.record_core))
             if self.core:
                 blocks = _grouped(blocks, stream)
             for block in blocks:
@@ -277,6 +280,8 @@ class Source:
         ends: list[int] = []
         if self.core:
             records, ends = records_native(self.pipeline, block.raws, block.problems, stream)
+        elif self.record_core:
+            records, ends = records_staged(self.pipeline, block.raws, block.problems, stream)
         else:
             records = self.pipeline.process_lines(block.texts, stream, block.problems, ends)
         return Batch(source, records, ends, block.offsets(), block.next_offset, block.texts, block.first_number)
