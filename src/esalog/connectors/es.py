@@ -328,8 +328,13 @@ class EsSink(HttpSink):
         again: list[Item] = []
         refused: list[tuple[Item, str]] = []
         for item, result in zip(items, results, strict=True):
-            detail = next(iter(result.values())) if isinstance(result, dict) and result else {}
-            status = int(detail.get("status", 0))
+            detail = next(iter(result.values())) if isinstance(result, dict) and result else None
+            if not isinstance(detail, dict):
+                detail = {}
+            status = detail.get("status")
+            if not isinstance(status, int) or isinstance(status, bool):  # no item outcome to act on: send again
+                return Retry(f"Elasticsearch {endpoint.base_url}: _bulk answer item without a status: "
+                             f"{orjson.dumps(result)[:120].decode(errors='replace')}")
             if 200 <= status < 300 or status == 409:
                 continue
             error = detail.get("error")

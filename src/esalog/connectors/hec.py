@@ -275,7 +275,11 @@ class HecSink(HttpSink):
         code = body.get("code")
         if status_class == OK:
             if endpoint.channel is not None and "ackId" in body:
-                return Pending((self.pool.endpoints.index(endpoint), int(body["ackId"])))
+                ack_id = body["ackId"]
+                if not isinstance(ack_id, int) or isinstance(ack_id, bool):
+                    return Retry(f"HEC {endpoint.base_url} answered an ackId that is not a number "
+                                 f"({response_reason(response, 120)}): cannot be acknowledged")
+                return Pending((self.pool.endpoints.index(endpoint), ack_id))
             if code == 0 or body.get("text") == "Success":
                 return Delivered()
             return Retry(f"HEC {endpoint.base_url} answered HTTP {status} without HEC's success body "
@@ -285,8 +289,8 @@ class HecSink(HttpSink):
             return Stop(
                 f"HEC refused the token (HTTP {status}, code {code}: {body.get('text', '')}): {_TOKEN_HELP}"
             )
-        if status == 400 and "invalid-event-number" in body:
-            bad = int(body["invalid-event-number"])
+        bad = body.get("invalid-event-number")
+        if status == 400 and isinstance(bad, int) and not isinstance(bad, bool):
             if 0 <= bad < len(items):
                 return RetryPartial(
                     tuple(items[bad + 1 :]), reason, rejected=((items[bad], reason),), backoff=False
@@ -336,6 +340,8 @@ class HecSink(HttpSink):
                 continue  # unanswered polls end in a resend after the ack timeout
             if response.status_code != 200:
                 continue
-            acks = json_body(response).get("acks") or {}
-            confirmed.update((endpoint_number, int(ack_id)) for ack_id, ok in acks.items() if ok is True)
+            acks = json_body(response).get("acks")
+            if isinstance(acks, dict):  # an answer of another shape confirms nothing
+                confirmed.update((endpoint_number, int(ack_id)) for ack_id, ok in acks.items()
+                                 if ok is True and ack_id.isdigit())
         return confirmed
