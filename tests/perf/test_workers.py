@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from esalog.testing import read_ndjson
 from esalog.testing.generate import write_corpus
 from tests.conftest import run_cli
+from tests.reliability.conftest import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +95,37 @@ def test_a_worker_that_dies_ends_the_command(inputs: list[Path], tmp_path: Path)
     result = run_cli("parse", "-q", "--workers", "2", str(inputs[2]), str(bad), timeout=60)
     assert result.returncode == 1
     assert f"the worker reading {bad} stopped".encode() in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_workers_exit_when_the_parent_is_killed(tmp_path: Path, sig: signal.Signals) -> None:
+    """The parent killed (SIGTERM, kill -9) while its workers run: they exit too, so whoever waits for the
+    command's stderr (a shell pipeline, ``subprocess.run``) sees its end. Before, a worker waiting for its
+    turn blocked for ever: every worker holds copies of the parent's channel ends, so no EOF came."""
+    files = []
+    for n in range(2):
+        path = tmp_path / f"mail-{n}.log"
+        write_corpus(path, 60_000, "file", seed=n)
+        files.append(path)
+    out = tmp_path / "out.ndjson"
+    proc = subprocess.Popen([sys.executable, "-m", "esalog", "parse", "-q", "--workers", "2", "-o", str(out),
+                             *map(str, files)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: out.exists() and out.stat().st_size > 0, what="the first events written")
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+        assert proc.stderr is not None
+        stderr = _read_to_end(proc.stderr, timeout=30)  # EOF only once every worker has exited
+        assert b"Traceback" not in stderr, stderr.decode()
+    finally:
+        proc.kill()
+
+
+def _read_to_end(stream: IO[bytes], timeout: float) -> bytes:
+    """Everything *stream* gives until its end; fails when it does not end within *timeout* seconds."""
+    data: list[bytes] = []
+    reader = threading.Thread(target=lambda: data.append(stream.read()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert not reader.is_alive(), "a worker still holds the command's stderr: it outlived its parent"
+    return data[0]

@@ -127,6 +127,7 @@ class _Output:
         self.kept = kept
         self.target = target
         self.channel = channel
+        self.parent = os.getpid()  # made in the parent, before the fork
         self.kept_bytes = 0
         self.buffer = bytearray(KEEP_CHUNK)  # what goes to the file next, in one write
         self.filled = 0
@@ -149,7 +150,8 @@ class _Output:
             self.filled += size
 
     def _keep(self) -> None:
-        """What the buffer holds, to the temporary file."""
+        """What the buffer holds, to the temporary file (none of it when the parent is gone)."""
+        self._exit_if_orphaned()
         write_all(self.kept, memoryview(self.buffer)[:self.filled])
         self.kept_bytes += self.filled
         self.filled = 0
@@ -157,6 +159,8 @@ class _Output:
     def hand_over(self) -> None:
         """Its turn: what it kept and what its buffer holds, to the output; what follows goes there straight."""
         try:
+            while not self.channel.poll(0.5):  # every worker holds copies of the parent's ends: no EOF
+                self._exit_if_orphaned()       # comes when the parent is killed (SIGTERM, kill -9)
             self.channel.recv()  # the turn
         except EOFError:  # the parent is gone: nobody reads the rest
             raise SystemExit(1) from None
@@ -170,6 +174,10 @@ class _Output:
         if self.filled:
             self._out(memoryview(self.buffer)[:self.filled])
         self.buffer = bytearray()
+
+    def _exit_if_orphaned(self) -> None:
+        if os.getppid() != self.parent:  # the parent died: nobody gives the turn or reads the rest
+            raise SystemExit(1)
 
     def finish(self) -> None:
         """Its input is read: wait for its turn, if it has not come, and hand over."""
