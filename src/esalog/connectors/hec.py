@@ -37,6 +37,7 @@ from esalog.connectors.http import (
     EndpointPool,
     HttpSink,
     TlsOptions,
+    header_secret,
     json_body,
     read_secret_file,
     redact_url,
@@ -115,6 +116,7 @@ class HecConfig:
                  else environ.get("ESALOG_HEC_TOKEN", "").strip())
         if not token:
             raise ConfigError("no HEC token: set ESALOG_HEC_TOKEN or give --hec-token-file")
+        header_secret(token, f"--hec-token-file {self.token_file!r}" if self.token_file else "ESALOG_HEC_TOKEN")
         return replace(self, token=token, tls=tls, timeout=timeout or self.timeout)
 
 

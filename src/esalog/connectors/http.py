@@ -354,14 +354,25 @@ def transport_reason(endpoint: Endpoint, exc: Exception) -> str:
 
 
 def read_secret_file(path: str, what: str) -> str:
-    """The first line of a secret file, stripped; a missing or empty file is a configuration error."""
+    """The first line of a secret file, stripped; a missing, empty or binary file is a configuration error."""
     try:
         with open(path, encoding="utf-8") as handle:
             value = handle.readline().strip()
     except OSError as exc:
         raise ConfigError(f"cannot read {what} file {path!r}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} file {path!r} is not text (invalid UTF-8)") from None
     if not value:
         raise ConfigError(f"{what} file {path!r} is empty")
+    return value
+
+
+def header_secret(value: str, where: str) -> str:
+    """*value* when it can go in an HTTP header as it is (visible ASCII: a token, an API key); else a
+    configuration error that says where it came from, never the value (requests' own error quotes it)."""
+    if not all("!" <= char <= "~" for char in value):
+        raise ConfigError(f"{where} holds characters a token cannot have (spaces, line breaks, control or "
+                          "non-ASCII characters); check how it was set")
     return value
 
 
