@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -88,13 +89,32 @@ def test_bulk_reader_gives_the_same_events_from_file_gzip_and_stdin(inputs: list
 
 
 def test_a_worker_that_dies_ends_the_command(inputs: list[Path], tmp_path: Path) -> None:
-    """A worker that stops on an unexpected error (orjson refuses an integer over 64 bits) fails the command
-    with exit 1 and names the file; the parent does not wait for it forever."""
+    """A worker that dies (killed here while it waits on a FIFO) fails the command with exit 1 and names the
+    file; the parent does not wait for it forever."""
+    fifo = tmp_path / "mail-fifo.log"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "esalog", "parse", "-q", "--workers", "2", str(fifo),
+                             str(inputs[2])], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        wait_until(lambda: len(children.read_text().split()) == 2, what="two workers")
+        os.kill(int(children.read_text().split()[0]), signal.SIGKILL)  # the first: the FIFO's reader
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1
+    assert f"the worker reading {fifo} stopped".encode() in stderr
+
+
+def test_a_number_over_64_bits_is_a_conversion_error_not_a_dead_worker(inputs: list[Path], tmp_path: Path) -> None:
+    """A MID of 23 digits (orjson cannot write it, nor Elasticsearch keep it as a long) is a tagged conversion
+    error in its event; the worker reading it goes on and the command succeeds."""
     bad = tmp_path / "mail-bad.log"
     bad.write_text("Mon Nov  2 08:00:00 2026 Info: MID 99999999999999999999999 ICID 2 From: <a@b>\n")
     result = run_cli("parse", "-q", "--workers", "2", str(inputs[2]), str(bad), timeout=60)
-    assert result.returncode == 1
-    assert f"the worker reading {bad} stopped".encode() in result.stderr
+    assert result.returncode == 0, result.stderr
+    event = read_ndjson(result.stdout)[-1]
+    assert event["error"]["type"] == "conversion" and "does not fit in 64 bits" in event["error"]["message"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
