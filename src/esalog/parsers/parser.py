@@ -372,6 +372,11 @@ class LineParser:
     def _update_stream(record: Record, line: str, stream: Stream, hostname: str | None) -> None:
         """Header lines change how the later lines of this stream are read."""
         offset = record.get_int("cisco.esa.utc_offset_seconds")
+        if offset is not None and not -86400 < offset < 86400:  # no zone is a day or more away from UTC
+            record.add_tag("esalog_conversion_error")
+            record.set("error", {"type": "conversion", "message": f"time offset from UTC of {offset} seconds is "
+                                 "not within a day: not applied, the zone in use is kept"})
+            offset = None
         if offset is not None and offset != stream.header.utc_offset:
             stream.header.set_utc_offset(offset)
             # the offset line itself and the header lines before it: stamped again with it
