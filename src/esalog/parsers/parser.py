@@ -8,6 +8,7 @@ Every call returns exactly one :class:`~esalog.parsers.record.Record`; nothing r
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
@@ -56,6 +57,11 @@ def _derive(record: Record, rule: CompiledRule) -> None:
             record.set("related.ip", [source_ip, destination_ip])
 
 
+#: Host names a stream remembers (observer objects and appliance keys); a fleet has far fewer, a sender
+#: writing a new name on every line no more than this costs.
+MAX_HOSTS = 4096
+
+
 class Stream:
     """Per-input state the log itself declares: clock settings and appliance identity."""
 
@@ -67,7 +73,7 @@ class Stream:
         self.header = header
         self.host = host
         self.log_type = log_type
-        self.observers: dict[str | None, dict[str, Any]] = {}
+        self.observers: OrderedDict[str | None, dict[str, Any]] = OrderedDict()  # the oldest first out
         self.appliances: dict[str | None, str] = {}
         # the header lines at the top of the input, until its time offset or its first other line: they
         # are stamped again once the offset is known (it follows them)
@@ -79,6 +85,8 @@ class Stream:
         """The observer object of *hostname* (shared by its events; replaced, never mutated)."""
         obs = self.observers.get(hostname)
         if obs is None:
+            if len(self.observers) >= MAX_HOSTS:  # a flood of host names: the first seen is forgotten
+                self.appliances.pop(self.observers.popitem(last=False)[0], None)
             obs = dict(BASE_OBSERVER)
             name = hostname or self.host
             if name:
