@@ -38,12 +38,16 @@ def test_bulk_items_without_a_status_are_sent_again(log: Path, item: Any) -> Non
         assert b'"acknowledged":100' in result.stderr and b'"dead_lettered":0' in result.stderr
 
 
-@pytest.mark.parametrize("number", ["x", None, 1.5])
-def test_hec_invalid_event_number_that_is_not_a_number(log: Path, tmp_path: Path, number: Any) -> None:
-    """A 400 whose ``invalid-event-number`` is not an index is an ordinary 400: dead-lettered, exit 1."""
+@pytest.mark.parametrize("body", [{"text": "Invalid data format", "code": 6, "invalid-event-number": "x"},
+                                  {"text": "Invalid data format", "code": 6, "invalid-event-number": None},
+                                  {"text": "Invalid data format", "code": 6, "invalid-event-number": 1.5},
+                                  {"text": "Invalid data format", "code": [6]}])
+def test_hec_400_with_fields_of_another_type(log: Path, tmp_path: Path, body: dict[str, Any]) -> None:
+    """A 400 whose ``invalid-event-number`` is not an index, or whose ``code`` is not a number, is an
+    ordinary 400: dead-lettered, exit 1."""
     dead = tmp_path / "dead.ndjson"
     with FakeHEC(token=TOKEN) as hec:
-        hec.faults.status(400, body={"text": "Invalid data format", "code": 6, "invalid-event-number": number})
+        hec.faults.status(400, body=body)
         result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--dead-letter", str(dead), "--stats",
                          str(log), env={"ESALOG_HEC_TOKEN": TOKEN})
         assert b"Traceback" not in result.stderr, result.stderr.decode()

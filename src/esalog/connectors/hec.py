@@ -275,6 +275,8 @@ class HecSink(HttpSink):
         status = response.status_code
         body = json_body(response)
         code = body.get("code")
+        if not isinstance(code, int):  # a list or an object would not even be hashable
+            code = None
         if status_class == OK:
             if endpoint.channel is not None and "ackId" in body:
                 ack_id = body["ackId"]
