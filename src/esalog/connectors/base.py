@@ -454,7 +454,10 @@ class Driver:
                 self._deliver_retrying(pending[half:], first_sent)
                 return
             self._add("sent", len(pending))
-            outcome = self.sink.send(pending)
+            try:
+                outcome = self.sink.send(pending)
+            except Exception as exc:  # a bug reading an answer: one error line, the events counted failed
+                outcome = Stop(f"internal error in the {self.sink.name} sink: {type(exc).__name__}: {exc}")
             if isinstance(outcome, Delivered):
                 self._acknowledge(pending)
                 return
