@@ -469,3 +469,23 @@ def test_closed_stdin_is_a_read_error() -> None:
     result = _run_with_closed(0, "parse", "-")
     assert result.returncode == 2 and b"Traceback" not in result.stderr, result.stderr.decode()
     assert b"Bad file descriptor" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "flag"), [(("parse", "./mail.log", "-o", "{log}"), "-o"),
+                                            (("parse", "{glob}", "-o", "{log}"), "-o"),
+                                            (("parse", "--workers", "2", "{log}", "{other}", "-o", "{log}"), "-o"),
+                                            (("report", "{log}", "--html", "{log}"), "--html")])
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path: Path, args: tuple[str, ...],
+                                                                  flag: str) -> None:
+    """``-o``/``--html`` naming an input another way (``./x``, a glob, among several files) is refused before
+    any work. Before, only the same spelling was: ``parse ./x -o x`` emptied the log and exited 0, and
+    ``report x --html x`` replaced it by the HTML page."""
+    log, other = tmp_path / "mail.log", tmp_path / "other.log"
+    log.write_text("\n".join(GOOD_LINES[:50]) + "\n")
+    other.write_text("\n".join(NEXT_LINES) + "\n")
+    before = log.read_bytes()
+    argv = [a.format(log=log, other=other, glob=tmp_path / "mail.*") for a in args]
+    result = subprocess.run([sys.executable, "-m", "esalog", *argv], capture_output=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr.decode()
+    assert one_error_line(result.stderr).startswith(f"esalog: error: {flag} {str(log)!r} is also an input")
+    assert log.read_bytes() == before

@@ -8,7 +8,6 @@ sink stopped (bad token...), an input was damaged, or the run was interrupted be
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import itertools
 import os
 import signal
@@ -19,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from esalog.cli.common import Progress, add_parse_options, input_bytes, pipeline_from
+from esalog.cli.common import Progress, add_parse_options, check_not_an_input, input_bytes, pipeline_from
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
 from esalog.connectors.base import Driver, RetryReporter, warn
@@ -90,7 +89,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
     delivery.check_paths()
     for flag, path in (("--out", choice.file.out if choice.to == "file" else None),
                        ("--dead-letter", delivery.dead_letter), ("--checkpoint", source_config.checkpoint)):
-        _check_not_an_input(flag, path, source_config.paths)
+        check_not_an_input(flag, path, source_config.paths)
     if source_config.checkpoint is not None:
         _check_checkpoint(source_config.checkpoint)
     if source_config.follow:
@@ -224,22 +223,6 @@ class _Snapshots:
         offsets = {file_id: entry.offset for file_id, entry in self.checkpoint.entries.items()}
         offsets.update(self.source.positions)
         self.checkpoint.offer_state(dump_state(self.tracker), offsets)
-
-
-def _check_not_an_input(flag: str, path: str | None, inputs: tuple[str, ...]) -> None:
-    """ConfigError when the file esalog writes at *path* is one of the inputs, or a name an input glob
-    matches: its own lines would be read back as input (with --follow, for ever)."""
-    if path is None or path == "-":
-        return
-    target = os.path.abspath(path)
-    for pattern in inputs:
-        if pattern == "-":
-            continue
-        full = os.path.abspath(pattern)
-        named = target.count(os.sep) == full.count(os.sep) and fnmatch.fnmatchcase(target, full)
-        if named or (os.path.exists(target) and os.path.exists(full) and os.path.samefile(target, full)):
-            raise ConfigError(f"{flag} {path!r} is also an input ({pattern!r}): what esalog writes there would "
-                              "be read back as input")
 
 
 def _check_checkpoint(path: str) -> None:
