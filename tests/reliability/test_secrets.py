@@ -90,3 +90,18 @@ def test_a_binary_token_file_is_refused(tmp_path: Path) -> None:
                      str(log_file(tmp_path)))
     assert result.returncode == 2
     assert result.stderr.decode().strip() == f"esalog: error: HEC token file {str(token)!r} is not text (invalid UTF-8)"
+
+
+@pytest.mark.parametrize("status", [400, 401, 503])
+def test_a_server_that_echoes_the_token_does_not_make_esalog_print_it(tmp_path: Path, status: int) -> None:
+    """A proxy page that echoes the request headers: the token in its body is masked wherever esalog
+    repeats the body (the error line, retry warnings, dead-letter reasons)."""
+    dead = tmp_path / "dead.ndjson"
+    with FakeHEC(token=TOKEN) as hec:
+        hec.faults.status(status, times=1000, body={"text": f"rejected request with Authorization: Splunk {TOKEN}"})
+        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--dead-letter", str(dead), "--retry-budget",
+                         "0.3", "--retry-initial", "0.1", "--report-interval", "0.1", str(log_file(tmp_path)),
+                         env={"ESALOG_HEC_TOKEN": TOKEN})
+    assert result.returncode == 1
+    assert b"rejected request with Authorization: Splunk ***" in result.stderr + dead.read_bytes()
+    assert TOKEN.encode() not in result.stderr and TOKEN.encode() not in dead.read_bytes()

@@ -45,6 +45,7 @@ from esalog.connectors.http import (
     retry_after_of,
     split_userinfo,
     warn_plain_http,
+    without_credentials,
 )
 from esalog.encode import to_event
 from esalog.errors import ConfigError
@@ -291,7 +292,8 @@ class HecSink(HttpSink):
         reason = f"HEC {endpoint.base_url} {response_reason(response)}"
         if status_class == AUTH:
             return Stop(
-                f"HEC refused the token (HTTP {status}, code {code}: {body.get('text', '')}): {_TOKEN_HELP}"
+                f"HEC refused the token (HTTP {status}, code {code}: "
+                f"{without_credentials(str(body.get('text', '')), response)}): {_TOKEN_HELP}"
             )
         bad = body.get("invalid-event-number")
         if status == 400 and isinstance(bad, int) and not isinstance(bad, bool):

@@ -343,9 +343,17 @@ class EndpointPool:
             endpoint.close()
 
 
+def without_credentials(text: str, response: requests.Response) -> str:
+    """*text* from the server with the request's credentials (token, API key, Basic pair) masked: a proxy
+    page that echoes the request headers must not put them in messages and dead letters."""
+    request = response.request
+    secret = (request.headers.get("Authorization") or "").partition(" ")[2] if request is not None else ""
+    return text.replace(secret, "***") if secret else text
+
+
 def response_reason(response: requests.Response, limit: int = 300) -> str:
-    """``HTTP 503: <body start>`` for messages and dead letters."""
-    text = response.text.strip().replace("\n", " ")
+    """``HTTP 503: <body start>`` for messages and dead letters (credentials masked)."""
+    text = without_credentials(response.text, response).strip().replace("\n", " ")
     return f"HTTP {response.status_code}: {text[:limit]}" if text else f"HTTP {response.status_code}"
 
 
