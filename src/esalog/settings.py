@@ -147,6 +147,12 @@ def http_url(example: str) -> Check:
             return f"{expected}: the scheme must be http or https"
         if not parts.hostname:
             return f"{expected}: no host name"
+        if any(char.isspace() or not char.isprintable() for char in parts.hostname):
+            return f"{expected}: a space or control character in the host name"
+        try:
+            parts.hostname.encode("idna")  # as urllib3 does when it connects
+        except UnicodeError:
+            return f"{expected}: the host name has an empty or too long label"
         if port == 0:
             return f"{expected}: port 0"
         return None

@@ -252,3 +252,20 @@ def test_concurrent_senders_out_of_order_still_commit_in_order() -> None:
     assert list(range(10)) == sorted(sink.received)
     assert (10, 10, 0) == (driver.stats.sent, driver.stats.acknowledged, driver.stats.failed)
     assert {(1, 1): Entry("f", "k", 10)} == ledger.committed
+
+
+def test_a_sink_that_raises_stops_with_every_event_counted() -> None:
+    """An exception in a sink's send (a bug reading an unexpected answer) stops delivery like a fatal
+    answer: one reason, the batch counted failed and the checkpoint kept before it. Before, the sender
+    thread died with a traceback and the batch it held was counted nowhere (received != the sum)."""
+
+    def broken(items: Sequence[Item]) -> Outcome:
+        raise ValueError("invalid literal for int() with base 10: 'zz'")
+
+    sink = ScriptedSink([lambda items: Delivered(), broken], limits=BatchLimits(max_events=5, max_bytes=10**6,
+                                                                                max_age=60))
+    ledger = Ledger()
+    driver, _ = run(sink, 15, ledger=ledger)
+    assert (driver.stats.acknowledged, driver.stats.failed, driver.stats.pending) == (5, 10, 0)
+    assert driver.fatal == "internal error in the scripted sink: ValueError: invalid literal for int() with base 10: 'zz'"
+    assert {(1, 1): Entry("f", "k", 5)} == ledger.committed

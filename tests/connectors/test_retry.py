@@ -32,10 +32,11 @@ def test_jitter_scales_down_within_bounds() -> None:
 
 
 def test_retry_after_wins_and_is_bounded() -> None:
-    """A Retry-After hint replaces the backoff, but never beyond ``max_retry_after``."""
+    """A Retry-After hint replaces the backoff, but never beyond ``max_retry_after`` nor below ``initial``."""
     policy = no_jitter(initial=0.5, max_retry_after=10.0)
     assert 7.0 == policy.next(retry_after=7).delay
     assert 10.0 == policy.next(retry_after=3600).delay
+    assert 0.5 == policy.next(retry_after=0).delay  # "0" forever must still spend the budget
 
 
 def test_policy_is_a_value() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -114,3 +115,30 @@ def test_any_body_behind_a_valid_header(prefix, body):
     records = pipeline.process(prefix + body, pipeline.open_stream("fuzz"))
     assert len(records) == 1
     validator().validate(to_event(records[0]))
+
+
+BIG = "9" * 25
+OVER_64_BITS = [
+    f"Thu Aug 14 11:05:36 2014 Info: MID {BIG} ICID 2 From: <a@b.example>",  # int
+    f"Thu Aug 14 11:05:36 2014 Info: Delivery start DCID 3 MID 4 to RID [0, {BIG}]",  # rid_list
+    f"<22>Aug 14 11:05:36 esa1 mail_logs: Info: ICID {BIG} close",
+    "Thu Aug 14 11:05:37 2014 Info: ICID 10293 close",
+]
+
+
+@pytest.mark.parametrize("argv", [["parse"], ["parse", "--stateless"], ["filter"], ["filter", "--stateless"],
+                                  ["ship", "--to", "stdout"]])
+def test_numbers_over_64_bits_are_conversion_errors(tmp_path, argv):
+    """A garbled id of 25 digits (orjson cannot write it, Elasticsearch cannot keep it as a long) is a
+    conversion error in its event, which keeps its line; before, it killed the whole run with a traceback."""
+    path = tmp_path / "big.log"
+    path.write_text("\n".join(OVER_64_BITS) + "\n")
+    proc = run_cli(*argv, "-q", str(path)) if argv[0] != "filter" else run_cli(*argv, input=path.read_bytes())
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr.decode()
+    events = _events(proc.stdout)
+    assert [e["event"]["original"] for e in events] == OVER_64_BITS
+    for event in events[:3]:
+        assert event["error"]["type"] == "conversion" and "does not fit in 64 bits" in event["error"]["message"]
+        assert "esalog_conversion_error" in event["tags"]
+        validator().validate(event)
+    assert events[3]["cisco"]["esa"]["icid"] == 10293

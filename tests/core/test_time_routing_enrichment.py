@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from esalog.testing import read_ndjson
 from tests.conftest import run_cli
 
@@ -62,3 +64,26 @@ def test_a_misleading_file_name_falls_back_per_line(tmp_path: Path) -> None:
     events = _parse(log)
     assert [e["cisco"]["esa"]["kind"] for e in events] == ["delivery-connection-closed", "delivery-start"]
     assert all(e["event"]["dataset"] == "cisco_esa.mail_logs" for e in events)
+
+
+@pytest.mark.parametrize("argv", [["parse", "-q"], ["parse", "-q", "--stateless"], ["filter"]])
+def test_an_offset_of_a_day_or_more_is_refused_and_the_zone_kept(tmp_path: Path, argv: list[str]) -> None:
+    """``Time offset from UTC: 90000 seconds`` (or 19 digits) is no zone: the line is a conversion error, the
+    zone in use is kept and a later good offset still applies. Before, every later line raised ValueError or
+    OverflowError from datetime.timezone, and the command died with a traceback."""
+    lines = ["Thu Aug 14 11:05:36 2014 Info: Time offset from UTC: 90000 seconds",
+             "Thu Aug 14 11:05:36 2014 Info: ICID 1 close",
+             "Thu Aug 14 11:05:36 2014 Info: Time offset from UTC: -9223372036854775807 seconds",
+             "Thu Aug 14 11:05:37 2014 Info: ICID 2 close",
+             "Thu Aug 14 11:05:38 2014 Info: Time offset from UTC: -3600 seconds",
+             "Thu Aug 14 11:05:38 2014 Info: ICID 3 close"]
+    log = tmp_path / "mail.@20140814T110536.s"
+    log.write_text("\n".join(lines) + "\n")
+    done = run_cli(*argv, str(log)) if argv[0] == "parse" else run_cli(*argv, input=log.read_bytes())
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr.decode()
+    events = read_ndjson(done.stdout)
+    assert [e["@timestamp"] for e in events] == [
+        "2014-08-14T11:05:36.000Z", "2014-08-14T11:05:36.000Z", "2014-08-14T11:05:36.000Z",
+        "2014-08-14T11:05:37.000Z", "2014-08-14T12:05:38.000Z", "2014-08-14T12:05:38.000Z"]
+    for event in (events[0], events[2]):
+        assert event["error"]["type"] == "conversion" and "not within a day" in event["error"]["message"]

@@ -432,3 +432,61 @@ def test_follow_refuses_a_directory_and_a_missing_directory(tmp_path: Path) -> N
     for path, words in ((tmp_path, "is a directory"), (tmp_path / "gone" / "mail.current", "no such directory")):
         proc = run_cli("ship", "--to", "stdout", "--follow", str(path), timeout=60)
         assert proc.returncode == 2 and words in one_error_line(proc.stderr)
+
+
+def _run_with_closed(fd: int, *args: str, input_path: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``esalog ARGS`` started with descriptor *fd* closed, as ``esalog ARGS >&-`` (or ``<&-``) does."""
+    with open(input_path or os.devnull, "rb") as stdin:
+        return subprocess.run([sys.executable, "-m", "esalog", *args], stdin=stdin, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, timeout=60, preexec_fn=lambda: os.close(fd))
+
+
+@pytest.mark.parametrize("args", [("parse", "{log}"), ("parse", "--workers", "2", "{log}", "{log}"), ("filter",),
+                                  ("ship", "--to", "stdout", "{log}"), ("report", "{log}"), ("schema",),
+                                  ("patterns", "list"), ("patterns", "coverage", "{log}"), ("es-template",)])
+def test_closed_stdout_is_a_write_error(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """With stdout closed (``>&-``) Python has no ``sys.stdout``: every command that writes there says it
+    cannot and exits 1 (before: an AttributeError traceback, or exit 0 with nothing written)."""
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join(GOOD_LINES[:50]) + "\n")
+    result = _run_with_closed(1, *(a.format(log=log) for a in args), input_path=log)
+    assert b"Traceback" not in result.stderr and b"Exception ignored" not in result.stderr, result.stderr.decode()
+    assert result.returncode == 1, result.stderr.decode()
+    assert b"esalog: error: " in result.stderr and b"Bad file descriptor" in result.stderr
+
+
+def test_closed_stdout_does_not_matter_with_an_output_file(tmp_path: Path) -> None:
+    """``parse -o FILE >&-`` needs no stdout: every event is in the file (and the closed descriptor is
+    not taken by the output file, which stdout writes would then corrupt)."""
+    log, out = tmp_path / "mail.log", tmp_path / "out.ndjson"
+    log.write_text("\n".join(GOOD_LINES[:50]) + "\n")
+    result = _run_with_closed(1, "parse", "-o", str(out), str(log))
+    assert result.returncode == 0, result.stderr.decode()
+    assert [event["event"]["original"] for event in read_ndjson(out)] == GOOD_LINES[:50]
+
+
+def test_closed_stdin_is_a_read_error() -> None:
+    """``esalog parse - <&-``: one line saying stdin cannot be read, never a traceback."""
+    result = _run_with_closed(0, "parse", "-")
+    assert result.returncode == 2 and b"Traceback" not in result.stderr, result.stderr.decode()
+    assert b"Bad file descriptor" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "flag"), [(("parse", "./mail.log", "-o", "{log}"), "-o"),
+                                            (("parse", "{glob}", "-o", "{log}"), "-o"),
+                                            (("parse", "--workers", "2", "{log}", "{other}", "-o", "{log}"), "-o"),
+                                            (("report", "{log}", "--html", "{log}"), "--html")])
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path: Path, args: tuple[str, ...],
+                                                                  flag: str) -> None:
+    """``-o``/``--html`` naming an input another way (``./x``, a glob, among several files) is refused before
+    any work. Before, only the same spelling was: ``parse ./x -o x`` emptied the log and exited 0, and
+    ``report x --html x`` replaced it by the HTML page."""
+    log, other = tmp_path / "mail.log", tmp_path / "other.log"
+    log.write_text("\n".join(GOOD_LINES[:50]) + "\n")
+    other.write_text("\n".join(NEXT_LINES) + "\n")
+    before = log.read_bytes()
+    argv = [a.format(log=log, other=other, glob=tmp_path / "mail.*") for a in args]
+    result = subprocess.run([sys.executable, "-m", "esalog", *argv], capture_output=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr.decode()
+    assert one_error_line(result.stderr).startswith(f"esalog: error: {flag} {str(log)!r} is also an input")
+    assert log.read_bytes() == before

@@ -99,6 +99,11 @@ def test_counts_zones_and_names_are_checked(argv: list[str], flag: str, words: s
      "https://splunk.example.com:8088"),
     (["ship", "--to", "es", "--es-url", "localhost:9200", "/dev/null"], "--es-url", "localhost:9200", "https://es.example.com:9200"),
     (["ship", "--to", "es", "--es-url", "http://es:99999", "/dev/null"], "--es-url", "http://es:99999", "https://es.example.com:9200"),
+    # hosts requests cannot connect to: retried for --retry-budget (a space), or a sender traceback (a..b)
+    (["ship", "--to", "hec", "--hec-url", "https://spl unk:8088", "/dev/null"], "--hec-url", "https://spl unk:8088",
+     "https://splunk.example.com:8088"),
+    (["ship", "--to", "es", "--es-url", "https://es..corp:9200", "/dev/null"], "--es-url", "https://es..corp:9200",
+     "https://es.example.com:9200"),
 ])
 def test_urls_are_reported_as_typed_with_what_was_expected(argv: list[str], flag: str, typed: str,
                                                           example: str) -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from esalog.testing import read_ndjson
 from esalog.testing.generate import write_corpus
 from tests.conftest import run_cli
+from tests.reliability.conftest import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -82,13 +89,67 @@ def test_bulk_reader_gives_the_same_events_from_file_gzip_and_stdin(inputs: list
 
 
 def test_a_worker_that_dies_ends_the_command(inputs: list[Path], tmp_path: Path) -> None:
-    """A worker that stops on an unexpected error (orjson refuses an integer over 64 bits) fails the command
-    with exit 1 and names the file; the parent does not wait for it forever."""
+    """A worker that dies (killed here while it waits on a FIFO) fails the command with exit 1 and names the
+    file; the parent does not wait for it forever."""
+    fifo = tmp_path / "mail-fifo.log"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "esalog", "parse", "-q", "--workers", "2", str(fifo),
+                             str(inputs[2])], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        wait_until(lambda: len(children.read_text().split()) == 2, what="two workers")
+        os.kill(int(children.read_text().split()[0]), signal.SIGKILL)  # the first: the FIFO's reader
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1
+    assert f"the worker reading {fifo} stopped".encode() in stderr
+
+
+def test_a_number_over_64_bits_is_a_conversion_error_not_a_dead_worker(inputs: list[Path], tmp_path: Path) -> None:
+    """A MID of 23 digits (orjson cannot write it, nor Elasticsearch keep it as a long) is a tagged conversion
+    error in its event; the worker reading it goes on and the command succeeds."""
     bad = tmp_path / "mail-bad.log"
     bad.write_text("Mon Nov  2 08:00:00 2026 Info: MID 99999999999999999999999 ICID 2 From: <a@b>\n")
     result = run_cli("parse", "-q", "--workers", "2", str(inputs[2]), str(bad), timeout=60)
-    assert result.returncode == 1
-    assert f"the worker reading {bad} stopped".encode() in result.stderr
+    assert result.returncode == 0, result.stderr
+    event = read_ndjson(result.stdout)[-1]
+    assert event["error"]["type"] == "conversion" and "does not fit in 64 bits" in event["error"]["message"]
+
+
+@pytest.mark.parametrize("mode", [[], ["--stateless"]], ids=["whole-files", "parts"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_workers_exit_when_the_parent_is_killed(tmp_path: Path, sig: signal.Signals, mode: list[str]) -> None:
+    """The parent killed (SIGTERM, kill -9) while its workers run: they exit too, so whoever waits for the
+    command's stderr (a shell pipeline, ``subprocess.run``) sees its end. Before, a worker waiting for its
+    turn blocked for ever: every worker held copies of the parent's channel ends, so no EOF came."""
+    files = []
+    for n in range(2):
+        path = tmp_path / f"mail-{n}.log"
+        write_corpus(path, 60_000, "file", seed=n)
+        files.append(path)
+    out = tmp_path / "out.ndjson"
+    proc = subprocess.Popen([sys.executable, "-m", "esalog", "parse", "-q", *mode, "--workers", "2", "-o", str(out),
+                             *map(str, files)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: out.exists() and out.stat().st_size > 0, what="the first events written")
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+        assert proc.stderr is not None
+        stderr = _read_to_end(proc.stderr, timeout=30)  # EOF only once every worker has exited
+        assert b"Traceback" not in stderr, stderr.decode()
+    finally:
+        proc.kill()
+
+
+def _read_to_end(stream: IO[bytes], timeout: float) -> bytes:
+    """Everything *stream* gives until its end; fails when it does not end within *timeout* seconds."""
+    data: list[bytes] = []
+    reader = threading.Thread(target=lambda: data.append(stream.read()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert not reader.is_alive(), "a worker still holds the command's stderr: it outlived its parent"
+    return data[0]
 
 
 # ------------------------------------------------------------------ --stateless: plain files read in parts

@@ -4,6 +4,7 @@ loop stays responsive under back-pressure; senders outside --allow are refused a
 
 from __future__ import annotations
 
+import resource
 import signal
 import socket
 import time
@@ -12,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from esalog.integrations.listener import ListenConfig, _warn_everywhere
-from esalog.testing import FakeHEC, read_ndjson
-from tests.reliability.conftest import TOKEN, original_of, tally, wait_until
+from esalog.testing import FakeHEC, StderrLines, read_ndjson
+from tests.reliability.conftest import TOKEN, esalog, original_of, tally, wait_until
 from tests.reliability.listen_helpers import Listen, consistent, syslog_lines
 from tests.reliability.test_ship_signals import free_port
 
@@ -150,3 +151,33 @@ def test_warning_when_binding_every_interface(capsys: pytest.CaptureFixture[str]
     _warn_everywhere(ListenConfig(tcp=(":5514",), allow=("10.0.0.0/8",)))
     _warn_everywhere(ListenConfig(tcp=("127.0.0.1:5514",)))
     assert capsys.readouterr().err == ""
+
+
+def _few_descriptors() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+
+def test_out_of_descriptors_is_one_warning_and_accepting_resumes(tmp_path: Path) -> None:
+    """More connections than the open-file limit allows: accept() fails with EMFILE. asyncio survives it
+    (it pauses accepting for a second) but printed a traceback each time; now one warning line, and a
+    connection that waited is read once others close."""
+    out = tmp_path / "events.ndjson"
+    listen = StderrLines(esalog("listen", "--tcp", "127.0.0.1:0", "--to", "file", "--out", str(out),
+                                preexec_fn=_few_descriptors))
+    try:
+        port = int(listen.wait_line("listening on").rsplit(":", 1)[1])
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]  # in the backlog past 64
+        warning = listen.wait_line("cannot accept a TCP connection")
+        assert "Too many open files" in warning and "--max-connections" in warning
+        late = send_tcp(port, syslog_lines(1), close=False)
+        for sock in idle:
+            sock.close()
+        late.close()
+        wait_until(lambda: out.exists() and len(read_ndjson(out)) == 1, what="the late connection's line")
+        listen.process.send_signal(signal.SIGTERM)
+        code, text = listen.wait_exit(30)
+    finally:
+        if listen.process.poll() is None:
+            listen.process.kill()
+    assert code == 0, text
+    assert "Traceback" not in text and text.count("cannot accept a TCP connection") == 1, text

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from esalog.testing import FakeElasticsearch, FakeHEC
 from esalog.testing.generate import FILE_HEADER, distinct_lines
 from tests.conftest import run_cli
@@ -60,3 +62,46 @@ def test_hec_url_with_userinfo_is_refused_and_token_over_http_warned(tmp_path: P
         result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, str(log), env={"ESALOG_HEC_TOKEN": TOKEN})
     assert result.returncode == 0
     assert b"HEC token sent unencrypted over http://" in result.stderr and TOKEN.encode() not in result.stderr
+
+
+@pytest.mark.parametrize(("variable", "sink"), [("ESALOG_HEC_TOKEN", "hec"), ("ESALOG_ES_API_KEY", "es"),
+                                                ("ESALOG_ES_BEARER_TOKEN", "es")])
+@pytest.mark.parametrize("bad", ["abc\nSECRETPART", "abc SECRETPART\x01", "abc\u20acSECRETPART"])
+def test_a_token_that_cannot_be_a_header_is_refused_without_printing_it(tmp_path: Path, variable: str, sink: str,
+                                                                        bad: str) -> None:
+    """A token with a line break, a control or a non-ASCII character: one configuration error naming the
+    variable, exit 2, before any work. Before, requests refused the header on each attempt with a message
+    quoting it (the token on stderr and in the dead letter), or the sender died on a UnicodeEncodeError."""
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli("ship", "--to", sink, f"--{sink}-url", url, "--retry-budget", "0.2", "--retry-initial", "0.1",
+                     str(log_file(tmp_path)), env={variable: bad})
+    assert result.returncode == 2, result.stderr.decode()
+    assert b"SECRETPART" not in result.stderr and b"Traceback" not in result.stderr
+    assert result.stderr.decode().strip() == (f"esalog: error: {variable} holds characters a token cannot have "
+                                              "(spaces, line breaks, control or non-ASCII characters); check how "
+                                              "it was set")
+
+
+def test_a_binary_token_file_is_refused(tmp_path: Path) -> None:
+    """``--hec-token-file`` that is not text: one configuration error, never a UnicodeDecodeError traceback."""
+    token = tmp_path / "token"
+    token.write_bytes(b"\xfe\xff" + TOKEN.encode())
+    result = run_cli("ship", "--to", "hec", "--hec-url", "https://127.0.0.1:1", "--hec-token-file", str(token),
+                     str(log_file(tmp_path)))
+    assert result.returncode == 2
+    assert result.stderr.decode().strip() == f"esalog: error: HEC token file {str(token)!r} is not text (invalid UTF-8)"
+
+
+@pytest.mark.parametrize("status", [400, 401, 503])
+def test_a_server_that_echoes_the_token_does_not_make_esalog_print_it(tmp_path: Path, status: int) -> None:
+    """A proxy page that echoes the request headers: the token in its body is masked wherever esalog
+    repeats the body (the error line, retry warnings, dead-letter reasons)."""
+    dead = tmp_path / "dead.ndjson"
+    with FakeHEC(token=TOKEN) as hec:
+        hec.faults.status(status, times=1000, body={"text": f"rejected request with Authorization: Splunk {TOKEN}"})
+        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--dead-letter", str(dead), "--retry-budget",
+                         "0.3", "--retry-initial", "0.1", "--report-interval", "0.1", str(log_file(tmp_path)),
+                         env={"ESALOG_HEC_TOKEN": TOKEN})
+    assert result.returncode == 1
+    assert b"rejected request with Authorization: Splunk ***" in result.stderr + dead.read_bytes()
+    assert TOKEN.encode() not in result.stderr and TOKEN.encode() not in dead.read_bytes()

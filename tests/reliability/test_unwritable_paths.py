@@ -31,3 +31,24 @@ def test_listen_refuses_unwritable_dead_letter(tmp_path: Path) -> None:
     result = run_cli("listen", "--tcp", "127.0.0.1:0", "--dead-letter", str(tmp_path / "no" / "dead.ndjson"))
     assert result.returncode == 2
     assert b"--dead-letter" in result.stderr
+
+
+@pytest.mark.parametrize(("option", "extra"), [("--out", ["--to", "file"]), ("--dead-letter", ["--to", "stdout"]),
+                                               ("--checkpoint", ["--to", "stdout"])])
+@pytest.mark.parametrize("named", ["same", "glob", "symlink"])
+def test_ship_refuses_to_write_what_it_reads(tmp_path: Path, option: str, extra: list[str], named: str) -> None:
+    """An output that is also an input (the same name, a name an input glob matches, a link to an input) is
+    refused before any work, and the input is left as it was. Before, ``--to file --out`` appended its own
+    events to the log it read, and with ``--follow 'DIR/*'`` read them back and shipped them again for
+    ever (800 events from 100 lines in 10 s, still growing)."""
+    log = tmp_path / "mail.@20261102T080000.s"
+    log.write_text(FILE_HEADER + "".join(distinct_lines(50)))
+    before = log.read_bytes()
+    target, inputs = {"same": (log, [str(log)]), "glob": (tmp_path / "out.s", [str(tmp_path / "*.s"), "--follow"]),
+                      "symlink": (tmp_path / "link.ndjson", [str(log)])}[named]
+    if named == "symlink":
+        target.symlink_to(log)
+    result = run_cli("ship", *extra, option, str(target), "--poll-interval", "0.05", *inputs, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode().startswith(f"esalog: error: {option} {str(target)!r} is also an input")
+    assert log.read_bytes() == before and (named == "symlink" or named == "same" or not target.exists())

@@ -56,3 +56,21 @@ def test_finished_messages_leave_no_state_behind() -> None:
     counts = run.tracker.open_counts()
     assert (counts["icids"], counts["mids"], counts["dcids"], counts["table"]) == (0, 0, 0, 0)
     assert counts["finished_memory"] == 3000  # bounded (4096): only the ids, to ignore stray late lines
+
+
+def _peak_mb(*argv: str) -> float:
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return int(proc.stdout.split()[-1]) / 1024
+
+
+def test_a_new_host_name_on_every_line_costs_no_memory(tmp_path: Path) -> None:
+    """Syslog lines each with a host name never seen (a misconfigured relay, or anyone who can reach
+    ``esalog listen``): the per-host observers and appliances stay bounded. Before, 300,000 names cost
+    80 MB more than 20,000 (about 270 bytes a name, for as long as the command ran)."""
+    peaks = []
+    for count in (20_000, 300_000):
+        log = tmp_path / f"hosts-{count}.log"
+        write_log(log, (f"<22>Aug 14 11:05:{n % 60:02d} esa{n} mail_logs: Info: ICID {n} close" for n in range(count)))
+        peaks.append(_peak_mb("parse", "-q", str(log)))
+    assert peaks[1] - peaks[0] < 15, f"peak RSS {peaks[0]:.0f} MB for 20,000 names, {peaks[1]:.0f} MB for 300,000"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from esalog.tracking.report import Report, render_html, render_text, to_json
+from tests.conftest import run_cli
 
 
 def _summary(
@@ -74,3 +76,17 @@ def test_empty_input() -> None:
     assert digest["messages"] == 0 and digest["aborts"] == []
     assert "no aborted messages" in render_text(digest)
     assert "No aborted messages" in render_html(digest)
+
+
+def test_histogram_of_aborts_decades_apart_stays_small(tmp_path: Path) -> None:
+    """Two aborts 36 years apart (a stray stamp): about 48 buckets of whole weeks, as for any span. Before,
+    the weekly fallback made one bucket per week: 1,900 here, 416,000 for stamps from year 1 to 9999 (a 41 MB
+    report and half a gigabyte of memory from 20,000 lines)."""
+    log = tmp_path / "span.log"
+    log.write_text("<22>1 1990-01-01T00:00:00Z esa1 mail_logs - - - Info: Message aborted MID 3 Receiving aborted\n"
+                   "<22>1 2026-01-01T00:00:00Z esa1 mail_logs - - - Info: Message aborted MID 4 Receiving aborted\n")
+    done = run_cli("report", "--json", str(log))
+    assert done.returncode == 0, done.stderr.decode()
+    hist = json.loads(done.stdout)["abort_histogram"]
+    assert len(hist["buckets"]) <= 49 and hist["bucket_seconds"] % (7 * 86400) == 0
+    assert sum(bucket["total"] for bucket in hist["buckets"]) == 2

@@ -114,7 +114,24 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _hold_closed_std_streams() -> None:
+    """A standard stream the caller closed (``esalog parse x >&-``) is held open on /dev/null: stdin and
+    stdout the wrong way round, so reading or writing them fails with EBADF (one error line, exit 1, no
+    traceback from a None ``sys.stdout``), stderr for writing (messages go nowhere, the exit code stays).
+    Held, the descriptor is not handed to the next file esalog opens."""
+    for fd, name, flags, mode in ((0, "stdin", os.O_WRONLY, "r"), (1, "stdout", os.O_RDONLY, "w"),
+                                  (2, "stderr", os.O_WRONLY, "w")):
+        if getattr(sys, name) is not None:
+            continue
+        held = os.open(os.devnull, flags)
+        if held != fd:
+            os.dup2(held, fd)
+            os.close(held)
+        setattr(sys, name, open(fd, mode, encoding="utf-8", errors="backslashreplace", closefd=False))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _hold_closed_std_streams()
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_list)
     if not args_list:  # a first try, `esalog` alone: the commands, not an error about a missing one
@@ -122,7 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     args = parser.parse_args(args_list)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a write error of the last buffered text is said here, not at interpreter exit
+        return code
     except EsalogError as exc:
         print(f"esalog: error: {exc}", file=sys.stderr)
         return exit_code(exc)
@@ -131,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except OSError as exc:  # a disk full, a file gone while writing: a runtime failure, said in one line
         print(f"esalog: error: {io_error_text(exc)}", file=sys.stderr)
+        # what stdout still buffers goes nowhere, or its flush at exit fails again (a traceback, exit 120)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("esalog: interrupted", file=sys.stderr)

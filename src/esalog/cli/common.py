@@ -4,6 +4,7 @@ progress on a terminal and the closing summary."""
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import gc
 import os
 import sys
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from esalog.cli.options import add_settings, settings_from
+from esalog.errors import ConfigError
 from esalog.integrations.convert import records
 from esalog.parsers.config import ParseConfig
 from esalog.parsers.record import Record
@@ -60,6 +62,23 @@ def hint_if_terminal(command: str, paths: Sequence[str], *, quiet: bool) -> None
     if "-" in paths and not quiet and sys.stdin.isatty() and sys.stderr.isatty():
         print(f"esalog: reading log lines from the terminal (stdin): type or paste them, end with Ctrl-D; "
               f"or give files: esalog {command} mail.@*.s", file=sys.stderr)
+
+
+def check_not_an_input(flag: str, path: str | None, inputs: tuple[str, ...]) -> None:
+    """ConfigError when the file esalog writes at *path* is one of the inputs (its name, a link to it, or a
+    name an input glob matches): the input would be overwritten, or what esalog appends read back as input
+    (with ``ship --follow``, for ever)."""
+    if path is None or path == "-":
+        return
+    target = os.path.abspath(path)
+    for pattern in inputs:
+        if pattern == "-":
+            continue
+        full = os.path.abspath(pattern)
+        named = target.count(os.sep) == full.count(os.sep) and fnmatch.fnmatchcase(target, full)
+        if named or (os.path.exists(target) and os.path.exists(full) and os.path.samefile(target, full)):
+            raise ConfigError(f"{flag} {path!r} is also an input ({pattern!r}): esalog would write over what it "
+                              "reads")
 
 
 def input_bytes(paths: list[str]) -> int | None:

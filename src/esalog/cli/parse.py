@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, cast
 from esalog.cli.common import (
     Progress,
     add_parse_options,
+    check_not_an_input,
     hint_if_terminal,
     input_bytes,
     pipeline_config,
@@ -19,7 +20,7 @@ from esalog.cli.common import (
     summary_line,
 )
 from esalog.cli.options import add_settings, settings_from
-from esalog.errors import EXIT_FAILURE, EXIT_OK, EXIT_STRICT, ConfigError, SinkError
+from esalog.errors import EXIT_FAILURE, EXIT_OK, EXIT_STRICT, SinkError
 from esalog.integrations.convert import Converted, convert, convert_parallel
 from esalog.pipeline import build_pipeline
 from esalog.settings import check_writable, integer, positive, setting, validate
@@ -56,8 +57,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     config = pipeline_config(args)
     paths = tuple(args.paths or ["-"])
     check_writable("-o", args.output)
-    if args.output and "-" not in paths and args.output in paths:
-        raise ConfigError(f"-o {args.output!r} is also an input")
+    check_not_an_input("-o", args.output, paths)
     hint_if_terminal("parse", paths, quiet=args.quiet)
     start = time.monotonic()
     out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from esalog.cli.common import add_parse_options, pipeline_from, read_all
+from esalog.cli.common import add_parse_options, check_not_an_input, pipeline_from, read_all
 from esalog.cli.options import add_settings, settings_from
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from esalog.settings import check_writable, integer, positive, setting, validate
@@ -46,6 +46,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.stateless:
         raise ConfigError("report needs session state: drop --stateless")
     check_writable("--html", args.html)
+    check_not_an_input("--html", args.html, tuple(args.paths))
     pipeline = pipeline_from(args, summaries=True)
     report = Report(top=command.top)
     damaged = read_all(pipeline, args.paths, report.add_record, quiet=args.quiet)

@@ -19,7 +19,14 @@ from typing import Any
 import orjson
 
 from esalog.cli import RawDescriptionHelpFormatter
-from esalog.cli.common import Progress, add_parse_options, hint_if_terminal, input_bytes, pipeline_from
+from esalog.cli.common import (
+    Progress,
+    add_parse_options,
+    check_not_an_input,
+    hint_if_terminal,
+    input_bytes,
+    pipeline_from,
+)
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
 from esalog.connectors.base import Driver, RetryReporter, warn
@@ -88,6 +95,9 @@ def cmd_ship(args: argparse.Namespace) -> int:
     if choice.to == "stdout" and delivery.dead_letter == "-":
         raise ConfigError("--dead-letter cannot be stdout when shipping to stdout")
     delivery.check_paths()
+    for flag, path in (("--out", choice.file.out if choice.to == "file" else None),
+                       ("--dead-letter", delivery.dead_letter), ("--checkpoint", source_config.checkpoint)):
+        check_not_an_input(flag, path, source_config.paths)
     if source_config.checkpoint is not None:
         _check_checkpoint(source_config.checkpoint)
         if "-" in source_config.paths and not args.quiet:

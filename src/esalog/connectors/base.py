@@ -295,7 +295,8 @@ class Driver:
         self._retrying: dict[int, RetryState] = {}
         self._clock = clock
         self._max_pending = max_pending
-        self._pending: dict[Hashable, tuple[list[Item], float]] = {}
+        # ack key -> (items, when sent, when first sent: resends after the ack timeout keep it)
+        self._pending: dict[Hashable, tuple[list[Item], float, float]] = {}
         self._last_poll = 0.0
         self._on_progress = on_progress
         self._stats_lock = threading.Lock()
@@ -424,14 +425,15 @@ class Driver:
             if batch is not _STOP:
                 self._fail(batch, f"not sent: {self.fatal}")
 
-    def _deliver(self, items: list[Item]) -> None:
-        """Send *items* until each is delivered, dead-lettered or given up on."""
+    def _deliver(self, items: list[Item], first_sent: float | None = None) -> None:
+        """Send *items* until each is delivered, dead-lettered or given up on (*first_sent*: a resend of
+        items never acknowledged, first sent then)."""
         try:
-            self._deliver_retrying(items)
+            self._deliver_retrying(items, first_sent)
         finally:
             self._retrying.pop(threading.get_ident(), None)
 
-    def _deliver_retrying(self, items: list[Item]) -> None:
+    def _deliver_retrying(self, items: list[Item], first_sent: float | None = None) -> None:
         policy = self.policy.reset()
         pending = items
         started = self._clock()
@@ -448,16 +450,20 @@ class Driver:
                 return
             if len(pending) > 1 and not self.sink.fits(pending):  # a size refused before: split first
                 half = len(pending) // 2
-                self._deliver_retrying(pending[:half])
-                self._deliver_retrying(pending[half:])
+                self._deliver_retrying(pending[:half], first_sent)
+                self._deliver_retrying(pending[half:], first_sent)
                 return
             self._add("sent", len(pending))
-            outcome = self.sink.send(pending)
+            try:
+                outcome = self.sink.send(pending)
+            except Exception as exc:  # a bug reading an answer: one error line, the events counted failed
+                outcome = Stop(f"internal error in the {self.sink.name} sink: {type(exc).__name__}: {exc}")
             if isinstance(outcome, Delivered):
                 self._acknowledge(pending)
                 return
             if isinstance(outcome, Pending):
-                self._pending[outcome.key] = (pending, self._clock())
+                now = self._clock()
+                self._pending[outcome.key] = (pending, now, now if first_sent is None else first_sent)
                 return
             if isinstance(outcome, Reject):
                 refused = {id(item) for item, _ in outcome.items}
@@ -473,8 +479,8 @@ class Driver:
                     self._reject([(pending[0], outcome.reason)])
                 else:
                     half = len(pending) // 2
-                    self._deliver_retrying(pending[:half])
-                    self._deliver_retrying(pending[half:])
+                    self._deliver_retrying(pending[:half], first_sent)
+                    self._deliver_retrying(pending[half:], first_sent)
                 return
             if isinstance(outcome, RetryPartial):
                 again = {id(item) for item in outcome.items}
@@ -521,15 +527,22 @@ class Driver:
             if entry is not None:
                 self._acknowledge(entry[0])
         expired = [
-            key for key, (_, sent_at) in self._pending.items() if now - sent_at >= self.sink.ack_timeout
+            key for key, (_, sent_at, _) in self._pending.items() if now - sent_at >= self.sink.ack_timeout
         ]
+        budget = self.policy.budget
         for key in expired:
-            items, _ = self._pending.pop(key)
+            items, _, first_sent = self._pending.pop(key)
+            # resent until --retry-budget is spent beyond the first ack timeout (an indexer that never
+            # acknowledges would otherwise be fed the same events forever), and never after a signal
+            if self._no_retry.is_set() or (budget and now - first_sent >= self.sink.ack_timeout + budget):
+                self._fail(items, f"not acknowledged {now - first_sent:.1f}s after it was first sent "
+                                  "(--hec-ack-timeout, --retry-budget)")
+                continue
             self._add("retried", len(items))
-            self._deliver(items)
+            self._deliver(items, first_sent)
 
     def _fail_pending(self, reason: str) -> None:
-        for items, _ in self._pending.values():
+        for items, _, _ in self._pending.values():
             self._fail(items, reason)
         self._pending.clear()
 

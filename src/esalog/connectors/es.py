@@ -25,6 +25,7 @@ from esalog.connectors.http import (
     EndpointPool,
     HttpSink,
     TlsOptions,
+    header_secret,
     json_body,
     redact_url,
     response_reason,
@@ -46,21 +47,21 @@ _AUTH_HELP = "check ESALOG_ES_API_KEY, ESALOG_ES_USER/ESALOG_ES_PASSWORD or ESAL
 
 def auth_header_from_env(environ: Mapping[str, str]) -> dict[str, str]:
     """``Authorization`` from ESALOG_ES_API_KEY, ESALOG_ES_USER + _PASSWORD or ESALOG_ES_BEARER_TOKEN."""
-    api_key = environ.get("ESALOG_ES_API_KEY")
+    api_key = environ.get("ESALOG_ES_API_KEY", "").strip()
     user, password = environ.get("ESALOG_ES_USER"), environ.get("ESALOG_ES_PASSWORD")
-    bearer = environ.get("ESALOG_ES_BEARER_TOKEN")
+    bearer = environ.get("ESALOG_ES_BEARER_TOKEN", "").strip()
     if sum(bool(x) for x in (api_key, user or password, bearer)) > 1:
         raise ConfigError(
             "set only one of ESALOG_ES_API_KEY, ESALOG_ES_USER+ESALOG_ES_PASSWORD, ESALOG_ES_BEARER_TOKEN"
         )
     if api_key:
-        return {"Authorization": f"ApiKey {api_key}"}
+        return {"Authorization": f"ApiKey {header_secret(api_key, 'ESALOG_ES_API_KEY')}"}
     if user or password:
         if not (user and password):
             raise ConfigError("ESALOG_ES_USER and ESALOG_ES_PASSWORD go together")
         return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
     if bearer:
-        return {"Authorization": f"Bearer {bearer}"}
+        return {"Authorization": f"Bearer {header_secret(bearer, 'ESALOG_ES_BEARER_TOKEN')}"}
     return {}
 
 
@@ -358,8 +359,13 @@ class EsSink(HttpSink):
         again: list[Item] = []
         refused: list[tuple[Item, str]] = []
         for item, result in zip(items, results, strict=True):
-            detail = next(iter(result.values())) if isinstance(result, dict) and result else {}
-            status = int(detail.get("status", 0))
+            detail = next(iter(result.values())) if isinstance(result, dict) and result else None
+            if not isinstance(detail, dict):
+                detail = {}
+            status = detail.get("status")
+            if not isinstance(status, int) or isinstance(status, bool):  # no item outcome to act on: send again
+                return Retry(f"Elasticsearch {endpoint.base_url}: _bulk answer item without a status: "
+                             f"{orjson.dumps(result)[:120].decode(errors='replace')}")
             if 200 <= status < 300 or status == 409:
                 continue
             error = detail.get("error")

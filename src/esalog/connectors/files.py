@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -34,6 +35,8 @@ class StdoutSink(Sink):
         except BrokenPipeError:
             return Stop("stdout was closed by the reader")
         except OSError as exc:
+            if exc.errno == errno.EBADF:  # closed by the caller (>&-): no retry will open it
+                return Stop(f"stdout is not open for writing: {exc.strerror}")
             return Retry(f"stdout: {exc}")
         return Delivered()
 

@@ -37,7 +37,9 @@ from esalog.connectors.http import (
     EndpointPool,
     HttpSink,
     TlsOptions,
+    header_secret,
     json_body,
+    masked_secrets,
     read_secret_file,
     redact_url,
     response_reason,
@@ -120,6 +122,7 @@ class HecConfig:
                  else environ.get("ESALOG_HEC_TOKEN", "").strip())
         if not token:
             raise ConfigError("no HEC token: set ESALOG_HEC_TOKEN or give --hec-token-file")
+        header_secret(token, f"--hec-token-file {self.token_file!r}" if self.token_file else "ESALOG_HEC_TOKEN")
         return replace(self, token=token, tls=tls, timeout=timeout or self.timeout)
 
 
@@ -279,9 +282,15 @@ class HecSink(HttpSink):
         status = response.status_code
         body = json_body(response)
         code = body.get("code")
+        if not isinstance(code, int):  # a list or an object would not even be hashable
+            code = None
         if status_class == OK:
             if endpoint.channel is not None and "ackId" in body:
-                return Pending((self.pool.endpoints.index(endpoint), int(body["ackId"])))
+                ack_id = body["ackId"]
+                if not isinstance(ack_id, int) or isinstance(ack_id, bool):
+                    return Retry(f"HEC {endpoint.base_url} answered an ackId that is not a number "
+                                 f"({response_reason(response, 120)}): cannot be acknowledged")
+                return Pending((self.pool.endpoints.index(endpoint), ack_id))
             if code == 0 or body.get("text") == "Success":
                 if endpoint.channel is not None and endpoint.base_url not in self._no_ack_warned:
                     self._no_ack_warned.add(endpoint.base_url)
@@ -294,10 +303,11 @@ class HecSink(HttpSink):
         reason = f"HEC {endpoint.base_url} {response_reason(response)}"
         if status_class == AUTH:
             return Stop(
-                f"HEC refused the token (HTTP {status}, code {code}: {body.get('text', '')}): {_TOKEN_HELP}"
+                f"HEC refused the token (HTTP {status}, code {code}: "
+                f"{masked_secrets(str(body.get('text', '')), response)}): {_TOKEN_HELP}"
             )
-        if status == 400 and "invalid-event-number" in body:
-            bad = int(body["invalid-event-number"])
+        bad = body.get("invalid-event-number")
+        if status == 400 and isinstance(bad, int) and not isinstance(bad, bool):
             if 0 <= bad < len(items):
                 return RetryPartial(
                     tuple(items[bad + 1 :]), reason, rejected=((items[bad], reason),), backoff=False
@@ -347,6 +357,8 @@ class HecSink(HttpSink):
                 continue  # unanswered polls end in a resend after the ack timeout
             if response.status_code != 200:
                 continue
-            acks = json_body(response).get("acks") or {}
-            confirmed.update((endpoint_number, int(ack_id)) for ack_id, ok in acks.items() if ok is True)
+            acks = json_body(response).get("acks")
+            if isinstance(acks, dict):  # an answer of another shape confirms nothing
+                confirmed.update((endpoint_number, int(ack_id)) for ack_id, ok in acks.items()
+                                 if ok is True and ack_id.isdigit())
         return confirmed

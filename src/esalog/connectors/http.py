@@ -341,9 +341,17 @@ class EndpointPool:
             endpoint.close()
 
 
+def masked_secrets(text: str, response: requests.Response) -> str:
+    """*text* from the server with the request's credentials (token, API key, Basic pair) masked: a proxy
+    page that echoes the request headers must not put them in messages and dead letters."""
+    request = response.request
+    secret = (request.headers.get("Authorization") or "").partition(" ")[2] if request is not None else ""
+    return text.replace(secret, "***") if secret else text
+
+
 def response_reason(response: requests.Response, limit: int = 300) -> str:
-    """``HTTP 503: <body start>`` for messages and dead letters."""
-    text = response.text.strip().replace("\n", " ")
+    """``HTTP 503: <body start>`` for messages and dead letters (credentials masked)."""
+    text = masked_secrets(response.text, response).strip().replace("\n", " ")
     return f"HTTP {response.status_code}: {text[:limit]}" if text else f"HTTP {response.status_code}"
 
 
@@ -384,14 +392,25 @@ def tls_reason(endpoint: Endpoint, exc: Exception) -> str:
 
 
 def read_secret_file(path: str, what: str) -> str:
-    """The first line of a secret file, stripped; a missing or empty file is a configuration error."""
+    """The first line of a secret file, stripped; a missing, empty or binary file is a configuration error."""
     try:
         with open(path, encoding="utf-8") as handle:
             value = handle.readline().strip()
     except OSError as exc:
         raise ConfigError(f"cannot read {what} file {path!r}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} file {path!r} is not text (invalid UTF-8)") from None
     if not value:
         raise ConfigError(f"{what} file {path!r} is empty")
+    return value
+
+
+def header_secret(value: str, where: str) -> str:
+    """*value* when it can go in an HTTP header as it is (visible ASCII: a token, an API key); else a
+    configuration error that says where it came from, never the value (requests' own error quotes it)."""
+    if not all("!" <= char <= "~" for char in value):
+        raise ConfigError(f"{where} holds characters a token cannot have (spaces, line breaks, control or "
+                          "non-ASCII characters); check how it was set")
     return value
 
 

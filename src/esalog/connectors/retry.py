@@ -41,8 +41,8 @@ class RetryPolicy:
     """How long to wait before each new attempt of one request, and when to give up.
 
     ``delay`` of attempt *n* (1-based) is ``min(cap, initial * factor ** (n - 1))``, scaled by a
-    random factor in ``[1 - jitter, 1]``; a ``Retry-After`` hint replaces it (bounded by
-    ``max_retry_after``). Giving up: after ``max_attempts`` retries (0 = no limit) or once the sum of
+    random factor in ``[1 - jitter, 1]``; a ``Retry-After`` hint replaces it (bounded by ``initial``
+    and ``max_retry_after``). Giving up: after ``max_attempts`` retries (0 = no limit) or once the sum of
     delays would exceed ``budget`` seconds (0 = no limit).
     """
 
@@ -80,8 +80,8 @@ class RetryPolicy:
         attempt = self.attempts + 1
         if self.max_attempts and attempt > self.max_attempts:
             raise RetriesExhausted(f"gave up after {self.attempts} retries: {reason}".rstrip(": "))
-        if retry_after is not None:
-            delay = min(max(retry_after, 0.0), self.max_retry_after)
+        if retry_after is not None:  # at least ``initial``: a server saying "0" forever still spends the budget
+            delay = min(max(retry_after, self.initial), self.max_retry_after)
         else:
             delay = self.backoff(attempt) * (1.0 - self.jitter * self.rng())
         if self.budget and self.waited + delay > self.budget:

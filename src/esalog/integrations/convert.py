@@ -248,13 +248,24 @@ def _out(target: int, data: bytes | memoryview) -> None:
         raise _OutputFailed(exc.errno, exc.strerror) from None
 
 
-def _worker(pipeline: Pipeline, config: PipelineConfig, units: list[Unit], target: int, channel: Connection) -> None:
+def _worker(pipeline: Pipeline, config: PipelineConfig, units: list[Unit], target: int, channel: Connection,
+            parent_ends: list[Connection]) -> None:
     """In a worker process (forked, the parent's packs already loaded): each of its units in turn, its NDJSON
     written to *target* at the unit's turn, then ``("done", Converted, Handed)``, ``("error", message)`` or
-    ``("unwritable", (errno, strerror))`` on *channel* (it exits at a turn if the parent is gone)."""
+    ``("unwritable", (errno, strerror))`` on *channel*.
+
+    It closes its copies of the parent's channel ends (*parent_ends*: its own and the earlier workers'), so
+    that the channel ends when the parent does (SIGTERM, kill -9): the worker then exits at its next look
+    for its turn, or when it reports, instead of waiting for ever.
+    """
+    for end in parent_ends:
+        end.close()
     for unit in units:
         outcome = _run_unit(pipeline, config, unit, target, channel)
-        channel.send(outcome)
+        try:
+            channel.send(outcome)
+        except OSError:  # the parent is gone: nobody reads the rest
+            raise SystemExit(1) from None
         if outcome[0] != "done":
             return
 
@@ -351,7 +362,9 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     from multiprocessing import get_context
 
     context = get_context("fork")
-    crew = [_Worker(context, pipeline, config, units[k::workers], target) for k in range(min(workers, len(units)))]
+    crew: list[_Worker] = []
+    for k in range(min(workers, len(units))):
+        crew.append(_Worker(context, pipeline, config, units[k::workers], target, [w.channel for w in crew]))
     handed: Handed = None
     finished = False
     try:
@@ -370,10 +383,10 @@ class _Worker:
     """One worker process, seen from the parent: its channel (the turns of its units, their outcomes)."""
 
     def __init__(self, context: Any, pipeline: Pipeline, config: PipelineConfig, units: list[Unit],
-                 target: int) -> None:
+                 target: int, earlier: list[Connection]) -> None:
         self.channel, worker_end = context.Pipe()
-        self.process: BaseProcess = context.Process(target=_worker, args=(pipeline, config, units, target,
-                                                                          worker_end), daemon=True)
+        self.process: BaseProcess = context.Process(
+            target=_worker, args=(pipeline, config, units, target, worker_end, [*earlier, self.channel]), daemon=True)
         self.process.start()
         worker_end.close()  # the worker holds the only other end: its exit ends the channel
 

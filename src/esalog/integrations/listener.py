@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import os
 import signal
@@ -675,9 +676,33 @@ def _warn_everywhere(config: ListenConfig) -> None:
                      "events; bind one address (e.g. 10.1.2.3:5514) or accept only the appliances with --allow CIDR")
 
 
+#: accept() errors asyncio survives (it pauses accepting for a second) but reports with a traceback
+_ACCEPT_LIMITS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
+def _loop_errors(config: ListenConfig) -> Any:
+    """The event loop's exception handler: running out of descriptors while accepting is one warning line
+    (the first time), not a traceback every second; anything else goes to asyncio's own handler."""
+    warned: set[int] = set()
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, OSError) and exc.errno in _ACCEPT_LIMITS and "socket" in context:
+            if exc.errno not in warned:
+                warned.add(exc.errno)
+                warn(f"cannot accept a TCP connection: {exc.strerror}; new connections wait until some close "
+                     f"(raise the open-file limit, ulimit -n, or lower --max-connections, now "
+                     f"{config.max_connections})")
+            return
+        loop.default_exception_handler(context)
+
+    return handle
+
+
 async def serve(config: ListenConfig, pipeline: Pipeline, sink: DriverSink) -> ListenStats:
     """Run until SIGTERM or SIGINT (or until the sink cannot work); returns what was received."""
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_loop_errors(config))
     listener = Listener(pipeline, sink, config, loop)
     _warn_everywhere(config)
     for address in config.udp:

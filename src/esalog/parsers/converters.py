@@ -111,11 +111,26 @@ def number_or_none(text: str) -> float | None:
         return None
 
 
+_INT64 = 1 << 63
+
+
+def int64(text: str) -> int:
+    """``int(text)`` within the 64-bit range an event's integers keep (orjson, Elasticsearch ``long``); a
+    longer number (a garbled MID) raises OverflowError, so the event says which field it could not convert."""
+    return _within_int64(int(text), text)
+
+
+def _within_int64(value: int, text: str) -> int:
+    if not -_INT64 <= value < _INT64:
+        raise OverflowError(f"{text[:30]}{'...' if len(text) > 30 else ''} does not fit in 64 bits")
+    return value
+
+
 def rid_list(text: str) -> list[int]:
     """``[0, 1, 2]`` or ``0`` -> ``[0, 1, 2]`` / ``[0]``."""
     if text.isdigit():
-        return [int(text)]
-    return [int(x) for x in text.strip("[] ").replace(",", " ").split()]
+        return [int64(text)]
+    return [int64(x) for x in text.strip("[] ").replace(",", " ").split()]
 
 
 def address(text: str) -> str | None:
@@ -330,7 +345,7 @@ def size_bytes(text: str) -> int | None:
     m = _SIZE.fullmatch(text.strip())
     if m is None:
         return None
-    return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).upper()])
+    return _within_int64(int(float(m.group(1)) * _SIZE_UNITS[m.group(2).upper()]), text)
 
 
 def list_of(text: str) -> list[str]:
@@ -339,8 +354,8 @@ def list_of(text: str) -> list[str]:
 
 
 CONVERTERS: dict[str, Converter] = {
-    "int": int,  # the builtins themselves: no Python frame per capture on the hot path
-    "float": float,
+    "int": int64,  # the compiled core reads up to 18 digits itself; longer numbers come here
+    "float": float,  # the builtin itself: no Python frame per capture on the hot path
     "str": str,
     "number_or_none": number_or_none,
     "unquote": unquote,

@@ -8,6 +8,7 @@ Every call returns exactly one :class:`~esalog.parsers.record.Record`; nothing r
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
@@ -51,6 +52,9 @@ def _derive(record: Record, rule: CompiledRule) -> None:
             record.set("related.ip", [source_ip, destination_ip])
 
 
+#: Host names a stream remembers (observer objects and appliance keys); a fleet has far fewer, a sender
+#: writing a new name on every line no more than this costs.
+MAX_HOSTS = 4096
 #: A stream's state after its header (:meth:`Stream.settled`): its time offset and the observers it changed.
 Settled = tuple[int | None, dict[str | None, dict[str, Any]]]
 
@@ -66,7 +70,7 @@ class Stream:
         self.header = header
         self.host = host
         self.log_type = log_type
-        self.observers: dict[str | None, dict[str, Any]] = {}
+        self.observers: OrderedDict[str | None, dict[str, Any]] = OrderedDict()  # the oldest first out
         self.appliances: dict[str | None, str] = {}
         # the header lines at the top of the input, until its time offset or its first other line: they
         # are stamped again once the offset is known (it follows them)
@@ -78,6 +82,8 @@ class Stream:
         """The observer object of *hostname* (shared by its events; replaced, never mutated)."""
         obs = self.observers.get(hostname)
         if obs is None:
+            if len(self.observers) >= MAX_HOSTS:  # a flood of host names: the first seen is forgotten
+                self.appliances.pop(self.observers.popitem(last=False)[0], None)
             obs = self.observers[hostname] = self._plain_observer(hostname)
         return obs
 
@@ -107,7 +113,7 @@ class Stream:
         offset, changed = settled
         if offset is not None:
             self.header.set_utc_offset(offset)
-        self.observers = dict(changed)
+        self.observers = OrderedDict(changed)
         self.appliances = {}
         self.early = None
         self.native = None
@@ -415,6 +421,11 @@ class LineParser:
     def _update_stream(record: Record, line: str, stream: Stream, hostname: str | None) -> None:
         """Header lines change how the later lines of this stream are read."""
         offset = record.get_int("cisco.esa.utc_offset_seconds")
+        if offset is not None and not -86400 < offset < 86400:  # no zone is a day or more away from UTC
+            record.add_tag("esalog_conversion_error")
+            record.set("error", {"type": "conversion", "message": f"time offset from UTC of {offset} seconds is "
+                                 "not within a day: not applied, the zone in use is kept"})
+            offset = None
         if offset is not None and offset != stream.header.utc_offset:
             stream.header.set_utc_offset(offset)
             # the offset line itself and the header lines before it: stamped again with it

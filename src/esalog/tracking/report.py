@@ -202,7 +202,10 @@ class Report:
             return {"bucket_seconds": 0, "buckets": []}
         lo, hi = min(self.minutes), max(self.minutes)
         span = (hi - lo + 1) * 60
-        width = next((w for w in BUCKET_WIDTHS if span / w <= MAX_BUCKETS), BUCKET_WIDTHS[-1])
+        width = next((w for w in BUCKET_WIDTHS if span / w <= MAX_BUCKETS), 0)
+        if not width:  # over 48 weeks (a stray stamp years away): whole weeks, still about MAX_BUCKETS of them
+            week = BUCKET_WIDTHS[-1]
+            width = -(-span // (MAX_BUCKETS * week)) * week
         start = lo * 60 // width * width
         n = (hi * 60 - start) // width + 1
         buckets: list[Counter[str]] = [Counter() for _ in range(n)]

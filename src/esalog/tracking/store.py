@@ -15,6 +15,9 @@ from typing import Any
 
 #: How many finished MIDs per appliance are remembered so that a stray late line does not reopen them.
 FINISHED_MEMORY = 4096
+#: Appliances remembered with nothing open (their finished MIDs); those with open records are bounded by
+#: --max-open
+MAX_APPLIANCES = 4096
 #: A To line whose RID jumps this far past the last one is not stored (bounds memory on bad input).
 MAX_RID_GAP = 1024
 
@@ -313,13 +316,18 @@ class SessionStore:
     __slots__ = ("appliances", "table")
 
     def __init__(self, max_open: int, ttl: float, on_evict: Callable[[OpenRecord, str], None]) -> None:
-        self.appliances: dict[str, Appliance] = {}
+        self.appliances: OrderedDict[str, Appliance] = OrderedDict()  # in the order first seen
         self.table = OpenTable(max_open, ttl, on_evict)
 
     def appliance(self, key: str) -> Appliance:
-        """The appliance *key* (created on first sight)."""
+        """The appliance *key* (created on first sight; past :data:`MAX_APPLIANCES`, the first one seen that
+        holds nothing open is forgotten, its finished MIDs with it, so a flood of host names stays bounded)."""
         app = self.appliances.get(key)
         if app is None:
+            if len(self.appliances) >= MAX_APPLIANCES:
+                idle = next((k for k, a in self.appliances.items() if not (a.icids or a.mids or a.dcids)), None)
+                if idle is not None:
+                    del self.appliances[idle]
             app = self.appliances[key] = Appliance(key)
         return app
 
