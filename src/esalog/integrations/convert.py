@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from esalog.errors import ConfigError, EsalogError
-from esalog.parsers.parser import Settled
+from esalog.parsers.parser import Settled, Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline, build_stages
 from esalog.sources.files import GZIP_MAGIC, expand_paths
@@ -35,7 +35,7 @@ FLUSH_BATCH = 512
 KEEP_CHUNK = 1 << 20
 #: Bytes of a plain file in one unit of work of ``--workers --stateless`` (a waiting worker keeps the NDJSON of
 #: one in memory: about three times as much).
-PART_BYTES = 4 << 20
+PART_BYTES = 2 << 20
 #: Bytes sent from a temporary file at a time.
 SEND_CHUNK = 1 << 20
 
@@ -260,8 +260,9 @@ def _worker(pipeline: Pipeline, config: PipelineConfig, units: list[Unit], targe
     """
     for end in parent_ends:
         end.close()
+    streams: dict[str, Stream] = {}  # per file, the stream as this worker's last part of it left it
     for unit in units:
-        outcome = _run_unit(pipeline, config, unit, target, channel)
+        outcome = _run_unit(pipeline, config, unit, target, channel, streams)
         try:
             channel.send(outcome)
         except OSError:  # the parent is gone: nobody reads the rest
@@ -270,8 +271,8 @@ def _worker(pipeline: Pipeline, config: PipelineConfig, units: list[Unit], targe
             return
 
 
-def _run_unit(pipeline: Pipeline, config: PipelineConfig, unit: Unit, target: int,
-              channel: Connection) -> tuple[str, object] | tuple[str, object, Handed]:
+def _run_unit(pipeline: Pipeline, config: PipelineConfig, unit: Unit, target: int, channel: Connection,
+              streams: dict[str, Stream]) -> tuple[str, object] | tuple[str, object, Handed]:
     def fresh() -> Pipeline:
         return pipeline.with_stages(build_stages(config.tracking))
 
@@ -287,11 +288,11 @@ def _run_unit(pipeline: Pipeline, config: PipelineConfig, unit: Unit, target: in
                 return "done", converted, None
             side = _PartOutput(target, channel, unit)
             try:
-                converted = convert_part(fresh(), unit, side.write)
+                converted = convert_part(fresh(), unit, side.write, streams)
                 side.finish()
             except _Redo as redo:  # read again, straight to the output: its turn has come
                 unit = Part(unit.path, redo.next_offset, unit.end, redo.settled)
-                converted = convert_part(fresh(), unit, side.write)
+                converted = convert_part(fresh(), unit, side.write, streams)
             return "done", converted, (unit.next_offset, unit.settled_after)
         except EsalogError as exc:  # re-raised in the parent as a plain error
             return "error", str(exc)
@@ -299,10 +300,11 @@ def _run_unit(pipeline: Pipeline, config: PipelineConfig, unit: Unit, target: in
         return "unwritable", exc.args
 
 
-def convert_part(pipeline: Pipeline, part: Part, write: Write) -> Converted:
-    """Parse the lines of *part* through *pipeline* and write their NDJSON with *write*."""
+def convert_part(pipeline: Pipeline, part: Part, write: Write, streams: dict[str, Stream]) -> Converted:
+    """Parse the lines of *part* through *pipeline* and write their NDJSON with *write* (*streams*: see
+    :meth:`Source.read_part`)."""
     source = Source(pipeline, SourceConfig(paths=(part.path,)), encoded=True)
-    for batch in source.read_part(part):
+    for batch in source.read_part(part, streams):
         write(batch.ndjson if batch.ndjson is not None else encode_records(pipeline, batch.records))
     return Converted(pipeline.counters, source.damaged)
 

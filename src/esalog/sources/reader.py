@@ -224,21 +224,28 @@ class Source:
             if path != "-":
                 handle.close()
 
-    def read_part(self, part: Part) -> Iterator[Batch]:
-        """The batches of the lines of *part* (see :class:`Part`), read as if the lines before it had been."""
+    def read_part(self, part: Part, streams: dict[str, Stream]) -> Iterator[Batch]:
+        """The batches of the lines of *part* (see :class:`Part`), read as if the lines before it had been.
+
+        *streams* keeps, per file, the stream as this reader's last part of it left it: a later part of the
+        same file goes on with it (its state is the guess; the stream's caches stay warm).
+        """
         try:
             handle, compressed = open_input(part.path)
         except OSError as exc:
             raise ConfigError(f"cannot read {part.path!r}: {exc.strerror or exc}") from None
         try:
             source = identify(part.path, handle, compressed)
-            stream = self.pipeline.open_stream(source.name)
             start = part.start
-            if start:
-                if part.settled is not None:
+            stream = streams.get(part.path) if start and part.settled is None else None
+            if stream is None:
+                stream = streams[part.path] = self.pipeline.open_stream(source.name)
+                if start and part.settled is not None:
                     stream.settle(part.settled)
-                else:
+                elif start:
                     self._replay_header(handle, stream, start, until_settled=True)
+            if start:
+                if part.settled is None:
                     part.guessed = stream.settled()
                 start = _line_start(handle, start)
             handle.seek(start)
