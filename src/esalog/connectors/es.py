@@ -27,7 +27,6 @@ from esalog.connectors.http import (
     TlsOptions,
     header_secret,
     json_body,
-    redact_url,
     response_reason,
     retry_after_of,
     split_userinfo,
@@ -241,7 +240,7 @@ class EsConfig:
             raise ConfigError("give --es-index or --es-data-stream, not both")
 
     def __repr__(self) -> str:  # never show credentials
-        urls = tuple(redact_url(url) for url in self.urls)
+        urls = tuple(without_credentials(url) for url in self.urls)
         return f"EsConfig(urls={urls!r}, index={self.index!r}, data_stream={self.data_stream!r})"
 
     @property

@@ -41,7 +41,6 @@ from esalog.connectors.http import (
     json_body,
     masked_secrets,
     read_secret_file,
-    redact_url,
     response_reason,
     retry_after_of,
     split_userinfo,
@@ -52,7 +51,7 @@ from esalog.errors import ConfigError
 from esalog.flatten import flatten
 from esalog.names import LINE_SOURCETYPE, RAW_SOURCETYPE, SUMMARY_SOURCETYPE, is_summary
 from esalog.parsers.record import Record
-from esalog.settings import each, http_url, number, positive, setting, validate
+from esalog.settings import each, http_url, number, positive, setting, validate, without_credentials
 
 EVENT_PATH = "/services/collector/event"
 HEALTH_PATH = "/services/collector/health"
@@ -107,7 +106,7 @@ class HecConfig:
         validate(self)
 
     def __repr__(self) -> str:  # never show the token
-        urls = tuple(redact_url(url) for url in self.urls)
+        urls = tuple(without_credentials(url) for url in self.urls)
         return f"HecConfig(urls={urls!r}, mode={self.mode!r}, ack={self.ack})"
 
     def resolved(self, environ: Mapping[str, str], tls: TlsOptions, timeout: float | None) -> HecConfig:
@@ -116,8 +115,8 @@ class HecConfig:
             raise ConfigError("--to hec needs --hec-url")
         for url in self.urls:
             if split_userinfo(url)[1] is not None:
-                raise ConfigError(f"--hec-url {redact_url(url)}: no user:password in the URL; the token comes from "
-                                  "ESALOG_HEC_TOKEN or --hec-token-file")
+                raise ConfigError(f"--hec-url {without_credentials(url)}: no user:password in the URL; the token "
+                                  "comes from ESALOG_HEC_TOKEN or --hec-token-file")
         token = (read_secret_file(self.token_file, "HEC token") if self.token_file
                  else environ.get("ESALOG_HEC_TOKEN", "").strip())
         if not token:

@@ -67,11 +67,6 @@ def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), unquote(user), unquote(password)
 
 
-def redact_url(url: str) -> str:
-    """The URL without any user:password in it (for messages)."""
-    return without_credentials(url)
-
-
 def warn_plain_http(endpoints: Sequence[Endpoint], what: str) -> None:
     """Warn once per endpoint that *what* (a token, credentials) goes over plain ``http://``."""
     for endpoint in endpoints:
@@ -218,10 +213,10 @@ class Endpoint:
 
     def __init__(self, base_url: str, headers: dict[str, str], tls: TlsOptions, timeout: float) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"URL must start with http:// or https://: {redact_url(base_url)!r}")
+            raise ConfigError(f"URL must start with http:// or https://: {without_credentials(base_url)!r}")
         if split_userinfo(base_url)[1] is not None:
-            raise ConfigError(f"{redact_url(base_url)}: no user:password in the URL here (credentials come from "
-                              "the environment)")
+            raise ConfigError(f"{without_credentials(base_url)}: no user:password in the URL here (credentials "
+                              "come from the environment)")
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
         adapter = _DeadlineAdapter()
