@@ -9,7 +9,6 @@ the work before it is written, keeping it until then (see :func:`convert_paralle
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from esalog.errors import ConfigError, EsalogError
 from esalog.parsers.parser import Settled, Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline, build_stages
-from esalog.sources.files import GZIP_MAGIC, expand_paths
+from esalog.sources.files import expand_paths, plain_size
 from esalog.sources.native import encode_records
 from esalog.sources.reader import Batch, Part, Source, SourceConfig
 
@@ -111,13 +110,15 @@ def convert(pipeline: Pipeline, paths: tuple[str, ...], write: Write,
     """Parse *paths* through *pipeline* and write NDJSON with *write*; *on_batch* gets the bytes read."""
     source = Source(pipeline, SourceConfig(paths=paths), encoded=True)
     for batch, done in batches(pipeline, source):
-        if isinstance(batch, list):
-            write(encode_records(pipeline, batch))
-        else:
-            write(batch.ndjson if batch.ndjson is not None else encode_records(pipeline, batch.records))
+        write(encode_records(pipeline, batch) if isinstance(batch, list) else batch_ndjson(pipeline, batch))
         if on_batch is not None:
             on_batch(done)
     return Converted(pipeline.counters, source.damaged)
+
+
+def batch_ndjson(pipeline: Pipeline, batch: Batch) -> bytes:
+    """The NDJSON of *batch*'s lines: what the compiled core wrote, else their records encoded."""
+    return batch.ndjson if batch.ndjson is not None else encode_records(pipeline, batch.records)
 
 
 class _OutputFailed(Exception):
@@ -305,7 +306,7 @@ def convert_part(pipeline: Pipeline, part: Part, write: Write, streams: dict[str
     :meth:`Source.read_part`)."""
     source = Source(pipeline, SourceConfig(paths=(part.path,)), encoded=True)
     for batch in source.read_part(part, streams):
-        write(batch.ndjson if batch.ndjson is not None else encode_records(pipeline, batch.records))
+        write(batch_ndjson(pipeline, batch))
     return Converted(pipeline.counters, source.damaged)
 
 
@@ -314,7 +315,7 @@ def work_units(files: list[str], part_bytes: int | None) -> list[Unit]:
     of about that many bytes (the last one reads to the end, however far the file has grown)."""
     units: list[Unit] = []
     for path in files:
-        size = _plain_size(path) if part_bytes else None
+        size = plain_size(path) if part_bytes else None
         if part_bytes is None or size is None or size <= part_bytes:
             units.append(path)
             continue
@@ -322,17 +323,6 @@ def work_units(files: list[str], part_bytes: int | None) -> list[Unit]:
         units += [Part(path, start, start + part_bytes) for start in starts[:-1]]
         units.append(Part(path, starts[-1], sys.maxsize))
     return units
-
-
-def _plain_size(path: str) -> int | None:
-    """The size of *path* when it is a plain (not gzip) regular file, else None."""
-    try:
-        with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode) or handle.read(2) == GZIP_MAGIC:
-                return None
-            return os.fstat(handle.fileno()).st_size
-    except OSError:
-        return None  # the reader says why, in its turn
 
 
 def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: int, output: BinaryIO,
@@ -353,9 +343,9 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     if "-" in files:
         raise ConfigError("--workers reads files: give file names or globs, not stdin ('-')")
     pipeline = build_pipeline(config)  # packs loaded once: the workers are forked from here
-    units = work_units(files, part_bytes if config.tracking.stateless else None)
+    units = work_units(files, part_bytes if config.tracking.stateless else None) if workers > 1 else []
     total = Converted()
-    if workers <= 1 or len(units) == 1:
+    if len(units) <= 1:
         for path in files:
             total.add(convert(pipeline.with_stages(build_stages(config.tracking)), (path,), output.write))
         return total

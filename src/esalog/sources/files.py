@@ -78,6 +78,17 @@ def _is_gzip(handle: BinaryIO) -> bool:
     return magic == GZIP_MAGIC
 
 
+def plain_size(path: str) -> int | None:
+    """The size of *path* when it is a plain (not gzip) regular file, else None (also when it cannot be
+    opened: its reader says why, in its turn)."""
+    try:
+        with open(path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            return stat.st_size if S_ISREG(stat.st_mode) and not _is_gzip(handle) else None
+    except OSError:
+        return None
+
+
 def open_input(path: str) -> tuple[BinaryIO, bool]:
     """Open *path* (``-``: stdin) for binary reading; gzip is recognised by its magic bytes.
 
