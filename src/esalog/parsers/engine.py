@@ -239,7 +239,7 @@ def load_builtin_packs(user_packs: Iterable[str | Path] = (),
         log_type = path.stem
         chain = [p for p in users if p.log_type == log_type]
         if chain:  # compiled now: a user's mistake is reported before any line is read
-            compiled[log_type] = CompiledPack([*chain, *_read_packs([path])], declared)
+            compiled[log_type] = CompiledPack([*chain, *_builtin_pack(path)], declared)
         else:
             compiled[log_type] = CompiledPack.deferred(log_type, partial(_builtin_pack, path), declared)
     return compiled
