@@ -166,6 +166,10 @@ class Sink(ABC):
         """Seconds between two polls of pending acknowledgements."""
         return 10.0
 
+    def reopen(self) -> None:  # noqa: B027 - optional hook
+        """Reopen the files it appends to before its next write (SIGHUP, after logrotate moved them).
+        Called from a signal handler: it only asks."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and files."""
 
@@ -184,6 +188,7 @@ class DeadLetter:
         self._lock = threading.Lock()
         self.error: str | None = None  # the last write error (disk full, permissions changed)
         self.unwritten = 0  # entries that could not be written
+        self._reopen = False
 
     def write(self, entries: Iterable[tuple[Item, str]], outcome: str) -> int:
         """Append one line per (item, reason); returns how many were kept (all without a file).
@@ -204,6 +209,9 @@ class DeadLetter:
             lines.append(head + b',"reason":' + orjson.dumps(reason) + b',"event":' + item.doc + b"}\n")
         if self.path and lines:
             with self._lock:
+                if self._reopen:
+                    self._reopen = False
+                    self._close_handle()
                 try:
                     if self._handle is None:
                         self._handle = open(self.path, "ab")
@@ -215,11 +223,18 @@ class DeadLetter:
                     return 0
         return n
 
+    def reopen(self) -> None:
+        """Reopen the file before the next entry (SIGHUP, after logrotate moved it); only asks."""
+        self._reopen = True
+
     def _broken(self, exc: OSError) -> None:
         error = f"cannot write the dead letter {self.path}: {exc.strerror or exc}"
         if error != self.error:
             warn(error + "; the events it should hold are counted as failed (a rerun sends them again)")
         self.error = error
+        self._close_handle()
+
+    def _close_handle(self) -> None:
         handle, self._handle = self._handle, None
         if handle is not None:
             try:
@@ -371,6 +386,12 @@ class Driver:
         self._abort.set()
         self._no_retry.set()
         self._wake.set()
+
+    def reopen_files(self) -> None:
+        """SIGHUP: the sink's output file and the dead letter are reopened before their next write, so
+        logrotate can move them (a signal handler may call this)."""
+        self.sink.reopen()
+        self.dead_letter.reopen()
 
     def give_up_retries(self) -> None:
         """Send what is queued once more, but retry nothing: a request that fails now counts as failed."""

@@ -700,7 +700,8 @@ def _loop_errors(config: ListenConfig) -> Any:
 
 
 async def serve(config: ListenConfig, pipeline: Pipeline, sink: DriverSink) -> ListenStats:
-    """Run until SIGTERM or SIGINT (or until the sink cannot work); returns what was received."""
+    """Run until SIGTERM or SIGINT (or until the sink cannot work; SIGHUP reopens the output files); returns
+    what was received."""
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_loop_errors(config))
     listener = Listener(pipeline, sink, config, loop)
@@ -725,6 +726,7 @@ async def serve(config: ListenConfig, pipeline: Pipeline, sink: DriverSink) -> L
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig)
+    loop.add_signal_handler(signal.SIGHUP, sink.driver.reopen_files)  # logrotate: --out, --dead-letter
     listener.start_worker()
     reporter = RetryReporter(sink.driver, sink.report_interval, lambda: (
         f"{len(listener.queue):,} messages ({listener.queue.bytes:,} bytes) waiting"
@@ -748,7 +750,7 @@ async def serve(config: ListenConfig, pipeline: Pipeline, sink: DriverSink) -> L
                 await asyncio.wait_for(listener.done.wait(), 0.1)
     finally:
         reporter.stop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
     listener.finish_counts()
     if listener.error is not None:
