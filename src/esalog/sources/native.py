@@ -29,7 +29,7 @@ def encode_native(pipeline: Pipeline, raws: list[bytes], problems: Problems, str
     raws, problems = _rest(raws, problems, first)
 
     def fallback(index: int) -> bytes:
-        return encode_lines(_python(pipeline, raws, problems, stream, index))
+        return encode_records(pipeline, _staged(pipeline, raws, problems, stream, index))
 
     data, count = pipeline.core.encode_block(_state(pipeline.core, stream), raws, problems, fallback)
     _count(pipeline, count)
@@ -48,7 +48,7 @@ def records_native(pipeline: Pipeline, raws: list[bytes], problems: Problems,
     by_line: dict[int, list[Record]] = {}
 
     def fallback(index: int) -> bytes:
-        by_line[index] = _python(pipeline, raws, problems, stream, index)
+        by_line[index] = _staged(pipeline, raws, problems, stream, index)
         return b""
 
     facts: list[tuple[int, str | None, dict[str, Any] | None, str | None]] = []
@@ -81,7 +81,8 @@ def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems,
         return pipeline.parse_line(text, stream, flagged)
 
     core = pipeline.record_core
-    parsed, _ = core.records_block(_state(core, stream), raws, problems, fallback, pipeline.parser.matched)
+    parser = pipeline.parser
+    parsed, _ = core.records_block(_state(core, stream), raws, problems, fallback, parser.matched, parser.unmatched)
     staged = pipeline.staged
     for record in parsed:
         staged(record, records)
@@ -91,9 +92,9 @@ def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems,
 
 
 def encode_records(pipeline: Pipeline, records: list[Record]) -> bytes:
-    """NDJSON of *records*, as :func:`~esalog.encode.encode_lines` writes it: by ``pipeline.record_core``
-    where there is one (it leaves whole documents, such as message summaries, to the Python encoder)."""
-    core = pipeline.record_core
+    """NDJSON of *records*, as :func:`~esalog.encode.encode_lines` writes it: by the compiled core where
+    there is one (it leaves whole documents, such as message summaries, to the Python encoder)."""
+    core = pipeline.record_core or pipeline.core
     if core is None:
         return encode_lines(records)
     return core.encode_records(records, encode_line)  # type: ignore[no-any-return]
@@ -115,6 +116,26 @@ def _rest(raws: list[bytes], problems: Problems, first: int) -> tuple[list[bytes
     if not first:
         return raws, problems
     return raws[first:], {index - first: found for index, found in problems.items() if index >= first}
+
+
+def _staged(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream, index: int) -> list[Record]:
+    """The records of line *index*, which the core does not write itself (its rule has post-processors, its
+    stages classify it, it matches no rule...): the core still makes the line's record where it can, the
+    Python parser where it cannot; then the stages run on it."""
+    core = pipeline.core
+    if index in problems:
+        return _python(pipeline, raws, problems, stream, index)
+
+    def parsed(_: int) -> Record:
+        text, flagged = _decoded(raws, problems, index)
+        return pipeline.parse_line(text, stream, flagged)
+
+    parser = pipeline.parser
+    made, _ = core.records_block(_state(core, stream), [raws[index]], None, parsed, parser.matched, parser.unmatched)
+    out: list[Record] = []
+    pipeline.staged(made[0], out)
+    pipeline.count_lines(1)
+    return out
 
 
 def _python(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream, index: int) -> list[Record]:
