@@ -1,9 +1,9 @@
 """Real lines cut by a relay's size limit keep what comes before the cut and say they were cut.
 
 A collector with a byte limit (UDP syslog, a relay's 969-byte cut seen in a public issue) ends a long
-line anywhere. The delivery lines with logged headers are the long ones of mail_logs; the ids and
-recipients before the headers are whole, so the line is still a delivery, tagged as cut, and the
-message it belongs to is still delivered.
+line anywhere. In mail_logs the long tails are the logged headers of a delivery and the SMTP reply of
+a bounce or delay; the ids and recipients before them are whole, so the line is still a delivery,
+bounce or delay, flagged ``cisco.esa.truncated``, and the message it belongs to keeps its fate.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from tests.tracking.helpers import Run
 CORPUS = Path(__file__).parent / "corpus"
 #: Two real delivery lines with logged headers (elastic/integrations#8569).
 LINES = (CORPUS / "github-issues" / "mail_logs.elastic-integrations-8569.log").read_text(encoding="utf-8").splitlines()
+#: The DCID bounce and delay rules (mail_logs and bounce_logs) whose SMTP reply may be cut.
+REPLY_RULES = {"delivery-bounced", "delivery-bounced-addresses", "delivery-deferred", "delivery-deferred-addresses",
+               "bounce-hard", "bounce-delayed"}
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +68,41 @@ def test_a_cut_delivery_still_delivers_the_message_in_the_summary() -> None:
     esa = summaries[0]["cisco"]["esa"]
     assert esa["disposition"] == "delivered"
     assert [r["fate"] for r in esa["recipients"]] == ["delivered"]
+
+
+def _reply_lines(parser: LineParser) -> list[str]:
+    """Every real corpus line read by one of REPLY_RULES."""
+    found = []
+    for path in sorted(CORPUS.glob("*/*.log")):
+        stream = parser.new_stream(path.name)
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = parser.parse(line, stream)
+            if record.rule is not None and record.rule.id in REPLY_RULES:
+                found.append(line)
+    return found
+
+
+def test_a_bounce_or_delay_cut_inside_its_smtp_reply_is_still_read(parser: LineParser) -> None:
+    lines = _reply_lines(parser)
+    assert len(lines) >= 11
+    checked = 0
+    for line in lines:
+        whole = parse_event(parser, line, parser.new_stream("mail_logs.@x.s"))
+        assert "truncated" not in whole["cisco"]["esa"], line
+        reply = whole["cisco"]["esa"]["bounce"]["reply"]
+        start = line.rindex(reply)
+        for cut in range(start + 1, len(line)):
+            piece = line[:cut].rstrip()
+            if piece.endswith((")", "]")):
+                continue  # a cut there leaves a closed reply: nothing says it was cut
+            event = parse_event(parser, line[:cut], parser.new_stream("mail_logs.@x.s"))
+            esa = event["cisco"]["esa"]
+            assert event["event"]["action"] == whole["event"]["action"], (line, cut)
+            assert esa.get("truncated") is True, (line, cut)
+            for key in ("dcid", "mid", "rid"):
+                assert esa[key] == whole["cisco"]["esa"][key], (line, cut, key)
+            assert esa["bounce"]["status_code"] == whole["cisco"]["esa"]["bounce"]["status_code"]
+            if len(piece) >= start + 6:  # "('550'" survived the cut
+                assert esa["bounce"]["smtp_code"] == whole["cisco"]["esa"]["bounce"]["smtp_code"], (line, cut)
+            checked += 1
+    assert checked > 100
