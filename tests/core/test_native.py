@@ -11,6 +11,7 @@ summaries must come out the same, in the same order).
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -178,6 +179,28 @@ def test_generated_corpora(tmp_path: Path, form: str, mode: str) -> None:
         path = tmp_path / "mail-realistic.log"
         write_corpus(path, 5000, form, seed=9, verdicts=True, appliances=3)
         assert_same(path, config_for(path, MODES[mode]))
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_filter_json_objects(tmp_path: Path, mode: str) -> None:
+    """JSON objects carrying the line (``{"message": ...}`` with the host's keys, which go to passthrough, or
+    alone; ASCII-escaped; one without the line; one whose key collides) answer what the Python path answers."""
+    path = tmp_path / "mail-syslog.log"
+    write_corpus(path, 3000, "syslog", seed=4, verdicts=True, appliances=2)
+    objects = []
+    lines = path.read_text("utf-8").splitlines()
+    lines[1000:1000] = [f"<22>Nov  2 08:00:05 esa1 mail_logs: Info: MID {n} Subject 'caf\u00e9 \u2615 \u65e5\u672c'"
+                        for n in range(8)]
+    for number, line in enumerate(lines):
+        obj: dict[str, object] = {"message": line} if number % 3 else {"@version": "1", "message": line, "n": number}
+        if number % 101 == 0:
+            obj = {"host": "relay", "msg": line}  # no line under --field
+        elif number % 103 == 0:
+            obj["passthrough"] = {"kept": True}
+        objects.append(orjson.dumps(obj) if number % 2 else json.dumps(obj).encode())  # json: \\uXXXX escapes
+    core, pure = filtered(b"\n".join(objects) + b"\n", config_for(path, MODES[mode]))
+    assert core == pure, _first_difference(core, pure)
+    assert isinstance(core, bytes) and core.count(b'"passthrough":{"@version":"1"') >= 900
 
 
 def test_the_core_reads_most_generated_lines_itself(tmp_path: Path) -> None:
