@@ -114,3 +114,17 @@ def test_indexer_that_never_acknowledges_ends_the_run(log: Path) -> None:
         assert b"not acknowledged" in result.stderr
         assert b'"acknowledged":0' in result.stderr and b'"failed":100' in result.stderr
         assert 2 <= len(hec.faults.applied) <= 6  # resent a few times within 0.3 s + 1 s, then given up
+
+
+def test_waiting_for_acknowledgements_is_reported(log: Path) -> None:
+    """Events whose acknowledgement does not come are reported every --report-interval while ship waits
+    (no silent end of run), then resent and given up on as above."""
+    with FakeHEC(token=TOKEN, ack=True) as hec:
+        hec.faults.lose_acks(times=10_000)
+        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--hec-ack", "--hec-ack-interval", "0.1",
+                         "--hec-ack-timeout", "2", "--retry-budget", "1", "--report-interval", "0.5", str(log),
+                         env={"ESALOG_HEC_TOKEN": TOKEN}, timeout=60)
+    assert result.returncode == 1, result.stderr.decode()
+    waits = [line for line in result.stderr.decode().splitlines() if "waiting for the acknowledgement" in line]
+    assert len(waits) >= 2, result.stderr.decode()
+    assert "of 100 events" in waits[0] and "0 delivered, 100 pending" in waits[0]

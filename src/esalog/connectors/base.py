@@ -407,6 +407,14 @@ class Driver:
         states = list(self._retrying.values())
         return min(states, key=lambda state: state.since) if states else None
 
+    def awaiting(self) -> tuple[int, float] | None:
+        """Events sent and not acknowledged yet (HEC indexer acknowledgement), and the seconds since the
+        oldest of them was first sent; None when nothing waits."""
+        entries = list(self._pending.values())  # (a copy: the senders change it)
+        if not entries:
+            return None
+        return sum(len(items) for items, _, _ in entries), self._clock() - min(first for _, _, first in entries)
+
     # ------------------------------------------------------------------- sender side (own thread)
 
     def _run(self) -> None:
@@ -616,9 +624,10 @@ def warn(message: str) -> None:
 
 
 class RetryReporter:
-    """While a sink is retrying (down, unreachable, throttling), one warning line every *interval*
-    seconds: what failed, the attempt, the time left of the retry budget and the counts, so a dead sink
-    never looks like a hang. ``extra`` adds the command's own counts (the listener's queue)."""
+    """While a sink is retrying (down, unreachable, throttling) or events wait for their acknowledgement,
+    one warning line every *interval* seconds: what failed, the attempt, the time left of the retry budget
+    (or how long the events have waited) and the counts, so a dead sink never looks like a hang. ``extra``
+    adds the command's own counts (the listener's queue)."""
 
     def __init__(self, driver: Driver, interval: float, extra: Callable[[], str] | None = None) -> None:
         self.driver = driver
@@ -632,12 +641,21 @@ class RetryReporter:
         return self
 
     def line(self) -> str | None:
-        """The warning line now, or None when nothing is being retried."""
-        state = self.driver.retrying()
-        if state is None:
-            return None
-        stats = self.driver.stats
-        text = (f"{state.describe(self.driver.sink.name)}; {stats.received:,} received, "
+        """The warning line now, or None when nothing is being retried or has waited an interval for its
+        acknowledgement."""
+        driver = self.driver
+        state = driver.retrying()
+        if state is not None:
+            head = state.describe(driver.sink.name)
+        else:
+            awaiting = driver.awaiting()
+            if awaiting is None or awaiting[1] < self.interval:
+                return None
+            head = (f"{driver.sink.name}: waiting for the acknowledgement of {awaiting[0]:,} events, the oldest "
+                    f"sent {awaiting[1]:.0f}s ago (sent again after {driver.sink.ack_timeout:g}s, "
+                    "--hec-ack-timeout; given up once --retry-budget is spent)")
+        stats = driver.stats
+        text = (f"{head}; {stats.received:,} received, "
                 f"{stats.acknowledged:,} delivered, {stats.pending:,} pending")
         extra = self.extra() if self.extra is not None else ""
         return text + (f", {extra}" if extra else "")
