@@ -105,15 +105,15 @@ def _stopped(run: Callable[[], object]) -> str:
     return ""
 
 
-def filtered(data: bytes, config: PipelineConfig) -> tuple[bytes | str, bytes | str]:
-    """What ``esalog filter`` answers to *data*, with the core and on the pure-Python path."""
+def filtered(data: bytes, config: PipelineConfig, protocol: str = "lines") -> tuple[bytes | str, bytes | str]:
+    """What ``esalog filter --protocol PROTOCOL`` answers to *data*, with the core and on the pure-Python path."""
     parser, core = _parts(config)
     outputs: list[bytes | str] = []
     for on in (True, False):
         pipeline = with_core(Pipeline(parser, build_stages(config.tracking), config.parse), core if on else None,
                              config.tracking)
         out = io.BytesIO()
-        outputs.append(_stopped(partial(run_filter, FilterConfig(), pipeline, io.BytesIO(data), out))
+        outputs.append(_stopped(partial(run_filter, FilterConfig(protocol), pipeline, io.BytesIO(data), out))
                        or out.getvalue())
     return outputs[0], outputs[1]
 
@@ -175,6 +175,8 @@ def test_generated_corpora(tmp_path: Path, form: str, mode: str) -> None:
         assert_same(path, config_for(path, MODES[mode], keep_original=False))
         core, pure = filtered(path.read_bytes(), config_for(path, MODES[mode]))
         assert core == pure and isinstance(core, bytes) and _line_events(core) == 5000
+        core, pure = filtered(path.read_bytes(), config_for(path, MODES[mode]), "rsyslog-mmexternal")
+        assert core == pure and isinstance(core, bytes) and core.count(b'{"$!":{"esa":') == 5000
     if form == "syslog":  # the realistic mix: verdict lines, three appliances interleaved
         path = tmp_path / "mail-realistic.log"
         write_corpus(path, 5000, form, seed=9, verdicts=True, appliances=3)

@@ -28,7 +28,7 @@ from esalog.errors import ConfigError
 from esalog.integrations.convert import write_all
 from esalog.pipeline import Pipeline
 from esalog.settings import setting, validate
-from esalog.sources.lines import RawLine, decode_line, read_line_bytes, read_lines
+from esalog.sources.lines import decode_line, read_line_bytes
 from esalog.sources.native import encode_native, encode_records, records_staged
 
 #: Lines as :func:`read_line_bytes` gives them: bytes, the bytes they take, cut at the length limit or not.
@@ -213,7 +213,7 @@ def run_filter(config: FilterConfig, pipeline: Pipeline,
             assert output is not None
             _omprog(reader, read_line_bytes(handle), output, out)
         elif protocol == "rsyslog-mmexternal":
-            _mmexternal(reader, read_lines(handle), out, output)
+            _mmexternal(reader, read_line_bytes(handle), out, output)
         else:
             _lines(reader, read_line_bytes(handle), output or out)
     finally:
@@ -278,14 +278,11 @@ def _omprog(reader: FilterInput, lines: LineBytes, output: ReopenableOutput, out
     output.flush()
 
 
-def _mmexternal(reader: FilterInput, lines: Iterator[RawLine], out: BinaryIO,
-                output: ReopenableOutput | None) -> None:
-    for raw in lines:
-        first, *extra = reader.events(raw.text, raw.problems)
-        tree: dict[str, Any] = {"esa": first}
-        if extra:
-            tree["esa_summaries"] = extra
-        out.write(encode_event({"$!": tree}))
+def _mmexternal(reader: FilterInput, lines: LineBytes, out: BinaryIO, output: ReopenableOutput | None) -> None:
+    for raw, _, cut in lines:  # the reply {"$!":{"esa":EVENT,"esa_summaries":[...]}} from the events' NDJSON
+        first, _, rest = reader.ndjson(raw, cut).partition(b"\n")
+        summaries = b',"esa_summaries":[' + rest[:-1].replace(b"\n", b",") + b"]" if rest else b""
+        out.write(b'{"$!":{"esa":' + first + summaries + b"}}\n")
         out.flush()
     unwritten = 0
     for event in reader.pending():
