@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from esalog import native
 from esalog.connectors.es import EsConfig, EsSink
-from esalog.connectors.hec import HecConfig, HecSink
+from esalog.connectors.hec import SUMMARY_SOURCETYPE, HecConfig, HecSink
 from esalog.encode import encode_line, encode_lines
 from esalog.integrations.convert import convert
 from esalog.integrations.filter import FilterConfig, run_filter
@@ -290,8 +290,8 @@ def shipped(path: Path, config: PipelineConfig, sink: object) -> list[bytes]:
     parser, core = _parts(config)
     out = []
     for on in (True, False):
-        pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
-        pipeline.core = core if on else None
+        pipeline = with_core(Pipeline(parser, build_stages(config.tracking), config.parse), core if on else None,
+                             config.tracking)
         items = []
         for batch in Source(pipeline, SourceConfig(paths=(str(path),)), encoded_records=True).batches():
             first = 0
@@ -304,20 +304,27 @@ def shipped(path: Path, config: PipelineConfig, sink: object) -> list[bytes]:
     return out
 
 
+@pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("form", ["file", "syslog"])
-def test_shipping_sends_the_same(tmp_path: Path, form: str) -> None:
-    """HEC and ``_bulk`` bodies (and the document ids) are the same from the core's records."""
+def test_shipping_sends_the_same(tmp_path: Path, form: str, mode: str) -> None:
+    """HEC and ``_bulk`` bodies (and the document ids) are the same from the core's records (with session
+    tracking: the records it makes, encoded by it once the tracker has run; summaries under their own
+    sourcetype)."""
     path = tmp_path / f"mail-{form}.log"
     write_corpus(path, 3000, form, seed=5, verdicts=True)
-    config = config_for(path, MODES["stateless"])
+    config = config_for(path, MODES[mode])
     hec = HecSink(HecConfig(urls=("http://127.0.0.1:1",), token="t", sourcetypes=_parts(config)[0].sourcetypes()))
     es = EsSink(EsConfig(urls=("http://127.0.0.1:1",)))
     for sink in (hec, es, HecSink(HecConfig(urls=("http://127.0.0.1:1",), token="t", mode="raw-fields"))):
         core, pure = shipped(path, config, sink)
         assert core == pure and core.count(b"\n") >= 3000
+        if sink is hec and mode == "summaries":
+            assert core.count(b'"sourcetype":"' + SUMMARY_SOURCETYPE.encode() + b'"') >= 20
     events = [orjson.loads(line)["event"] for line in shipped(path, config, hec)[0].splitlines()]
     parsed = assert_same(path, config)
-    assert isinstance(parsed, bytes) and events == [orjson.loads(line) for line in parsed.splitlines()]
+    assert isinstance(parsed, bytes)
+    at_end = b'"end_reason":"end_of_input"'  # the summaries parse adds when input ends (shipped leaves them)
+    assert events == [orjson.loads(line) for line in parsed.splitlines() if at_end not in line]
 
 
 HEADERS = st.sampled_from([
