@@ -1458,6 +1458,7 @@ cdef class Core:
                 level, priority, hostname, appname = self._header_facts()
                 self.made = self.unmatched(cs.stream, PyUnicode_DecodeUTF8(s, n, NULL), body_str, cpack.pack,
                                            self.h_iso_text, level, priority, hostname, appname)
+                cs.dirty = True  # another pack's rule read it: a header line of that pack may change the stream
                 return True
             return False
         if out == NULL:
