@@ -65,11 +65,12 @@ def records_native(pipeline: Pipeline, raws: list[bytes], problems: Problems,
     return records, ends
 
 
-def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems,
-                   stream: Stream) -> tuple[list[Record], list[int]]:
+def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream,
+                   core: Any = None) -> tuple[list[Record], list[int]]:
     """Like :meth:`Pipeline.process_lines`: the records of consecutive lines of *stream*, each line's then
-    those its stages add, and per line the index just after its records. ``pipeline.record_core`` makes the
-    records of the lines it reads, the parser those of the others; then the stages run on each in order."""
+    those its stages add, and per line the index just after its records. The compiled *core* (by default
+    ``pipeline.record_core``) makes the records of the lines it reads, the parser those of the others; then
+    the stages run on each in order."""
     records, ends = _header(pipeline, raws, problems, stream)
     first = len(ends)
     if first == len(raws):
@@ -80,7 +81,7 @@ def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems,
         text, flagged = _decoded(raws, problems, index)
         return pipeline.parse_line(text, stream, flagged)
 
-    core = pipeline.record_core
+    core = core or pipeline.record_core
     parser = pipeline.parser
     parsed, _ = core.records_block(_state(core, stream), raws, problems, fallback, parser.matched, parser.unmatched)
     staged = pipeline.staged
@@ -122,20 +123,9 @@ def _staged(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: S
     """The records of line *index*, which the core does not write itself (its rule has post-processors, its
     stages classify it, it matches no rule...): the core still makes the line's record where it can, the
     Python parser where it cannot; then the stages run on it."""
-    core = pipeline.core
     if index in problems:
         return _python(pipeline, raws, problems, stream, index)
-
-    def parsed(_: int) -> Record:
-        text, flagged = _decoded(raws, problems, index)
-        return pipeline.parse_line(text, stream, flagged)
-
-    parser = pipeline.parser
-    made, _ = core.records_block(_state(core, stream), [raws[index]], None, parsed, parser.matched, parser.unmatched)
-    out: list[Record] = []
-    pipeline.staged(made[0], out)
-    pipeline.count_lines(1)
-    return out
+    return records_staged(pipeline, [raws[index]], {}, stream, pipeline.core)[0]
 
 
 def _python(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream, index: int) -> list[Record]:
