@@ -13,9 +13,10 @@ from esalog.encode import encode_line, to_event
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import Pipeline
 from esalog.schemas import validator
-from esalog.sources.lines import read_lines
+from esalog.sources.lines import join_blocks, read_blocks
 from esalog.testing import read_ndjson
 from tests.conftest import run_cli
+from tests.reference_lines import reference_lines
 
 GOOD = b"Thu Aug 14 11:05:36 2014 Info: ICID 10293 close"
 HUGE = b"Thu Aug 14 11:05:36 2014 Info: MID 1 Subject '" + b"x" * (1024 * 1024) + b"'"
@@ -75,11 +76,11 @@ def test_pipeline_error_keeps_original_text(tmp_path):
 def test_overlong_line_is_cut_and_said_so():
     """A line over the limit is cut, its rest skipped (not turned into extra lines), and flagged."""
     data = b"A" * 100 + b"\n" + b"B" * 5000 + b"\n" + b"C\n"
-    lines = list(read_lines(io.BytesIO(data), max_line=1000))
-    assert [len(x.text) for x in lines] == [100, 1000, 1]
-    assert lines[1].problems == ("line_too_long",)
-    assert [x.offset for x in lines] == [0, 101, 5102]
-    assert lines[-1].next_offset == len(data)
+    block = join_blocks(list(read_blocks(io.BytesIO(data), max_line=1000)))
+    assert [len(text) for text in block.texts] == [100, 1000, 1]
+    assert block.problems == {1: ("line_too_long",)}
+    assert block.offsets() == [0, 101, 5102]
+    assert block.next_offset == len(data)
 
 
 def test_gzip_input(tmp_path):
@@ -97,7 +98,7 @@ def test_any_bytes_give_exactly_one_valid_event(data):
     data = data.replace(b"\n", b" ")
     pipeline = Pipeline(PARSER)
     stream = pipeline.open_stream("fuzz")
-    (raw,) = list(read_lines(io.BytesIO(data + b"\n")))
+    (raw,) = list(reference_lines(io.BytesIO(data + b"\n")))
     records = pipeline.process(raw.text, stream, raw.problems)
     assert len(records) == 1
     encode_line(records[0])
@@ -170,7 +171,6 @@ def test_lines_ending_in_a_lone_cr_are_lines(tmp_path, argv):
 def test_line_end_kind_is_told_by_the_first_line_end_read():
     """Read a line at a time, as from a pipe: lone CRs are line ends; a first line end that is a LF, or a
     CRLF (even cut between two reads), keeps LF line ends (the CR of a CRLF stripped as always)."""
-    from esalog.sources.lines import read_blocks
 
     class Chunks(io.RawIOBase):
         def __init__(self, chunks: list[bytes]) -> None:

@@ -4,7 +4,6 @@ change a result, and the block reader equal to a plain line-by-line reader."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import date
 
 from hypothesis import given, settings
@@ -14,7 +13,8 @@ from esalog.encode import to_event
 from esalog.parsers.header import HeaderParser
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import Pipeline
-from esalog.sources.lines import RawLine, decode_line, read_blocks, read_lines
+from esalog.sources.lines import decode_line, read_blocks, read_line_bytes
+from tests.reference_lines import RawLine, reference_lines
 
 PARSER = LineParser.from_options()
 TODAY = date(2026, 11, 27)
@@ -79,26 +79,6 @@ def first_line_end_is_a_lone_cr(data: bytes) -> bool:
     return False
 
 
-def reference_lines(handle: io.BytesIO, max_line: int) -> Iterator[RawLine]:
-    """The plain reader: ``readline(max_line + 1)``, cut and skip the rest of a longer line."""
-    offset = number = 0
-    while raw := handle.readline(max_line + 1):
-        number += 1
-        length = len(raw)
-        problems: tuple[str, ...] = ()
-        if length > max_line and not raw.endswith(b"\n"):
-            while more := handle.readline(64):
-                length += len(more)
-                if more.endswith(b"\n"):
-                    break
-            raw, problems = raw[:max_line], ("line_too_long",)
-        if raw.endswith(b"\n"):
-            raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-        text, more_problems = decode_line(raw)
-        yield RawLine(text, offset, offset + length, number, problems + more_problems)
-        offset += length
-
-
 CHUNKS = st.sampled_from([b"a", b"bc", b"\n", b"\r", b"\r\n", b"\x00", b"\xff", b"\xe2\x80\x93", b"\xe2",
                           b" "])
 
@@ -124,4 +104,5 @@ def test_block_reader_equals_a_plain_line_reader(parts: list[tuple[bytes, int]],
         assert offset == block.next_offset
     assert got == want
     # the line reader of the filter protocols (hosts send LF) ends lines at LF only
-    assert list(read_lines(io.BytesIO(data), 0, max_line)) == list(reference_lines(io.BytesIO(data), max_line))
+    by_line = [(*decode_line(raw, cut), length) for raw, length, cut in read_line_bytes(io.BytesIO(data), max_line)]
+    assert by_line == [(x.text, x.problems, x.next_offset - x.offset) for x in reference_lines(io.BytesIO(data), max_line)]

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from esalog.encode import encode_lines
 from esalog.pipeline import Pipeline, build_pipeline
-from esalog.sources.lines import MAX_LINE_BYTES, read_lines
+from esalog.sources.lines import MAX_LINE_BYTES
 from esalog.sources.reader import Source, SourceConfig
 from esalog.testing.generate import FILE_HEADER as HEADER
 from esalog.testing.generate import distinct_lines
+from tests.reference_lines import reference_lines
 
 
 def per_line(pipeline: Pipeline, path: Path) -> list[tuple[int, int, bytes]]:
@@ -33,7 +34,7 @@ def test_blocks_match_line_by_line_reading(tmp_path: Path) -> None:
     stream = reference.open_stream(str(path))
     with open(path, "rb") as handle:
         processed = [(raw.offset, raw.next_offset, reference.process(raw.text, stream, raw.problems))
-                     for raw in read_lines(handle)]
+                     for raw in reference_lines(handle)]
     # encoded once all are read: the header lines take the time offset that follows them
     expected = [(start, end, encode_lines(records)) for start, end, records in processed]
     assert len(body) + 3 == len(got)

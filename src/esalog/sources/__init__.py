@@ -3,7 +3,7 @@ resumed from one checkpoint format; every physical line handed on once, in order
 
 from esalog.sources.checkpoint import Checkpoint, Ledger, LineTicket
 from esalog.sources.files import FileId, InputFile, expand_paths, input_name, open_input
-from esalog.sources.lines import Block, decode_line, read_blocks, read_lines
+from esalog.sources.lines import Block, decode_line, read_blocks, read_line_bytes
 from esalog.sources.reader import Batch, Source, SourceConfig
 
 __all__ = [
@@ -21,5 +21,5 @@ __all__ = [
     "input_name",
     "open_input",
     "read_blocks",
-    "read_lines",
+    "read_line_bytes",
 ]

@@ -1,7 +1,7 @@
 """Lines from bytes: split into blocks of whole lines, decoded safely, damage reported.
 
-Every physical line becomes exactly one line of a :class:`Block` (or one :class:`RawLine` when read one
-at a time): text without its newline, the byte offset where it starts, and problems found while
+Every physical line becomes exactly one line of a :class:`Block` (or one line of :func:`read_line_bytes`
+when read one at a time): text without its newline, the byte offset where it starts, and problems found while
 decoding (invalid UTF-8, NUL bytes, a line longer than the limit). Nothing is dropped: when reading
 fails (a truncated or corrupt gzip member, an I/O error), what was read becomes lines and the damage is
 reported in a last block (``damage``) with the offset where it happened.
@@ -20,17 +20,6 @@ from esalog.sources.files import READ_ERRORS, lone_cr_ends
 MAX_LINE_BYTES = 4 * 1024 * 1024
 #: How much is read at once; lines are decoded and handed on a block at a time.
 BLOCK_BYTES = 4 * 1024  # small batches: the events of a block stay in the CPU cache until encoded
-
-
-@dataclass(slots=True)
-class RawLine:
-    """One input line, decoded."""
-
-    text: str
-    offset: int  # byte offset of the line start in its (uncompressed) input
-    next_offset: int  # byte offset just after the line (where a checkpoint resumes)
-    number: int  # 1-based line number
-    problems: tuple[str, ...] = ()  # invalid_utf8, binary, line_too_long
 
 
 def decode_line(raw: bytes, cut: bool = False) -> tuple[str, tuple[str, ...]]:
@@ -129,8 +118,8 @@ def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LIN
                 block_bytes: int = BLOCK_BYTES, *, final: bool = True, decode: bool = True) -> Iterator[Block]:
     """Every line of *handle* in blocks; a line over *max_line* bytes is cut and its rest skipped.
 
-    The same lines, offsets and problems as :func:`read_lines` (which splits at LF only), for a fraction of
-    the cost per line.
+    The same lines, offsets and problems as reading with ``readline`` (at LF), for a fraction of the cost
+    per line.
     Reads ahead of the lines handed on (``read1`` where the handle has it: no waiting for a full block
     on a pipe). Memory stays bounded by *block_bytes* plus *max_line*, whatever the input. With
     *final* False (a file still being written) a last line without newline is left for later. Without
@@ -235,12 +224,3 @@ def read_line_bytes(handle: BinaryIO, max_line: int = MAX_LINE_BYTES) -> Iterato
         if raw.endswith(b"\n"):
             raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
         yield raw, length, cut
-
-
-def read_lines(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
-    """Yield every line of *handle*, decoded, as :func:`read_line_bytes` reads it."""
-    offset = start_offset
-    for number, (raw, length, cut) in enumerate(read_line_bytes(handle, max_line), 1):
-        text, problems = decode_line(raw, cut)
-        yield RawLine(text, offset, offset + length, number, problems)
-        offset += length
