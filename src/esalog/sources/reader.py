@@ -15,7 +15,7 @@ from __future__ import annotations
 import glob
 import os
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -91,6 +91,14 @@ class Batch:
     #: ``ends``, ``offsets`` and ``texts`` are empty
     ndjson: bytes | None = None
     replay_until: int = 0  # lines ending at or before this offset were delivered before: read for state only
+
+    def next_offsets(self) -> list[int]:
+        """Per line: the byte offset just after it."""
+        return [*self.offsets[1:], self.next_offset] if self.offsets else []
+
+    def replayed(self, next_offsets: list[int]) -> int:
+        """How many of the first lines were delivered before a restart (*next_offsets*: :meth:`next_offsets`)."""
+        return bisect_right(next_offsets, self.replay_until) if self.replay_until else 0
 
     def lines(self) -> Iterator[BatchLine]:
         """Each line of the batch with its records and where it sits."""
