@@ -954,13 +954,12 @@ cdef class Core:
         """The core's state for a Python :class:`~esalog.parsers.parser.Stream`."""
         return CStream(stream)
 
-    def encode_block(self, CStream cs, list raws, cut, fallback, list facts=None):
+    def encode_block(self, CStream cs, list raws, cut, fallback):
         """NDJSON of the lines *raws* (bytes without newline) of one stream, in order.
 
         *cut*: indices of lines cut at the length limit. ``fallback(index)`` returns the NDJSON of line
         *index* made by the Python path (its record and the records stages add). Returns the NDJSON and
-        how many lines were read natively. *facts*, when given, receives per line ``(end of its NDJSON,
-        stamp, observer, dataset)``, the last three None for a line of the Python path.
+        how many lines were read natively.
         """
         cdef Buf out
         cdef Py_ssize_t i, n = len(raws)
@@ -975,12 +974,8 @@ cdef class Core:
                 if (cut and i in cut) or not self._line(cs, raw, &out):
                     cs.dirty = True
                     buf_bytes(&out, fallback(i))
-                    if facts is not None:
-                        facts.append((out.len, None, None, None))
                 else:
                     native += 1
-                    if facts is not None:
-                        facts.append((out.len, self.h_iso_text, self.h_observer_obj, self.h_dataset))
             return PyBytes_FromStringAndSize(out.data, out.len), native
         finally:
             free(out.data)

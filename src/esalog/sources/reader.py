@@ -103,13 +103,10 @@ class Batch:
     def lines(self) -> Iterator[BatchLine]:
         """Each line of the batch with its records and where it sits."""
         records, ends, offsets = self.records, self.ends, self.offsets
-        count = len(ends)
         first = 0
-        for index, end in enumerate(ends):
-            next_offset = offsets[index + 1] if index + 1 < count else self.next_offset
-            yield BatchLine(records[first:end], offsets[index], next_offset, self.first_number + index,
-                            self.texts[index] if self.texts else "", next_offset <= self.replay_until,
-                            index + 1 == count)
+        for index, next_offset in enumerate(self.next_offsets()):
+            end = ends[index]
+            yield BatchLine(records[first:end], offsets[index], next_offset, next_offset <= self.replay_until)
             first = end
 
 
@@ -121,10 +118,7 @@ class BatchLine:
     records: list[Record]
     offset: int
     next_offset: int
-    number: int
-    text: str
     replayed: bool  # delivered before a restart: read again for the tracker's state only
-    last: bool  # the batch's last line
 
 
 @dataclass(slots=True)
