@@ -12,11 +12,8 @@ import pytest
 from esalog.connectors.base import Delivered, Pending, Reject, Retry, RetryPartial, Split, Stop
 from esalog.connectors.hec import HecConfig, HecSink, flat_fields, split_hec_url
 from esalog.parsers.record import Record
-from esalog.pipeline import PipelineConfig, build_pipeline
-from esalog.sources.reader import Source, SourceConfig
 from esalog.testing import FakeHEC
-from esalog.tracking.config import TrackingConfig
-from tests.connectors.conftest import write_log
+from tests.connectors.conftest import encoded_both_ways, shipped_records
 
 TOKEN = "3f1c2a55-7d1e-4c55-9a43-0123456789ab"
 EVENT = {
@@ -185,39 +182,14 @@ def test_fake_raw_endpoint_accepts_gzip_lines() -> None:
         assert ["line one", "line two"] == hec.raw
 
 
-def shipped_records(tmp_path: Path) -> tuple[list[Record], list[int]]:
-    """The records ``ship --stateless`` hands to a sink for a small log (the compiled core's records of their
-    encoded events, where the core is built), with a message summary and an event without a readable time
-    stamp among them, and per line the index just after its records."""
-    log = write_log(tmp_path / "mail.@20261102T080000.s", 60)
-    pipeline = build_pipeline(PipelineConfig(tracking=TrackingConfig(stateless=True)))
-    batches = list(Source(pipeline, SourceConfig(paths=(str(log),)), encoded_records=True).batches())
-    records = [record for batch in batches for record in batch.records]
-    summary = Record.of_document({**EVENT, "event": {"action": "message-summary", "kind": "state"}})
-    no_time = Record.of_document({"@timestamp": "not a time", "message": "x",
-                                  "event": {"created": "2026-11-02T07:00:00.000Z"}})
-    records[30:30] = [summary, summary, no_time]
-    # one line with no event, one with three (the summary a line finishes), the others one each
-    ends = [*range(1, 30), 29, *range(33, len(records) + 1)]
-    return records, ends
-
-
 @pytest.mark.parametrize("mode", ["event", "raw-fields"])
 def test_a_block_of_lines_is_encoded_as_one_by_one(tmp_path: Path, mode: str) -> None:
     """encode_lines (the compiled core frames the core's events of a block) makes byte for byte the items
     encode_item makes one at a time, each with the ticket of its line, in order."""
-    records, ends = shipped_records(tmp_path)
+    records, ends = shipped_records(tmp_path / "mail.@20261102T080000.s", EVENT)
     hec_sink = sink("http://127.0.0.1:1", mode=mode, index="mail",
                     sourcetypes={"cisco_esa.mail_logs": "cisco:esa:json:mail"})
-    tickets = [f"line {n}" for n in range(len(ends))]
-    origins = [f"k:{n}" for n in range(len(ends))]
-    expected = []
-    start = 0
-    for line, end in enumerate(ends):
-        expected += [(hec_sink.encode_item(record, origins[line], number, tickets[line]).data, tickets[line])
-                     for number, record in enumerate(records[start:end])]
-        start = end
-    items = hec_sink.encode_lines(records, ends, origins.__getitem__, tickets)
+    expected, items = encoded_both_ways(hec_sink, records, ends)
     assert expected == [(item.data, item.ticket) for item in items]
     if mode == "event":
         assert {"cisco:esa:json:mail", "cisco:esa:message"} <= {orjson.loads(i.data)["sourcetype"] for i in items}

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -278,11 +278,14 @@ def _submit(batch: Batch, ledger: Ledger, driver: Driver) -> str:
     if first:
         start = ends[first - 1]
         records, ends, next_offsets = records[start:], [end - start for end in ends[first:]], next_offsets[first:]
-    offsets, texts, number = batch.offsets, batch.texts, batch.first_number
-
-    def origin(line: int) -> str:
-        line += first
-        return stdin_origin(number + line, texts[line]) if source.is_stdin else f"{source.key}:{offsets[line]}"
+    offsets, texts, number, key = batch.offsets, batch.texts, batch.first_number, source.key
+    origin: Callable[[int], str]
+    if source.is_stdin:
+        def origin(line: int) -> str:
+            return stdin_origin(number + first + line, texts[first + line])
+    else:
+        def origin(line: int) -> str:
+            return f"{key}:{offsets[first + line]}"
 
     emitted = list(map(operator.sub, ends, [0, *ends]))
     tickets = ledger.open_lines(source.file_id, source.key, source.path, next_offsets, emitted, batch.done_size)

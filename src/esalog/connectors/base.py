@@ -144,11 +144,15 @@ class Sink(ABC):
         """The items of consecutive lines, as :meth:`encode_item` makes them: line *n*'s events are
         ``records[ends[n - 1]:ends[n]]``, from ``origin(n)``, with ``tickets[n]``."""
         items: list[Item] = []
+        append, encode = items.append, self.encode_item
         start = 0
         for line, (end, ticket) in enumerate(zip(ends, tickets, strict=True)):
-            where = origin(line)
-            items += [self.encode_item(record, where, number, ticket)
-                      for number, record in enumerate(records[start:end])]
+            if end == start + 1:  # the usual line: one event
+                append(encode(records[start], origin(line), 0, ticket))
+            elif end > start:
+                where = origin(line)
+                for number, record in enumerate(records[start:end]):
+                    append(encode(record, where, number, ticket))
             start = end
         return items
 
