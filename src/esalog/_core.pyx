@@ -955,13 +955,12 @@ cdef class Core:
         """The core's state for a Python :class:`~esalog.parsers.parser.Stream`."""
         return CStream(stream)
 
-    def encode_block(self, CStream cs, list raws, cut, fallback, list facts=None):
+    def encode_block(self, CStream cs, list raws, cut, fallback):
         """NDJSON of the lines *raws* (bytes without newline) of one stream, in order.
 
         *cut*: indices of lines cut at the length limit. ``fallback(index)`` returns the NDJSON of line
         *index* made by the Python path (its record and the records stages add). Returns the NDJSON and
-        how many lines were read natively. *facts*, when given, receives per line ``(end of its NDJSON,
-        stamp, observer, dataset)``, the last three None for a line of the Python path.
+        how many lines were read natively.
         """
         cdef Buf out
         cdef Py_ssize_t i, n = len(raws)
@@ -976,12 +975,8 @@ cdef class Core:
                 if (cut and i in cut) or not self._line(cs, raw, &out):
                     cs.dirty = True
                     buf_bytes(&out, fallback(i))
-                    if facts is not None:
-                        facts.append((out.len, None, None, None))
                 else:
                     native += 1
-                    if facts is not None:
-                        facts.append((out.len, self.h_iso_text, self.h_observer_obj, self.h_dataset))
             return PyBytes_FromStringAndSize(out.data, out.len), native
         finally:
             free(out.data)
@@ -1000,6 +995,51 @@ cdef class Core:
                 free(out.data)
                 out.data = NULL
                 out.cap = 0
+
+    def encoded_records_block(self, CStream cs, list raws, cut, fallback, of_encoded):
+        """The records of the lines *raws* (bytes without newline) of one stream, for sinks that send the
+        events as they are encoded: a line read here becomes a record of its NDJSON line, as
+        ``of_encoded(line, stamp, observer, dataset)`` makes it (``Record.of_encoded``: its slots set in
+        place when they are the ones RECORD_SLOTS names); ``fallback(index)`` returns the records of line
+        *index* made by the Python path. Returns the records, per line the index in them just after its
+        records, and how many lines were read here. *cut*: indices of lines cut at the length limit.
+        """
+        cdef Buf* out = &self.line_out
+        cdef Py_ssize_t i, n = len(raws)
+        cdef int native = 0
+        cdef bytes raw
+        cdef list records = [], ends = []
+        try:
+            for i in range(n):
+                raw = raws[i]
+                out.len = 0
+                if (cut and i in cut) or not self._line(cs, raw, out):
+                    cs.dirty = True
+                    records += fallback(i)
+                else:
+                    native += 1
+                    line = PyBytes_FromStringAndSize(out.data, out.len)
+                    if self.record_type is None:
+                        records.append(of_encoded(line, self.h_iso_text, self.h_observer_obj, self.h_dataset))
+                    else:
+                        records.append(self._encoded_record(line))
+                ends.append(len(records))
+            return records, ends, native
+        finally:
+            if out.cap > LINE_OUT_KEPT:
+                free(out.data)
+                out.data = NULL
+                out.cap = 0
+
+    cdef object _encoded_record(self, bytes line):
+        """``Record.of_encoded(line, stamp, observer, dataset)`` of the line just read, every slot set as
+        ``Record.__init__`` and ``of_encoded`` set them."""
+        record = object.__new__(self.record_type)
+        for i, value in enumerate((
+                self.h_iso_text, "", self.h_dataset, self.h_observer_obj, "", "event", None, None, None, None,
+                None, None, None, None, None, None, line, None, None, None)):
+            _put_slot(record, self.slot_offsets[i], value)
+        return record
 
     def records_block(self, CStream cs, list raws, cut, fallback, finish, unmatched=None):
         """The records of the lines *raws* (bytes without newline) of one stream, in order, for the stages.
@@ -1845,6 +1885,51 @@ cdef inline void _put_slot(object obj, Py_ssize_t offset, object value):
     Py_INCREF(value)
     Py_XDECREF(place[0])
     place[0] = <PyObject*>value
+
+
+def frame_encoded(list records, list ends, list tickets, head, bytes tail, other, item_type):
+    """One item per record of consecutive lines (line *n*'s records are ``records[ends[n - 1]:ends[n]]``,
+    its ticket ``tickets[n]``), in order. A record with an encoded NDJSON line (``encoded``) travels as
+    ``item_type(head(record)[0] + line without its newline + tail, ticket)``; ``head`` returns (head, whether
+    it holds for the next records of the same time stamp, observer and dataset objects). Any other record's
+    item is ``other(record, line, number)`` (*number*: the record's place among its line's)."""
+    cdef list items = []
+    cdef Py_ssize_t line, index = 0, start, end, lines = len(ends)
+    cdef Py_ssize_t head_len = 0, tail_len = len(tail), size
+    cdef bytes head_bytes = b"", encoded, data
+    cdef char* place
+    last_stamp = last_observer = last_dataset = None
+    if len(tickets) != lines:
+        raise ValueError("one ticket per line")
+    for line in range(lines):
+        start = index
+        end = ends[line]
+        ticket = tickets[line]
+        while index < end:
+            record = records[index]
+            value = record.encoded
+            if type(value) is not bytes or PyBytes_GET_SIZE(value) == 0:
+                items.append(other(record, line, index - start))
+                index += 1
+                continue
+            encoded = value
+            stamp, observer, dataset = record.timestamp, record.observer, record.dataset
+            if stamp is not last_stamp or observer is not last_observer or dataset is not last_dataset:
+                head_bytes, reusable = head(record)
+                head_len = PyBytes_GET_SIZE(head_bytes)
+                if reusable:
+                    last_stamp, last_observer, last_dataset = stamp, observer, dataset
+                else:
+                    last_stamp = last_observer = last_dataset = None
+            size = PyBytes_GET_SIZE(encoded) - 1  # without its newline
+            data = PyBytes_FromStringAndSize(NULL, head_len + size + tail_len)
+            place = PyBytes_AS_STRING(data)
+            memcpy(place, PyBytes_AS_STRING(head_bytes), head_len)
+            memcpy(place + head_len, PyBytes_AS_STRING(encoded), size)
+            memcpy(place + head_len + size, PyBytes_AS_STRING(tail), tail_len)
+            items.append(item_type(data, ticket))
+            index += 1
+    return items
 
 
 cdef object _orjson_dumps = orjson.dumps

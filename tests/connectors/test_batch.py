@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from esalog.connectors.batch import Batcher, BatchLimits, Item
 
 
@@ -46,3 +48,23 @@ def test_age_limit_uses_the_clock() -> None:
     assert not batcher.due()
     now[0] = 101.0
     assert batcher.due()
+
+
+@pytest.mark.parametrize(("max_events", "max_bytes"), [(3, 1000), (100, 10), (1, 10), (4, 9)])
+def test_add_all_batches_as_add_one_at_a_time(max_events: int, max_bytes: int) -> None:
+    """A block of items added at once makes the batches that adding them one by one (taking a batch as soon
+    as it is full, as the driver does) makes, and leaves the same pending batch."""
+    sizes = [4, 4, 4, 50, 1, 1, 2, 3, 9, 9, 1, 4, 4, 4, 4, 4]
+    one_by_one = Batcher(BatchLimits(max_events=max_events, max_bytes=max_bytes, max_age=60))
+    expected: list[list[int]] = []
+    for size in sizes:
+        batch = one_by_one.add(item(size))
+        if batch is None and one_by_one.full():
+            batch = one_by_one.take()
+        if batch is not None:
+            expected.append([len(i.data) for i in batch])
+    at_once = Batcher(BatchLimits(max_events=max_events, max_bytes=max_bytes, max_age=60))
+    got = [[len(i.data) for i in batch] for batch in at_once.add_all([item(size) for size in sizes[:7]])]
+    got += [[len(i.data) for i in batch] for batch in at_once.add_all([item(size) for size in sizes[7:]])]
+    assert expected == got
+    assert [len(i.data) for i in one_by_one.take()] == [len(i.data) for i in at_once.take()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from esalog.errors import ConfigError
 from esalog.parsers.record import Record
 from esalog.schemas import field_declarations
 from esalog.testing import FakeElasticsearch
+from tests.connectors.conftest import encoded_both_ways, shipped_records
 
 EVENT = {
     "@timestamp": "2026-11-02T07:00:01.000Z",
@@ -160,3 +162,13 @@ def test_request_level_answers() -> None:
         assert isinstance(outcome, Stop) and "ESALOG_ES_API_KEY" in outcome.reason
         good = make_sink(es.url, auth={"Authorization": "ApiKey right"})
         assert Delivered() == good.send(items_for(good, 1))
+
+
+def test_a_block_of_lines_is_encoded_as_one_by_one(tmp_path: Path) -> None:
+    """encode_lines makes the items (and so the _id s) encode_item makes one at a time: each event's origin is
+    its line's, its index its place among the line's events, its ticket its line's."""
+    records, ends = shipped_records(tmp_path / "mail.@20261102T080000.s",
+                                    {"@timestamp": "2026-11-02T07:00:01.250Z", "message": "m", "observer": {}})
+    expected, items = encoded_both_ways(EsSink(EsConfig(urls=("http://127.0.0.1:1",))), records, ends)
+    assert expected == [(item.data, item.ticket) for item in items]
+    assert len({orjson.loads(item.data.split(b"\n")[0])["index"]["_id"] for item in items}) == len(items)

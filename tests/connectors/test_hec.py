@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -12,6 +13,7 @@ from esalog.connectors.base import Delivered, Pending, Reject, Retry, RetryParti
 from esalog.connectors.hec import HecConfig, HecSink, flat_fields, split_hec_url
 from esalog.parsers.record import Record
 from esalog.testing import FakeHEC
+from tests.connectors.conftest import encoded_both_ways, shipped_records
 
 TOKEN = "3f1c2a55-7d1e-4c55-9a43-0123456789ab"
 EVENT = {
@@ -178,3 +180,16 @@ def test_fake_raw_endpoint_accepts_gzip_lines() -> None:
         )
         assert 200 == response.status_code
         assert ["line one", "line two"] == hec.raw
+
+
+@pytest.mark.parametrize("mode", ["event", "raw-fields"])
+def test_a_block_of_lines_is_encoded_as_one_by_one(tmp_path: Path, mode: str) -> None:
+    """encode_lines (the compiled core frames the core's events of a block) makes byte for byte the items
+    encode_item makes one at a time, each with the ticket of its line, in order."""
+    records, ends = shipped_records(tmp_path / "mail.@20261102T080000.s", EVENT)
+    hec_sink = sink("http://127.0.0.1:1", mode=mode, index="mail",
+                    sourcetypes={"cisco_esa.mail_logs": "cisco:esa:json:mail"})
+    expected, items = encoded_both_ways(hec_sink, records, ends)
+    assert expected == [(item.data, item.ticket) for item in items]
+    if mode == "event":
+        assert {"cisco:esa:json:mail", "cisco:esa:message"} <= {orjson.loads(i.data)["sourcetype"] for i in items}

@@ -91,13 +91,20 @@ HEC_FAULTS: dict[str, Callable[[Faults], Any]] = {
 }
 
 
+#: how ship reads: the records the stages enrich, or (--stateless) the compiled core's encoded events,
+#: which the HEC sink frames a block at a time
+READINGS = pytest.mark.parametrize("reading", [(), ("--stateless",)], ids=["tracked", "stateless"])
+
+
+@READINGS
 @pytest.mark.parametrize("fault", sorted(HEC_FAULTS))
-def test_hec_zero_loss_under_fault(fault: str, small_log: Path) -> None:
+def test_hec_zero_loss_under_fault(fault: str, reading: tuple[str, ...], small_log: Path) -> None:
     """N lines in, every line indexed at least once (duplicates only from a reply lost to a timeout)."""
     with FakeHEC(token=TOKEN) as hec:
         HEC_FAULTS[fault](hec.faults)
         result = run_cli(
             "ship",
+            *reading,
             "--to",
             "hec",
             "--hec-url",
@@ -127,14 +134,21 @@ def test_hec_zero_loss_under_fault(fault: str, small_log: Path) -> None:
     assert (len(lines), 0, 0) == (stats["acknowledged"], stats["failed"], stats["dead_lettered"])
 
 
-def test_hec_bad_event_is_dead_lettered_the_rest_indexed(small_log: Path, tmp_path: Path) -> None:
-    """One bad event: dead letter with HEC's reason, every other line indexed exactly once, exit 1."""
+@READINGS
+def test_hec_bad_event_is_dead_lettered_the_rest_indexed(reading: tuple[str, ...], small_log: Path,
+                                                         tmp_path: Path) -> None:
+    """One bad event: dead letter with HEC's reason, every other line indexed exactly once, exit 1; the
+    checkpoint moves past the dead-lettered line (it is done with) to the end of the file."""
     dead = tmp_path / "dead.ndjson"
+    checkpoint = tmp_path / "ship.ckpt"
     bad_line = input_lines(small_log)[10]
     with FakeHEC(token=TOKEN) as hec:
         hec.faults.bad_event(orjson.dumps(bad_line)[1:-1])
         result = run_cli(
             "ship",
+            *reading,
+            "--checkpoint",
+            str(checkpoint),
             "--to",
             "hec",
             "--hec-url",
@@ -151,6 +165,7 @@ def test_hec_bad_event_is_dead_lettered_the_rest_indexed(small_log: Path, tmp_pa
     letters = [orjson.loads(x) for x in dead.read_bytes().splitlines()]
     assert [bad_line] == [x["event"]["event"]["event"]["original"] for x in letters]  # the HEC envelope
     assert '"invalid-event-number":' in letters[0]["reason"] and "rejected" == letters[0]["outcome"]
+    assert [small_log.stat().st_size] == [f["offset"] for f in orjson.loads(checkpoint.read_bytes())["files"]]
 
 
 def test_hec_token_never_printed_and_bad_token_stops(small_log: Path, tmp_path: Path) -> None:

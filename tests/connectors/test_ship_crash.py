@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+import pytest
 
 from esalog.testing import FakeElasticsearch, FakeHEC
 from tests.conftest import run_cli
@@ -47,11 +48,17 @@ def checkpoint_offset(path: Path) -> int:
     return max((f["offset"] for f in orjson.loads(path.read_bytes())["files"]), default=0)
 
 
-def test_kill_9_and_restart_to_elasticsearch(tmp_path: Path) -> None:
+#: how ship reads: the records the stages enrich, or (--stateless) the compiled core's encoded events
+READINGS = pytest.mark.parametrize("reading", [(), ("--stateless",)], ids=["tracked", "stateless"])
+
+
+@READINGS
+def test_kill_9_and_restart_to_elasticsearch(reading: tuple[str, ...], tmp_path: Path) -> None:
     """SIGKILL while shipping to a slow ES, restart with the same checkpoint: N lines -> N distinct _id."""
     log = write_log(tmp_path / "mail.@20261102T080000.s", LINES)
     checkpoint = tmp_path / "ship.ckpt"
     args = [
+        *reading,
         "--to",
         "es",
         "--es-index",
@@ -84,11 +91,13 @@ def test_kill_9_and_restart_to_elasticsearch(tmp_path: Path) -> None:
     assert sorted(lines) == sorted(d["event"]["original"] for d in docs)
 
 
-def test_kill_9_and_restart_to_hec_duplicates_only_from_the_window(tmp_path: Path) -> None:
+@READINGS
+def test_kill_9_and_restart_to_hec_duplicates_only_from_the_window(reading: tuple[str, ...], tmp_path: Path) -> None:
     """Same with HEC: nothing missing; duplicates at most the unacknowledged window (queue + in flight)."""
     log = write_log(tmp_path / "mail.@20261102T080000.s", LINES)
     checkpoint = tmp_path / "ship.ckpt"
     args = [
+        *reading,
         "--to",
         "hec",
         "--batch-events",

@@ -294,12 +294,9 @@ def shipped(path: Path, config: PipelineConfig, sink: object) -> list[bytes]:
                              config.tracking)
         items = []
         for batch in Source(pipeline, SourceConfig(paths=(str(path),)), encoded_records=True).batches():
-            first = 0
-            for index, end in enumerate(batch.ends):
-                origin = f"{batch.input.key}:{batch.offsets[index]}"
-                items += [sink.encode_item(record, origin, n, None).data  # type: ignore[attr-defined]
-                          for n, record in enumerate(batch.records[first:end])]
-                first = end
+            items += [item.data for item in sink.encode_lines(  # type: ignore[attr-defined]
+                batch.records, batch.ends, lambda line, batch=batch: f"{batch.input.key}:{batch.offsets[line]}",
+                [None] * len(batch.ends))]
         out.append(b"".join(items))
     return out
 

@@ -62,3 +62,16 @@ def test_malformed_checkpoint_is_an_error(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="not readable"):
         Checkpoint(str(path)).load()
+
+
+def test_lines_opened_at_once_are_tracked_as_one_by_one() -> None:
+    """open_lines: a ticket per line, in order, the last carrying the done size; the offset moves past a
+    line only once it and every line before it are resolved."""
+    ledger = Ledger()
+    tickets = ledger.open_lines((7, 44), "k", "/logs/mail.@1.s.gz", [10, 20, 30], [1, 2, 1], done_size=99)
+    assert [(10, 1, None), (20, 2, None), (30, 1, 99)] == [(t.next_offset, t.emitted, t.done_size) for t in tickets]
+    ledger.resolve([Item(b"", tickets[0]), Item(b"", tickets[1]), Item(b"", tickets[2])], ok=True)
+    assert 10 == ledger.committed[(7, 44)].offset  # the second line has one event unresolved
+    ledger.resolve([Item(b"", tickets[1])], ok=True)
+    assert (30, True, 99) == (ledger.committed[(7, 44)].offset, ledger.committed[(7, 44)].done,
+                              ledger.committed[(7, 44)].size)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import operator
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -263,21 +264,31 @@ def _check_followed(paths: tuple[str, ...], *, quiet: bool) -> None:
 
 
 def _submit(batch: Batch, ledger: Ledger, driver: Driver) -> str:
-    """Hand the events of each line of *batch* to the driver with its checkpoint ticket; the last origin.
+    """Hand the events of the lines of *batch* to the driver with a checkpoint ticket per line; the last
+    line's origin ("" when none was handed over).
 
     Lines delivered before a restart (``replayed``) were read again for the tracker's state only: their
     events (and the summaries they finish) are not sent again.
     """
     source = batch.input
-    file_id, key, path, is_stdin = source.file_id, source.key, source.path, source.is_stdin
-    open_line, submit = ledger.open_line, driver.submit
-    origin = ""
-    for line in batch.lines():
-        if line.replayed:
-            continue
-        records = line.records
-        ticket = open_line(file_id, key, path, line.next_offset, len(records), batch.done_size if line.last else None)
-        origin = stdin_origin(line.number, line.text) if is_stdin else f"{key}:{line.offset}"
-        for number, record in enumerate(records):
-            submit(record, origin, number, ticket)
-    return origin
+    next_offsets = batch.next_offsets()
+    first = batch.replayed(next_offsets)
+    records, ends = batch.records, batch.ends
+    if first == len(ends):
+        return ""
+    if first:
+        start = ends[first - 1]
+        records, ends, next_offsets = records[start:], [end - start for end in ends[first:]], next_offsets[first:]
+    offsets, texts, number, key = batch.offsets, batch.texts, batch.first_number, source.key
+    origin: Callable[[int], str]
+    if source.is_stdin:
+        def origin(line: int) -> str:
+            return stdin_origin(number + first + line, texts[first + line])
+    else:
+        def origin(line: int) -> str:
+            return f"{key}:{offsets[first + line]}"
+
+    emitted = list(map(operator.sub, ends, [0, *ends]))
+    tickets = ledger.open_lines(source.file_id, source.key, source.path, next_offsets, emitted, batch.done_size)
+    driver.submit_lines(records, ends, origin, tickets)
+    return origin(len(ends) - 1)

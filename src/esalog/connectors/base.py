@@ -139,6 +139,23 @@ class Sink(ABC):
     def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
         """One event as it travels; *origin* + *index* identify it (deterministic ids)."""
 
+    def encode_lines(self, records: Sequence[Record], ends: Sequence[int], origin: Callable[[int], str],
+                     tickets: Sequence[Any]) -> list[Item]:
+        """The items of consecutive lines, as :meth:`encode_item` makes them: line *n*'s events are
+        ``records[ends[n - 1]:ends[n]]``, from ``origin(n)``, with ``tickets[n]``."""
+        items: list[Item] = []
+        append, encode = items.append, self.encode_item
+        start = 0
+        for line, (end, ticket) in enumerate(zip(ends, tickets, strict=True)):
+            if end == start + 1:  # the usual line: one event
+                append(encode(records[start], origin(line), 0, ticket))
+            elif end > start:
+                where = origin(line)
+                for number, record in enumerate(records[start:end]):
+                    append(encode(record, where, number, ticket))
+            start = end
+        return items
+
     @abstractmethod
     def send(self, items: Sequence[Item]) -> Outcome:
         """Send one batch and say what happened (transport errors become :class:`Retry`)."""
@@ -339,6 +356,15 @@ class Driver:
             self._put(batch)
         elif self.batcher.full():
             self._put(self.batcher.take())
+
+    def submit_lines(self, records: Sequence[Record], ends: Sequence[int], origin: Callable[[int], str],
+                     tickets: Sequence[LineTicket]) -> None:
+        """Hand over the events of consecutive lines at once (see :meth:`Sink.encode_lines`), batched as
+        :meth:`submit` batches them one by one; blocks while the queue is full."""
+        items = self.sink.encode_lines(records, ends, origin, tickets)
+        self.stats.received += len(items)
+        for batch in self.batcher.add_all(items):
+            self._put(batch)
 
     def tick(self) -> None:
         """Send the pending batch if it is old enough (call when input is idle)."""

@@ -69,6 +69,27 @@ class Batcher:
         self._size += size
         return out
 
+    def add_all(self, items: list[Item]) -> list[list[Item]]:
+        """Add *items* in order, as :meth:`add` one at a time then taking a batch that is :meth:`full`
+        would: the batches completed on the way (one call for a block of lines)."""
+        max_bytes, max_events = self.limits.max_bytes, self.limits.max_events
+        out: list[list[Item]] = []
+        pending, size = self._items, self._size
+        for item in items:
+            length = len(item.data)
+            if pending and (size + length > max_bytes or len(pending) >= max_events):
+                out.append(pending)
+                pending, size = [], 0
+            if not pending:
+                self._started = self._clock()
+            pending.append(item)
+            size += length
+        if len(pending) >= max_events:
+            out.append(pending)
+            pending, size = [], 0
+        self._items, self._size = pending, size
+        return out
+
     def full(self) -> bool:
         """Whether the pending batch reached the event limit (send it without waiting for more)."""
         return len(self._items) >= self.limits.max_events

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
+from esalog import native
 from esalog.connectors.base import (
     Delivered,
     Outcome,
@@ -221,8 +222,8 @@ class HecSink(HttpSink):
     def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
         encoded = record.encoded
         if encoded is not None and not self._raw:  # the core's line events: the usual case, kept short
-            fixed = self._fixed if self._by_dataset is None else self._by_dataset.get(record.dataset, self._fixed)
-            return Item(b"".join((self._head(record, {}, fixed), encoded[:-1], b"}\n")), ticket)
+            return Item(b"".join((self._head(record, {}, self._dataset_fixed(record)), encoded[:-1], b"}\n")),
+                        ticket)
         event = to_event(record)
         parts: tuple[bytes, ...]
         if encoded is None and is_summary(record):  # the core encodes line events only
@@ -232,9 +233,33 @@ class HecSink(HttpSink):
             parts = (self._head(record, event, self._fixed), orjson.dumps(original), b',"fields":',
                      orjson.dumps(flat_fields(event)))
         else:
-            fixed = self._fixed if self._by_dataset is None else self._by_dataset.get(record.dataset, self._fixed)
-            parts = (self._head(record, event, fixed), orjson.dumps(event))
+            parts = (self._head(record, event, self._dataset_fixed(record)), orjson.dumps(event))
         return Item(b"".join((*parts, b"}\n")), ticket)
+
+    def encode_lines(self, records: Sequence[Record], ends: Sequence[int], origin: Callable[[int], str],
+                     tickets: Sequence[Any]) -> list[Item]:
+        """As :meth:`encode_item` makes them one by one; the core's line events (the usual case) are framed by
+        the compiled core, the head of an event used again for the next ones of the same time stamp,
+        appliance and dataset."""
+        core = native.core()
+        if core is None or self._raw:  # without the core no record holds its encoded event
+            return super().encode_lines(records, ends, origin, tickets)
+
+        def other(record: Record, line: int, number: int) -> Item:
+            return self.encode_item(record, origin(line), number, tickets[line])
+
+        items: list[Item] = core.frame_encoded(list(records), list(ends), list(tickets), self._line_head, b"}\n",
+                                               other, Item)
+        return items
+
+    def _line_head(self, record: Record) -> tuple[bytes, bool]:
+        """The head of an event the core encoded, and whether it holds for the next events of the same time
+        stamp, appliance and dataset (not when the time stamp cannot be read: those are sent the time now)."""
+        return self._head(record, {}, self._dataset_fixed(record)), self._epoch(record.timestamp) is not None
+
+    def _dataset_fixed(self, record: Record) -> bytes:
+        """Event mode: the constant envelope keys of *record*'s dataset (its pack's sourcetype)."""
+        return self._fixed if self._by_dataset is None else self._by_dataset.get(record.dataset, self._fixed)
 
     def _head(self, record: Record, event: dict[str, Any], fixed: bytes) -> bytes:
         """``{"time":…,"host":…,<fixed>,"event":`` for *record*, cached by time stamp, host and *fixed*: time

@@ -83,6 +83,17 @@ class Ledger:
             self._lines.append(ticket)
         return ticket
 
+    def open_lines(self, file_id: FileId | None, key: str, path: str, next_offsets: Sequence[int],
+                   emitted: Sequence[int], done_size: int | None = None) -> list[LineTicket]:
+        """:meth:`open_line` for consecutive lines of one file (*done_size*: the last one's), in one call."""
+        tickets = [LineTicket(file_id, key, path, offset, count)
+                   for offset, count in zip(next_offsets, emitted, strict=True)]
+        if tickets:
+            tickets[-1].done_size = done_size
+        if not self.blocked:
+            self._lines.extend(tickets)
+        return tickets
+
     def resolve(self, items: Sequence[Any], ok: bool) -> None:
         """Mark the events of *items* resolved (sender side) and advance the committed offsets."""
         with self._lock:

@@ -45,24 +45,17 @@ def records_native(pipeline: Pipeline, raws: list[bytes], problems: Problems,
     if first == len(raws):
         return records, ends
     raws, problems = _rest(raws, problems, first)
-    by_line: dict[int, list[Record]] = {}
 
-    def fallback(index: int) -> bytes:
-        by_line[index] = _staged(pipeline, raws, problems, stream, index)
-        return b""
+    def fallback(index: int) -> list[Record]:
+        return _staged(pipeline, raws, problems, stream, index)
 
-    facts: list[tuple[int, str | None, dict[str, Any] | None, str | None]] = []
-    data, count = pipeline.core.encode_block(_state(pipeline.core, stream), raws, problems, fallback, facts)
+    rest, rest_ends, count = pipeline.core.encoded_records_block(_state(pipeline.core, stream), raws, problems,
+                                                                 fallback, Record.of_encoded)
     _count(pipeline, count)
-    start = 0
-    for index, (end, stamp, observer, dataset) in enumerate(facts):
-        if stamp is None:
-            records += by_line[index]
-        else:
-            records.append(Record.of_encoded(data[start:end], stamp, observer, dataset))  # type: ignore[arg-type]
-        ends.append(len(records))
-        start = end
-    return records, ends
+    if not records:
+        return rest, rest_ends
+    ends += [len(records) + end for end in rest_ends]
+    return records + rest, ends
 
 
 def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import glob
 import os
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -92,16 +92,21 @@ class Batch:
     ndjson: bytes | None = None
     replay_until: int = 0  # lines ending at or before this offset were delivered before: read for state only
 
+    def next_offsets(self) -> list[int]:
+        """Per line: the byte offset just after it."""
+        return [*self.offsets[1:], self.next_offset] if self.offsets else []
+
+    def replayed(self, next_offsets: list[int]) -> int:
+        """How many of the first lines were delivered before a restart (*next_offsets*: :meth:`next_offsets`)."""
+        return bisect_right(next_offsets, self.replay_until) if self.replay_until else 0
+
     def lines(self) -> Iterator[BatchLine]:
         """Each line of the batch with its records and where it sits."""
         records, ends, offsets = self.records, self.ends, self.offsets
-        count = len(ends)
         first = 0
-        for index, end in enumerate(ends):
-            next_offset = offsets[index + 1] if index + 1 < count else self.next_offset
-            yield BatchLine(records[first:end], offsets[index], next_offset, self.first_number + index,
-                            self.texts[index] if self.texts else "", next_offset <= self.replay_until,
-                            index + 1 == count)
+        for index, next_offset in enumerate(self.next_offsets()):
+            end = ends[index]
+            yield BatchLine(records[first:end], offsets[index], next_offset, next_offset <= self.replay_until)
             first = end
 
 
@@ -113,10 +118,7 @@ class BatchLine:
     records: list[Record]
     offset: int
     next_offset: int
-    number: int
-    text: str
     replayed: bool  # delivered before a restart: read again for the tracker's state only
-    last: bool  # the batch's last line
 
 
 @dataclass(slots=True)
