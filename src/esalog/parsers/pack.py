@@ -193,6 +193,11 @@ class Pack:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise PackError(f"cannot read pack: {exc.strerror}", SourceLocation(path)) from None
+        except UnicodeDecodeError as exc:
+            before = exc.object[: exc.start]
+            line, column = before.count(b"\n") + 1, exc.start - before.rfind(b"\n")
+            raise PackError(f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at line {line}, column {column}; "
+                            "save the pack as UTF-8", SourceLocation(path)) from None
         return cls.from_dict(yamlcache.load(text, path, partial(_pack_data, path=path)), path)
 
     @classmethod
