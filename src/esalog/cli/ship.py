@@ -107,7 +107,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
         _check_followed(source_config.paths, quiet=args.quiet)
     checkpoint = Checkpoint(source_config.checkpoint) if source_config.checkpoint else None
     if checkpoint is not None:
-        checkpoint.load().forget_missing()
+        checkpoint.claim().load().forget_missing()
     pipeline = pipeline_from(args)
     tracker = next((stage for stage in pipeline.stages if isinstance(stage, Tracker)), None)
     if checkpoint is not None and tracker is not None and (saved := checkpoint.track_state()) is not None:

@@ -12,6 +12,7 @@ line against a reused inode), written atomically; a compressed file read to its 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -139,6 +140,32 @@ class Checkpoint:
         # re-entrant: a second Ctrl-C saves from the signal handler, which may interrupt this very thread
         # inside a save (it then exits at once, so the interrupted save never resumes)
         self._lock = threading.RLock()
+        self._claim: int | None = None  # the descriptor of the lock file while this process holds it
+
+    def claim(self) -> Checkpoint:
+        """Hold the checkpoint for this process: an advisory lock on ``.NAME.lock`` beside it, which the
+        system releases when the process ends, even killed with -9. A second run given the same checkpoint
+        is refused (ConfigError naming the holder): both would send every line, and each would replace the
+        other's offsets and delete its tracker state."""
+        lock = self.path.with_name(f".{self.path.name}.lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise ConfigError(f"checkpoint {self.path}: cannot create its lock {lock}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            os.close(fd)
+            raise ConfigError(
+                f"checkpoint {self.path} is in use by another esalog run"
+                + (f" (pid {holder})" if holder.isdigit() else "")
+                + ": two runs with one checkpoint would both send every line; stop the other run, or give "
+                  "each its own --checkpoint") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._claim = fd  # held open (and locked) until the process ends
+        return self
 
     def load(self) -> Checkpoint:
         """Read the file if it exists; a malformed file is a configuration error (never ignored)."""
