@@ -239,16 +239,25 @@ class Endpoint:
         _current.watch = watch
         _deadlines.add(watch, self.timeout)
         try:
-            return self.session.request(method, self.base_url + path, timeout=self.timeout, verify=self.verify,
-                                        allow_redirects=False, **kwargs)  # a redirected POST becomes a GET
+            # allow_redirects=False: a redirected POST becomes a GET
+            response = self.session.request(method, self.base_url + path, timeout=self.timeout,
+                                            verify=self.verify, allow_redirects=False, **kwargs)
         except requests.RequestException as exc:
             if watch.expired:
-                raise RequestDeadline(f"no complete answer within {self.timeout:g}s (--timeout bounds the "
-                                      "whole request)") from exc
+                raise self._late() from exc
             raise
+        else:
+            # cut while its headers came, an answer can look whole (the end of the stream ends the headers,
+            # and an answer without a length ends with the stream): an empty 200, not an answer
+            if watch.expired:
+                raise self._late()
+            return response
         finally:
             watch.finish()
             _current.watch = None
+
+    def _late(self) -> RequestDeadline:
+        return RequestDeadline(f"no complete answer within {self.timeout:g}s (--timeout bounds the whole request)")
 
     def post(
         self,
