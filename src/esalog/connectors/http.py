@@ -376,7 +376,9 @@ def transport_reason(endpoint: Endpoint, exc: Exception) -> str:
 
 
 #: OpenSSL's reason inside requests' nested SSL errors, without the ``(_ssl.c:1006)`` source line
-_SSL_REASON = re.compile(r"\[SSL: [A-Z0-9_]+\] [^'\"]*?(?= \(_ssl\.c:\d+\)|['\"]|$)")
+_SSL_REASON = re.compile(r"\[SSL: [A-Z0-9_]+\] .*?(?= \(_ssl\.c:\d+\)|['\"]\)|$)")
+#: OpenSSL's words for a trusted certificate issued for other names than the URL's host
+_NAME_MISMATCH = "mismatch, certificate is not valid for"
 #: OpenSSL's words for a server that answered a TLS hello in plain text (an http:// port)
 _PLAIN_HTTP = ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE")
 
@@ -391,6 +393,10 @@ def tls_reason(endpoint: Endpoint, exc: Exception) -> str:
         plain = "http://" + endpoint.base_url.removeprefix("https://")
         return (f"TLS failure with {endpoint.base_url}: {why}: the server answers without TLS on this port; "
                 f"use {plain} (or the server's TLS port)")
+    if _NAME_MISMATCH in text:
+        return (f"TLS failure with {endpoint.base_url}: {why.rstrip('.')}: the certificate names another host; "
+                "use a URL with a name it was issued for (its subjectAltName), or give the server a certificate "
+                "for this one")
     return (f"TLS failure with {endpoint.base_url}: {why}; give the CA with --ca-bundle "
             "(or, at your own risk, --insecure)")
 
