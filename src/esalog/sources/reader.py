@@ -459,6 +459,25 @@ class _Followed:
         assert self._key is not None
         return self._key
 
+    def _same_first_line(self) -> bool:
+        """Whether the file still starts with the line its key was made of (one read of 4 KB)."""
+        try:
+            head = os.pread(self.handle.fileno(), 4096, 0)
+        except OSError:
+            return True  # the read that follows says what is wrong
+        end = head.find(b"\n")
+        head = head[: end + 1] if end >= 0 else head
+        return (end >= 0 or len(head) >= 4096) and hex_digest(head, 8) == self._key
+
+    def _start_over(self) -> None:
+        """New content in the same file (truncated in place): read from its start, under the key of its
+        own first line (the checkpoint records it anew, so that a restart resumes it, not resends it)."""
+        self.offset = 0
+        self.number = 0
+        self.replay_until = 0
+        self._key = None
+        self.recorded = False
+
     def read(self, final: bool) -> Iterator[Batch]:
         """Complete lines after the offset; with *final*, a last line without newline too."""
         handle = self.handle
@@ -467,8 +486,12 @@ class _Followed:
         except OSError:
             return
         if size < self.offset:  # truncated in place: start over
-            self.offset = 0
-        if size == self.offset or not self.key_ready():
+            self._start_over()
+        if size == self.offset:
+            return
+        if self._key is not None and self.offset and not self._same_first_line():
+            self._start_over()  # truncated and written again past the offset between two looks
+        if not self.key_ready():
             return
         if not self.recorded:
             self.recorded = True
