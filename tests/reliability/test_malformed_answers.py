@@ -114,3 +114,17 @@ def test_indexer_that_never_acknowledges_ends_the_run(log: Path) -> None:
         assert b"not acknowledged" in result.stderr
         assert b'"acknowledged":0' in result.stderr and b'"failed":100' in result.stderr
         assert 2 <= len(hec.faults.applied) <= 6  # resent a few times within 0.3 s + 1 s, then given up
+
+
+def test_retry_after_longer_than_the_budget_says_so(log: Path) -> None:
+    """``429`` with ``Retry-After: 3600`` while ``--retry-budget`` is 5: the batch is given up at once, and
+    the reason says why (it read "gave up after 0 retries (0.0s budget spent)", as if nothing had been
+    tried for a reason)."""
+    with FakeHEC(token=TOKEN) as hec:
+        hec.faults.status(429, times=10_000, retry_after=3600)
+        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--retry-budget", "5", "--stats", str(log),
+                         env={"ESALOG_HEC_TOKEN": TOKEN}, timeout=60)
+        assert result.returncode == 1, result.stderr.decode()
+        assert hec.faults.applied == ["status"] and hec.count == 0
+    assert b"the server asked to wait 3600s (Retry-After; esalog waits 120s at most)" in result.stderr
+    assert b"more than the 5s left of --retry-budget" in result.stderr
