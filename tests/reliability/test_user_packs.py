@@ -125,3 +125,17 @@ def test_counted_repetitions_a_rule_may_need_still_load(tmp_path: Path) -> None:
     result = run_cli("filter", "--pack", str(pack), input=line.encode(), timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["cisco"]["esa"]["mid"] == 7
+
+
+def test_large_pack_written_out_is_not_taken_for_an_alias_bomb(tmp_path: Path) -> None:
+    """45,000 rules written out (a pack generated from another tool's rule list: 225,000 YAML nodes, no
+    alias at all) was refused as "expands to more than 200,000 nodes through its aliases". The limit is
+    on what aliases add; the billion laughs above is still refused."""
+    pack = tmp_path / "generated.yaml"
+    pack.write_text("name: generated\nlog_type: mail_logs\nrules:\n" + "".join(
+        f"  - id: gen{n}\n    match: 'Zork{n} MID %{{MID:cisco.esa.mid:int}}'\n" for n in range(45_000)))
+    line = "Mon Nov  2 08:00:01 2026 Info: Zork44999 MID 12\n"
+    result = run_cli("filter", "--pack", str(pack), input=line.encode(), timeout=120)
+    assert result.returncode == 0, result.stderr
+    event = json.loads(result.stdout)
+    assert event["cisco"]["esa"]["mid"] == 12 and "esalog_unmatched" not in event.get("tags", [])
