@@ -3,6 +3,7 @@ any work (exit 2, nothing sent), for ``ship`` and ``listen`` alike."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,14 @@ def test_ship_refuses_to_write_what_it_reads(tmp_path: Path, option: str, extra:
     assert result.returncode == 2, result.stderr
     assert result.stderr.decode().startswith(f"esalog: error: {option} {str(target)!r} is also an input")
     assert log.read_bytes() == before and (named == "symlink" or named == "same" or not target.exists())
+
+
+def test_follow_of_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    """``ship --follow`` of a named pipe (syslog-ng's ``pipe()`` destination): it followed nothing, said
+    nothing and ran until stopped, while the writer waited. Refused now, saying how a pipe is read."""
+    fifo = tmp_path / "esa.pipe"
+    os.mkfifo(fifo)
+    result = run_cli("ship", "--to", "stdout", "--follow", str(fifo), timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert b"esa.pipe" in result.stderr and b"named pipe" in result.stderr
+    assert b"without --follow" in result.stderr and b"Traceback" not in result.stderr

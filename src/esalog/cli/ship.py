@@ -11,6 +11,7 @@ import argparse
 import itertools
 import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -254,6 +255,10 @@ def _check_followed(paths: tuple[str, ...], *, quiet: bool) -> None:
         if os.path.isdir(path):
             raise ConfigError(f"{path!r} is a directory; give files or a glob such as "
                               f"{os.path.join(path, 'mail.current')}")
+        if os.path.exists(path) and not os.path.isfile(path):
+            kind = "a named pipe (FIFO)" if stat.S_ISFIFO(os.stat(path).st_mode) else "not a regular file"
+            raise ConfigError(f"--follow {path!r}: {kind}: it has no offsets to follow; read it without --follow "
+                              "(esalog reads a pipe until its writer closes it)")
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise ConfigError(f"--follow {path!r}: no such directory {directory!r}")
