@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from esalog.connectors.base import Delivered, Outcome, Retry, Sink, Stop
+from esalog.connectors.base import Delivered, Outcome, Retry, RetryPartial, Sink, Stop
 from esalog.connectors.batch import BatchLimits, Item
 from esalog.encode import encode_line
 from esalog.parsers.record import Record
@@ -73,37 +73,48 @@ class FileSink(Sink):
         return Item(encode_line(record), ticket)
 
     def send(self, items: Sequence[Item]) -> Outcome:
+        start: int | None = None  # the size of the file being written when this batch's rows began in it
+        kept = 0  # rows of the batch in a file rotated away meanwhile: flushed and synced, delivered
         try:
             handle = self._open()
+            start = self._size
             limit = self.rotate_bytes
             if not limit:
                 body = b"".join(item.data for item in items)
                 handle.write(body)
                 self._size += len(body)
             else:
-                for item in items:
+                for number, item in enumerate(items):
                     if self._size and self._size + len(item.data) > limit:
                         self._rotate()
+                        kept, start = number, 0
                         handle = self._open()
                     handle.write(item.data)
                     self._size += len(item.data)
             handle.flush()
             os.fsync(handle.fileno())
         except OSError as exc:
-            self._discard_partial()
-            return Retry(f"{self.path}: {exc.strerror or exc}")
+            self._discard_from(start)
+            reason = f"{self.path}: {exc.strerror or exc}"
+            if kept:
+                return RetryPartial(tuple(items[kept:]), reason)
+            return Retry(reason)
         return Delivered()
 
-    def _discard_partial(self) -> None:
-        """After a failed write, cut the file back to its last whole line so a retry adds no half line."""
+    def _discard_from(self, start: int | None) -> None:
+        """After a failed write, cut the file back to *start*, where the batch's rows began (else to its
+        last whole line), so that sending them again adds neither a duplicate nor a half row."""
         if self._handle is not None:
             try:
-                self._handle.close()
+                self._handle.close()  # what it still buffers is dropped with it (the batch is sent again)
             except OSError:
                 pass
             self._handle = None
         try:
-            repair_partial_line(self.path)
+            if start is not None and self.path.stat().st_size >= start:
+                os.truncate(self.path, start)
+            else:
+                repair_partial_line(self.path)
         except OSError:
             pass
 
