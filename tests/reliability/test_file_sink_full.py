@@ -89,3 +89,32 @@ def test_rows_in_the_file_rotated_away_are_kept_and_the_rest_sent_again(tmp_path
     sink.close()
     rows = [orjson.loads(row)["n"] for path in (tmp_path / "out.ndjson.1", out) for row in path.read_bytes().splitlines()]
     assert rows == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("room", [5000, 5555])
+def test_stdout_to_a_full_disk_writes_every_row_once(tmp_path: Path, room: int) -> None:
+    """``ship --to stdout > file`` (or ``listen > file``) on a disk that fills up: the batch is retried,
+    and only what did not reach the file is written again (the whole batch again made a duplicate and,
+    where a row had been cut, a torn row glued to the next)."""
+    log = tmp_path / "in.log"
+    log.write_text("".join(f"Mon Nov  2 08:00:01 2026 Info: MID {n} Subject '{'s' * 150}'\n" for n in range(LINES)))
+    out = tmp_path / "out.ndjson"
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (room, resource.RLIM_INFINITY))
+
+    with open(out, "wb") as stdout:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "esalog", "ship", "--to", "stdout", "--batch-events", "7", "--retry-initial",
+             "0.05", "--report-interval", "0.1", str(log)], stdout=stdout, stderr=subprocess.PIPE, preexec_fn=limit)
+    watch = StderrLines(process)
+    try:
+        watch.wait_line("retrying", timeout=60)
+        resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
+        code, err = watch.wait_exit(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+    assert code == 0, err
+    assert _rows([out]) == (list(range(LINES)), 0)

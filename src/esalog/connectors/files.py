@@ -17,21 +17,45 @@ from esalog.parsers.record import Record
 
 
 class StdoutSink(Sink):
-    """One JSON line per event on stdout; a batch is acknowledged once written and flushed."""
+    """One JSON line per event on stdout; a batch is acknowledged once written.
+
+    Written straight to the descriptor: when a write fails part way (stdout redirected to a file on a
+    full disk), the retry of the same batch writes only what did not get out, so no row is doubled, lost
+    or torn. Should the batch be given up instead, the row it left cut is completed before the next batch
+    (that event may then be in the output although counted as not delivered: at least once).
+    """
 
     name = "stdout"
     limits = BatchLimits(max_events=1000, max_bytes=256 * 1024, max_age=0.2)
 
     def __init__(self, out: BinaryIO | None = None) -> None:
         self.out = out or sys.stdout.buffer
+        self._cut: tuple[bytes, int] | None = None  # a batch whose write failed, and the bytes of it written
 
     def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
         return Item(encode_line(record), ticket)
 
     def send(self, items: Sequence[Item]) -> Outcome:
+        data = b"".join(item.data for item in items)
         try:
-            self.out.write(b"".join(item.data for item in items))
+            fd = self.out.fileno()
+        except (OSError, ValueError):  # not a real file (io.UnsupportedOperation is an OSError)
+            fd = None
+        try:
+            if fd is None:
+                self.out.write(data)
+                self.out.flush()
+                return Delivered()
             self.out.flush()
+            skip = 0
+            if self._cut is not None:
+                cut, done = self._cut
+                if cut == data:  # the same batch again: on from where it stopped
+                    skip = done
+                elif done and cut[done - 1] != 10:  # another batch: first end the row left cut
+                    self._write(fd, cut, done, cut.index(b"\n", done) + 1)
+                self._cut = None
+            self._write(fd, data, skip, len(data))
         except BrokenPipeError:
             return Stop("stdout was closed by the reader")
         except OSError as exc:
@@ -39,6 +63,16 @@ class StdoutSink(Sink):
                 return Stop(f"stdout is not open for writing: {exc.strerror}")
             return Retry(f"stdout: {exc}")
         return Delivered()
+
+    def _write(self, fd: int, data: bytes, start: int, end: int) -> None:
+        """``data[start:end]`` to *fd*; on failure, what of *data* is out is remembered for the retry."""
+        view, done = memoryview(data), start
+        try:
+            while done < end:
+                done += os.write(fd, view[done:end])
+        except OSError:
+            self._cut = (data, done)
+            raise
 
 
 class FileSink(Sink):
