@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
@@ -151,7 +152,8 @@ class Source:
 
     def __init__(self, pipeline: Pipeline, config: SourceConfig, *, checkpoint: Checkpoint | None = None,
                  idle: Callable[[], None] | None = None, seen: Callable[[], None] | None = None,
-                 encoded: bool = False, encoded_records: bool = False) -> None:
+                 encoded: bool = False, encoded_records: bool = False,
+                 warn: Callable[[str], None] | None = None) -> None:
         self.pipeline = pipeline
         self.config = config
         self.native = encoded and pipeline.core is not None and not config.follow
@@ -162,6 +164,10 @@ class Source:
         #: --follow: called after a file new to the checkpoint was recorded in it (at offset 0), so the
         #: caller saves it at once: renamed by a rotation while esalog is down, it is still found
         self.seen = seen or (lambda: None)
+        #: a problem that does not stop reading (a followed file that cannot be opened yet), said once
+        self.warn = warn or _warn
+        self._unopened: dict[FileId, str] = {}  # --follow: files seen that could not be opened, and why
+        self._blind: str | None = None  # --follow: why the last look could not see every file
         self.stop = False
         self.waiting = False  # True while blocked on input (a signal may interrupt then)
         self.damaged: list[str] = []  # what could not be read (each also an error record)
@@ -324,20 +330,24 @@ class Source:
 
     def _follow(self) -> Iterator[Batch]:
         followed: dict[FileId, _Followed] = {}
-        present = self._scan()
+        present = self._scan() or {}
         for file_id, path in self._rotated_while_stopped(present).items():
-            followed[file_id] = self._open_followed(path, file_id)
+            self._open_into(followed, path, file_id)
         while not self.stop:
-            present = self._scan()
+            scanned = self._scan()
+            looked = scanned is not None
+            # a directory that could not be listed now (out of descriptors, I/O error): no file is taken
+            # for gone, none is opened; the open ones are read on
+            present = scanned if scanned is not None else {}
             for file_id, path in present.items():
                 if file_id not in followed:
-                    followed[file_id] = self._open_followed(path, file_id)
+                    self._open_into(followed, path, file_id)
                 else:
                     followed[file_id].path = path
             got = False
             for file_id in sorted(followed, key=lambda f: followed[f].order):
                 entry = followed[file_id]
-                gone = file_id not in present
+                gone = looked and file_id not in present
                 for batch in entry.read(final=gone):
                     got = True
                     yield batch
@@ -356,19 +366,38 @@ class Source:
         for entry in followed.values():
             entry.close()
 
-    def _scan(self) -> dict[FileId, str]:
-        """Files matching the paths now, by identity (a missing literal path is fine: it may come back)."""
+    def _scan(self) -> dict[FileId, str] | None:
+        """Files matching the paths now, by identity (a missing literal path is fine: it may come back);
+        None when this look could not see them all (a directory that cannot be listed now, a path that
+        cannot be examined for another reason than its absence): nothing may be concluded from it."""
         present: dict[FileId, str] = {}
         for pattern in self.config.paths:
-            matches = sorted(glob.glob(pattern)) if has_glob(pattern) else [pattern]
+            if has_glob(pattern):
+                problem = _unlistable(pattern)
+                if problem is not None:
+                    self._cannot_look(problem)
+                    return None
+                matches = sorted(glob.glob(pattern))
+            else:
+                matches = [pattern]
             for path in matches:
                 try:
                     stat = os.stat(path)
-                except OSError:
+                except FileNotFoundError:
                     continue
+                except OSError as exc:
+                    self._cannot_look(f"cannot examine {path!r}: {exc.strerror or exc}")
+                    return None
                 if os.path.isfile(path):
                     present.setdefault((stat.st_dev, stat.st_ino), path)
+        self._blind = None
         return present
+
+    def _cannot_look(self, problem: str) -> None:
+        if problem != self._blind:
+            self._blind = problem
+            self.warn(f"{problem}; the files open are read on, nothing is taken for gone or opened until "
+                      "it can be looked at again")
 
     def _rotated_while_stopped(self, present: dict[FileId, str]) -> dict[FileId, str]:
         """Checkpointed files no longer under a followed name, found by identity in their directory, and
@@ -403,19 +432,38 @@ class Source:
                     break
         return dict(sorted(found.items(), key=lambda item: os.path.basename(item[1])))
 
+    def _open_into(self, followed: dict[FileId, _Followed], path: str, file_id: FileId) -> None:
+        """Follow *path* from now on; when it cannot be opened (out of descriptors, no permission, gone
+        since the look), the others are followed on and it is tried again at the next look."""
+        try:
+            followed[file_id] = self._open_followed(path, file_id)
+        except FileNotFoundError:
+            return  # deleted or rotated away since the look: the next look says where it is
+        except OSError as exc:
+            why = f"cannot open {path!r}: {exc.strerror or exc}; the other files are followed, it is tried again"
+            if self._unopened.get(file_id) != why:
+                self._unopened[file_id] = why
+                self.warn(why)
+            return
+        self._unopened.pop(file_id, None)
+
     def _open_followed(self, path: str, file_id: FileId) -> _Followed:
         handle = open(path, "rb")
-        stream = self.pipeline.open_stream(input_name(path))
-        entry = _Followed(self, handle, path, file_id, stream)
-        size = os.fstat(handle.fileno()).st_size
-        if self.checkpoint is not None and entry.key_ready():
-            start, _ = self.checkpoint.resume(file_id, entry.key(), size, False)
-            replay = self._replay_from(file_id, start)
-            if replay is not None:
-                start, entry.replay_until = replay, start
-            if start:
-                self._replay_header(handle, stream, start)
-                entry.offset = start
+        try:
+            stream = self.pipeline.open_stream(input_name(path))
+            entry = _Followed(self, handle, path, file_id, stream)
+            size = os.fstat(handle.fileno()).st_size
+            if self.checkpoint is not None and entry.key_ready():
+                start, _ = self.checkpoint.resume(file_id, entry.key(), size, False)
+                replay = self._replay_from(file_id, start)
+                if replay is not None:
+                    start, entry.replay_until = replay, start
+                if start:
+                    self._replay_header(handle, stream, start)
+                    entry.offset = start
+        except BaseException:
+            handle.close()
+            raise
         return entry
 
     def _first_sight(self, entry: _Followed) -> None:
@@ -512,6 +560,25 @@ class _Followed:
 
     def close(self) -> None:
         self.handle.close()
+
+
+def _unlistable(pattern: str) -> str | None:
+    """Why the directory a glob is matched in (its part before the first wildcard) cannot be listed now,
+    or None: glob itself says nothing then, it matches nothing. A directory that does not exist is no
+    problem: nothing is in it."""
+    head = pattern[: min(pattern.index(c) for c in "*?[" if c in pattern)]
+    directory = os.path.dirname(head) or "."
+    try:
+        with os.scandir(directory):
+            return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return f"cannot list {directory!r}: {exc.strerror or exc}"
+
+
+def _warn(message: str) -> None:
+    print(f"esalog: warning: {message}", file=sys.stderr, flush=True)
 
 
 class _Waiting:
