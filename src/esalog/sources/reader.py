@@ -189,7 +189,11 @@ class Source:
         try:
             handle, compressed = open_input(path)
         except OSError as exc:
-            raise ConfigError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+            if path == "-":  # stdin closed (<&-): nothing was checked before, a usage error
+                raise ConfigError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+            # gone, or unreadable, since the paths were checked at the start: the others are read
+            self.damaged.append(f"cannot read {path!r}: {exc.strerror or exc}; skipped")
+            return
         try:
             source = identify(path, handle, compressed)
             stream = self.pipeline.open_stream(source.name)
@@ -238,8 +242,9 @@ class Source:
         """
         try:
             handle, compressed = open_input(part.path)
-        except OSError as exc:
-            raise ConfigError(f"cannot read {part.path!r}: {exc.strerror or exc}") from None
+        except OSError as exc:  # gone, or unreadable, since the paths were checked: the others are read
+            self.damaged.append(f"cannot read {part.path!r}: {exc.strerror or exc}; skipped")
+            return
         try:
             source = identify(part.path, handle, compressed)
             start = part.start

@@ -1,0 +1,46 @@
+"""An input that disappears after the run started (deleted by a retention job, rotated away) and before
+its turn: the run stopped there, with exit 2 (a usage error) and the files after it never read. Now it is
+said and skipped, the others are read, and the exit code is 1 (some input could not be read).
+
+Made deterministic with a named pipe as the first input: once the test's open of the pipe returns, esalog
+has checked every path and is reading the pipe; the second file is deleted then."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+
+def _line(n: int) -> str:
+    return f"Mon Nov  2 08:00:01 2026 Info: Start MID {n} ICID {n}\n"
+
+
+@pytest.mark.parametrize("command", [["parse"], ["ship", "--to", "stdout"], ["report", "--json"]])
+def test_input_deleted_before_its_turn_is_skipped_and_said(tmp_path: Path, command: list[str]) -> None:
+    fifo, gone, last = tmp_path / "first.pipe", tmp_path / "second.log", tmp_path / "third.log"
+    os.mkfifo(fifo)
+    gone.write_text(_line(10))
+    last.write_text(_line(20))
+    process = subprocess.Popen([sys.executable, "-m", "esalog", *command, str(fifo), str(gone), str(last)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with open(fifo, "w") as writer:  # returns once esalog opened the pipe: past its checks of the paths
+            gone.unlink()
+            writer.write(_line(0))
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+    assert process.returncode == 1, err
+    assert b"Traceback" not in err
+    assert b"second.log" in err and b"No such file or directory" in err
+    if command[0] == "report":
+        assert orjson.loads(out)["lines"] == 2
+    else:
+        assert [orjson.loads(row)["cisco"]["esa"]["mid"] for row in out.splitlines()] == [0, 20]
