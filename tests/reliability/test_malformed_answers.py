@@ -128,3 +128,17 @@ def test_retry_after_longer_than_the_budget_says_so(log: Path) -> None:
         assert hec.faults.applied == ["status"] and hec.count == 0
     assert b"the server asked to wait 3600s (Retry-After; esalog waits 120s at most)" in result.stderr
     assert b"more than the 5s left of --retry-budget" in result.stderr
+
+
+def test_bulk_answer_that_is_not_elasticsearch_says_what_came(log: Path) -> None:
+    """``--es-url`` pointing at a web server (or a proxy's page) that answers 200 with HTML: sent again
+    like any answer without item results, and the reason shows what came back instead of "_bulk answer
+    does not list every item"."""
+    page = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
+    with FakeElasticsearch() as es:
+        es.faults.status(200, times=10_000, body=page, headers={"Content-Type": "text/html"})  # type: ignore[arg-type]
+        result = run_cli("ship", "--to", "es", "--es-url", es.url, "--retry-initial", "0.05", "--retry-budget", "0.3",
+                         "--stats", str(log))
+    assert result.returncode == 1, result.stderr.decode()
+    assert b"_bulk answer is not a bulk result (HTTP 200, text/html): <html><body><h1>Welcome to nginx!" in result.stderr
+    assert b"is --es-url the cluster's address?" in result.stderr
