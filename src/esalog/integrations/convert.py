@@ -8,6 +8,7 @@ the work before it is written, keeping it until then (see :func:`convert_paralle
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -387,8 +388,9 @@ class _Worker:
         counters and what it hands on (EsalogError when the worker died, ConfigError when it failed, OSError
         when the output did)."""
         path = unit if isinstance(unit, str) else unit.path
+        with contextlib.suppress(OSError):  # a worker that failed at its start has reported and ended:
+            self.channel.send(handed)  # its report is still in the channel
         try:
-            self.channel.send(handed)
             outcome = self.channel.recv()
         except (EOFError, OSError):  # the channel's other end closed: the worker is gone
             self.process.join()
