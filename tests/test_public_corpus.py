@@ -39,7 +39,7 @@ VALUE_FIELDS = (
 
 #: Floors that pin the size of the corpus (lines of mail, bounce and consolidated-event logs; of the
 #: other log types): a change that loses lines fails here.
-MIN_LINES = 650
+MIN_LINES = 665
 MIN_OTHER_LINES = 115
 
 

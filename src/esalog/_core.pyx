@@ -871,6 +871,7 @@ cdef class Core:
     cdef object h_appname, h_iso_text, h_observer_obj  # the stamp and the observer as Python objects
     cdef tuple h_facts  # the header parser's facts of a line not in the file form (None for the file form)
     cdef object finish  # records_block: parser.LineParser.matched
+    cdef object unmatched  # records_block: parser.LineParser.unmatched (None: the Python path reads such lines)
     cdef object made  # the record _record made last
     cdef object record_type  # parser.Record, when its slots are the ones RECORD_SLOTS names (else None)
     cdef Py_ssize_t slot_offsets[20]  # where each of RECORD_SLOTS sits in a Record
@@ -1000,19 +1001,22 @@ cdef class Core:
                 out.data = NULL
                 out.cap = 0
 
-    def records_block(self, CStream cs, list raws, cut, fallback, finish):
+    def records_block(self, CStream cs, list raws, cut, fallback, finish, unmatched=None):
         """The records of the lines *raws* (bytes without newline) of one stream, in order, for the stages.
 
         *cut*: indices of lines cut at the length limit. ``fallback(index)`` returns the record the Python
         parser makes of line *index*; ``finish(stream, line, body, dataset, stamp, level, priority, hostname,
-        appname, rule, values)`` makes the record of a line read here (``LineParser.matched``). Returns the
-        records and how many lines were read here.
+        appname, rule, values)`` makes the record of a line read here (``LineParser.matched``), and
+        ``unmatched(stream, line, body, pack, stamp, level, priority, hostname, appname)`` that of a line
+        none of whose routed pack's rules match (``LineParser.unmatched``; None: the Python parser's). Returns
+        the records and how many lines were read here.
         """
         cdef Py_ssize_t i, n = len(raws)
         cdef int native = 0
         cdef bytes raw
         cdef list out = []
         self.finish = finish
+        self.unmatched = unmatched
         for i in range(n):
             raw = raws[i]
             if (cut and i in cut) or not self._line(cs, raw, NULL):
@@ -1022,6 +1026,7 @@ cdef class Core:
                 native += 1
                 out.append(self.made)
         self.made = None
+        self.unmatched = None
         return out, native
 
     cdef bint _layout(self, record_type) except -1:
@@ -1447,6 +1452,14 @@ cdef class Core:
                 matched = True
                 break
         if not matched:
+            if out == NULL and self.unmatched is not None:
+                if body_str is None:
+                    body_str = PyUnicode_DecodeUTF8(body, blen, NULL)
+                level, priority, hostname, appname = self._header_facts()
+                self.made = self.unmatched(cs.stream, PyUnicode_DecodeUTF8(s, n, NULL), body_str, cpack.pack,
+                                           self.h_iso_text, level, priority, hostname, appname)
+                cs.dirty = True  # another pack's rule read it: a header line of that pack may change the stream
+                return True
             return False
         if out == NULL:
             return self._record(cs, cpack, crule, groups, rc, s, n, body_str, body, blen)
@@ -1499,11 +1512,7 @@ cdef class Core:
                 return False  # the Python path tags the conversion error (or raises as it would)
         if body_str is None:
             body_str = PyUnicode_DecodeUTF8(body, blen, NULL)
-        facts = self.h_facts
-        if facts is None:
-            level, priority, hostname, appname = _LEVEL_TEXT[self.h_level], None, None, None
-        else:
-            _, level, priority, hostname, appname = facts
+        level, priority, hostname, appname = self._header_facts()
         if crule.plain_record and self.record_type is not None:
             self.made = self._plain_record(cs, cpack, crule, values, s, n, body_str, level, priority, hostname,
                                            appname)
@@ -1511,6 +1520,13 @@ cdef class Core:
         self.made = self.finish(cs.stream, PyUnicode_DecodeUTF8(s, n, NULL), body_str, cpack.dataset,
                                 self.h_iso_text, level, priority, hostname, appname, crule.rule, values)
         return True
+
+    cdef tuple _header_facts(self):
+        """The level, syslog priority, host name and subscription name of the line being read."""
+        facts = self.h_facts
+        if facts is None:
+            return _LEVEL_TEXT[self.h_level], None, None, None
+        return facts[1:]
 
     cdef int _prepare(self, CRule crule) except -1:
         """Compile *crule* for PCRE2's JIT, kept only when its examples give the same groups as ``re``."""

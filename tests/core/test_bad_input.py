@@ -142,3 +142,48 @@ def test_numbers_over_64_bits_are_conversion_errors(tmp_path, argv):
         assert "esalog_conversion_error" in event["tags"]
         validator().validate(event)
     assert events[3]["cisco"]["esa"]["icid"] == 10293
+
+
+@pytest.mark.parametrize("argv", [[], ["--stateless"], ["--stateless", "--workers", "2"]])
+def test_lines_ending_in_a_lone_cr_are_lines(tmp_path, argv):
+    """A log whose lines end in a lone CR (classic Mac OS) gives one event per line, the events of the same
+    log with LF endings, from a file (cut into parts by --workers or not) and from a pipe."""
+    from esalog.integrations.convert import PART_BYTES
+    from esalog.testing.generate import FILE_HEADER, distinct_lines
+
+    count = 50_000 if "--workers" in argv else 3000  # with --workers: a file of two parts
+    text = FILE_HEADER + "".join(distinct_lines(count))
+    (tmp_path / "lf").mkdir()
+    (tmp_path / "cr").mkdir()
+    lf, cr = tmp_path / "lf" / "mail.current", tmp_path / "cr" / "mail.current"
+    lf.write_bytes(text.encode())
+    cr.write_bytes(text.replace("\n", "\r").encode())
+    assert "--workers" not in argv or lf.stat().st_size > PART_BYTES
+    want = run_cli("parse", *argv, str(lf))
+    got = run_cli("parse", *argv, str(cr))
+    assert got.returncode == want.returncode == 0, got.stderr
+    assert len(want.stdout.splitlines()) == count + 2 and got.stdout == want.stdout
+    piped = run_cli("parse", *argv[:1], input=cr.read_bytes())
+    assert piped.stdout.splitlines() == run_cli("parse", *argv[:1], input=lf.read_bytes()).stdout.splitlines()
+
+
+def test_line_end_kind_is_told_by_the_first_line_end_read():
+    """Read a line at a time, as from a pipe: lone CRs are line ends; a first line end that is a LF, or a
+    CRLF (even cut between two reads), keeps LF line ends (the CR of a CRLF stripped as always)."""
+    from esalog.sources.lines import read_blocks
+
+    class Chunks(io.RawIOBase):
+        def __init__(self, chunks: list[bytes]) -> None:
+            self.chunks = chunks
+
+        def read1(self, size: int = -1) -> bytes:
+            return self.chunks.pop(0) if self.chunks else b""
+
+    def lines(chunks: list[bytes]) -> list[tuple[bytes, int]]:
+        blocks = list(read_blocks(Chunks(chunks), decode=False))  # type: ignore[arg-type]
+        return [(raw, offset) for block in blocks for raw, offset in zip(block.raws, block.offsets(), strict=True)]
+
+    assert lines([b"one\r", b"two\r", b"three\r"]) == [(b"one", 0), (b"two", 4), (b"three", 8)]
+    assert lines([b"one\r", b"\ntwo\r\n", b"x\ry\n"]) == [(b"one", 0), (b"two", 5), (b"x\ry", 10)]
+    assert lines([b"a\nb\rc\r\n", b"d\r"]) == [(b"a", 0), (b"b\rc", 2), (b"d\r", 7)]  # a last line keeps its bytes
+    assert lines([b"a\rb\nc"]) == [(b"a", 0), (b"b", 2), (b"c", 4)]  # CR line ends: a LF still ends a line

@@ -11,6 +11,7 @@ summaries must come out the same, in the same order).
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 
 from esalog import native
 from esalog.connectors.es import EsConfig, EsSink
-from esalog.connectors.hec import HecConfig, HecSink
+from esalog.connectors.hec import SUMMARY_SOURCETYPE, HecConfig, HecSink
 from esalog.encode import encode_line, encode_lines
 from esalog.integrations.convert import convert
 from esalog.integrations.filter import FilterConfig, run_filter
@@ -104,15 +105,15 @@ def _stopped(run: Callable[[], object]) -> str:
     return ""
 
 
-def filtered(data: bytes, config: PipelineConfig) -> tuple[bytes | str, bytes | str]:
-    """What ``esalog filter`` answers to *data*, with the core and on the pure-Python path."""
+def filtered(data: bytes, config: PipelineConfig, protocol: str = "lines") -> tuple[bytes | str, bytes | str]:
+    """What ``esalog filter --protocol PROTOCOL`` answers to *data*, with the core and on the pure-Python path."""
     parser, core = _parts(config)
     outputs: list[bytes | str] = []
     for on in (True, False):
         pipeline = with_core(Pipeline(parser, build_stages(config.tracking), config.parse), core if on else None,
                              config.tracking)
         out = io.BytesIO()
-        outputs.append(_stopped(partial(run_filter, FilterConfig(), pipeline, io.BytesIO(data), out))
+        outputs.append(_stopped(partial(run_filter, FilterConfig(protocol), pipeline, io.BytesIO(data), out))
                        or out.getvalue())
     return outputs[0], outputs[1]
 
@@ -174,10 +175,34 @@ def test_generated_corpora(tmp_path: Path, form: str, mode: str) -> None:
         assert_same(path, config_for(path, MODES[mode], keep_original=False))
         core, pure = filtered(path.read_bytes(), config_for(path, MODES[mode]))
         assert core == pure and isinstance(core, bytes) and _line_events(core) == 5000
+        core, pure = filtered(path.read_bytes(), config_for(path, MODES[mode]), "rsyslog-mmexternal")
+        assert core == pure and isinstance(core, bytes) and core.count(b'{"$!":{"esa":') == 5000
     if form == "syslog":  # the realistic mix: verdict lines, three appliances interleaved
         path = tmp_path / "mail-realistic.log"
         write_corpus(path, 5000, form, seed=9, verdicts=True, appliances=3)
         assert_same(path, config_for(path, MODES[mode]))
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_filter_json_objects(tmp_path: Path, mode: str) -> None:
+    """JSON objects carrying the line (``{"message": ...}`` with the host's keys, which go to passthrough, or
+    alone; ASCII-escaped; one without the line; one whose key collides) answer what the Python path answers."""
+    path = tmp_path / "mail-syslog.log"
+    write_corpus(path, 3000, "syslog", seed=4, verdicts=True, appliances=2)
+    objects = []
+    lines = path.read_text("utf-8").splitlines()
+    lines[1000:1000] = [f"<22>Nov  2 08:00:05 esa1 mail_logs: Info: MID {n} Subject 'caf\u00e9 \u2615 \u65e5\u672c'"
+                        for n in range(8)]
+    for number, line in enumerate(lines):
+        obj: dict[str, object] = {"message": line} if number % 3 else {"@version": "1", "message": line, "n": number}
+        if number % 101 == 0:
+            obj = {"host": "relay", "msg": line}  # no line under --field
+        elif number % 103 == 0:
+            obj["passthrough"] = {"kept": True}
+        objects.append(orjson.dumps(obj) if number % 2 else json.dumps(obj).encode())  # json: \\uXXXX escapes
+    core, pure = filtered(b"\n".join(objects) + b"\n", config_for(path, MODES[mode]))
+    assert core == pure, _first_difference(core, pure)
+    assert isinstance(core, bytes) and core.count(b'"passthrough":{"@version":"1"') >= 900
 
 
 def test_the_core_reads_most_generated_lines_itself(tmp_path: Path) -> None:
@@ -265,8 +290,8 @@ def shipped(path: Path, config: PipelineConfig, sink: object) -> list[bytes]:
     parser, core = _parts(config)
     out = []
     for on in (True, False):
-        pipeline = Pipeline(parser, build_stages(config.tracking), config.parse)
-        pipeline.core = core if on else None
+        pipeline = with_core(Pipeline(parser, build_stages(config.tracking), config.parse), core if on else None,
+                             config.tracking)
         items = []
         for batch in Source(pipeline, SourceConfig(paths=(str(path),)), encoded_records=True).batches():
             first = 0
@@ -279,20 +304,27 @@ def shipped(path: Path, config: PipelineConfig, sink: object) -> list[bytes]:
     return out
 
 
+@pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("form", ["file", "syslog"])
-def test_shipping_sends_the_same(tmp_path: Path, form: str) -> None:
-    """HEC and ``_bulk`` bodies (and the document ids) are the same from the core's records."""
+def test_shipping_sends_the_same(tmp_path: Path, form: str, mode: str) -> None:
+    """HEC and ``_bulk`` bodies (and the document ids) are the same from the core's records (with session
+    tracking: the records it makes, encoded by it once the tracker has run; summaries under their own
+    sourcetype)."""
     path = tmp_path / f"mail-{form}.log"
     write_corpus(path, 3000, form, seed=5, verdicts=True)
-    config = config_for(path, MODES["stateless"])
+    config = config_for(path, MODES[mode])
     hec = HecSink(HecConfig(urls=("http://127.0.0.1:1",), token="t", sourcetypes=_parts(config)[0].sourcetypes()))
     es = EsSink(EsConfig(urls=("http://127.0.0.1:1",)))
     for sink in (hec, es, HecSink(HecConfig(urls=("http://127.0.0.1:1",), token="t", mode="raw-fields"))):
         core, pure = shipped(path, config, sink)
         assert core == pure and core.count(b"\n") >= 3000
+        if sink is hec and mode == "summaries":
+            assert core.count(b'"sourcetype":"' + SUMMARY_SOURCETYPE.encode() + b'"') >= 20
     events = [orjson.loads(line)["event"] for line in shipped(path, config, hec)[0].splitlines()]
     parsed = assert_same(path, config)
-    assert isinstance(parsed, bytes) and events == [orjson.loads(line) for line in parsed.splitlines()]
+    assert isinstance(parsed, bytes)
+    at_end = b'"end_reason":"end_of_input"'  # the summaries parse adds when input ends (shipped leaves them)
+    assert events == [orjson.loads(line) for line in parsed.splitlines() if at_end not in line]
 
 
 HEADERS = st.sampled_from([

@@ -156,3 +156,33 @@ def test_bounce_tail_that_is_not_a_literal_is_kept(parser):
                                "Unknown address error ('550', [__import__('os')])"])
     b = ev["cisco"]["esa"]["bounce"]
     assert b["reply"] == "('550', [__import__('os')])" and "smtp_code" not in b
+
+
+def _literal_or_text(text: str) -> object:
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+@pytest.mark.filterwarnings("ignore:invalid escape sequence")  # ast's, on texts with backslashes
+def test_smtp_replies_read_without_the_parser_are_what_the_parser_reads() -> None:
+    """``py_literal`` reads the usual SMTP reply, ``('550', ['line', ...])``, without ``ast``: for any texts
+    (quotes, backslashes, line breaks, NUL, non-ASCII among them) it gives what ``ast.literal_eval`` gives."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from esalog.parsers.converters import py_literal
+
+    texts = st.text(alphabet=st.sampled_from("a5 .'\"\\\r\n\x00é\u2028,[]()"), max_size=8)
+
+    @settings(max_examples=400, deadline=None)
+    @given(texts, st.lists(texts, max_size=3), st.sampled_from(["('{}', [{}])", "('{}', [{}]", "('{}',[{}])"]))
+    def check(code: str, lines: list[str], shape: str) -> None:
+        reply = shape.format(code, ", ".join(f"'{line}'" for line in lines))
+        assert py_literal(reply) == _literal_or_text(reply)
+
+    check()
+    assert py_literal("('550', ['5.1.1 unknown user', 'bye'])") == ("550", ["5.1.1 unknown user", "bye"])

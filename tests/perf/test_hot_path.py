@@ -68,6 +68,17 @@ def test_header_cache_never_changes_a_result(lines: list[str]) -> None:
         assert again == fresh
 
 
+def first_line_end_is_a_lone_cr(data: bytes) -> bool:
+    """The rule the block reader follows: the first line end tells; a CR that neither a LF nor the end of the
+    input follows means lines end in CR (classic Mac OS)."""
+    for index, byte in enumerate(data):
+        if byte == 0x0A:
+            return False
+        if byte == 0x0D:
+            return index + 1 < len(data) and data[index + 1] != 0x0A
+    return False
+
+
 def reference_lines(handle: io.BytesIO, max_line: int) -> Iterator[RawLine]:
     """The plain reader: ``readline(max_line + 1)``, cut and skip the rest of a longer line."""
     offset = number = 0
@@ -97,9 +108,11 @@ CHUNKS = st.sampled_from([b"a", b"bc", b"\n", b"\r", b"\r\n", b"\x00", b"\xff", 
        st.sampled_from([1, 2, 3, 7, 64, 4096]))
 def test_block_reader_equals_a_plain_line_reader(parts: list[tuple[bytes, int]], max_line: int,
                                                  block_bytes: int) -> None:
-    """Offsets, numbers, texts and problems match line by line, for any block size and line limit."""
+    """Offsets, numbers, texts and problems match line by line, for any block size and line limit (and
+    lines ending in lone CRs are lines)."""
     data = b"".join(chunk * times for chunk, times in parts)
-    want = list(reference_lines(io.BytesIO(data), max_line))
+    cr_ends = first_line_end_is_a_lone_cr(data)
+    want = list(reference_lines(io.BytesIO(data.replace(b"\r", b"\n") if cr_ends else data), max_line))
     got = []
     for block in read_blocks(io.BytesIO(data), 0, max_line, block_bytes):
         offset = block.offset
@@ -110,4 +123,5 @@ def test_block_reader_equals_a_plain_line_reader(parts: list[tuple[bytes, int]],
             offset += size
         assert offset == block.next_offset
     assert got == want
-    assert list(read_lines(io.BytesIO(data), 0, max_line)) == want
+    # the line reader of the filter protocols (hosts send LF) ends lines at LF only
+    assert list(read_lines(io.BytesIO(data), 0, max_line)) == list(reference_lines(io.BytesIO(data), max_line))

@@ -142,3 +142,17 @@ def test_bulk_answer_that_is_not_elasticsearch_says_what_came(log: Path) -> None
     assert result.returncode == 1, result.stderr.decode()
     assert b"_bulk answer is not a bulk result (HTTP 200, text/html): <html><body><h1>Welcome to nginx!" in result.stderr
     assert b"is --es-url the cluster's address?" in result.stderr
+
+
+def test_waiting_for_acknowledgements_is_reported(log: Path) -> None:
+    """Events whose acknowledgement does not come are reported every --report-interval while ship waits
+    (no silent end of run), then resent and given up on as above."""
+    with FakeHEC(token=TOKEN, ack=True) as hec:
+        hec.faults.lose_acks(times=10_000)
+        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--hec-ack", "--hec-ack-interval", "0.1",
+                         "--hec-ack-timeout", "2", "--retry-budget", "1", "--report-interval", "0.5", str(log),
+                         env={"ESALOG_HEC_TOKEN": TOKEN}, timeout=60)
+    assert result.returncode == 1, result.stderr.decode()
+    waits = [line for line in result.stderr.decode().splitlines() if "waiting for the acknowledgement" in line]
+    assert len(waits) >= 2, result.stderr.decode()
+    assert "of 100 events" in waits[0] and "0 delivered, 100 pending" in waits[0]

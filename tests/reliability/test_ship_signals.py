@@ -60,7 +60,7 @@ def test_second_ctrl_c_exits_at_once_while_a_request_hangs(tmp_path: Path) -> No
     checkpoint = tmp_path / "ship.ckpt"
     with FakeHEC(token=TOKEN) as hec:
         hec.faults.slow(0.0, times=2).slow(120, times=100)  # two batches go through, then the server hangs
-        process = esalog("ship", "--to", "hec", "--hec-url", hec.url, "--batch-events", "500", "--timeout", "300",
+        process = esalog("ship", "--to", "hec", "--hec-url", hec.url, "--batch-events", "500", "--batch-timeout", "60", "--timeout", "300",
                          "--checkpoint", str(checkpoint), str(log), env={"ESALOG_HEC_TOKEN": TOKEN})
         text = log.read_bytes()
         confirmed = len(b"".join(text.splitlines(keepends=True)[:1000]))

@@ -23,9 +23,9 @@ def register(sub: Any) -> None:
                     "octet-counted framing). One parser state per sending appliance. Memory is bounded by "
                     "--max-buffer (messages waiting and incomplete frames; TCP reading pauses when it is "
                     "full) and --max-connections. Runs until SIGTERM/SIGINT, then reads what was sent and "
-                    "delivers it; a second signal gives up. Stops at once when the sink cannot work (bad "
-                    "token, TLS failure, wrong URL). Exit 1 when a message had to be dropped or an event "
-                    "was not delivered.",
+                    "delivers it; a second signal gives up. SIGHUP reopens --out and --dead-letter (logrotate). "
+                    "Stops at once when the sink cannot work (bad token, TLS failure, wrong URL). Exit 1 "
+                    "when a message had to be dropped or an event was not delivered.",
         epilog=ENVIRONMENT_HELP, formatter_class=RawDescriptionHelpFormatter)
     add_settings(p, ListenConfig)
     add_sink_options(p, default_to="stdout")

@@ -58,7 +58,7 @@ def register(sub: Any) -> None:
         "ship",
         help="parse logs and deliver the events to stdout, a file, Splunk HEC or Elasticsearch",
         description="Read ESA logs (files, globs, stdin; --follow tails them through rotation), parse them "
-        "and deliver every event at least once.",
+        "and deliver every event at least once. SIGHUP reopens --out and --dead-letter (logrotate).",
         epilog=_EPILOG,
         formatter_class=RawDescriptionHelpFormatter,
     )
@@ -140,6 +140,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
             raise Interrupted(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda _signum, _frame: driver.reopen_files())
     hint_if_terminal(f"ship --to {choice.to}", source_config.paths, quiet=args.quiet)
     start = time.monotonic()
     interrupted = False

@@ -168,6 +168,10 @@ class Sink(ABC):
         """Seconds between two polls of pending acknowledgements."""
         return 10.0
 
+    def reopen(self) -> None:  # noqa: B027 - optional hook
+        """Reopen the files it appends to before its next write (SIGHUP, after logrotate moved them).
+        Called from a signal handler: it only asks."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and files."""
 
@@ -186,6 +190,7 @@ class DeadLetter:
         self._lock = threading.Lock()
         self.error: str | None = None  # the last write error (disk full, permissions changed)
         self.unwritten = 0  # entries that could not be written
+        self._reopen = False
 
     def write(self, entries: Iterable[tuple[Item, str]], outcome: str) -> int:
         """Append one line per (item, reason); returns how many were kept (all without a file).
@@ -206,6 +211,9 @@ class DeadLetter:
             lines.append(head + b',"reason":' + orjson.dumps(reason) + b',"event":' + item.doc + b"}\n")
         if self.path and lines:
             with self._lock:
+                if self._reopen:
+                    self._reopen = False
+                    self.close()
                 try:
                     self._append(b"".join(lines))
                 except OSError as exc:
@@ -240,6 +248,10 @@ class DeadLetter:
                 if written and os.fstat(fd).st_size == size + written:  # nobody else appended meanwhile
                     os.ftruncate(fd, size)
             raise
+
+    def reopen(self) -> None:
+        """Reopen the file before the next entry (SIGHUP, after logrotate moved it); only asks."""
+        self._reopen = True
 
     def _broken(self, exc: OSError) -> None:
         error = f"cannot write the dead letter {self.path}: {exc.strerror or exc}"
@@ -391,6 +403,12 @@ class Driver:
         self._no_retry.set()
         self._wake.set()
 
+    def reopen_files(self) -> None:
+        """SIGHUP: the sink's output file and the dead letter are reopened before their next write, so
+        logrotate can move them (a signal handler may call this)."""
+        self.sink.reopen()
+        self.dead_letter.reopen()
+
     def give_up_retries(self) -> None:
         """Send what is queued once more, but retry nothing: a request that fails now counts as failed."""
         self._no_retry.set()
@@ -404,6 +422,14 @@ class Driver:
         """The longest-running retry of any sender now, or None when nothing is being retried."""
         states = list(self._retrying.values())
         return min(states, key=lambda state: state.since) if states else None
+
+    def awaiting(self) -> tuple[int, float] | None:
+        """Events sent and not acknowledged yet (HEC indexer acknowledgement), and the seconds since the
+        oldest of them was first sent; None when nothing waits."""
+        entries = list(self._pending.values())  # (a copy: the senders change it)
+        if not entries:
+            return None
+        return sum(len(items) for items, _, _ in entries), self._clock() - min(first for _, _, first in entries)
 
     # ------------------------------------------------------------------- sender side (own thread)
 
@@ -614,9 +640,10 @@ def warn(message: str) -> None:
 
 
 class RetryReporter:
-    """While a sink is retrying (down, unreachable, throttling), one warning line every *interval*
-    seconds: what failed, the attempt, the time left of the retry budget and the counts, so a dead sink
-    never looks like a hang. ``extra`` adds the command's own counts (the listener's queue)."""
+    """While a sink is retrying (down, unreachable, throttling) or events wait for their acknowledgement,
+    one warning line every *interval* seconds: what failed, the attempt, the time left of the retry budget
+    (or how long the events have waited) and the counts, so a dead sink never looks like a hang. ``extra``
+    adds the command's own counts (the listener's queue)."""
 
     def __init__(self, driver: Driver, interval: float, extra: Callable[[], str] | None = None) -> None:
         self.driver = driver
@@ -630,12 +657,21 @@ class RetryReporter:
         return self
 
     def line(self) -> str | None:
-        """The warning line now, or None when nothing is being retried."""
-        state = self.driver.retrying()
-        if state is None:
-            return None
-        stats = self.driver.stats
-        text = (f"{state.describe(self.driver.sink.name)}; {stats.received:,} received, "
+        """The warning line now, or None when nothing is being retried or has waited an interval for its
+        acknowledgement."""
+        driver = self.driver
+        state = driver.retrying()
+        if state is not None:
+            head = state.describe(driver.sink.name)
+        else:
+            awaiting = driver.awaiting()
+            if awaiting is None or awaiting[1] < self.interval:
+                return None
+            head = (f"{driver.sink.name}: waiting for the acknowledgement of {awaiting[0]:,} events, the oldest "
+                    f"sent {awaiting[1]:.0f}s ago (sent again after {driver.sink.ack_timeout:g}s, "
+                    "--hec-ack-timeout; given up once --retry-budget is spent)")
+        stats = driver.stats
+        text = (f"{head}; {stats.received:,} received, "
                 f"{stats.acknowledged:,} delivered, {stats.pending:,} pending")
         extra = self.extra() if self.extra is not None else ""
         return text + (f", {extra}" if extra else "")

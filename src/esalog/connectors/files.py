@@ -92,11 +92,18 @@ class FileSink(Sink):
         self._handle: BinaryIO | None = None
         self._size = 0
         self.repaired = 0  # bytes of a partial last line cut when the file was opened
+        self._reopen = False
 
     def open(self) -> None:
         self._open()
 
+    def reopen(self) -> None:
+        self._reopen = True
+
     def _open(self) -> BinaryIO:
+        if self._reopen:  # SIGHUP: a file moved away (logrotate) is left behind, PATH is opened anew
+            self._reopen = False
+            self.close()
         if self._handle is None:
             self.repaired += repair_partial_line(self.path)
             self._handle = open(self.path, "ab")

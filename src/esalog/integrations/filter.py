@@ -32,7 +32,8 @@ from esalog.errors import ConfigError
 from esalog.integrations.convert import write_all
 from esalog.pipeline import Pipeline
 from esalog.settings import setting, validate
-from esalog.sources.lines import RawLine, decode_line, read_line_bytes, read_lines
+from esalog.sources.lines import decode_line, read_line_bytes
+from esalog.sources.native import encode_native, encode_records, records_staged
 
 #: Lines as :func:`read_line_bytes` gives them: bytes, the bytes they take, cut at the length limit or not.
 LineBytes = Iterator[tuple[bytes, int, bool]]
@@ -87,18 +88,53 @@ class FilterInput:
         self.stream = pipeline.open_stream(stream_name)
         self.core = pipeline.core
         self.native = self.core.stream(self.stream) if self.core is not None else None
+        self.compiled = pipeline.core is not None or pipeline.record_core is not None
 
     def ndjson(self, raw: bytes, cut: bool = False) -> bytes:
         """The events of the line *raw* (cut at the length limit or not) as NDJSON: the compiled core's
-        where it reads the line (it declines bad UTF-8 and NUL bytes), else the Python path's."""
-        if self.native is not None and not cut:
+        where there is one (see :func:`~esalog.sources.native.encode_native`), else the Python path's."""
+        if self.compiled and not cut:
+            data = self._wrapped(raw) if raw.lstrip()[:1] == b"{" else self._compiled(raw)
+            if data is not None:
+                return data
+        return b"".join([encode_event(event) for event in self.events(*decode_line(raw, cut))])
+
+    def _compiled(self, raw: bytes) -> bytes:
+        """The NDJSON of the ESA line *raw* by the compiled core (and the stages)."""
+        if self.native is not None:  # --stateless: the line's event, written by the core alone
             data = self.core.encode_line(self.native, raw)
             if data is not None:
                 counters = self.pipeline.counters
                 counters.lines += 1
                 counters.events += 1
                 return data  # type: ignore[no-any-return]
-        return b"".join([encode_event(event) for event in self.events(*decode_line(raw, cut))])
+            return encode_native(self.pipeline, [raw], {}, self.stream)
+        records, _ = records_staged(self.pipeline, [raw], {}, self.stream)
+        return encode_records(self.pipeline, records)
+
+    def _wrapped(self, raw: bytes) -> bytes | None:
+        """The NDJSON of a JSON object carrying an ESA line in ``field`` (its other keys under PASSTHROUGH)
+        by the compiled core; None when the Python path must read it (not such an object, or a line the
+        core would not get as :meth:`events` reads it)."""
+        try:
+            obj = decode(raw)
+        except ValueError:
+            return None
+        line = obj.get(self.field) if isinstance(obj, dict) else None
+        if not isinstance(line, str) or "\n" in line or "\r" in line or line.lstrip().startswith("{"):
+            return None
+        try:
+            line_bytes = line.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escaped in the JSON
+            return None
+        del obj[self.field]
+        data = self._compiled(line_bytes)
+        if not obj:
+            return data
+        first, _, rest = data.partition(b"\n")
+        if b'"' + PASSTHROUGH.encode() + b'":' in first:  # (as events() merges it: the key's place kept)
+            return encode_event({**decode(first), PASSTHROUGH: obj}) + rest
+        return first[:-1] + b',"' + PASSTHROUGH.encode() + b'":' + encode_event(obj)[:-1] + b"}\n" + rest
 
     def events(self, text: str, problems: tuple[str, ...]) -> list[dict[str, Any]]:
         """The events of the line *text* (with the problems met reading it): its own first, then any
@@ -232,7 +268,7 @@ def run_filter(config: FilterConfig, pipeline: Pipeline,
             assert output is not None
             _omprog(reader, read_line_bytes(handle), output, out)
         elif protocol == "rsyslog-mmexternal":
-            _mmexternal(reader, read_lines(handle), out, output)
+            _mmexternal(reader, read_line_bytes(handle), out, output)
         else:
             _lines(reader, read_line_bytes(handle), output or out)
     finally:
@@ -306,14 +342,11 @@ def _omprog(reader: FilterInput, lines: LineBytes, output: ReopenableOutput, out
     output.flush()
 
 
-def _mmexternal(reader: FilterInput, lines: Iterator[RawLine], out: BinaryIO,
-                output: ReopenableOutput | None) -> None:
-    for raw in lines:
-        first, *extra = reader.events(raw.text, raw.problems)
-        tree: dict[str, Any] = {"esa": first}
-        if extra:
-            tree["esa_summaries"] = extra
-        out.write(encode_event({"$!": tree}))
+def _mmexternal(reader: FilterInput, lines: LineBytes, out: BinaryIO, output: ReopenableOutput | None) -> None:
+    for raw, _, cut in lines:  # the reply {"$!":{"esa":EVENT,"esa_summaries":[...]}} from the events' NDJSON
+        first, _, rest = reader.ndjson(raw, cut).partition(b"\n")
+        summaries = b',"esa_summaries":[' + rest[:-1].replace(b"\n", b",") + b"]" if rest else b""
+        out.write(b'{"$!":{"esa":' + first + summaries + b"}}\n")
         out.flush()
     unwritten = 0
     for event in reader.pending():

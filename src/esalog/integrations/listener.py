@@ -46,6 +46,7 @@ from esalog.pipeline import Pipeline
 from esalog.settings import integer, parsed_by, positive, setting, validate
 from esalog.sources.checkpoint import Ledger
 from esalog.sources.lines import decode_line
+from esalog.sources.native import records_native, records_staged
 
 DEFAULT_QUEUE = 10_000
 DEFAULT_MAX_FRAME = 256 * 1024
@@ -461,10 +462,19 @@ class Listener:
         return stream
 
     def handle(self, peer: str, frame: bytes, problems: tuple[str, ...]) -> None:
-        """Parse one received message and hand its events to the sink."""
+        """Parse one received message (by the compiled core where there is one) and hand its events to the
+        sink."""
         frame = frame.rstrip(b"\r\n")
-        text, found = decode_line(frame)
-        for record in self.pipeline.process(text, self._stream(peer), (*problems, *found)):
+        pipeline = self.pipeline
+        stream = self._stream(peer)
+        if pipeline.core is not None:  # --stateless: the core's events, encoded already
+            records = records_native(pipeline, [frame], {0: problems} if problems else {}, stream)[0]
+        elif pipeline.record_core is not None:
+            records = records_staged(pipeline, [frame], {0: problems} if problems else {}, stream)[0]
+        else:
+            text, found = decode_line(frame)
+            records = pipeline.process(text, stream, (*problems, *found))
+        for record in records:
             self.sink.write(record)
 
     def _work(self) -> None:
@@ -700,7 +710,8 @@ def _loop_errors(config: ListenConfig) -> Any:
 
 
 async def serve(config: ListenConfig, pipeline: Pipeline, sink: DriverSink) -> ListenStats:
-    """Run until SIGTERM or SIGINT (or until the sink cannot work); returns what was received."""
+    """Run until SIGTERM or SIGINT (or until the sink cannot work; SIGHUP reopens the output files); returns
+    what was received."""
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_loop_errors(config))
     listener = Listener(pipeline, sink, config, loop)
@@ -730,6 +741,7 @@ async def serve(config: ListenConfig, pipeline: Pipeline, sink: DriverSink) -> L
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig)
+    loop.add_signal_handler(signal.SIGHUP, sink.driver.reopen_files)  # logrotate: --out, --dead-letter
     listener.start_worker()
     reporter = RetryReporter(sink.driver, sink.report_interval, lambda: (
         f"{len(listener.queue):,} messages ({listener.queue.bytes:,} bytes) waiting"
@@ -753,7 +765,7 @@ async def serve(config: ListenConfig, pipeline: Pipeline, sink: DriverSink) -> L
                 await asyncio.wait_for(listener.done.wait(), 0.1)
     finally:
         reporter.stop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
     listener.finish_counts()
     if listener.error is not None:

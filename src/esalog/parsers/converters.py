@@ -177,8 +177,18 @@ def kebab(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+#: The usual SMTP reply of a bounce or delay line, ``('550', ['line', ...])``, with plain quoted texts (no
+#: quote, backslash, line break or NUL inside: each text is what is between its quotes)
+_PLAIN_REPLY = re.compile(r"\('([^'\\\r\n\x00]*)', \[((?:'[^'\\\r\n\x00]*'(?:, '[^'\\\r\n\x00]*')*)?)\]\)")
+_QUOTED = re.compile(r"'([^']*)'")
+
+
 def py_literal(text: str) -> object:
-    """A Python literal (tuple, list, str, number) parsed safely with ``ast.literal_eval``; else the text."""
+    """A Python literal (tuple, list, str, number) parsed safely with ``ast.literal_eval``; else the text. The
+    usual SMTP reply is read without the parser (the same value, at a fraction of the cost)."""
+    plain = _PLAIN_REPLY.fullmatch(text)
+    if plain is not None:
+        return plain[1], _QUOTED.findall(plain[2])
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):

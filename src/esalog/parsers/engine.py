@@ -106,6 +106,7 @@ class CompiledPack:
         self._by_key2: dict[str, list[int]] = {}
         self._by_key1: dict[str, list[int]] = {}
         self._generic: list[int] = []
+        self._keyed_cache: dict[str, tuple[CompiledRule, ...]] = {}  # match_keyed's candidates by key
         for order, (rule, _, patterns, _) in enumerate(self._sources):
             try:
                 key = dispatch_key(rule.match, patterns)
@@ -169,12 +170,18 @@ class CompiledPack:
                 return rule, m
         return None
 
-    def match_keyed(self, body: str) -> tuple[CompiledRule, RuleMatch] | None:
+    def match_keyed(self, body: str, keys: tuple[str, str] | None = None) -> tuple[CompiledRule, RuleMatch] | None:
         """Like :meth:`match`, among the rules whose literal first words fit *body* only (no generic rule):
-        a line of this pack's type that reached another pack (per-line routing fallback)."""
-        key2, key1 = body_keys(body)
-        keyed = self._by_key2.get(key2, []) + (self._by_key1.get(key1, []) if key2 != key1 else [])
-        return _first_timed(self._ordered(keyed), body)
+        a line of this pack's type that reached another pack (per-line routing fallback). *keys*: the body's
+        :func:`body_keys`, when the caller has them."""
+        key2, key1 = keys or body_keys(body)
+        cands = self._keyed_cache.get(key2)
+        if cands is None:
+            cands = self._ordered(self._by_key2.get(key2, []) + (self._by_key1.get(key1, []) if key2 != key1 else []))
+            if len(self._keyed_cache) >= _CACHE_LIMIT:
+                self._keyed_cache.clear()
+            self._keyed_cache[key2] = cands
+        return _first_timed(cands, body) if cands else None
 
     def match_slow(self, body: str) -> list[CompiledRule]:
         """Every rule whose pattern matches *body*, ignoring dispatch (for tests and tooling)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from esalog.errors import ConfigError
 from esalog.parsers.engine import CompiledPack, Event, RuleTimeout, load_builtin_packs
+from esalog.parsers.grok import body_keys
 from esalog.parsers.header import HeaderParser, iso_utc
 from esalog.parsers.matching import CONVERSION_ERRORS, USER_RULE_SECONDS, RuleMatch
 from esalog.parsers.record import MODULE, PIPELINE_ERROR, Record
@@ -33,6 +34,11 @@ BASE_OBSERVER: dict[str, str] = {"vendor": "Cisco", "product": "Secure Email Gat
 # Ids a line that no rule knows may still carry; the look-behind keeps CrtMID / CrtICID out.
 _LOOSE_IDS = re.compile(r"(?<![A-Za-z])(MID|ICID|DCID|RCID) (\d+)")
 _LOOSE_FIELDS = {"MID": "mid", "ICID": "icid", "DCID": "dcid", "RCID": "rcid"}
+
+
+def _no_match(_body: str) -> None:
+    """What a pack none of whose rules match a line says (the compiled core tried them)."""
+    return None
 
 
 def _derive(record: Record, rule: CompiledRule) -> None:
@@ -233,8 +239,22 @@ class LineParser:
             timestamp = created = self.now()
         record = self._record(stream, line, body, pack.dataset, timestamp, created, level, priority, hostname,
                               appname, tags)
+        return self._read(record, pack, body, line, stream, hostname, pack.match)
+
+    def unmatched(self, stream: Stream, line: str, body: str, pack: CompiledPack, timestamp: str,
+                  level: str | None, priority: int | None, hostname: str | None, appname: str | None) -> Record:
+        """The record of a line the compiled core split and routed to *pack*, none of whose rules match it:
+        what :meth:`parse` makes of it (another pack may still read it)."""
+        record = self._record(stream, line, body, pack.dataset, timestamp, None, level, priority, hostname,
+                              appname, None)
+        return self._read(record, pack, body, line, stream, hostname, _no_match)
+
+    def _read(self, record: Record, pack: CompiledPack, body: str, line: str, stream: Stream, hostname: str | None,
+              match: Callable[[str], tuple[CompiledRule, RuleMatch] | None]) -> Record:
+        """*record* (the header facts of *line*) read by the first rule that matches *body*: *match* tries
+        *pack*'s, then the other packs' rules keyed on its first words are tried."""
         try:
-            found = pack.match(body)
+            found = match(body)
             if found is None and not self.forced_log_type:
                 found = self._fallback(pack, body)
                 if found is not None:
@@ -347,9 +367,10 @@ class LineParser:
         subscription mixing types); only rules keyed on the line's first words are tried, so an
         unknown line costs a few dictionary lookups.
         """
+        keys = body_keys(body)
         for pack in self._fallback_order:
             if pack is not routed:
-                found = pack.match_keyed(body)
+                found = pack.match_keyed(body, keys)
                 if found is not None:
                     return found
         return None

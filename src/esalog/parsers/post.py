@@ -16,12 +16,16 @@ from esalog.parsers.record import Record
 PostProcessor = Callable[[Record], None]
 
 _SMTP_TAIL = re.compile(r"^(?P<reply>\(.*\))(?: ?(?P<extra>\[.*\]))?$")
+#: The start of a reply tuple a relay cut short: ``('550', ['5.1.1 The email acc`` (the code survives).
+_CUT_REPLY = re.compile(r"^\(\s*'(?P<code>\d{3})'")
 
 
 def smtp_reply(record: Record) -> None:
     """Split ``cisco.esa.bounce.reply`` (``('550', ['line', ...]) []``) into code and lines.
 
     Parsed with ``ast.literal_eval`` (no ``eval``); a tail that is not a Python literal is kept as text.
+    A reply that stops before its closing bracket was cut by a relay's size limit: the line is flagged
+    ``cisco.esa.truncated`` and the code, when it survived, is still read.
     """
     raw = record.get("cisco.esa.bounce.reply")
     if not isinstance(raw, str):
@@ -35,6 +39,11 @@ def smtp_reply(record: Record) -> None:
             record.set("cisco.esa.bounce.response", [str(x) for x in lines])
         else:
             record.set("cisco.esa.bounce.response", [str(lines)])
+    elif not raw.rstrip().endswith((")", "]")):
+        record.set("cisco.esa.truncated", True)
+        cut = _CUT_REPLY.match(raw)
+        if cut:
+            record.set("cisco.esa.bounce.smtp_code", cut.group("code"))
 
 
 def direction_from_table(record: Record) -> None:

@@ -19,6 +19,8 @@ FileId = tuple[int, int]  # (st_dev, st_ino)
 GZIP_MAGIC = b"\x1f\x8b"
 #: The first line's bytes that make a file's key (enough to tell two files apart)
 KEY_BYTES = 4096
+#: How much of a file's start tells whether its lines end in LF before ``--workers`` cuts it in parts.
+SNIFF_BYTES = 64 * 1024
 #: What reading a damaged input raises (truncated or corrupt gzip, trailing garbage, I/O errors)
 READ_ERRORS = (OSError, EOFError, zlib.error)
 
@@ -79,14 +81,30 @@ def _is_gzip(handle: BinaryIO) -> bool:
 
 
 def plain_size(path: str) -> int | None:
-    """The size of *path* when it is a plain (not gzip) regular file, else None (also when it cannot be
-    opened: its reader says why, in its turn)."""
+    """The size of *path* when it is a plain (not gzip) regular file whose first bytes show lines ending in
+    LF (parts of it are cut at LFs), else None (also when it cannot be opened: its reader says why, in its
+    turn)."""
     try:
         with open(path, "rb") as handle:
             stat = os.fstat(handle.fileno())
-            return stat.st_size if S_ISREG(stat.st_mode) and not _is_gzip(handle) else None
+            if not S_ISREG(stat.st_mode) or _is_gzip(handle):
+                return None
+            return stat.st_size if lone_cr_ends(handle.read(SNIFF_BYTES)) is False else None
     except OSError:
         return None
+
+
+def lone_cr_ends(start: bytes, after_cr: bool = False) -> bool | None:
+    """Whether the lines of an input starting with *start* end in a lone CR (classic Mac OS), as its first
+    line end tells: a LF, or a CR and a LF, say no (LF and CRLF inputs); a CR and anything else say yes.
+    None while no line end is there, or when the last byte is a CR (the next byte tells: *after_cr* says
+    that the bytes before *start* ended in a CR)."""
+    if after_cr:
+        return not start.startswith(b"\n")
+    lf, cr = start.find(b"\n"), start.find(b"\r")
+    if cr < 0 or 0 <= lf < cr:
+        return False if lf >= 0 else None
+    return None if cr == len(start) - 1 else start[cr + 1] != 0x0A
 
 
 def open_input(path: str) -> tuple[BinaryIO, bool]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from esalog.sources.files import READ_ERRORS
+from esalog.sources.files import READ_ERRORS, lone_cr_ends
 
 #: Lines longer than this are cut (the event says so); memory stays bounded whatever the input.
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -129,17 +129,21 @@ def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LIN
                 block_bytes: int = BLOCK_BYTES, *, final: bool = True, decode: bool = True) -> Iterator[Block]:
     """Every line of *handle* in blocks; a line over *max_line* bytes is cut and its rest skipped.
 
-    The same lines, offsets and problems as :func:`read_lines`, for a fraction of the cost per line.
+    The same lines, offsets and problems as :func:`read_lines` (which splits at LF only), for a fraction of
+    the cost per line.
     Reads ahead of the lines handed on (``read1`` where the handle has it: no waiting for a full block
     on a pipe). Memory stays bounded by *block_bytes* plus *max_line*, whatever the input. With
     *final* False (a file still being written) a last line without newline is left for later. Without
     *decode*, blocks carry the bytes only (see :func:`_block`). A read that fails ends the blocks with
-    one whose ``damage`` says why and where.
+    one whose ``damage`` says why and where. An input whose lines end in a lone CR (classic Mac OS; see
+    :func:`~esalog.sources.files.lone_cr_ends`) is read with its CRs as newlines (byte for byte, so offsets stay true).
     """
     offset = start_offset
     number = 0
     tail = b""  # the start of a line whose end is not read yet, at most max_line + 1 bytes of it
     tail_size = 0  # that line's bytes read so far
+    cr_ends: bool | None = None  # lines end in a lone CR; None until the first line end read tells
+    after_cr = False  # (while that is not known) the bytes read so far end in a CR
     read = getattr(handle, "read1", handle.read)
     while True:
         try:
@@ -157,6 +161,16 @@ def read_blocks(handle: BinaryIO, start_offset: int = 0, max_line: int = MAX_LIN
                 yield _block([tail[:max_line]], {0: tail_size}, {0} if tail_size > max_line else set(), offset,
                              number, decode)
             return
+        if cr_ends is None:
+            cr_ends = lone_cr_ends(data, after_cr)
+            if cr_ends and after_cr:  # the CR that the bytes read before end in ends a line as well
+                if len(tail) == tail_size:
+                    tail = tail[:-1]
+                tail_size -= 1
+                data = b"\n" + data
+            after_cr = data.endswith(b"\r")
+        if cr_ends:
+            data = data.replace(b"\r", b"\n")
         first = data.find(b"\n")
         if first < 0:
             if len(tail) <= max_line:

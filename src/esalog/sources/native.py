@@ -29,7 +29,7 @@ def encode_native(pipeline: Pipeline, raws: list[bytes], problems: Problems, str
     raws, problems = _rest(raws, problems, first)
 
     def fallback(index: int) -> bytes:
-        return encode_lines(_python(pipeline, raws, problems, stream, index))
+        return encode_records(pipeline, _staged(pipeline, raws, problems, stream, index))
 
     data, count = pipeline.core.encode_block(_state(pipeline.core, stream), raws, problems, fallback)
     _count(pipeline, count)
@@ -48,7 +48,7 @@ def records_native(pipeline: Pipeline, raws: list[bytes], problems: Problems,
     by_line: dict[int, list[Record]] = {}
 
     def fallback(index: int) -> bytes:
-        by_line[index] = _python(pipeline, raws, problems, stream, index)
+        by_line[index] = _staged(pipeline, raws, problems, stream, index)
         return b""
 
     facts: list[tuple[int, str | None, dict[str, Any] | None, str | None]] = []
@@ -65,11 +65,12 @@ def records_native(pipeline: Pipeline, raws: list[bytes], problems: Problems,
     return records, ends
 
 
-def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems,
-                   stream: Stream) -> tuple[list[Record], list[int]]:
+def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream,
+                   core: Any = None) -> tuple[list[Record], list[int]]:
     """Like :meth:`Pipeline.process_lines`: the records of consecutive lines of *stream*, each line's then
-    those its stages add, and per line the index just after its records. ``pipeline.record_core`` makes the
-    records of the lines it reads, the parser those of the others; then the stages run on each in order."""
+    those its stages add, and per line the index just after its records. The compiled *core* (by default
+    ``pipeline.record_core``) makes the records of the lines it reads, the parser those of the others; then
+    the stages run on each in order."""
     records, ends = _header(pipeline, raws, problems, stream)
     first = len(ends)
     if first == len(raws):
@@ -80,8 +81,9 @@ def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems,
         text, flagged = _decoded(raws, problems, index)
         return pipeline.parse_line(text, stream, flagged)
 
-    core = pipeline.record_core
-    parsed, _ = core.records_block(_state(core, stream), raws, problems, fallback, pipeline.parser.matched)
+    core = core or pipeline.record_core
+    parser = pipeline.parser
+    parsed, _ = core.records_block(_state(core, stream), raws, problems, fallback, parser.matched, parser.unmatched)
     staged = pipeline.staged
     for record in parsed:
         staged(record, records)
@@ -91,9 +93,9 @@ def records_staged(pipeline: Pipeline, raws: list[bytes], problems: Problems,
 
 
 def encode_records(pipeline: Pipeline, records: list[Record]) -> bytes:
-    """NDJSON of *records*, as :func:`~esalog.encode.encode_lines` writes it: by ``pipeline.record_core``
-    where there is one (it leaves whole documents, such as message summaries, to the Python encoder)."""
-    core = pipeline.record_core
+    """NDJSON of *records*, as :func:`~esalog.encode.encode_lines` writes it: by the compiled core where
+    there is one (it leaves whole documents, such as message summaries, to the Python encoder)."""
+    core = pipeline.record_core or pipeline.core
     if core is None:
         return encode_lines(records)
     return core.encode_records(records, encode_line)  # type: ignore[no-any-return]
@@ -115,6 +117,15 @@ def _rest(raws: list[bytes], problems: Problems, first: int) -> tuple[list[bytes
     if not first:
         return raws, problems
     return raws[first:], {index - first: found for index, found in problems.items() if index >= first}
+
+
+def _staged(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream, index: int) -> list[Record]:
+    """The records of line *index*, which the core does not write itself (its rule has post-processors, its
+    stages classify it, it matches no rule...): the core still makes the line's record where it can, the
+    Python parser where it cannot; then the stages run on it."""
+    if index in problems:
+        return _python(pipeline, raws, problems, stream, index)
+    return records_staged(pipeline, [raws[index]], {}, stream, pipeline.core)[0]
 
 
 def _python(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream, index: int) -> list[Record]:
