@@ -46,22 +46,43 @@ def test_input_deleted_before_its_turn_is_skipped_and_said(tmp_path: Path, comma
         assert [orjson.loads(row)["cisco"]["esa"]["mid"] for row in out.splitlines()] == [0, 20]
 
 
-def test_a_worker_that_failed_before_its_turn_still_says_why(tmp_path: Path) -> None:
-    """``parse --workers``: a worker whose file is gone when it starts (deleted after the parent checked
-    the paths) reports the error and ends before its turn; the parent's send of the turn then failed and
-    the error read "the worker reading X stopped (exit code 0)". The report is read anyway."""
+def test_a_worker_that_failed_before_its_turn_still_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``parse --workers``: a worker that fails at its start reports the error and ends before its turn;
+    the parent's send of the turn then failed and the error read "the worker reading X stopped (exit code
+    0)". The report is read anyway. (The worker is forked: the failure patched in here is its.)"""
     from multiprocessing import get_context
 
     from esalog.errors import ConfigError
-    from esalog.integrations.convert import _Worker
+    from esalog.integrations import convert
+    from esalog.pipeline import PipelineConfig, build_pipeline
+
+    def failing(*_: object, **__: object) -> None:
+        raise ConfigError("the reason of the worker")
+
+    monkeypatch.setattr(convert, "convert", failing)
+    config = PipelineConfig()
+    path = str(tmp_path / "some.log")
+    with open(tmp_path / "out.ndjson", "wb") as target:
+        worker = convert._Worker(get_context("fork"), build_pipeline(config), config, [path], target.fileno(), [])
+        worker.process.join(timeout=60)  # it has reported and ended: its turn comes after
+        assert worker.process.exitcode == 0
+        with pytest.raises(ConfigError, match="the reason of the worker"):
+            worker.turn(path, None)
+        worker.close(stop=False)
+
+
+def test_a_worker_whose_file_is_gone_skips_it_like_one_process(tmp_path: Path) -> None:
+    """``parse --workers``: a file deleted after the parent checked the paths, before its worker started,
+    ended the whole run with exit 2 ("no such file"); it is skipped and said, as without --workers."""
+    from multiprocessing import get_context
+
+    from esalog.integrations import convert
     from esalog.pipeline import PipelineConfig, build_pipeline
 
     config = PipelineConfig()
     gone = str(tmp_path / "gone.log")
     with open(tmp_path / "out.ndjson", "wb") as target:
-        worker = _Worker(get_context("fork"), build_pipeline(config), config, [gone], target.fileno(), [])
-        worker.process.join(timeout=60)  # it has reported and ended: its turn comes after
-        assert worker.process.exitcode == 0
-        with pytest.raises(ConfigError, match="no such file"):
-            worker.turn(gone, None)
+        worker = convert._Worker(get_context("fork"), build_pipeline(config), config, [gone], target.fileno(), [])
+        converted, _ = worker.turn(gone, None)
         worker.close(stop=False)
+    assert converted.damaged == [f"cannot read {gone!r}: No such file or directory; skipped"]

@@ -169,6 +169,9 @@ class Source:
         self._unopened: dict[FileId, str] = {}  # --follow: files seen that could not be opened, and why
         self._blind: str | None = None  # --follow: why the last look could not see every file
         self.stop = False
+        #: the paths are files already found and checked (a --workers worker's): read as they are, one
+        #: gone since is skipped like any that cannot be opened
+        self.expanded = False
         self.waiting = False  # True while blocked on input (a signal may interrupt then)
         self.damaged: list[str] = []  # what could not be read (each also an error record)
         self.positions: dict[FileId, int] = {}  # how far each file was read (for tracker-state snapshots)
@@ -178,7 +181,7 @@ class Source:
         if self.config.follow:
             yield from self._follow()
             return
-        for path in expand_paths(self.config.paths):
+        for path in self.config.paths if self.expanded else expand_paths(self.config.paths):
             if self.stop:
                 return
             yield from self._read_once(path)
