@@ -467,3 +467,20 @@ def test_tls_is_verified_by_default(small_log: Path) -> None:
                            env={"ESALOG_HEC_TOKEN": TOKEN})
         assert 0 == insecure.returncode and b"NOT verified" in insecure.stderr
         assert 2 * len(input_lines(small_log)) == len(hec.events)
+
+
+@pytest.mark.parametrize("to", ["hec", "es"])
+def test_certificate_for_another_host_is_refused_and_said_so(small_log: Path, to: str) -> None:
+    """A trusted certificate (its CA given) that names another host: verification stays on, nothing is
+    sent, and the message names the host the certificate is not valid for and what to change; the
+    advice to give the CA (already given) would send the user the wrong way."""
+    tls = (str(TLS / "other-cert.pem"), str(TLS / "other-key.pem"))
+    hec, es = FakeHEC(token=TOKEN, tls=tls), FakeElasticsearch(tls=tls)
+    with hec if to == "hec" else es as server:
+        result = run_cli("ship", "--to", to, f"--{to}-url", server.url, "--ca-bundle", str(TLS / "other-cert.pem"),
+                         str(small_log), env={"ESALOG_HEC_TOKEN": TOKEN})
+        assert 1 == result.returncode, result.stderr
+        assert hec.events == [] and not any(es.docs.values())
+    assert b"certificate is not valid for '127.0.0.1'" in result.stderr
+    assert b"the certificate names another host" in result.stderr
+    assert b"give the CA with --ca-bundle" not in result.stderr and b"Traceback" not in result.stderr

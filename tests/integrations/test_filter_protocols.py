@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from esalog.testing import read_ndjson
 from tests.conftest import run_cli
@@ -82,3 +87,91 @@ def test_lines_protocol_writes_events_to_stdout() -> None:
     assert proc.returncode == 0
     events = read_ndjson(proc.stdout)
     assert [e["event"]["original"] for e in events] == LINES
+
+
+class _Omprog:
+    """``esalog filter --protocol rsyslog-omprog`` driven as rsyslog drives it, one message at a time,
+    with its output file limited to *room* bytes (RLIMIT_FSIZE: a disk that fills up; raised later from
+    outside with prlimit: space freed)."""
+
+    def __init__(self, out: Path, room: int) -> None:
+        def limit() -> None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (room, resource.RLIM_INFINITY))
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "esalog", "filter", "--protocol", "rsyslog-omprog", "--output", str(out)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit)
+        assert self.reply() == "OK"
+
+    def send(self, line: str) -> str:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        self.process.stdin.flush()
+        return self.reply()
+
+    def reply(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().decode().rstrip("\n")
+
+    def free_space(self) -> None:
+        resource.prlimit(self.process.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
+
+    def end(self) -> int:
+        assert self.process.stdin is not None and self.process.stderr is not None
+        self.process.stdin.close()
+        self.stderr = self.process.stderr.read().decode()
+        return self.process.wait(timeout=60)
+
+
+def _mids(out: Path) -> tuple[list[int], int]:
+    """The MIDs of the output's rows in order, and how many rows are not JSON (torn)."""
+    mids, torn = [], 0
+    for row in out.read_bytes().splitlines():
+        try:
+            mids.append(json.loads(row)["cisco"]["esa"]["mid"])
+        except ValueError:
+            torn += 1
+    return mids, torn
+
+
+@pytest.mark.parametrize("room", [3000, 3333, 4500])
+def test_omprog_disk_full_message_is_retried_without_duplicate_or_torn_row(tmp_path: Path, room: int) -> None:
+    """A write that fails (disk full) is answered with an error, so rsyslog sends the message again. Before,
+    the failed bytes stayed in the output's buffer, or partly on disk: once there was room again the row
+    was written twice, or a torn row glued itself to the next one."""
+    out = tmp_path / "events.ndjson"
+    host = _Omprog(out, room)
+    confirmed: list[int] = []
+    failures, mid = 0, 0
+    while len(confirmed) < 30:
+        answer = host.send(f"Mon Nov  2 08:00:01 2026 Info: MID {mid} Subject '{'s' * 150}'")
+        if answer == "OK":
+            confirmed.append(mid)
+            mid += 1
+            continue
+        failures += 1
+        assert "cannot write" in answer and failures < 5, answer
+        host.free_space()  # rsyslog retries the same message later: by then there is room
+    assert host.end() == 0
+    assert failures >= 1  # the limit was really hit
+    assert _mids(out) == (confirmed, 0)
+
+
+def test_omprog_commit_that_fails_leaves_nothing_of_the_transaction(tmp_path: Path) -> None:
+    """COMMIT answered with an error: rsyslog sends the whole transaction again, so none of it may stay in
+    the output (before, its rows were written once per attempt, the first time perhaps torn)."""
+    out = tmp_path / "events.ndjson"
+    host = _Omprog(out, 2000)
+    attempts = 0
+    while True:
+        attempts += 1
+        assert host.send("BEGIN TRANSACTION") == "OK"
+        for mid in range(10):
+            assert host.send(f"Mon Nov  2 08:00:01 2026 Info: MID {mid} Subject '{'s' * 150}'") == "DEFER_COMMIT"
+        if host.send("COMMIT TRANSACTION") == "OK":
+            break
+        assert attempts < 3
+        host.free_space()
+    assert host.end() == 0
+    assert attempts == 2
+    assert _mids(out) == (list(range(10)), 0)

@@ -327,7 +327,7 @@ OPTION_CASES: dict[str, tuple[list[str], dict[str, tuple[int, str | None]], byte
                 "empty": (2, "the pack is empty"), "/dev/null": (2, "the pack is empty"), "fifo": (0, None)}, PACK),
     "--checkpoint": (["ship", "--to", "stdout", "--quiet", "--checkpoint", "{}", "{log}"],
                      {"missing": (2, "no such directory"), "directory": (2, "is a directory"),
-                      "empty": (2, "not readable"), "/dev/null": (2, "not a regular file"),
+                      "empty": (2, "is empty"), "/dev/null": (2, "not a regular file"),
                       "fifo": (2, "not a regular file")}, b""),
     "--hec-token-file": (["ship", "--to", "hec", "--hec-url", "http://127.0.0.1:9", "--hec-token-file", "{}", "{log}"],
                          {"missing": (2, "No such file"), "directory": (2, "Is a directory"),

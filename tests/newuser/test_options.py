@@ -84,6 +84,7 @@ def test_schema_refuses_a_short_year_with_any_validator() -> None:
     (["patterns", "coverage", "--top", "-1", "/dev/null"], "--top", "at least 0, got -1"),
     (["report", "--top", "0", "/dev/null"], "--top", "above 0, got 0"),
     (["parse", "--tz", "+25:00", "/dev/null"], "--tz", "out of range"),
+    (["parse", "--tz", "+05:61", "/dev/null"], "--tz", "out of range"),  # was taken as +06:01
     (["parse", "--host", "", "/dev/null"], "--host", "expected a value"),
 ])
 def test_counts_zones_and_names_are_checked(argv: list[str], flag: str, words: str) -> None:

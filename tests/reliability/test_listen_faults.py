@@ -14,6 +14,7 @@ import pytest
 
 from esalog.integrations.listener import ListenConfig, _warn_everywhere
 from esalog.testing import FakeHEC, StderrLines, read_ndjson
+from tests.conftest import run_cli
 from tests.reliability.conftest import TOKEN, esalog, original_of, tally, wait_until
 from tests.reliability.listen_helpers import Listen, consistent, syslog_lines
 from tests.reliability.test_ship_signals import free_port
@@ -181,3 +182,19 @@ def test_out_of_descriptors_is_one_warning_and_accepting_resumes(tmp_path: Path)
             listen.process.kill()
     assert code == 0, text
     assert "Traceback" not in text and text.count("cannot accept a TCP connection") == 1, text
+
+
+@pytest.mark.parametrize("kind", ["--udp", "--tcp"])
+def test_address_in_use_is_named(kind: str) -> None:
+    """Several addresses, one taken by another program: the error names that one (it said "cannot listen:
+    Address already in use", leaving the user to guess which)."""
+    busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "--udp" else socket.SOCK_STREAM)
+    with busy:
+        busy.bind(("127.0.0.1", 0))
+        if kind == "--tcp":
+            busy.listen()
+        taken = f"127.0.0.1:{busy.getsockname()[1]}"
+        result = run_cli("listen", "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", kind, taken, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert f"cannot listen on {kind} {taken}: ".encode() in result.stderr
+    assert b"in use" in result.stderr.lower() and b"Traceback" not in result.stderr

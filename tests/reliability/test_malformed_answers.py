@@ -116,6 +116,34 @@ def test_indexer_that_never_acknowledges_ends_the_run(log: Path) -> None:
         assert 2 <= len(hec.faults.applied) <= 6  # resent a few times within 0.3 s + 1 s, then given up
 
 
+def test_retry_after_longer_than_the_budget_says_so(log: Path) -> None:
+    """``429`` with ``Retry-After: 3600`` while ``--retry-budget`` is 5: the batch is given up at once, and
+    the reason says why (it read "gave up after 0 retries (0.0s budget spent)", as if nothing had been
+    tried for a reason)."""
+    with FakeHEC(token=TOKEN) as hec:
+        hec.faults.status(429, times=10_000, retry_after=3600)
+        result = run_cli("ship", "--to", "hec", "--hec-url", hec.url, "--retry-budget", "5", "--stats", str(log),
+                         env={"ESALOG_HEC_TOKEN": TOKEN}, timeout=60)
+        assert result.returncode == 1, result.stderr.decode()
+        assert hec.faults.applied == ["status"] and hec.count == 0
+    assert b"the server asked to wait 3600s (Retry-After; esalog waits 120s at most)" in result.stderr
+    assert b"more than the 5s left of --retry-budget" in result.stderr
+
+
+def test_bulk_answer_that_is_not_elasticsearch_says_what_came(log: Path) -> None:
+    """``--es-url`` pointing at a web server (or a proxy's page) that answers 200 with HTML: sent again
+    like any answer without item results, and the reason shows what came back instead of "_bulk answer
+    does not list every item"."""
+    page = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
+    with FakeElasticsearch() as es:
+        es.faults.status(200, times=10_000, body=page, headers={"Content-Type": "text/html"})  # type: ignore[arg-type]
+        result = run_cli("ship", "--to", "es", "--es-url", es.url, "--retry-initial", "0.05", "--retry-budget", "0.3",
+                         "--stats", str(log))
+    assert result.returncode == 1, result.stderr.decode()
+    assert b"_bulk answer is not a bulk result (HTTP 200, text/html): <html><body><h1>Welcome to nginx!" in result.stderr
+    assert b"is --es-url the cluster's address?" in result.stderr
+
+
 def test_waiting_for_acknowledgements_is_reported(log: Path) -> None:
     """Events whose acknowledgement does not come are reported every --report-interval while ship waits
     (no silent end of run), then resent and given up on as above."""

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_cli
 
 REDOS_PACK = """\
@@ -85,3 +87,55 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120, check=True)
     grown = int(out.stdout)
     assert grown < 20 * 1024 * 1024, f"parsing a 1 MB subject grew the process by {grown / 2**20:.0f} MiB"
+
+
+def test_pack_that_is_not_utf8_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    """A pack saved in Latin-1 (an accented rule comment, a pattern with é) is a clear configuration
+    error naming the file and where, not a UnicodeDecodeError traceback."""
+    pack = tmp_path / "latin1.yaml"
+    pack.write_bytes("name: latin1\nlog_type: mail_logs\n# r\u00e8gle\nrules:\n  - id: r\n    match: 'MID %{MID:cisco.esa.mid:int} caf\u00e9'\n"
+                     .encode("latin-1"))
+    result = run_cli("parse", "--pack", str(pack), "-", input=b"", timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert b"Traceback" not in result.stderr
+    assert b"latin1.yaml" in result.stderr and b"UTF-8" in result.stderr
+    assert b"line 3" in result.stderr  # where the first bad byte is
+
+
+@pytest.mark.parametrize("match", [r"MID %{MID:cisco.esa.mid:int} \d{99999999}", r"MID %{MID:cisco.esa.mid:int} x{0,5000000}",
+                                   "MID %{MID:cisco.esa.mid:int} " + r"(?:a{40000}|b{40000})"])
+def test_huge_counted_repetition_is_refused_at_load(tmp_path: Path, match: str) -> None:
+    """``\\d{99999999}`` made the ``regex`` module build a node per repetition at load: minutes and
+    gigabytes (27 GB for this one) before anything was read. Refused at once, naming the rule."""
+    pack = tmp_path / "repeat.yaml"
+    pack.write_text(f"name: repeat\nlog_type: mail_logs\nrules:\n  - id: counted\n    match: '{match}'\n")
+    started = time.monotonic()
+    result = run_cli("parse", "--pack", str(pack), "-", input=b"", timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert time.monotonic() - started < 30
+    assert b"repeat.yaml" in result.stderr and b"counted" in result.stderr
+    assert b"repetition" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_counted_repetitions_a_rule_may_need_still_load(tmp_path: Path) -> None:
+    pack = tmp_path / "fine.yaml"
+    pack.write_text("name: fine\nlog_type: mail_logs\nrules:\n  - id: ok\n"
+                    "    match: 'MID %{MID:cisco.esa.mid:int} [0-9a-f]{32} x{2,1000} \\{99999999\\}'\n")
+    line = "Mon Nov  2 08:00:01 2026 Info: MID 7 " + "0" * 32 + " xxx {99999999}\n"
+    result = run_cli("filter", "--pack", str(pack), input=line.encode(), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["cisco"]["esa"]["mid"] == 7
+
+
+def test_large_pack_written_out_is_not_taken_for_an_alias_bomb(tmp_path: Path) -> None:
+    """45,000 rules written out (a pack generated from another tool's rule list: 225,000 YAML nodes, no
+    alias at all) was refused as "expands to more than 200,000 nodes through its aliases". The limit is
+    on what aliases add; the billion laughs above is still refused."""
+    pack = tmp_path / "generated.yaml"
+    pack.write_text("name: generated\nlog_type: mail_logs\nrules:\n" + "".join(
+        f"  - id: gen{n}\n    match: 'Zork{n} MID %{{MID:cisco.esa.mid:int}}'\n" for n in range(45_000)))
+    line = "Mon Nov  2 08:00:01 2026 Info: Zork44999 MID 12\n"
+    result = run_cli("filter", "--pack", str(pack), input=line.encode(), timeout=120)
+    assert result.returncode == 0, result.stderr
+    event = json.loads(result.stdout)
+    assert event["cisco"]["esa"]["mid"] == 12 and "esalog_unmatched" not in event.get("tags", [])

@@ -60,7 +60,7 @@ def test_malformed_checkpoint_is_an_error(tmp_path: Path) -> None:
     """A damaged checkpoint is reported, never silently ignored (that would resend or skip data)."""
     path = tmp_path / "c"
     path.write_text("{not json")
-    with pytest.raises(ConfigError, match="not readable"):
+    with pytest.raises(ConfigError, match="is not JSON"):
         Checkpoint(str(path)).load()
 
 

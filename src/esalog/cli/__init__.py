@@ -9,6 +9,7 @@ not an ESA line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -130,6 +131,19 @@ def _hold_closed_std_streams() -> None:
         setattr(sys, name, open(fd, mode, encoding="utf-8", errors="backslashreplace", closefd=False))
 
 
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null (what it still buffers is dropped, not flushed again at exit); when not
+    even that can be opened (out of file descriptors), stdout is closed instead."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.close()
+        return
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _hold_closed_std_streams()
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -146,12 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"esalog: error: {exc}", file=sys.stderr)
         return exit_code(exc)
     except BrokenPipeError:  # the reader went away (esalog ... | head): not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()
         return EXIT_OK
     except OSError as exc:  # a disk full, a file gone while writing: a runtime failure, said in one line
         print(f"esalog: error: {io_error_text(exc)}", file=sys.stderr)
         # what stdout still buffers goes nowhere, or its flush at exit fails again (a traceback, exit 120)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("esalog: interrupted", file=sys.stderr)

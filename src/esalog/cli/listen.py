@@ -36,6 +36,8 @@ def register(sub: Any) -> None:
 def cmd_listen(args: argparse.Namespace) -> int:
     config = settings_from(ListenConfig, args)
     delivery = delivery_config(args)
+    if args.to == "stdout" and delivery.dead_letter == "-":
+        raise ConfigError("--dead-letter cannot be stdout when listening to stdout")
     delivery.check_paths()
     pipeline = pipeline_from(args)
     sink = DriverSink(sink_choice(args), delivery, keep_original=pipeline.parser.keep_original,

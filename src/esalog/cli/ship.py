@@ -12,6 +12,7 @@ import itertools
 import operator
 import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -108,7 +109,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
         _check_followed(source_config.paths, quiet=args.quiet)
     checkpoint = Checkpoint(source_config.checkpoint) if source_config.checkpoint else None
     if checkpoint is not None:
-        checkpoint.load().forget_missing()
+        checkpoint.claim().load().forget_missing()
     pipeline = pipeline_from(args)
     tracker = next((stage for stage in pipeline.stages if isinstance(stage, Tracker)), None)
     if checkpoint is not None and tracker is not None and (saved := checkpoint.track_state()) is not None:
@@ -256,6 +257,10 @@ def _check_followed(paths: tuple[str, ...], *, quiet: bool) -> None:
         if os.path.isdir(path):
             raise ConfigError(f"{path!r} is a directory; give files or a glob such as "
                               f"{os.path.join(path, 'mail.current')}")
+        if os.path.exists(path) and not os.path.isfile(path):
+            kind = "a named pipe (FIFO)" if stat.S_ISFIFO(os.stat(path).st_mode) else "not a regular file"
+            raise ConfigError(f"--follow {path!r}: {kind}: it has no offsets to follow; read it without --follow "
+                              "(esalog reads a pipe until its writer closes it)")
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise ConfigError(f"--follow {path!r}: no such directory {directory!r}")

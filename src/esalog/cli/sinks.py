@@ -58,7 +58,7 @@ def report_delivery(driver: Driver, *, seconds: float, quiet: bool, stats: bool,
     if driver.fatal:
         print(f"esalog: error: {driver.fatal}", file=sys.stderr)
     if counts.undelivered:
-        where = f"; see {dead_letter}" if dead_letter else ""
+        where = f"; see {'stdout' if dead_letter == '-' else dead_letter}" if dead_letter else ""
         print(f"esalog: {counts.undelivered} events not delivered{where}", file=sys.stderr)
         for reason in driver.dead_letter.first_reasons:
             print(f"  reason: {reason}", file=sys.stderr)

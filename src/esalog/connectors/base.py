@@ -10,6 +10,8 @@ the line ledger that moves the checkpoint.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import sys
 import threading
@@ -18,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 
@@ -200,7 +202,7 @@ class DeadLetter:
     def __init__(self, path: str | None, sink: str) -> None:
         self.path = path
         self.sink = sink
-        self._handle: BinaryIO | None = None
+        self._descriptor: int | None = None  # the file, open for appending (unbuffered)
         self.first_reasons: list[str] = []  # for the closing message when there is no file
         self._lock = threading.Lock()
         self.error: str | None = None  # the last write error (disk full, permissions changed)
@@ -228,17 +230,41 @@ class DeadLetter:
             with self._lock:
                 if self._reopen:
                     self._reopen = False
-                    self._close_handle()
+                    self.close()
                 try:
-                    if self._handle is None:
-                        self._handle = open(self.path, "ab")
-                    self._handle.write(b"".join(lines))
-                    self._handle.flush()
+                    self._append(b"".join(lines))
                 except OSError as exc:
                     self._broken(exc)
                     self.unwritten += n
                     return 0
         return n
+
+    def _append(self, data: bytes) -> None:
+        """*data* at the end of the file, whole or not at all: what of it got in before a failure (disk
+        full) is cut off again, so the file never holds a torn entry."""
+        assert self.path is not None
+        if self._descriptor is None:
+            if self.path == "-":  # stdout (never with --to stdout: refused at start)
+                sys.stdout.flush()
+                self._descriptor = sys.stdout.fileno()
+            else:
+                self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = self._descriptor
+        if self.path == "-":
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            return
+        size = os.fstat(fd).st_size
+        view, written = memoryview(data), 0
+        try:
+            while written < len(data):
+                written += os.write(fd, view[written:])
+        except OSError:
+            with contextlib.suppress(OSError):
+                if written and os.fstat(fd).st_size == size + written:  # nobody else appended meanwhile
+                    os.ftruncate(fd, size)
+            raise
 
     def reopen(self) -> None:
         """Reopen the file before the next entry (SIGHUP, after logrotate moved it); only asks."""
@@ -249,23 +275,13 @@ class DeadLetter:
         if error != self.error:
             warn(error + "; the events it should hold are counted as failed (a rerun sends them again)")
         self.error = error
-        self._close_handle()
-
-    def _close_handle(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            try:
-                handle.close()
-            except OSError:
-                pass
+        self.close()
 
     def close(self) -> None:
-        if self._handle is not None:
-            try:
-                self._handle.close()
-            except OSError as exc:
-                self._broken(exc)
-            self._handle = None
+        descriptor, self._descriptor = self._descriptor, None
+        if descriptor is not None and self.path != "-":
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
 
 
 # ------------------------------------------------------------------------------------------- driver

@@ -27,7 +27,7 @@ class DeliveryConfig:
 
     dead_letter: str | None = setting(
         None, flag="--dead-letter", metavar="FILE",
-        help="append events not delivered here (NDJSON with the server's reason)")
+        help="append events not delivered here (NDJSON with the server's reason; '-' for stdout)")
     batch_events: int | None = setting(None, flag="--batch-events", metavar="N", parse=integer, check=positive,
                                        help="events per request (default per sink)")
     batch_bytes: int | None = setting(
@@ -84,7 +84,8 @@ class DeliveryConfig:
 
     def check_paths(self) -> None:
         """ConfigError unless the dead-letter file can be written (before any work)."""
-        check_writable("--dead-letter", self.dead_letter)
+        if self.dead_letter != "-":
+            check_writable("--dead-letter", self.dead_letter)
 
 
 @dataclass(frozen=True)

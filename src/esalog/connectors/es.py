@@ -27,6 +27,7 @@ from esalog.connectors.http import (
     TlsOptions,
     header_secret,
     json_body,
+    masked_secrets,
     response_reason,
     retry_after_of,
     split_userinfo,
@@ -353,7 +354,12 @@ class EsSink(HttpSink):
         if body.get("errors") is False:
             return Delivered()
         results = body.get("items")
-        if not isinstance(results, list) or len(results) != len(items):
+        if not isinstance(results, list):  # not a _bulk result at all: a web server, a proxy's page
+            kind = (response.headers.get("Content-Type") or "no content type").split(";")[0].strip()
+            text = " ".join(masked_secrets(response.text, response).split())[:120]
+            return Retry(f"Elasticsearch {endpoint.base_url}: _bulk answer is not a bulk result (HTTP "
+                         f"{response.status_code}, {kind}): {text or '(empty)'}; is --es-url the cluster's address?")
+        if len(results) != len(items):
             return Retry(f"Elasticsearch {endpoint.base_url}: _bulk answer does not list every item")
         again: list[Item] = []
         refused: list[tuple[Item, str]] = []

@@ -10,28 +10,52 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from esalog.connectors.base import Delivered, Outcome, Retry, Sink, Stop
+from esalog.connectors.base import Delivered, Outcome, Retry, RetryPartial, Sink, Stop
 from esalog.connectors.batch import BatchLimits, Item
 from esalog.encode import encode_line
 from esalog.parsers.record import Record
 
 
 class StdoutSink(Sink):
-    """One JSON line per event on stdout; a batch is acknowledged once written and flushed."""
+    """One JSON line per event on stdout; a batch is acknowledged once written.
+
+    Written straight to the descriptor: when a write fails part way (stdout redirected to a file on a
+    full disk), the retry of the same batch writes only what did not get out, so no row is doubled, lost
+    or torn. Should the batch be given up instead, the row it left cut is completed before the next batch
+    (that event may then be in the output although counted as not delivered: at least once).
+    """
 
     name = "stdout"
     limits = BatchLimits(max_events=1000, max_bytes=256 * 1024, max_age=0.2)
 
     def __init__(self, out: BinaryIO | None = None) -> None:
         self.out = out or sys.stdout.buffer
+        self._cut: tuple[bytes, int] | None = None  # a batch whose write failed, and the bytes of it written
 
     def encode_item(self, record: Record, origin: str, index: int, ticket: Any) -> Item:
         return Item(encode_line(record), ticket)
 
     def send(self, items: Sequence[Item]) -> Outcome:
+        data = b"".join(item.data for item in items)
         try:
-            self.out.write(b"".join(item.data for item in items))
+            fd = self.out.fileno()
+        except (OSError, ValueError):  # not a real file (io.UnsupportedOperation is an OSError)
+            fd = None
+        try:
+            if fd is None:
+                self.out.write(data)
+                self.out.flush()
+                return Delivered()
             self.out.flush()
+            skip = 0
+            if self._cut is not None:
+                cut, done = self._cut
+                if cut == data:  # the same batch again: on from where it stopped
+                    skip = done
+                elif done and cut[done - 1] != 10:  # another batch: first end the row left cut
+                    self._write(fd, cut, done, cut.index(b"\n", done) + 1)
+                self._cut = None
+            self._write(fd, data, skip, len(data))
         except BrokenPipeError:
             return Stop("stdout was closed by the reader")
         except OSError as exc:
@@ -39,6 +63,16 @@ class StdoutSink(Sink):
                 return Stop(f"stdout is not open for writing: {exc.strerror}")
             return Retry(f"stdout: {exc}")
         return Delivered()
+
+    def _write(self, fd: int, data: bytes, start: int, end: int) -> None:
+        """``data[start:end]`` to *fd*; on failure, what of *data* is out is remembered for the retry."""
+        view, done = memoryview(data), start
+        try:
+            while done < end:
+                done += os.write(fd, view[done:end])
+        except OSError:
+            self._cut = (data, done)
+            raise
 
 
 class FileSink(Sink):
@@ -80,37 +114,48 @@ class FileSink(Sink):
         return Item(encode_line(record), ticket)
 
     def send(self, items: Sequence[Item]) -> Outcome:
+        start: int | None = None  # the size of the file being written when this batch's rows began in it
+        kept = 0  # rows of the batch in a file rotated away meanwhile: flushed and synced, delivered
         try:
             handle = self._open()
+            start = self._size
             limit = self.rotate_bytes
             if not limit:
                 body = b"".join(item.data for item in items)
                 handle.write(body)
                 self._size += len(body)
             else:
-                for item in items:
+                for number, item in enumerate(items):
                     if self._size and self._size + len(item.data) > limit:
                         self._rotate()
+                        kept, start = number, 0
                         handle = self._open()
                     handle.write(item.data)
                     self._size += len(item.data)
             handle.flush()
             os.fsync(handle.fileno())
         except OSError as exc:
-            self._discard_partial()
-            return Retry(f"{self.path}: {exc.strerror or exc}")
+            self._discard_from(start)
+            reason = f"{self.path}: {exc.strerror or exc}"
+            if kept:
+                return RetryPartial(tuple(items[kept:]), reason)
+            return Retry(reason)
         return Delivered()
 
-    def _discard_partial(self) -> None:
-        """After a failed write, cut the file back to its last whole line so a retry adds no half line."""
+    def _discard_from(self, start: int | None) -> None:
+        """After a failed write, cut the file back to *start*, where the batch's rows began (else to its
+        last whole line), so that sending them again adds neither a duplicate nor a half row."""
         if self._handle is not None:
             try:
-                self._handle.close()
+                self._handle.close()  # what it still buffers is dropped with it (the batch is sent again)
             except OSError:
                 pass
             self._handle = None
         try:
-            repair_partial_line(self.path)
+            if start is not None and self.path.stat().st_size >= start:
+                os.truncate(self.path, start)
+            else:
+                repair_partial_line(self.path)
         except OSError:
             pass
 

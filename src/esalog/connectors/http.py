@@ -239,16 +239,25 @@ class Endpoint:
         _current.watch = watch
         _deadlines.add(watch, self.timeout)
         try:
-            return self.session.request(method, self.base_url + path, timeout=self.timeout, verify=self.verify,
-                                        allow_redirects=False, **kwargs)  # a redirected POST becomes a GET
+            # allow_redirects=False: a redirected POST becomes a GET
+            response = self.session.request(method, self.base_url + path, timeout=self.timeout,
+                                            verify=self.verify, allow_redirects=False, **kwargs)
         except requests.RequestException as exc:
             if watch.expired:
-                raise RequestDeadline(f"no complete answer within {self.timeout:g}s (--timeout bounds the "
-                                      "whole request)") from exc
+                raise self._late() from exc
             raise
+        else:
+            # cut while its headers came, an answer can look whole (the end of the stream ends the headers,
+            # and an answer without a length ends with the stream): an empty 200, not an answer
+            if watch.expired:
+                raise self._late()
+            return response
         finally:
             watch.finish()
             _current.watch = None
+
+    def _late(self) -> RequestDeadline:
+        return RequestDeadline(f"no complete answer within {self.timeout:g}s (--timeout bounds the whole request)")
 
     def post(
         self,
@@ -367,7 +376,9 @@ def transport_reason(endpoint: Endpoint, exc: Exception) -> str:
 
 
 #: OpenSSL's reason inside requests' nested SSL errors, without the ``(_ssl.c:1006)`` source line
-_SSL_REASON = re.compile(r"\[SSL: [A-Z0-9_]+\] [^'\"]*?(?= \(_ssl\.c:\d+\)|['\"]|$)")
+_SSL_REASON = re.compile(r"\[SSL: [A-Z0-9_]+\] .*?(?= \(_ssl\.c:\d+\)|['\"]\)|$)")
+#: OpenSSL's words for a trusted certificate issued for other names than the URL's host
+_NAME_MISMATCH = "mismatch, certificate is not valid for"
 #: OpenSSL's words for a server that answered a TLS hello in plain text (an http:// port)
 _PLAIN_HTTP = ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE")
 
@@ -382,6 +393,10 @@ def tls_reason(endpoint: Endpoint, exc: Exception) -> str:
         plain = "http://" + endpoint.base_url.removeprefix("https://")
         return (f"TLS failure with {endpoint.base_url}: {why}: the server answers without TLS on this port; "
                 f"use {plain} (or the server's TLS port)")
+    if _NAME_MISMATCH in text:
+        return (f"TLS failure with {endpoint.base_url}: {why.rstrip('.')}: the certificate names another host; "
+                "use a URL with a name it was issued for (its subjectAltName), or give the server a certificate "
+                "for this one")
     return (f"TLS failure with {endpoint.base_url}: {why}; give the CA with --ca-bundle "
             "(or, at your own risk, --insecure)")
 

@@ -85,11 +85,13 @@ class RetryPolicy:
         else:
             delay = self.backoff(attempt) * (1.0 - self.jitter * self.rng())
         if self.budget and self.waited + delay > self.budget:
-            raise RetriesExhausted(
-                f"gave up after {self.attempts} retries ({self.waited:.1f}s budget spent): {reason}".rstrip(
-                    ": "
-                )
-            )
+            why = f"gave up after {self.attempts} retries ({self.waited:.1f}s budget spent"
+            if retry_after is not None and delay > self.initial:  # the server's wait, not the backoff, ended it
+                capped = (f"; esalog waits {self.max_retry_after:g}s at most"
+                          if retry_after > self.max_retry_after else "")
+                why += (f"; the server asked to wait {retry_after:g}s (Retry-After{capped}), more than the "
+                        f"{self.budget - self.waited:g}s left of --retry-budget")
+            raise RetriesExhausted(f"{why}): {reason}".rstrip(": "))
         return replace(self, history=(*self.history, delay))
 
     def reset(self) -> RetryPolicy:

@@ -8,6 +8,7 @@ the work before it is written, keeping it until then (see :func:`convert_paralle
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -106,9 +107,11 @@ def records(pipeline: Pipeline, source: Source) -> Iterator[tuple[list[Record], 
 
 
 def convert(pipeline: Pipeline, paths: tuple[str, ...], write: Write,
-            on_batch: Callable[[int], None] | None = None) -> Converted:
-    """Parse *paths* through *pipeline* and write NDJSON with *write*; *on_batch* gets the bytes read."""
+            on_batch: Callable[[int], None] | None = None, *, expanded: bool = False) -> Converted:
+    """Parse *paths* through *pipeline* and write NDJSON with *write*; *on_batch* gets the bytes read.
+    *expanded*: the paths are files already found and checked (a worker's), read as they are."""
     source = Source(pipeline, SourceConfig(paths=paths), encoded=True)
+    source.expanded = expanded
     for batch, done in batches(pipeline, source):
         write(encode_records(pipeline, batch) if isinstance(batch, list) else batch_ndjson(pipeline, batch))
         if on_batch is not None:
@@ -284,7 +287,7 @@ def _run_unit(pipeline: Pipeline, config: PipelineConfig, unit: Unit, target: in
 
                 with tempfile.TemporaryFile() as kept:
                     whole = _Output(kept.fileno(), target, channel)
-                    converted = convert(fresh(), (unit,), whole.write)
+                    converted = convert(fresh(), (unit,), whole.write, expanded=True)
                     whole.finish()
                 return "done", converted, None
             side = _PartOutput(target, channel, unit)
@@ -387,8 +390,9 @@ class _Worker:
         counters and what it hands on (EsalogError when the worker died, ConfigError when it failed, OSError
         when the output did)."""
         path = unit if isinstance(unit, str) else unit.path
+        with contextlib.suppress(OSError):  # a worker that failed at its start has reported and ended:
+            self.channel.send(handed)  # its report is still in the channel
         try:
-            self.channel.send(handed)
             outcome = self.channel.recv()
         except (EOFError, OSError):  # the channel's other end closed: the worker is gone
             self.process.join()

@@ -5,7 +5,9 @@
   each message once its events are written to ``--output FILE`` (stdout is the confirmation channel);
   any other reply makes rsyslog keep the message and retry it. ``useTransactions="on"`` is understood
   (``BEGIN TRANSACTION`` / ``DEFER_COMMIT`` / ``COMMIT TRANSACTION``). SIGHUP reopens the output file
-  (omprog ``hup.signal="HUP"``, for logrotate).
+  (omprog ``hup.signal="HUP"``, for logrotate). A message (or a transaction) whose rows cannot be
+  written (disk full) is answered with the error and none of its rows stays in the file: rsyslog's
+  retry adds neither a duplicate nor a torn row.
 * ``rsyslog-mmexternal``: exactly one reply line per input line, ``{"$!":{"esa":EVENT}}``; the message
   itself is left intact; events a stage adds for that line (message summaries) ride along under
   ``$!esa_summaries``. With ``interface.input="fulljson"`` the line is read from the ``msg`` key.
@@ -17,6 +19,8 @@ the header stage reads that form, so both ``%msg%`` and ``%rawmsg%`` work.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -43,6 +47,9 @@ PASSTHROUGH = "passthrough"
 DEFAULT_FIELD = {"lines": "message", "rsyslog-omprog": "message", "rsyslog-mmexternal": "msg"}
 
 _BEGIN, _COMMIT = b"BEGIN TRANSACTION", b"COMMIT TRANSACTION"
+#: Bytes of events the --output file holds back before appending them (a transaction longer than this is
+#: appended as it comes, and still cut back if it fails).
+HOLD_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -164,28 +171,76 @@ class FilterInput:
 
 
 class ReopenableOutput:
-    """An append-mode output file that SIGHUP reopens (after logrotate moved it)."""
+    """An append-mode output file that SIGHUP reopens (after logrotate moved it).
+
+    What is written is held until :meth:`flush`, which appends it whole or not at all: when the append
+    fails (disk full, file too large), what of it reached the file is cut off again, so a host that sends
+    the same messages again (rsyslog after an error answer) adds neither a duplicate nor a torn row. In a
+    transaction (:meth:`begin` .. :meth:`commit`) a failure cuts the file back to where the transaction
+    began. Unless another process appended to the file meanwhile: its rows are never cut.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.handle: BinaryIO = open(path, "ab")
+        self._fd = self._open()
+        self._held = bytearray()
+        self._mark: int | None = None  # in a transaction: the size of the file when it began
         self._reopen = False
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
     def request_reopen(self, *_: Any) -> None:
         self._reopen = True
 
     def write(self, data: bytes) -> None:
-        if self._reopen:
-            self._reopen = False
-            self.handle.close()
-            self.handle = open(self.path, "ab")
-        self.handle.write(data)
+        self._held += data
+        if len(self._held) >= HOLD_BYTES:  # a long transaction: appended now, still cut back if it fails
+            self.flush()
+
+    def begin(self) -> None:
+        """A transaction starts: a failure until :meth:`commit` cuts the file back to here."""
+        self.flush()
+        self._reopen_if_asked()
+        self._mark = os.fstat(self._fd).st_size
+
+    def commit(self) -> None:
+        """The transaction's rows are appended (or, failing, none of them stays)."""
+        try:
+            self.flush()
+        finally:
+            self._mark = None
 
     def flush(self) -> None:
-        self.handle.flush()
+        if self._mark is None:
+            self._reopen_if_asked()
+        if not self._held:
+            return
+        data, self._held = bytes(self._held), bytearray()  # on failure too: the host sends them again
+        fd = self._fd
+        size = os.fstat(fd).st_size
+        view, written = memoryview(data), 0
+        try:
+            while written < len(data):
+                written += os.write(fd, view[written:])
+        except OSError:
+            back = size if self._mark is None else self._mark
+            with contextlib.suppress(OSError):
+                if os.fstat(fd).st_size == size + written:  # nobody else appended meanwhile
+                    os.ftruncate(fd, back)
+            raise
+
+    def _reopen_if_asked(self) -> None:
+        if self._reopen:
+            self._reopen = False
+            os.close(self._fd)
+            self._fd = self._open()
 
     def close(self) -> None:
-        self.handle.close()
+        try:
+            self.flush()
+        finally:
+            os.close(self._fd)
 
 
 def _open_output(path: str | None) -> ReopenableOutput | None:
@@ -255,22 +310,31 @@ def _omprog(reader: FilterInput, lines: LineBytes, output: ReopenableOutput, out
 
     reply("OK")
     in_transaction = False
+    failed: str | None = None  # why the transaction under way cannot commit (its rows were cut off)
     for raw, _, cut in lines:
-        if raw == _BEGIN:
-            in_transaction = True
-            reply("OK")
-            continue
         try:
-            if raw == _COMMIT:
-                in_transaction = False
-                output.flush()
+            if raw == _BEGIN:
+                in_transaction, failed = True, None
+                output.begin()
                 reply("OK")
                 continue
-            output.write(reader.ndjson(raw, cut))
+            if raw == _COMMIT:
+                in_transaction = False
+                output.commit()  # after a failure nothing is held: the transaction's rows were cut off
+                reply(failed or "OK")
+                continue
+            events = reader.ndjson(raw, cut)
+            if in_transaction and failed is not None:
+                reply(failed)  # rsyslog sends the whole transaction again
+                continue
+            output.write(events)
             if not in_transaction:
                 output.flush()
-        except OSError as exc:  # the message stays queued in rsyslog and is retried
-            reply(f"esalog: cannot write {output.path}: {exc.strerror}")
+        except OSError as exc:  # the message (or transaction) stays queued in rsyslog and is retried
+            why = f"esalog: cannot write {output.path}: {exc.strerror or exc}"
+            if in_transaction:
+                failed = why
+            reply(why)
             continue
         reply("DEFER_COMMIT" if in_transaction else "OK")
     for event in reader.pending():

@@ -716,10 +716,15 @@ async def serve(config: ListenConfig, pipeline: Pipeline, sink: DriverSink) -> L
     loop.set_exception_handler(_loop_errors(config))
     listener = Listener(pipeline, sink, config, loop)
     _warn_everywhere(config)
-    for address in config.udp:
-        await listener.start_udp(*parse_address(address))
-    for address in config.tcp:
-        await listener.start_tcp(*parse_address(address))
+    starts = (("--udp", config.udp, listener.start_udp), ("--tcp", config.tcp, listener.start_tcp))
+    for kind, addresses, start in starts:
+        for address in addresses:
+            try:
+                await start(*parse_address(address))
+            except OSError as exc:  # in use, not an address of this host, a name that does not resolve
+                why = (os.strerror(exc.errno) if exc.errno and exc.errno > 0 and not isinstance(exc, socket.gaierror)
+                       else exc.strerror or str(exc))
+                raise ConfigError(f"cannot listen on {kind} {address}: {why}") from None
     stopping = asyncio.Event()
     signals = {"count": 0}
 

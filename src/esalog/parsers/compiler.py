@@ -47,6 +47,24 @@ class TimedPattern:
         return found
 
 
+#: The most a user rule's counted repetitions (``x{5}``, ``x{2,300}``, ``x{9,}``) may add up to: the
+#: ``regex`` module builds a node per repetition when it compiles, about 270 bytes each (``\d{99999999}``
+#: took minutes and would have taken 27 GB); 65,535 is PCRE2's bound for one of them.
+MAX_COUNTED_REPETITIONS = 65_535
+_COUNTED = re.compile(r"\\.|\[\^?\]?(?:\\.|[^\]\\])*\]?|\{(\d+)(?:,(\d*))?\}", re.DOTALL)
+
+
+def counted_repetitions(text: str) -> int:
+    """The sum of the largest bound of every counted repetition in the regex *text* (escapes and
+    character classes, where braces are literal, skipped)."""
+    total = 0
+    for found in _COUNTED.finditer(text):
+        low, high = found.group(1, 2)
+        if low is not None:
+            total += max(int(low), int(high or 0))
+    return total
+
+
 def is_scratch(name: str) -> bool:
     """A capture named ``_x`` is a fact for post-processors and stages, never a field of the event."""
     return name.startswith("_")
@@ -149,6 +167,10 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
     except re.error as exc:
         raise PackError(f"invalid regular expression: {exc}", loc) from None
     if user:
+        repeats = counted_repetitions(regex_text)
+        if repeats > MAX_COUNTED_REPETITIONS:
+            raise PackError(f"counted repetitions add up to {repeats:,} (at most {MAX_COUNTED_REPETITIONS:,}): "
+                            "the regex engine of user packs builds one node per repetition", loc)
         try:
             regex = TimedPattern(regex_text)
         except ImportError:

@@ -71,6 +71,8 @@ def parse_tz(text: str) -> tzinfo:
     m = re.fullmatch(r"([+-])(\d\d):?(\d\d)", text.strip())
     if m:
         sign = 1 if m.group(1) == "+" else -1
+        if int(m.group(3)) > 59:  # +05:61 is no offset (timedelta would make it +06:01)
+            raise ValueError(f"offset {text!r}: minutes above 59")
         return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
     if text.strip().upper() in ("UTC", "Z", "GMT"):
         return UTC

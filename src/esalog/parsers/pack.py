@@ -39,9 +39,28 @@ if TYPE_CHECKING:
 
 #: Splunk sourcetype of a pack's events when the pack names none.
 DEFAULT_SOURCETYPE = LINE_SOURCETYPE
-#: The most YAML nodes a pack may expand to with its aliases (the built-in packs have under 6,000):
-#: a "billion laughs" document is refused before anything is built from it.
+#: The most YAML nodes a pack's aliases may add to those written out (the built-in packs have under 6,000
+#: nodes in all): a "billion laughs" document is refused before anything is built from it, a large pack
+#: written out is not.
 MAX_YAML_NODES = 200_000
+
+
+def written_nodes(root: yaml.Node) -> int:
+    """How many distinct nodes the document *root* has (an alias counts once: as written)."""
+    import yaml
+
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            todo.extend(part for pair in node.value for part in pair)
+    return len(seen)
 
 
 def expanded_nodes(root: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
@@ -193,6 +212,11 @@ class Pack:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise PackError(f"cannot read pack: {exc.strerror}", SourceLocation(path)) from None
+        except UnicodeDecodeError as exc:
+            before = exc.object[: exc.start]
+            line, column = before.count(b"\n") + 1, exc.start - before.rfind(b"\n")
+            raise PackError(f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at line {line}, column {column}; "
+                            "save the pack as UTF-8", SourceLocation(path)) from None
         return cls.from_dict(yamlcache.load(text, path, partial(_pack_data, path=path)), path)
 
     @classmethod
@@ -252,9 +276,11 @@ def _pack_data(text: str, path: str) -> dict[str, Any]:
     loader = _loader()(text)
     try:
         node = loader.get_single_node()
-        if node is not None and expanded_nodes(node) > MAX_YAML_NODES:
-            raise PackError(f"the YAML expands to more than {MAX_YAML_NODES:,} nodes through its aliases "
-                            "(&anchor / *alias); write the values out", SourceLocation(path))
+        if node is not None:
+            limit = written_nodes(node) + MAX_YAML_NODES
+            if expanded_nodes(node, limit) > limit:
+                raise PackError(f"the YAML expands to more than {MAX_YAML_NODES:,} nodes through its aliases "
+                                "(&anchor / *alias); write the values out", SourceLocation(path))
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -12,6 +12,7 @@ line against a reused inode), written atomically; a compressed file read to its 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -150,25 +151,70 @@ class Checkpoint:
         # re-entrant: a second Ctrl-C saves from the signal handler, which may interrupt this very thread
         # inside a save (it then exits at once, so the interrupted save never resumes)
         self._lock = threading.RLock()
+        self._claim: int | None = None  # the descriptor of the lock file while this process holds it
+
+    def claim(self) -> Checkpoint:
+        """Hold the checkpoint for this process: an advisory lock on ``.NAME.lock`` beside it, which the
+        system releases when the process ends, even killed with -9. A second run given the same checkpoint
+        is refused (ConfigError naming the holder): both would send every line, and each would replace the
+        other's offsets and delete its tracker state."""
+        lock = self.path.with_name(f".{self.path.name}.lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise ConfigError(f"checkpoint {self.path}: cannot create its lock {lock}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            os.close(fd)
+            raise ConfigError(
+                f"checkpoint {self.path} is in use by another esalog run"
+                + (f" (pid {holder})" if holder.isdigit() else "")
+                + ": two runs with one checkpoint would both send every line; stop the other run, or give "
+                  "each its own --checkpoint") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._claim = fd  # held open (and locked) until the process ends
+        return self
 
     def load(self) -> Checkpoint:
-        """Read the file if it exists; a malformed file is a configuration error (never ignored)."""
+        """Read the file if it exists; a malformed file is a configuration error (never ignored: the
+        offsets in it may still be wanted, and without them every file would be sent again)."""
         if not self.path.exists():
             return self
+        start_over = f"; to start over (every file is then read from its start), move {self.path} away"
         try:
-            data = json.loads(self.path.read_bytes())
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"checkpoint {self.path} is not readable: {exc.strerror or exc}") from None
+        if not raw.strip():
+            raise ConfigError(f"checkpoint {self.path} is empty (esalog never writes an empty one){start_over}")
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:  # UnicodeDecodeError included
+            raise ConfigError(f"checkpoint {self.path} is not JSON ({exc}){start_over}") from None
+        try:
             for item in data["files"]:
                 self.entries[(int(item["dev"]), int(item["ino"]))] = Entry(
                     str(item["path"]), str(item["key"]), int(item["offset"]), bool(item.get("done", False)),
                     int(item["size"]) if item.get("size") is not None else None)
             tracker = data.get("tracker")
-            if tracker is not None:  # the tracker state's own file, beside the checkpoint
-                saved = json.loads(self.path.with_name(Path(str(tracker)).name).read_bytes())
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"checkpoint {self.path} is not an esalog checkpoint (a 'files' list of "
+                              f"{{dev, ino, path, key, offset}} entries; {type(exc).__name__}: {exc})"
+                              f"{start_over}") from None
+        if tracker is not None:  # the tracker state's own file, beside the checkpoint
+            state_path = self.path.with_name(Path(str(tracker)).name)
+            try:
+                saved = json.loads(state_path.read_bytes())
                 self.state = saved["state"]
                 self.state_offsets = {(int(i["dev"]), int(i["ino"])): int(i["offset"]) for i in saved["offsets"]}
-                self._state_file = Path(str(tracker)).name
-        except (ValueError, KeyError, TypeError, OSError) as exc:
-            raise ConfigError(f"checkpoint {self.path} is not readable: {exc}") from exc
+            except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+                raise ConfigError(f"checkpoint {self.path}: its tracker state {state_path} is not readable "
+                                  f"({why}){start_over}") from None
+            self._state_file = Path(str(tracker)).name
         return self
 
     def resume(self, file_id: FileId, key: str, size: int, compressed: bool) -> tuple[int, bool]:

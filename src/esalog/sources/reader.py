@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
@@ -153,7 +154,8 @@ class Source:
 
     def __init__(self, pipeline: Pipeline, config: SourceConfig, *, checkpoint: Checkpoint | None = None,
                  idle: Callable[[], None] | None = None, seen: Callable[[], None] | None = None,
-                 encoded: bool = False, encoded_records: bool = False) -> None:
+                 encoded: bool = False, encoded_records: bool = False,
+                 warn: Callable[[str], None] | None = None) -> None:
         self.pipeline = pipeline
         self.config = config
         self.native = encoded and pipeline.core is not None and not config.follow
@@ -164,7 +166,14 @@ class Source:
         #: --follow: called after a file new to the checkpoint was recorded in it (at offset 0), so the
         #: caller saves it at once: renamed by a rotation while esalog is down, it is still found
         self.seen = seen or (lambda: None)
+        #: a problem that does not stop reading (a followed file that cannot be opened yet), said once
+        self.warn = warn or _warn
+        self._unopened: dict[FileId, str] = {}  # --follow: files seen that could not be opened, and why
+        self._blind: str | None = None  # --follow: why the last look could not see every file
         self.stop = False
+        #: the paths are files already found and checked (a --workers worker's): read as they are, one
+        #: gone since is skipped like any that cannot be opened
+        self.expanded = False
         self.waiting = False  # True while blocked on input (a signal may interrupt then)
         self.damaged: list[str] = []  # what could not be read (each also an error record)
         self.positions: dict[FileId, int] = {}  # how far each file was read (for tracker-state snapshots)
@@ -174,7 +183,7 @@ class Source:
         if self.config.follow:
             yield from self._follow()
             return
-        for path in expand_paths(self.config.paths):
+        for path in self.config.paths if self.expanded else expand_paths(self.config.paths):
             if self.stop:
                 return
             yield from self._read_once(path)
@@ -185,7 +194,11 @@ class Source:
         try:
             handle, compressed = open_input(path)
         except OSError as exc:
-            raise ConfigError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+            if path == "-":  # stdin closed (<&-): nothing was checked before, a usage error
+                raise ConfigError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+            # gone, or unreadable, since the paths were checked at the start: the others are read
+            self.damaged.append(f"cannot read {path!r}: {exc.strerror or exc}; skipped")
+            return
         try:
             source = identify(path, handle, compressed)
             stream = self.pipeline.open_stream(source.name)
@@ -234,8 +247,9 @@ class Source:
         """
         try:
             handle, compressed = open_input(part.path)
-        except OSError as exc:
-            raise ConfigError(f"cannot read {part.path!r}: {exc.strerror or exc}") from None
+        except OSError as exc:  # gone, or unreadable, since the paths were checked: the others are read
+            self.damaged.append(f"cannot read {part.path!r}: {exc.strerror or exc}; skipped")
+            return
         try:
             source = identify(part.path, handle, compressed)
             start = part.start
@@ -326,20 +340,24 @@ class Source:
 
     def _follow(self) -> Iterator[Batch]:
         followed: dict[FileId, _Followed] = {}
-        present = self._scan()
+        present = self._scan() or {}
         for file_id, path in self._rotated_while_stopped(present).items():
-            followed[file_id] = self._open_followed(path, file_id)
+            self._open_into(followed, path, file_id)
         while not self.stop:
-            present = self._scan()
+            scanned = self._scan()
+            looked = scanned is not None
+            # a directory that could not be listed now (out of descriptors, I/O error): no file is taken
+            # for gone, none is opened; the open ones are read on
+            present = scanned if scanned is not None else {}
             for file_id, path in present.items():
                 if file_id not in followed:
-                    followed[file_id] = self._open_followed(path, file_id)
+                    self._open_into(followed, path, file_id)
                 else:
                     followed[file_id].path = path
             got = False
             for file_id in sorted(followed, key=lambda f: followed[f].order):
                 entry = followed[file_id]
-                gone = file_id not in present
+                gone = looked and file_id not in present
                 for batch in entry.read(final=gone):
                     got = True
                     yield batch
@@ -358,19 +376,38 @@ class Source:
         for entry in followed.values():
             entry.close()
 
-    def _scan(self) -> dict[FileId, str]:
-        """Files matching the paths now, by identity (a missing literal path is fine: it may come back)."""
+    def _scan(self) -> dict[FileId, str] | None:
+        """Files matching the paths now, by identity (a missing literal path is fine: it may come back);
+        None when this look could not see them all (a directory that cannot be listed now, a path that
+        cannot be examined for another reason than its absence): nothing may be concluded from it."""
         present: dict[FileId, str] = {}
         for pattern in self.config.paths:
-            matches = sorted(glob.glob(pattern)) if has_glob(pattern) else [pattern]
+            if has_glob(pattern):
+                problem = _unlistable(pattern)
+                if problem is not None:
+                    self._cannot_look(problem)
+                    return None
+                matches = sorted(glob.glob(pattern))
+            else:
+                matches = [pattern]
             for path in matches:
                 try:
                     stat = os.stat(path)
-                except OSError:
+                except FileNotFoundError:
                     continue
+                except OSError as exc:
+                    self._cannot_look(f"cannot examine {path!r}: {exc.strerror or exc}")
+                    return None
                 if os.path.isfile(path):
                     present.setdefault((stat.st_dev, stat.st_ino), path)
+        self._blind = None
         return present
+
+    def _cannot_look(self, problem: str) -> None:
+        if problem != self._blind:
+            self._blind = problem
+            self.warn(f"{problem}; the files open are read on, nothing is taken for gone or opened until "
+                      "it can be looked at again")
 
     def _rotated_while_stopped(self, present: dict[FileId, str]) -> dict[FileId, str]:
         """Checkpointed files no longer under a followed name, found by identity in their directory, and
@@ -405,19 +442,38 @@ class Source:
                     break
         return dict(sorted(found.items(), key=lambda item: os.path.basename(item[1])))
 
+    def _open_into(self, followed: dict[FileId, _Followed], path: str, file_id: FileId) -> None:
+        """Follow *path* from now on; when it cannot be opened (out of descriptors, no permission, gone
+        since the look), the others are followed on and it is tried again at the next look."""
+        try:
+            followed[file_id] = self._open_followed(path, file_id)
+        except FileNotFoundError:
+            return  # deleted or rotated away since the look: the next look says where it is
+        except OSError as exc:
+            why = f"cannot open {path!r}: {exc.strerror or exc}; the other files are followed, it is tried again"
+            if self._unopened.get(file_id) != why:
+                self._unopened[file_id] = why
+                self.warn(why)
+            return
+        self._unopened.pop(file_id, None)
+
     def _open_followed(self, path: str, file_id: FileId) -> _Followed:
         handle = open(path, "rb")
-        stream = self.pipeline.open_stream(input_name(path))
-        entry = _Followed(self, handle, path, file_id, stream)
-        size = os.fstat(handle.fileno()).st_size
-        if self.checkpoint is not None and entry.key_ready():
-            start, _ = self.checkpoint.resume(file_id, entry.key(), size, False)
-            replay = self._replay_from(file_id, start)
-            if replay is not None:
-                start, entry.replay_until = replay, start
-            if start:
-                self._replay_header(handle, stream, start)
-                entry.offset = start
+        try:
+            stream = self.pipeline.open_stream(input_name(path))
+            entry = _Followed(self, handle, path, file_id, stream)
+            size = os.fstat(handle.fileno()).st_size
+            if self.checkpoint is not None and entry.key_ready():
+                start, _ = self.checkpoint.resume(file_id, entry.key(), size, False)
+                replay = self._replay_from(file_id, start)
+                if replay is not None:
+                    start, entry.replay_until = replay, start
+                if start:
+                    self._replay_header(handle, stream, start)
+                    entry.offset = start
+        except BaseException:
+            handle.close()
+            raise
         return entry
 
     def _first_sight(self, entry: _Followed) -> None:
@@ -461,6 +517,25 @@ class _Followed:
         assert self._key is not None
         return self._key
 
+    def _same_first_line(self) -> bool:
+        """Whether the file still starts with the line its key was made of (one read of 4 KB)."""
+        try:
+            head = os.pread(self.handle.fileno(), 4096, 0)
+        except OSError:
+            return True  # the read that follows says what is wrong
+        end = head.find(b"\n")
+        head = head[: end + 1] if end >= 0 else head
+        return (end >= 0 or len(head) >= 4096) and hex_digest(head, 8) == self._key
+
+    def _start_over(self) -> None:
+        """New content in the same file (truncated in place): read from its start, under the key of its
+        own first line (the checkpoint records it anew, so that a restart resumes it, not resends it)."""
+        self.offset = 0
+        self.number = 0
+        self.replay_until = 0
+        self._key = None
+        self.recorded = False
+
     def read(self, final: bool) -> Iterator[Batch]:
         """Complete lines after the offset; with *final*, a last line without newline too."""
         handle = self.handle
@@ -469,8 +544,12 @@ class _Followed:
         except OSError:
             return
         if size < self.offset:  # truncated in place: start over
-            self.offset = 0
-        if size == self.offset or not self.key_ready():
+            self._start_over()
+        if size == self.offset:
+            return
+        if self._key is not None and self.offset and not self._same_first_line():
+            self._start_over()  # truncated and written again past the offset between two looks
+        if not self.key_ready():
             return
         if not self.recorded:
             self.recorded = True
@@ -491,6 +570,25 @@ class _Followed:
 
     def close(self) -> None:
         self.handle.close()
+
+
+def _unlistable(pattern: str) -> str | None:
+    """Why the directory a glob is matched in (its part before the first wildcard) cannot be listed now,
+    or None: glob itself says nothing then, it matches nothing. A directory that does not exist is no
+    problem: nothing is in it."""
+    head = pattern[: min(pattern.index(c) for c in "*?[" if c in pattern)]
+    directory = os.path.dirname(head) or "."
+    try:
+        with os.scandir(directory):
+            return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return f"cannot list {directory!r}: {exc.strerror or exc}"
+
+
+def _warn(message: str) -> None:
+    print(f"esalog: warning: {message}", file=sys.stderr, flush=True)
 
 
 class _Waiting:

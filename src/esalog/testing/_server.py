@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 class Fault:
     """One scripted misbehaviour, applied to ``times`` data requests after skipping ``after`` of them."""
 
-    kind: str  # status | reset | slow | trickle | down | item_status | lose_acks
+    kind: str  # status | reset | slow | trickle | trickle_headers | down | item_status | lose_acks
     times: int = 1
     after: int = 0
     status: int = 503
@@ -82,6 +82,11 @@ class Faults:
     def trickle(self, seconds: float, *, times: int = 1, after: int = 0) -> Faults:
         """Send the answer one byte every *seconds* (every read is quick, the whole answer is not)."""
         return self._add(Fault("trickle", times, after, seconds=seconds))
+
+    def trickle_headers(self, seconds: float, *, times: int = 1, after: int = 0) -> Faults:
+        """Send the status line at once, then padding header lines one byte every *seconds*, without end (a
+        slow-loris answer: it looks started, and never finishes)."""
+        return self._add(Fault("trickle_headers", times, after, seconds=seconds))
 
     def down(self, seconds: float, *, after: int = 0) -> Faults:
         """Drop the connection and stop listening for *seconds* (connections are refused), then come back."""
@@ -205,6 +210,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "trickle":
             self._trickle(reply, fault.seconds)
             return
+        if fault is not None and fault.kind == "trickle_headers":
+            self._trickle_headers(reply, fault.seconds)
+            return
         self._send(reply, method)
 
     def _trickle(self, reply: Reply, seconds: float) -> None:
@@ -222,6 +230,19 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             except OSError:
                 break
+        self.close_connection = True
+
+    def _trickle_headers(self, reply: Reply, seconds: float) -> None:
+        owner = self.server.owner
+        try:
+            self.wfile.write(f"HTTP/1.1 {reply.status} OK\r\n".encode())
+            self.wfile.flush()
+            while not owner.stopped.wait(seconds):
+                for byte in b"X-Padding: 0\r\n":
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+        except OSError:
+            pass
         self.close_connection = True
 
     def _send(self, reply: Reply, method: str) -> None:
