@@ -13,7 +13,7 @@ from pathlib import Path
 
 from esalog.testing import FakeHEC, StderrLines
 from esalog.testing.generate import FILE_HEADER, distinct_lines
-from tests.reliability.conftest import TOKEN, checkpoint_offsets, esalog
+from tests.reliability.conftest import TOKEN, checkpoint_offsets, esalog, wait_until
 
 
 def free_port() -> int:
@@ -66,8 +66,8 @@ def test_second_ctrl_c_exits_at_once_while_a_request_hangs(tmp_path: Path) -> No
         confirmed = len(b"".join(text.splitlines(keepends=True)[:1000]))
         try:
             # two batches confirmed and checkpointed; the third hangs in the server
-            while list(checkpoint_offsets(checkpoint).values()) != [confirmed] and process.poll() is None:
-                time.sleep(0.02)
+            wait_until(lambda: list(checkpoint_offsets(checkpoint).values()) == [confirmed] or process.poll() is not None,
+                       what="the checkpoint of the two batches confirmed")
             process.send_signal(signal.SIGINT)
             StderrLines(process).wait_line("SIGINT: stopping")
             rest, took = interrupt(process)
