@@ -186,7 +186,8 @@ def test_generated_corpora(tmp_path: Path, form: str, mode: str) -> None:
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_filter_json_objects(tmp_path: Path, mode: str) -> None:
     """JSON objects carrying the line (``{"message": ...}`` with the host's keys, which go to passthrough, or
-    alone; ASCII-escaped; one without the line; one whose key collides) answer what the Python path answers."""
+    alone; ASCII-escaped; blanks before it; one without the line; one whose key collides) answer what the
+    Python path answers."""
     path = tmp_path / "mail-syslog.log"
     write_corpus(path, 3000, "syslog", seed=4, verdicts=True, appliances=2)
     objects = []
@@ -200,6 +201,8 @@ def test_filter_json_objects(tmp_path: Path, mode: str) -> None:
         elif number % 103 == 0:
             obj["passthrough"] = {"kept": True}
         objects.append(orjson.dumps(obj) if number % 2 else json.dumps(obj).encode())  # json: \\uXXXX escapes
+        if number % 211 == 0:
+            objects[-1] = b"  " + objects[-1]  # blanks before the object
     core, pure = filtered(b"\n".join(objects) + b"\n", config_for(path, MODES[mode]))
     assert core == pure, _first_difference(core, pure)
     assert isinstance(core, bytes) and core.count(b'"passthrough":{"@version":"1"') >= 900

@@ -94,6 +94,13 @@ class FilterInput:
         """The events of the line *raw* (cut at the length limit or not) as NDJSON: the compiled core's
         where there is one (see :func:`~esalog.sources.native.encode_native`), else the Python path's."""
         if self.compiled and not cut:
+            if self.native is not None and raw[:1] != b"{":  # --stateless: the event written by the core alone
+                data = self.core.encode_line(self.native, raw)
+                if data is not None:
+                    counters = self.pipeline.counters
+                    counters.lines += 1
+                    counters.events += 1
+                    return data  # type: ignore[no-any-return]
             data = self._wrapped(raw) if raw.lstrip()[:1] == b"{" else self._compiled(raw)
             if data is not None:
                 return data
@@ -101,13 +108,7 @@ class FilterInput:
 
     def _compiled(self, raw: bytes) -> bytes:
         """The NDJSON of the ESA line *raw* by the compiled core (and the stages)."""
-        if self.native is not None:  # --stateless: the line's event, written by the core alone
-            data = self.core.encode_line(self.native, raw)
-            if data is not None:
-                counters = self.pipeline.counters
-                counters.lines += 1
-                counters.events += 1
-                return data  # type: ignore[no-any-return]
+        if self.native is not None:
             return encode_native(self.pipeline, [raw], {}, self.stream)
         records, _ = records_staged(self.pipeline, [raw], {}, self.stream)
         return encode_records(self.pipeline, records)
