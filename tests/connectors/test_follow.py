@@ -17,9 +17,12 @@ from esalog.testing.generate import distinct_lines
 
 
 def output_originals(path: Path) -> list[str]:
-    if not path.exists():
+    """The originals of the events in *path* so far (none while it does not exist: ship's check that the
+    output is writable may create and remove it before the sink opens it)."""
+    try:
+        return [e["event"]["original"] for e in read_ndjson(path)]
+    except FileNotFoundError:
         return []
-    return [e["event"]["original"] for e in read_ndjson(path)]
 
 
 def wait_for(path: Path, count: int) -> list[str]:

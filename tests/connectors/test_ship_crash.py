@@ -43,9 +43,13 @@ def ship_until_killed(args: list[str], env: dict[str, str], ready: Callable[[], 
 
 
 def checkpoint_offset(path: Path) -> int:
-    if not path.exists():
+    """The furthest offset of the checkpoint at *path* (0 while it does not exist: the check that it is
+    writable may create and remove it at the start)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
         return 0
-    return max((f["offset"] for f in orjson.loads(path.read_bytes())["files"]), default=0)
+    return max((f["offset"] for f in orjson.loads(data)["files"]), default=0)
 
 
 #: how ship reads: the records the stages enrich, or (--stateless) the compiled core's encoded events

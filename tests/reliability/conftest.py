@@ -39,11 +39,11 @@ def kill9(process: subprocess.Popen[bytes]) -> None:
 
 
 def checkpoint_offsets(path: Path) -> dict[tuple[int, int], int]:
-    if not path.exists():
-        return {}
+    """The offset per file of the checkpoint at *path* (none while it does not exist: the check that it is
+    writable may create and remove it at the start)."""
     try:
         files = orjson.loads(path.read_bytes())["files"]
-    except orjson.JSONDecodeError:
+    except (FileNotFoundError, orjson.JSONDecodeError):
         return {}
     return {(f["dev"], f["ino"]): f["offset"] for f in files}
 
