@@ -28,6 +28,7 @@ from esalog.connectors.batch import Batcher, BatchLimits, Item
 from esalog.connectors.retry import RetriesExhausted, RetryPolicy
 from esalog.parsers.record import Record
 from esalog.sources.checkpoint import Ledger, LineTicket
+from esalog.writing import append_whole
 
 # ------------------------------------------------------------------------------------------ outcomes
 
@@ -255,16 +256,7 @@ class DeadLetter:
             while view:
                 view = view[os.write(fd, view):]
             return
-        size = os.fstat(fd).st_size
-        view, written = memoryview(data), 0
-        try:
-            while written < len(data):
-                written += os.write(fd, view[written:])
-        except OSError:
-            with contextlib.suppress(OSError):
-                if written and os.fstat(fd).st_size == size + written:  # nobody else appended meanwhile
-                    os.ftruncate(fd, size)
-            raise
+        append_whole(fd, data)
 
     def reopen(self) -> None:
         """Reopen the file before the next entry (SIGHUP, after logrotate moved it); only asks."""

@@ -19,7 +19,6 @@ the header stage reads that form, so both ``%msg%`` and ``%rawmsg%`` work.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
@@ -34,6 +33,7 @@ from esalog.pipeline import Pipeline
 from esalog.settings import setting, validate
 from esalog.sources.lines import decode_line, read_line_bytes
 from esalog.sources.native import encode_native, encode_records, records_staged
+from esalog.writing import append_whole
 
 #: Lines as :func:`read_line_bytes` gives them: bytes, the bytes they take, cut at the length limit or not.
 LineBytes = Iterator[tuple[bytes, int, bool]]
@@ -218,18 +218,7 @@ class ReopenableOutput:
         if not self._held:
             return
         data, self._held = bytes(self._held), bytearray()  # on failure too: the host sends them again
-        fd = self._fd
-        size = os.fstat(fd).st_size
-        view, written = memoryview(data), 0
-        try:
-            while written < len(data):
-                written += os.write(fd, view[written:])
-        except OSError:
-            back = size if self._mark is None else self._mark
-            with contextlib.suppress(OSError):
-                if os.fstat(fd).st_size == size + written:  # nobody else appended meanwhile
-                    os.ftruncate(fd, back)
-            raise
+        append_whole(self._fd, data, self._mark)
 
     def _reopen_if_asked(self) -> None:
         if self._reopen:

@@ -1,0 +1,22 @@
+"""Writing to files that others read: an append that lands whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+
+def append_whole(fd: int, data: bytes, back: int | None = None) -> None:
+    """Append *data* to the file open (for appending) at *fd*, whole or not at all: when a write fails part
+    way (disk full), the file is cut back to its size before it (or to *back*, where the caller's unit began)
+    unless someone else appended meanwhile, and the error is raised."""
+    size = os.fstat(fd).st_size
+    view, written = memoryview(data), 0
+    try:
+        while written < len(data):
+            written += os.write(fd, view[written:])
+    except OSError:
+        with contextlib.suppress(OSError):
+            if os.fstat(fd).st_size == size + written:  # nobody else appended meanwhile
+                os.ftruncate(fd, size if back is None else back)
+        raise
