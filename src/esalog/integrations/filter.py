@@ -97,9 +97,7 @@ class FilterInput:
             if self.native is not None and raw[:1] != b"{":  # --stateless: the event written by the core alone
                 data = self.core.encode_line(self.native, raw)
                 if data is not None:
-                    counters = self.pipeline.counters
-                    counters.lines += 1
-                    counters.events += 1
+                    self.pipeline.count_lines(1)
                     return data  # type: ignore[no-any-return]
             data = self._wrapped(raw) if raw.lstrip()[:1] == b"{" else self._compiled(raw)
             if data is not None:

@@ -1,10 +1,12 @@
 """The compiled core in front of a pipeline: raw lines in, NDJSON (or records of encoded events) out; or,
 in front of the stages (session tracking), the records of the lines (:func:`records_staged`).
 
-A line the core cannot read as the Python path would goes through the Python path on its own (decoded as
-the block reader decodes it), in its place, so the output is the same byte for byte. So do an input's
-header lines (``Stream.early``): the Python path stamps them again once the time offset that follows them
-is known, so they are encoded only once the header is over, and the stages see them line by line.
+A line the core does not write itself still gets its record from the core, where it can make it, and the
+stages run on it (:func:`records_staged` on that line); one the core cannot read as the Python path would
+(its problems: bad UTF-8, NUL, cut) goes through the Python path on its own, decoded as the block reader
+decodes it, in its place, so the output is the same byte for byte. So do an input's header lines
+(``Stream.early``): the Python path stamps them again once the time offset that follows them is known, so
+they are encoded only once the header is over, and the stages see them line by line.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def encode_native(pipeline: Pipeline, raws: list[bytes], problems: Problems, str
         return encode_records(pipeline, _staged(pipeline, raws, problems, stream, index))
 
     data, count = pipeline.core.encode_block(_state(pipeline.core, stream), raws, problems, fallback)
-    _count(pipeline, count)
+    pipeline.count_lines(count)
     return encode_lines(head) + data if head else data  # type: ignore[no-any-return]
 
 
@@ -51,7 +53,7 @@ def records_native(pipeline: Pipeline, raws: list[bytes], problems: Problems,
 
     rest, rest_ends, count = pipeline.core.encoded_records_block(_state(pipeline.core, stream), raws, problems,
                                                                  fallback, Record.of_encoded)
-    _count(pipeline, count)
+    pipeline.count_lines(count)
     if not records:
         return rest, rest_ends
     ends += [len(records) + end for end in rest_ends]
@@ -116,9 +118,8 @@ def _staged(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: S
     """The records of line *index*, which the core does not write itself (its rule has post-processors, its
     stages classify it, it matches no rule...): the core still makes the line's record where it can, the
     Python parser where it cannot; then the stages run on it."""
-    if index in problems:
-        return _python(pipeline, raws, problems, stream, index)
-    return records_staged(pipeline, [raws[index]], {}, stream, pipeline.core)[0]
+    found = problems.get(index)
+    return records_staged(pipeline, [raws[index]], {0: found} if found else {}, stream, pipeline.core)[0]
 
 
 def _python(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: Stream, index: int) -> list[Record]:
@@ -137,10 +138,3 @@ def _state(core: Any, stream: Stream) -> Any:
     if stream.native is None:
         stream.native = core.stream(stream)
     return stream.native
-
-
-def _count(pipeline: Pipeline, lines: int) -> None:
-    """The core's lines in the pipeline's counters (the Python path counts its own)."""
-    counters = pipeline.counters
-    counters.lines += lines
-    counters.events += lines
