@@ -110,8 +110,7 @@ def convert(pipeline: Pipeline, paths: tuple[str, ...], write: Write,
             on_batch: Callable[[int], None] | None = None, *, expanded: bool = False) -> Converted:
     """Parse *paths* through *pipeline* and write NDJSON with *write*; *on_batch* gets the bytes read.
     *expanded*: the paths are files already found and checked (a worker's), read as they are."""
-    source = Source(pipeline, SourceConfig(paths=paths), encoded=True)
-    source.expanded = expanded
+    source = Source(pipeline, SourceConfig(paths=paths), encoded=True, expanded=expanded)
     for batch, done in batches(pipeline, source):
         write(encode_records(pipeline, batch) if isinstance(batch, list) else batch_ndjson(pipeline, batch))
         if on_batch is not None:

@@ -155,7 +155,7 @@ class Source:
     def __init__(self, pipeline: Pipeline, config: SourceConfig, *, checkpoint: Checkpoint | None = None,
                  idle: Callable[[], None] | None = None, seen: Callable[[], None] | None = None,
                  encoded: bool = False, encoded_records: bool = False,
-                 warn: Callable[[str], None] | None = None) -> None:
+                 warn: Callable[[str], None] | None = None, expanded: bool = False) -> None:
         self.pipeline = pipeline
         self.config = config
         self.native = encoded and pipeline.core is not None and not config.follow
@@ -173,7 +173,7 @@ class Source:
         self.stop = False
         #: the paths are files already found and checked (a --workers worker's): read as they are, one
         #: gone since is skipped like any that cannot be opened
-        self.expanded = False
+        self.expanded = expanded
         self.waiting = False  # True while blocked on input (a signal may interrupt then)
         self.damaged: list[str] = []  # what could not be read (each also an error record)
         self.positions: dict[FileId, int] = {}  # how far each file was read (for tracker-state snapshots)
