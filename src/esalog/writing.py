@@ -1,4 +1,5 @@
-"""Writing to files that others read: an append that lands whole or not at all."""
+"""Writing to file descriptors: all of the data whatever a pipe or a signal cuts short, or an append that
+lands whole or not at all."""
 
 from __future__ import annotations
 
@@ -20,3 +21,12 @@ def append_whole(fd: int, data: bytes, back: int | None = None) -> None:
             if os.fstat(fd).st_size == size + written:  # nobody else appended meanwhile
                 os.ftruncate(fd, size if back is None else back)
         raise
+
+
+def write_all(target: int, data: bytes | memoryview) -> None:
+    """*data* to the file descriptor *target*, unbuffered."""
+    written = os.write(target, data)
+    if written < len(data):  # a pipe or a signal cut the write short
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(target, view):]

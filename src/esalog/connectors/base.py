@@ -28,7 +28,7 @@ from esalog.connectors.batch import Batcher, BatchLimits, Item
 from esalog.connectors.retry import RetriesExhausted, RetryPolicy
 from esalog.parsers.record import Record
 from esalog.sources.checkpoint import Ledger, LineTicket
-from esalog.writing import append_whole
+from esalog.writing import append_whole, write_all
 
 # ------------------------------------------------------------------------------------------ outcomes
 
@@ -252,9 +252,7 @@ class DeadLetter:
                 self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         fd = self._descriptor
         if self.path == "-":
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            write_all(fd, data)
             return
         append_whole(fd, data)
 

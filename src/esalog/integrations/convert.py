@@ -22,6 +22,7 @@ from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline, 
 from esalog.sources.files import expand_paths, plain_size
 from esalog.sources.native import encode_records
 from esalog.sources.reader import Batch, Part, Source, SourceConfig
+from esalog.writing import write_all
 
 if TYPE_CHECKING:  # multiprocessing is imported by --workers only (start-up)
     from multiprocessing.connection import Connection
@@ -420,12 +421,3 @@ def _send(target: int, source: int, offset: int, count: int) -> int:
         chunk = os.pread(source, min(count, SEND_CHUNK), offset)
         write_all(target, chunk)
         return len(chunk)
-
-
-def write_all(target: int, data: bytes | memoryview) -> None:
-    """*data* to the file descriptor *target*, unbuffered."""
-    written = os.write(target, data)
-    if written < len(data):  # a pipe or a signal cut the write short
-        view = memoryview(data)[written:]
-        while view:
-            view = view[os.write(target, view):]

@@ -28,12 +28,11 @@ from typing import Any, BinaryIO
 
 from esalog.encode import decode, encode_event, to_event
 from esalog.errors import ConfigError
-from esalog.integrations.convert import write_all
 from esalog.pipeline import Pipeline
 from esalog.settings import setting, validate
 from esalog.sources.lines import decode_line, read_line_bytes
 from esalog.sources.native import encode_native, encode_records, records_staged
-from esalog.writing import append_whole
+from esalog.writing import append_whole, write_all
 
 #: Lines as :func:`read_line_bytes` gives them: bytes, the bytes they take, cut at the length limit or not.
 LineBytes = Iterator[tuple[bytes, int, bool]]
