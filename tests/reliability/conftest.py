@@ -33,6 +33,13 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60, what: str = "
         time.sleep(0.02)
 
 
+def kill_if_running(process: subprocess.Popen[bytes]) -> None:
+    """Kill *process* if it still runs (a test that failed before it ended), and reap it."""
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=30)
+
+
 def kill9(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)

@@ -20,6 +20,7 @@ from esalog.connectors.base import Delivered, RetryPartial
 from esalog.connectors.batch import Item
 from esalog.connectors.files import FileSink
 from esalog.testing import StderrLines
+from tests.reliability.conftest import kill_if_running
 
 LINES = 200
 
@@ -57,9 +58,7 @@ def test_disk_full_mid_batch_writes_every_row_once(tmp_path: Path, room: int, ro
         resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
         code, err = watch.wait_exit(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
+        kill_if_running(process)
     assert code == 0, err
     files = [*sorted(tmp_path.glob("out.ndjson.*"), key=lambda p: -int(p.name.rsplit(".", 1)[1])), out]
     assert _rows(files) == (list(range(LINES)), 0)
@@ -113,8 +112,6 @@ def test_stdout_to_a_full_disk_writes_every_row_once(tmp_path: Path, room: int) 
         resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
         code, err = watch.wait_exit(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
+        kill_if_running(process)
     assert code == 0, err
     assert _rows([out]) == (list(range(LINES)), 0)

@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 
 from esalog.testing import StderrLines
-from tests.reliability.conftest import wait_until
+from tests.reliability.conftest import kill_if_running, wait_until
 
 
 def _line(n: int) -> str:
@@ -57,9 +57,7 @@ def test_new_file_that_cannot_be_opened_yet_is_opened_later(tmp_path: Path) -> N
         process.send_signal(signal.SIGTERM)
         code, err = watch.wait_exit(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
+        kill_if_running(process)
     assert code == 0, err
     assert "Traceback" not in err and err.count("Too many open files") == 1, err
     mids = [orjson.loads(row)["cisco"]["esa"]["mid"] for row in out.read_bytes().splitlines()]
@@ -92,9 +90,7 @@ def test_live_file_that_cannot_be_opened_after_rotation_is_opened_at_a_later_loo
         process.send_signal(signal.SIGTERM)
         code, err = watch.wait_exit(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
+        kill_if_running(process)
     assert code == 0, err
     assert "Traceback" not in err, err
     mids = [orjson.loads(row)["cisco"]["esa"]["mid"] for row in out.read_bytes().splitlines()]

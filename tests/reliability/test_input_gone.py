@@ -15,6 +15,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.reliability.conftest import kill_if_running
+
 
 def _line(n: int) -> str:
     return f"Mon Nov  2 08:00:01 2026 Info: Start MID {n} ICID {n}\n"
@@ -34,9 +36,7 @@ def test_input_deleted_before_its_turn_is_skipped_and_said(tmp_path: Path, comma
             writer.write(_line(0))
         out, err = process.communicate(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
+        kill_if_running(process)
     assert process.returncode == 1, err
     assert b"Traceback" not in err
     assert b"second.log" in err and b"No such file or directory" in err

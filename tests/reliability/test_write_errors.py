@@ -13,7 +13,7 @@ from pathlib import Path
 from esalog.testing import FakeHEC, StderrLines
 from esalog.testing.generate import FILE_HEADER, distinct_lines
 from tests.conftest import run_cli
-from tests.reliability.conftest import TOKEN
+from tests.reliability.conftest import TOKEN, kill_if_running
 
 
 def stats_of(stderr: bytes) -> dict[str, int]:
@@ -84,9 +84,7 @@ def test_dead_letter_that_fills_the_disk_leaves_no_torn_row(tmp_path: Path) -> N
             resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
             code, err = watch.wait_exit(timeout=60)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=30)
+            kill_if_running(process)
     assert code == 1, err
     stats = stats_of(err.encode())
     rows = dead.read_bytes().splitlines()
