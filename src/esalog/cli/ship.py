@@ -295,5 +295,8 @@ def _submit(batch: Batch, ledger: Ledger, driver: Driver) -> str:
 
     emitted = list(map(operator.sub, ends, [0, *ends]))
     tickets = ledger.open_lines(source.file_id, source.key, source.path, next_offsets, emitted, batch.done_size)
+    if driver.dead_letter.path and batch.raws:  # the dead letter keeps each event's line (its replay source)
+        for ticket, raw in zip(tickets, batch.raws[first:], strict=True):
+            ticket.line = raw
     driver.submit_lines(records, ends, origin, tickets)
     return origin(len(ends) - 1)

@@ -198,7 +198,12 @@ class Sink(ABC):
 
 
 class DeadLetter:
-    """NDJSON file of events not delivered: ``{"time","sink","outcome","reason","event"}`` per line."""
+    """NDJSON file of events not delivered: ``{"time","sink","outcome","reason","line","event"}`` per line.
+
+    ``line`` is the input line the event came from, as read (absent for events no line gave, such as the
+    summaries at the end of input): the replay source, kept also when ``--no-original`` drops
+    ``event.original`` from the events themselves.
+    """
 
     def __init__(self, path: str | None, sink: str) -> None:
         self.path = path
@@ -226,7 +231,9 @@ class DeadLetter:
             n += 1
             if len(self.first_reasons) < 5 and reason not in self.first_reasons:
                 self.first_reasons.append(reason)
-            lines.append(head + b',"reason":' + orjson.dumps(reason) + b',"event":' + item.doc + b"}\n")
+            line = getattr(item.ticket, "line", None)  # the input line: what a replay reads
+            kept = b',"line":' + orjson.dumps(line.decode("utf-8", "replace")) if line is not None else b""
+            lines.append(head + b',"reason":' + orjson.dumps(reason) + kept + b',"event":' + item.doc + b"}\n")
         if self.path and lines:
             with self._lock:
                 if self._reopen:

@@ -27,7 +27,8 @@ class DeliveryConfig:
 
     dead_letter: str | None = setting(
         None, flag="--dead-letter", metavar="FILE",
-        help="append events not delivered here (NDJSON with the server's reason; '-' for stdout)")
+        help="append events not delivered here (NDJSON with the server's reason and the input line, also "
+             "with --no-original; '-' for stdout)")
     batch_events: int | None = setting(None, flag="--batch-events", metavar="N", parse=integer, check=positive,
                                        help="events per request (default per sink)")
     batch_bytes: int | None = setting(

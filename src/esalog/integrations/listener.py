@@ -44,7 +44,7 @@ from esalog.errors import ConfigError
 from esalog.parsers.parser import Stream
 from esalog.pipeline import Pipeline
 from esalog.settings import integer, parsed_by, positive, setting, validate
-from esalog.sources.checkpoint import Ledger
+from esalog.sources.checkpoint import Ledger, LineTicket
 from esalog.sources.lines import decode_line
 from esalog.sources.native import records_native, records_staged
 
@@ -147,9 +147,15 @@ class DriverSink:
         self._index = 0
         self.closed = False
 
-    def write(self, record: Any) -> None:
+    def write(self, record: Any, line: bytes | None = None) -> None:
+        """Hand one event over; *line* is the message it came from, kept by the dead letter (when there is
+        one) as its replay source."""
         self._index += 1
-        self.driver.submit(record, self._origin, self._index, None)
+        ticket = None
+        if line is not None and self.driver.dead_letter.path:
+            ticket = LineTicket(None, "", "", 0, 1)
+            ticket.line = line
+        self.driver.submit(record, self._origin, self._index, ticket)
 
     def flush(self) -> None:
         self.driver.tick()
@@ -475,7 +481,7 @@ class Listener:
             text, found = decode_line(frame)
             records = pipeline.process(text, stream, (*problems, *found))
         for record in records:
-            self.sink.write(record)
+            self.sink.write(record, frame)
 
     def _work(self) -> None:
         driver = self.sink.driver

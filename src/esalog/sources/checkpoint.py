@@ -50,7 +50,7 @@ class Entry:
 class LineTicket:
     """One input line in flight: events it produced, events resolved, whether any failed."""
 
-    __slots__ = ("done_size", "emitted", "failed", "file_id", "key", "next_offset", "path", "resolved")
+    __slots__ = ("done_size", "emitted", "failed", "file_id", "key", "line", "next_offset", "path", "resolved")
 
     def __init__(self, file_id: FileId | None, key: str, path: str, next_offset: int, emitted: int,
                  done_size: int | None = None) -> None:
@@ -62,6 +62,7 @@ class LineTicket:
         self.resolved = 0  # written by the sender only
         self.failed = False
         self.done_size = done_size  # the last line of a compressed file: its size on disk
+        self.line: bytes | None = None  # the line as read, where a dead letter may need it (its replay source)
 
 
 class Ledger:

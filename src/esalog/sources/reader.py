@@ -18,7 +18,7 @@ import sys
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from esalog.digest import hex_digest
@@ -92,6 +92,7 @@ class Batch:
     #: ``ends``, ``offsets`` and ``texts`` are empty
     ndjson: bytes | None = None
     replay_until: int = 0  # lines ending at or before this offset were delivered before: read for state only
+    raws: list[bytes] = field(default_factory=list)  # per line: its bytes as read (the dead letter keeps them)
 
     def next_offsets(self) -> list[int]:
         """Per line: the byte offset just after it."""
@@ -307,7 +308,8 @@ class Source:
             records, ends = records_staged(self.pipeline, block.raws, block.problems, stream)
         else:
             records = self.pipeline.process_lines(block.texts, stream, block.problems, ends)
-        return Batch(source, records, ends, block.offsets(), block.next_offset, block.texts, block.first_number)
+        return Batch(source, records, ends, block.offsets(), block.next_offset, block.texts, block.first_number,
+                     raws=block.raws)
 
     def _damaged(self, source: InputFile, stream: Stream, block: Block) -> Batch:
         where = "uncompressed byte" if source.compressed else "byte"
