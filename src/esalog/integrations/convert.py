@@ -295,7 +295,8 @@ def _run_unit(pipeline: Pipeline, config: PipelineConfig, unit: Unit, target: in
                 converted = convert_part(fresh(), unit, side.write, streams)
                 side.finish()
             except _Redo as redo:  # read again, straight to the output: its turn has come
-                unit = Part(unit.path, redo.next_offset, unit.end, redo.settled)
+                unit = Part(unit.path, redo.next_offset, unit.end, redo.settled,
+                            cut_before=redo.next_offset < unit.start)
                 converted = convert_part(fresh(), unit, side.write, streams)
             return "done", converted, (unit.next_offset, unit.settled_after)
         except EsalogError as exc:  # re-raised in the parent as a plain error

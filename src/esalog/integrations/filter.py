@@ -30,6 +30,7 @@ from esalog.encode import decode, encode_event, to_event
 from esalog.errors import ConfigError
 from esalog.pipeline import Pipeline
 from esalog.settings import setting, validate
+from esalog.sources.files import shrunk_below
 from esalog.sources.lines import decode_line, read_line_bytes
 from esalog.sources.native import encode_native, encode_records, records_staged
 from esalog.writing import append_whole, write_all
@@ -261,7 +262,26 @@ def run_filter(config: FilterConfig, pipeline: Pipeline,
     finally:
         if output is not None:
             output.close()
-    return 0
+    return _truncated(handle)
+
+
+def _truncated(handle: BinaryIO) -> int:
+    """1, said on stderr, when stdin is a regular file cut shorter than what was read of it while it was read
+    (what was after the cut was not read); else 0."""
+    try:
+        position = handle.tell()
+    except (OSError, ValueError):  # a pipe
+        return 0
+    size = shrunk_below(handle, position)
+    if size is None:
+        return 0
+    try:
+        name = os.readlink(f"/proc/self/fd/{handle.fileno()}")
+    except OSError:
+        name = "stdin"
+    print(f"esalog: error: {name} (stdin): truncated to {size:,} bytes while being read, at byte {position}: what "
+          "it held after that byte was not read (the last line read may be cut short)", file=sys.stderr)
+    return 1
 
 
 def _descriptor(out: BinaryIO | ReopenableOutput) -> int | None:

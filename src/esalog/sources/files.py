@@ -140,3 +140,13 @@ def identify(path: str, handle: BinaryIO, compressed: bool) -> InputFile:
     if not S_ISREG(stat.st_mode):  # a FIFO, <(zcat ...), /dev/stdin: read like a pipe, no identity to resume by
         return InputFile(path, input_name(path), compressed=compressed)
     return InputFile(path, input_name(path), (stat.st_dev, stat.st_ino), first_line_key(handle), compressed)
+
+
+def shrunk_below(handle: BinaryIO, offset: int) -> int | None:
+    """The size of the regular file open as *handle* when it is now shorter than *offset*, the point read up
+    to (the file was truncated while it was read); else None (also for pipes and terminals)."""
+    try:
+        info = os.fstat(handle.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return info.st_size if S_ISREG(info.st_mode) and info.st_size < offset else None

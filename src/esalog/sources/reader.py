@@ -37,6 +37,7 @@ from esalog.sources.files import (
     identify,
     input_name,
     open_input,
+    shrunk_below,
 )
 from esalog.sources.lines import Block, join_blocks, read_blocks
 from esalog.sources.native import encode_native, records_native, records_staged
@@ -141,6 +142,7 @@ class Part:
     first: int = 0
     next_offset: int = 0
     settled_after: Settled | None = None
+    cut_before: bool = False  # read again after the part before it ended short of it (the file was cut)
 
 
 class Source:
@@ -222,9 +224,11 @@ class Source:
                                                   decode=not (self.core or self.record_core) or source.is_stdin)
             if self.core and not source.is_stdin:  # the same blocks as the Python path, read a few at a time
                 blocks = _grouped(blocks, stream)
+            reached, following = start, 1  # the offset and the number of the line after the last read
             for block in blocks:
                 batch = self._batch(source, stream, block)
                 batch.replay_until = replay_until
+                reached, following = block.next_offset, block.first_number + len(block.raws)
                 if not compressed:
                     yield batch
                 elif held is not None:
@@ -232,6 +236,8 @@ class Source:
                 held = batch if compressed else None
                 if self.stop:
                     return
+            if not compressed and (size := shrunk_below(handle, reached)) is not None:
+                yield self._truncated(source, stream, reached, following, size)
             if held is not None:
                 if path != "-":
                     held.done_size = on_disk
@@ -264,6 +270,12 @@ class Source:
             if start:
                 if part.settled is None:
                     part.guessed = stream.settled()
+                if (size := shrunk_below(handle, start)) is not None:  # cut shorter than where the part starts
+                    part.first = part.next_offset = start
+                    if not part.cut_before:  # (else the part before it, which ended at the cut, said so)
+                        yield self._truncated(source, stream, start, 0, size)
+                    part.settled_after = stream.settled()
+                    return
                 start = _line_start(handle, start)
             handle.seek(start)
             part.first = part.next_offset = start
@@ -279,6 +291,9 @@ class Source:
                         block = _lines_before(block, part.end)
                 yield self._batch(source, stream, block)
                 part.next_offset = block.next_offset
+            if not compressed and part.next_offset < part.end and \
+                    (size := shrunk_below(handle, part.next_offset)) is not None:
+                yield self._truncated(source, stream, part.next_offset, 0, size)
             part.settled_after = stream.settled()
         finally:
             handle.close()
@@ -314,14 +329,25 @@ class Source:
     def _damaged(self, source: InputFile, stream: Stream, block: Block) -> Batch:
         where = "uncompressed byte" if source.compressed else "byte"
         why = f"{source.name}: unreadable from {where} {block.offset}: {block.damage}; the rest of it is lost"
+        return self._gap(source, stream, block.offset, block.first_number, why)
+
+    def _truncated(self, source: InputFile, stream: Stream, offset: int, number: int, size: int) -> Batch:
+        """The event and the error of a file cut shorter than what was read of it while it was read."""
+        why = (f"{source.name}: truncated to {size:,} bytes while being read, at byte {offset}: what it held "
+               "after that byte was not read (the last line read may be cut short)")
+        return self._gap(source, stream, offset, number, why)
+
+    def _gap(self, source: InputFile, stream: Stream, offset: int, number: int, why: str) -> Batch:
+        """A ``read_error`` event at *offset* of *source* saying *why* the rest of it is not there, which is
+        also an error of the run."""
         self.damaged.append(why)
         record = self.pipeline.parser.error_record("", stream, "read_error", why)
         record.set("log.file.path", source.name)
-        record.set("log.offset", block.offset)
+        record.set("log.offset", offset)
         counters = self.pipeline.counters
         counters.errors += 1
         counters.events += 1
-        return Batch(source, [record], [1], [block.offset], block.offset, [""], block.first_number)
+        return Batch(source, [record], [1], [offset], offset, [""], number)
 
     def _replay_header(self, handle: BinaryIO, stream: Stream, upto: int, *, until_settled: bool = False) -> None:
         """Parse (without handing on) the first lines before *upto*: the time offset and the appliance (with
@@ -701,3 +727,4 @@ def stdin_origin(number: int, text: str) -> str:
     """A stable identity of a line read from a pipe (no file offset to name it by)."""
     digest = hex_digest(text.encode("utf-8", "surrogatepass"), 8)
     return f"pipe:{number}:{digest}"
+
