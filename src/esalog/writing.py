@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import BinaryIO
 
 
 def append_whole(fd: int, data: bytes, back: int | None = None) -> None:
@@ -30,3 +31,12 @@ def write_all(target: int, data: bytes | memoryview) -> None:
         view = memoryview(data)[written:]
         while view:
             view = view[os.write(target, view):]
+
+
+def write_whole(out: BinaryIO, data: bytes | memoryview) -> None:
+    """All of *data* to the buffered file *out*: a signal handled while a large write waits on a full pipe
+    makes CPython's buffered ``write`` return the part written so far (the rest would be dropped, the last
+    line torn)."""
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view):]

@@ -16,7 +16,8 @@ def register(sub: Any) -> None:
     f = sub.add_parser("filter", help="stdin to stdout, one JSON line per input line, flushed per line",
                        description="Streaming filter for rsyslog (omprog, mmexternal), Logstash, Fluent Bit: "
                                    "reads raw lines or JSON objects carrying the line in --field; "
-                                   "never exits on bad input.")
+                                   "never exits on bad input. SIGINT/SIGTERM: the line under way is answered, "
+                                   "then it exits 130/143 saying how many lines were done.")
     add_settings(f, FilterConfig)
     f.add_argument("-o", dest="output", metavar="FILE", help="same as --output")
     add_parse_options(f)

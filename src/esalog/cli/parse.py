@@ -24,6 +24,8 @@ from esalog.errors import EXIT_FAILURE, EXIT_OK, EXIT_STRICT, SinkError
 from esalog.integrations.convert import Converted, convert, convert_parallel
 from esalog.pipeline import build_pipeline
 from esalog.settings import check_writable, integer, positive, setting, validate
+from esalog.sources.signals import StopSignals
+from esalog.writing import write_whole
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ class ParseCommandConfig:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("parse", help="convert log files (plain or .gz) or stdin to NDJSON",
-                       description="Convert ESA logs to NDJSON: one event per input line, in order.")
+                       description="Convert ESA logs to NDJSON: one event per input line, in order. "
+                                   "SIGINT/SIGTERM: the events of the lines read are written whole, then it "
+                                   "exits 130/143 saying how many lines were done.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or globs, '-' for stdin (default)")
     p.add_argument("-o", "--output", metavar="FILE", help="write NDJSON here instead of stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no closing summary")
@@ -63,14 +67,18 @@ def cmd_parse(args: argparse.Namespace) -> int:
     out: BinaryIO = open(args.output, "wb") if args.output else sys.stdout.buffer
     where = f"-o {args.output!r}" if args.output else "stdout"
     progress = None
+    stop = StopSignals()
     try:
         workers = command.workers
         if workers is not None:  # the workers' output reaches the file descriptor straight
-            result = cast(Converted, _finish(lambda: convert_parallel(config, paths, workers, out), where))
+            with stop:
+                result = cast(Converted, _finish(lambda: convert_parallel(config, paths, workers, out, stop=stop),
+                                                 where))
         else:
             pipeline = settled(build_pipeline(config))
             progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet, input_bytes(list(paths)))
-            result = convert(pipeline, paths, _writer(out, where), progress.tick)
+            with stop:
+                result = convert(pipeline, paths, _writer(out, where), progress.tick, stop=stop)
         _finish(out.flush, where)
     finally:
         if progress is not None:
@@ -82,6 +90,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
         print(summary_line(counters, time.monotonic() - start), file=sys.stderr)
     for why in result.damaged:
         print(f"esalog: error: {why}", file=sys.stderr)
+    if stop.signum is not None:
+        print(stop.said(counters.lines), file=sys.stderr)
+        return stop.exit_code
     if result.damaged:
         return EXIT_FAILURE
     if args.strict and (counters.unmatched or counters.errors):
@@ -90,10 +101,11 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _writer(out: BinaryIO, where: str) -> Callable[[bytes], object]:
-    """``out.write`` that turns a write error (disk full...) into one line naming the output (exit 1)."""
+    """``out.write`` of the whole of its data that turns a write error (disk full...) into one line naming the
+    output (exit 1)."""
 
     def write(data: bytes) -> object:
-        return _finish(lambda: out.write(data), where)
+        return _finish(lambda: write_whole(out, data), where)
 
     return write
 

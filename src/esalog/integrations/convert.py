@@ -22,7 +22,8 @@ from esalog.pipeline import Counters, Pipeline, PipelineConfig, build_pipeline, 
 from esalog.sources.files import expand_paths, plain_size
 from esalog.sources.native import encode_records
 from esalog.sources.reader import Batch, Part, Source, SourceConfig
-from esalog.writing import write_all
+from esalog.sources.signals import Stopped, StopSignals
+from esalog.writing import write_all, write_whole
 
 if TYPE_CHECKING:  # multiprocessing is imported by --workers only (start-up)
     from multiprocessing.connection import Connection
@@ -87,10 +88,14 @@ def batches(pipeline: Pipeline, source: Source) -> Iterator[tuple[Batch | list[R
     """Every batch of *source*, inputs in order, then what the stages flush at the end (as lists of records).
 
     Each batch comes with the bytes of the input files read so far (for progress, see :class:`ReadBytes`).
+    Stopped (``source.stop``: a signal), it ends after the batch under way: the stages are not flushed
+    (what is still open was not summarised by the input, only cut off).
     """
     read = ReadBytes()
     for batch in source.batches():
         yield batch, read.after(batch)
+    if source.stop:
+        return
     chunk: list[Record] = []
     for record in pipeline.flush():  # summaries of what is still open: possibly many, streamed
         chunk.append(record)
@@ -108,14 +113,21 @@ def records(pipeline: Pipeline, source: Source) -> Iterator[tuple[list[Record], 
 
 
 def convert(pipeline: Pipeline, paths: tuple[str, ...], write: Write,
-            on_batch: Callable[[int], None] | None = None, *, expanded: bool = False) -> Converted:
+            on_batch: Callable[[int], None] | None = None, *, expanded: bool = False,
+            stop: StopSignals | None = None) -> Converted:
     """Parse *paths* through *pipeline* and write NDJSON with *write*; *on_batch* gets the bytes read.
-    *expanded*: the paths are files already found and checked (a worker's), read as they are."""
+    *expanded*: the paths are files already found and checked (a worker's), read as they are. *stop*: a
+    signal ends reading after the batch under way (its events are written), or at once while it waits."""
     source = Source(pipeline, SourceConfig(paths=paths), encoded=True, expanded=expanded)
-    for batch, done in batches(pipeline, source):
-        write(encode_records(pipeline, batch) if isinstance(batch, list) else batch_ndjson(pipeline, batch))
-        if on_batch is not None:
-            on_batch(done)
+    if stop is not None:
+        stop.watch(source)
+    try:
+        for batch, done in batches(pipeline, source):
+            write(encode_records(pipeline, batch) if isinstance(batch, list) else batch_ndjson(pipeline, batch))
+            if on_batch is not None:
+                on_batch(done)
+    except Stopped:  # waiting for input: nothing of it was read
+        pass
     return Converted(pipeline.counters, source.damaged)
 
 
@@ -264,9 +276,12 @@ def _worker(pipeline: Pipeline, config: PipelineConfig, units: list[Unit], targe
     """
     for end in parent_ends:
         end.close()
+    # SIGINT/SIGTERM (the parent passes its own on, Ctrl-C reaches every process): the batch under way is
+    # written whole, then the unit ends and reports (the parent writes no later unit)
+    stop = StopSignals(insist=False).__enter__()
     streams: dict[str, Stream] = {}  # per file, the stream as this worker's last part of it left it
     for unit in units:
-        outcome = _run_unit(pipeline, config, unit, target, channel, streams)
+        outcome = _run_unit(pipeline, config, unit, target, channel, streams, stop)
         try:
             channel.send(outcome)
         except OSError:  # the parent is gone: nobody reads the rest
@@ -276,7 +291,7 @@ def _worker(pipeline: Pipeline, config: PipelineConfig, units: list[Unit], targe
 
 
 def _run_unit(pipeline: Pipeline, config: PipelineConfig, unit: Unit, target: int, channel: Connection,
-              streams: dict[str, Stream]) -> tuple[str, object] | tuple[str, object, Handed]:
+              streams: dict[str, Stream], stop: StopSignals) -> tuple[str, object] | tuple[str, object, Handed]:
     def fresh() -> Pipeline:
         return pipeline.with_stages(build_stages(config.tracking))
 
@@ -287,17 +302,17 @@ def _run_unit(pipeline: Pipeline, config: PipelineConfig, unit: Unit, target: in
 
                 with tempfile.TemporaryFile() as kept:
                     whole = _Output(kept.fileno(), target, channel)
-                    converted = convert(fresh(), (unit,), whole.write, expanded=True)
+                    converted = convert(fresh(), (unit,), whole.write, expanded=True, stop=stop)
                     whole.finish()
                 return "done", converted, None
             side = _PartOutput(target, channel, unit)
             try:
-                converted = convert_part(fresh(), unit, side.write, streams)
+                converted = convert_part(fresh(), unit, side.write, streams, stop)
                 side.finish()
             except _Redo as redo:  # read again, straight to the output: its turn has come
                 unit = Part(unit.path, redo.next_offset, unit.end, redo.settled,
                             cut_before=redo.next_offset < unit.start)
-                converted = convert_part(fresh(), unit, side.write, streams)
+                converted = convert_part(fresh(), unit, side.write, streams, stop)
             return "done", converted, (unit.next_offset, unit.settled_after)
         except EsalogError as exc:  # re-raised in the parent as a plain error
             return "error", str(exc)
@@ -305,10 +320,13 @@ def _run_unit(pipeline: Pipeline, config: PipelineConfig, unit: Unit, target: in
         return "unwritable", exc.args
 
 
-def convert_part(pipeline: Pipeline, part: Part, write: Write, streams: dict[str, Stream]) -> Converted:
+def convert_part(pipeline: Pipeline, part: Part, write: Write, streams: dict[str, Stream],
+                 stop: StopSignals | None = None) -> Converted:
     """Parse the lines of *part* through *pipeline* and write their NDJSON with *write* (*streams*: see
-    :meth:`Source.read_part`)."""
+    :meth:`Source.read_part`; *stop*: as for :func:`convert`)."""
     source = Source(pipeline, SourceConfig(paths=(part.path,)), encoded=True)
+    if stop is not None:
+        stop.watch(source)
     for batch in source.read_part(part, streams):
         write(batch_ndjson(pipeline, batch))
     return Converted(pipeline.counters, source.damaged)
@@ -330,7 +348,7 @@ def work_units(files: list[str], part_bytes: int | None) -> list[Unit]:
 
 
 def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: int, output: BinaryIO,
-                     part_bytes: int = PART_BYTES) -> Converted:
+                     part_bytes: int = PART_BYTES, stop: StopSignals | None = None) -> Converted:
     """Parse the inputs over *workers* processes, writing to *output* in input order as results stream in.
 
     The work (:func:`work_units`) is each input whole; with ``--stateless``, which keeps no state from line to
@@ -341,7 +359,8 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     file's header leaves it; at its turn it is checked against where the part before it ended and how it
     left the stream (a header line further down: then it is read again from there), so the output is the
     same for any N. Memory stays bounded. *output* must have a file descriptor (the command's output file
-    or stdout).
+    or stdout). *stop* (its handlers installed): a signal ends the unit being written after its batch under
+    way, each worker's passed the signal on; no later unit is written.
     """
     files = expand_paths(paths)
     if "-" in files:
@@ -351,7 +370,10 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     total = Converted()
     if len(units) <= 1:
         for path in files:
-            total.add(convert(pipeline.with_stages(build_stages(config.tracking)), (path,), output.write))
+            total.add(convert(pipeline.with_stages(build_stages(config.tracking)), (path,),
+                              lambda data: write_whole(output, data), stop=stop))
+            if stop is not None and stop.signum is not None:
+                break
         return total
     output.flush()
     target = output.fileno()
@@ -361,6 +383,8 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     crew: list[_Worker] = []
     for k in range(min(workers, len(units))):
         crew.append(_Worker(context, pipeline, config, units[k::workers], target, [w.channel for w in crew]))
+    if stop is not None:
+        stop.on_stop = lambda: _pass_on(crew, stop)
     handed: Handed = None
     finished = False
     try:
@@ -368,11 +392,22 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
             converted, handed = crew[index % len(crew)].turn(unit, handed if isinstance(unit, Part) and unit.start
                                                             else None)
             total.add(converted)
-        finished = True
+            if stop is not None and stop.signum is not None:  # the unit written ended at the stop
+                break
+        finished = stop is None or stop.signum is None
     finally:
         for worker in crew:
             worker.close(stop=not finished)
     return total
+
+
+def _pass_on(crew: list[_Worker], stop: StopSignals) -> None:
+    """The parent's stop signal to each worker still running (they stop after the batch under way)."""
+    assert stop.signum is not None
+    for worker in crew:
+        if worker.process.pid is not None and worker.process.exitcode is None:
+            with contextlib.suppress(OSError):
+                os.kill(worker.process.pid, stop.signum)
 
 
 class _Worker:

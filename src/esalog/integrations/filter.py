@@ -33,7 +33,8 @@ from esalog.settings import setting, validate
 from esalog.sources.files import shrunk_below
 from esalog.sources.lines import decode_line, read_line_bytes
 from esalog.sources.native import encode_native, encode_records, records_staged
-from esalog.writing import append_whole, write_all
+from esalog.sources.signals import StopSignals
+from esalog.writing import append_whole, write_all, write_whole
 
 #: Lines as :func:`read_line_bytes` gives them: bytes, the bytes they take, cut at the length limit or not.
 LineBytes = Iterator[tuple[bytes, int, bool]]
@@ -89,6 +90,7 @@ class FilterInput:
         self.core = pipeline.core
         self.native = self.core.stream(self.stream) if self.core is not None else None
         self.compiled = pipeline.core is not None or pipeline.record_core is not None
+        self.stopped = False
 
     def ndjson(self, raw: bytes, cut: bool = False) -> bytes:
         """The events of the line *raw* (cut at the length limit or not) as NDJSON: the compiled core's
@@ -164,9 +166,16 @@ class FilterInput:
         return events
 
     def pending(self) -> Iterator[dict[str, Any]]:
-        """What the stages still hold at the end of input (message summaries)."""
+        """What the stages still hold at the end of input (message summaries); none when stopped by a signal
+        (what is open was cut off, not ended)."""
+        if self.stopped:
+            return
         for record in self.pipeline.flush():
             yield to_event(record)
+
+    def stop(self) -> None:
+        """A signal stops the filter: nothing is summarised at the end."""
+        self.stopped = True
 
 
 class ReopenableOutput:
@@ -224,6 +233,12 @@ class ReopenableOutput:
             os.close(self._fd)
             self._fd = self._open()
 
+    def abandon(self) -> None:
+        """Stopped in a transaction: the rows it holds are not appended (the host sends the transaction
+        again, it was never committed)."""
+        if self._mark is not None:
+            self._held = bytearray()
+
     def close(self) -> None:
         try:
             self.flush()
@@ -251,17 +266,26 @@ def run_filter(config: FilterConfig, pipeline: Pipeline,
     handle = stdin or sys.stdin.buffer
     out = stdout or sys.stdout.buffer
     output = _open_output(config.output)
+    stop = StopSignals()  # SIGINT, SIGTERM: the line under way is answered, then the filter ends
+    stop.on_stop = reader.stop
+    lines = stop.until_stopped(read_line_bytes(handle))
     try:
-        if protocol == "rsyslog-omprog":
-            assert output is not None
-            _omprog(reader, read_line_bytes(handle), output, out)
-        elif protocol == "rsyslog-mmexternal":
-            _mmexternal(reader, read_line_bytes(handle), out, output)
-        else:
-            _lines(reader, read_line_bytes(handle), output or out)
+        with stop:
+            if protocol == "rsyslog-omprog":
+                assert output is not None
+                _omprog(reader, lines, output, out)
+            elif protocol == "rsyslog-mmexternal":
+                _mmexternal(reader, lines, out, output)
+            else:
+                _lines(reader, lines, output or out)
     finally:
         if output is not None:
+            if stop.signum is not None:
+                output.abandon()
             output.close()
+    if stop.signum is not None:
+        print(stop.said(stop.done, "each was answered"), file=sys.stderr, flush=True)
+        return stop.exit_code
     return _truncated(handle)
 
 
@@ -299,7 +323,7 @@ def _lines(reader: FilterInput, lines: LineBytes, out: BinaryIO | ReopenableOutp
     fd = _descriptor(out)
     if fd is None:
         for raw, _, cut in lines:
-            out.write(ndjson(raw, cut))
+            out.write(ndjson(raw, cut))  # (a ReopenableOutput: held, then appended whole)
             out.flush()
     else:  # straight to the descriptor: one system call per line, nothing buffered
         out.flush()
@@ -353,7 +377,7 @@ def _mmexternal(reader: FilterInput, lines: LineBytes, out: BinaryIO, output: Re
     for raw, _, cut in lines:  # the reply {"$!":{"esa":EVENT,"esa_summaries":[...]}} from the events' NDJSON
         first, _, rest = reader.ndjson(raw, cut).partition(b"\n")
         summaries = b',"esa_summaries":[' + rest[:-1].replace(b"\n", b",") + b"]" if rest else b""
-        out.write(b'{"$!":{"esa":' + first + summaries + b"}}\n")
+        write_whole(out, b'{"$!":{"esa":' + first + summaries + b"}}\n")
         out.flush()
     unwritten = 0
     for event in reader.pending():

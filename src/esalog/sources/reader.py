@@ -291,6 +291,8 @@ class Source:
                         block = _lines_before(block, part.end)
                 yield self._batch(source, stream, block)
                 part.next_offset = block.next_offset
+                if self.stop:
+                    break
             if not compressed and part.next_offset < part.end and \
                     (size := shrunk_below(handle, part.next_offset)) is not None:
                 yield self._truncated(source, stream, part.next_offset, 0, size)
