@@ -663,10 +663,10 @@ def warn(message: str) -> None:
 
 
 class RetryReporter:
-    """While a sink is retrying (down, unreachable, throttling) or events wait for their acknowledgement,
-    one warning line every *interval* seconds: what failed, the attempt, the time left of the retry budget
-    (or how long the events have waited) and the counts, so a dead sink never looks like a hang. ``extra``
-    adds the command's own counts (the listener's queue)."""
+    """While a sink is retrying (down, unreachable, throttling, a full disk) or events wait for their
+    acknowledgement, a warning line at once and then at most one every *interval* seconds: what failed, the
+    attempt, the time left of the retry budget (or how long the events have waited) and the counts, so a dead
+    sink never looks like a hang. ``extra`` adds the command's own counts (the listener's queue)."""
 
     def __init__(self, driver: Driver, interval: float, extra: Callable[[], str] | None = None) -> None:
         self.driver = driver
@@ -700,10 +700,16 @@ class RetryReporter:
         return text + (f", {extra}" if extra else "")
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        # looked at every quarter second: the first failure is said at once, then at most once per interval
+        said = -float("inf")
+        while not self._stop.wait(min(self.interval, 0.25)):
+            now = time.monotonic()
+            if now - said < self.interval:
+                continue
             text = self.line()
             if text is not None:
                 warn(text)
+                said = now
 
     def stop(self) -> None:
         self._stop.set()

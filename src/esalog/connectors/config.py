@@ -55,7 +55,8 @@ class DeliveryConfig:
     report_interval: float = setting(
         5.0, flag="--report-interval", metavar="S", parse=number, check=positive,
         help="while a sink is retrying, print what failed, the attempt and the time left of --retry-budget "
-             "every S seconds, and while events wait for their acknowledgement how many (default 5)")
+             "at once, then at most every S seconds, and while events wait for their acknowledgement how many "
+             "(default 5)")
     ca_bundle: str | None = setting(None, flag="--ca-bundle", metavar="FILE",
                                     help="CA certificates to verify the server with")
     insecure: bool = setting(False, flag="--insecure", help="do not verify TLS certificates (prints a warning)")

@@ -61,7 +61,7 @@ class StdoutSink(Sink):
         except OSError as exc:
             if exc.errno == errno.EBADF:  # closed by the caller (>&-): no retry will open it
                 return Stop(f"stdout is not open for writing: {exc.strerror}")
-            return Retry(f"stdout: {exc}")
+            return Retry(f"stdout: {exc.strerror or exc}")
         return Delivered()
 
     def _write(self, fd: int, data: bytes, start: int, end: int) -> None:
