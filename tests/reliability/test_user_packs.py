@@ -139,3 +139,33 @@ def test_large_pack_written_out_is_not_taken_for_an_alias_bomb(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     event = json.loads(result.stdout)
     assert event["cisco"]["esa"]["mid"] == 12 and "esalog_unmatched" not in event.get("tags", [])
+
+
+@pytest.mark.parametrize(("rule", "problem"), [
+    ("    match: 'MID %{MID:cisco.esa.mid:int}'\n    examples: 5\n", "'examples' must be a list"),
+    ("    match: 'MID %{MID:cisco.esa.mid:int}'\n    examples: {line: 'x'}\n", "'examples' must be a list"),
+    ("    match: 7\n", "'match' must be a pattern string, got int"),
+    ("    match: ''\n", "rule has no 'match' pattern"),
+    ("    match: [a, b]\n", "'match' must be a pattern string, got list"),
+], ids=["examples-int", "examples-mapping", "match-int", "match-empty", "match-list"])
+def test_rule_field_of_the_wrong_type_is_named(tmp_path: Path, rule: str, problem: str) -> None:
+    """A rule whose keys hold values of the wrong type: one line naming the file, the line, the rule and what
+    is wrong with it (``examples: 5`` gave a traceback, ``match: 7`` said the rule had no pattern), exit 2."""
+    pack = tmp_path / "mine.yaml"
+    pack.write_text(f"name: mine\nlog_type: mail_logs\nrules:\n  - id: my-rule\n{rule}", encoding="utf-8")
+    result = run_cli("parse", "--pack", str(pack), input=b"Mon Nov  2 08:00:01 2026 Info: MID 1 ICID 1\n")
+    err = result.stderr.decode()
+    assert 2 == result.returncode, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"esalog: error: {pack}:4 (rule 'my-rule'): {problem}"), err
+
+
+@pytest.mark.parametrize("value", ["5", "[a]", "{a: 1}"])
+def test_rule_id_of_the_wrong_type_is_named(tmp_path: Path, value: str) -> None:
+    """``id: 5`` is an id of the wrong type, not a rule without one."""
+    pack = tmp_path / "mine.yaml"
+    pack.write_text(f"name: mine\nlog_type: mail_logs\nrules:\n  - id: {value}\n    match: 'x'\n", encoding="utf-8")
+    result = run_cli("parse", "--pack", str(pack), input=b"")
+    err = result.stderr.decode()
+    assert 2 == result.returncode, err
+    assert len(err.splitlines()) == 1 and f"{pack}:4" in err and "'id' must be a string" in err, err

@@ -149,15 +149,20 @@ class Rule:
         if not isinstance(data, dict):
             raise PackError(f"rule #{index + 1} is not a mapping", SourceLocation(path))
         rule_id = data.get("id")
-        loc = SourceLocation(path, rule=str(rule_id) if rule_id else f"#{index + 1}", line=data.get("__line__"))
+        named = isinstance(rule_id, str) and rule_id
+        loc = SourceLocation(path, rule=rule_id if named else f"#{index + 1}", line=data.get("__line__"))
         data = {k: v for k, v in data.items() if k != "__line__"}
         unknown = set(data) - cls._KEYS
         if unknown:
             raise PackError(f"unknown rule keys: {', '.join(sorted(unknown))}", loc)
-        if not isinstance(rule_id, str) or not rule_id:
+        if rule_id is not None and rule_id != "" and not named:
+            raise PackError(f"'id' must be a string, got {type(rule_id).__name__} {rule_id!r}", loc)
+        if not named or not isinstance(rule_id, str):
             raise PackError("rule has no 'id'", loc)
         match = data.get("match")
-        if not isinstance(match, str) or not match:
+        if match is not None and match != "" and not isinstance(match, str):
+            raise PackError(f"'match' must be a pattern string, got {type(match).__name__}", loc)
+        if not match:
             raise PackError("rule has no 'match' pattern", loc)
         sets = data.get("set") or {}
         if not isinstance(sets, dict) or not all(isinstance(k, str) for k in sets):
@@ -166,7 +171,11 @@ class Rule:
         if not isinstance(post, list) or not all(isinstance(p, str) for p in post):
             raise PackError("'post' must be a list of post-processor names", loc)
         examples = []
-        for ex in data.get("examples") or []:
+        listed = data.get("examples") or []
+        if not isinstance(listed, list):
+            raise PackError(f"'examples' must be a list of {{line, fields}} mappings, got {type(listed).__name__}",
+                            loc)
+        for ex in listed:
             if not isinstance(ex, dict) or not isinstance(ex.get("line"), str):
                 raise PackError("each example needs a 'line' string", loc)
             fields = ex.get("fields") or {}
