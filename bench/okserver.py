@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 
 HEC_OK = b'{"text":"Success","code":0}'
-BULK_OK = b'{"took":1,"errors":false,"items":[]}'
+BULK_HEAD = b'{"took":1,"errors":false,"items":['
+BULK_ITEM = b'{"index":{"status":201}}'  # one per action (esalog counts them: items left out are sent again)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -33,8 +34,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        Handler.received += len(self.rfile.read(length))
-        self._answer(BULK_OK if self.path.startswith("/_bulk") else HEC_OK)
+        body = self.rfile.read(length)
+        Handler.received += len(body)
+        if self.path.startswith("/_bulk"):  # NDJSON: an action line and a source line per document
+            self._answer(BULK_HEAD + b",".join([BULK_ITEM] * (body.count(b"\n") // 2)) + b"]}")
+        else:
+            self._answer(HEC_OK)
 
     def do_PUT(self) -> None:  # index template, data stream
         self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -144,6 +144,24 @@ def test_bulk_answer_that_is_not_elasticsearch_says_what_came(log: Path) -> None
     assert b"is --es-url the cluster's address?" in result.stderr
 
 
+@pytest.mark.parametrize("body", [{"took": 1, "errors": False, "items": [{"index": {"status": 201}}]},
+                                  {"took": 1, "errors": False, "items": []},
+                                  {"took": 1, "errors": False}],
+                         ids=["one-item", "no-items", "items-missing"])
+def test_bulk_answer_without_every_item_is_not_all_delivered(log: Path, body: dict[str, Any]) -> None:
+    """``errors: false`` with fewer items than actions sent (a proxy or a stand-in that is not Elasticsearch)
+    says nothing of the items it leaves out: they were counted delivered, and lost. Now the batch is sent
+    again (the ids dedupe) and, when every answer is like that, given up on with exit 1."""
+    with FakeElasticsearch() as es:
+        es.faults.status(200, times=10_000, body=body)
+        result = run_cli("ship", "--to", "es", "--es-url", es.url, "--retry-initial", "0.05", "--retry-budget", "0.3",
+                         "--stats", str(log))
+    err = result.stderr.decode()
+    assert result.returncode == 1, err
+    assert '"acknowledged":0' in err and f'"failed":{LINES}' in err, err
+    assert "_bulk answer" in err and "Traceback" not in err
+
+
 def test_waiting_for_acknowledgements_is_reported(log: Path) -> None:
     """Events whose acknowledgement does not come are reported every --report-interval while ship waits
     (no silent end of run), then resent and given up on as above."""

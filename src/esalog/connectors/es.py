@@ -348,11 +348,12 @@ class EsSink(HttpSink):
     def _items_outcome(
         self, response: requests.Response, items: Sequence[Item], endpoint: Endpoint
     ) -> Outcome:
-        if b'"errors":false' in response.content[:80]:  # the usual answer: no need to read 20,000 items
+        content = response.content
+        # the usual answer, no need to read 20,000 items: no error, and one status per action sent (an answer
+        # that leaves items out says nothing of them: read whole, it is sent again)
+        if b'"errors":false' in content[:80] and content.count(b'"status":') == len(items):
             return Delivered()
         body = json_body(response)
-        if body.get("errors") is False:
-            return Delivered()
         results = body.get("items")
         if not isinstance(results, list):  # not a _bulk result at all: a web server, a proxy's page
             kind = (response.headers.get("Content-Type") or "no content type").split(";")[0].strip()
