@@ -146,13 +146,29 @@ def _stdout_to_devnull() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _hold_closed_std_streams()
+    stdout = sys.stdout
+    sys.stdout = _WatchedStdout(stdout)
+    try:
+        return _main(argv)
+    finally:
+        if isinstance(sys.stdout, _WatchedStdout):
+            sys.stdout = stdout
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_list)
     if not args_list:  # a first try, `esalog` alone: the commands, not an error about a missing one
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    args = parser.parse_args(args_list)
     try:
+        try:
+            args = parser.parse_args(args_list)
+        except SystemExit:  # --help, --version (or a usage error): what they printed must get out
+            sys.stdout.flush()
+            if isinstance(sys.stdout, _WatchedStdout) and sys.stdout.error is not None:
+                raise sys.stdout.error from None  # (argparse's write hides it)
+            raise
         code = int(args.func(args))
         sys.stdout.flush()  # a write error of the last buffered text is said here, not at interpreter exit
         return code
@@ -163,13 +179,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         _stdout_to_devnull()
         return EXIT_OK
     except OSError as exc:  # a disk full, a file gone while writing: a runtime failure, said in one line
-        print(f"esalog: error: {io_error_text(exc)}", file=sys.stderr)
+        text = io_error_text(exc)
+        if not exc.filename and _stdout_fails():  # the text stdout still holds cannot go out: stdout failed
+            text = f"cannot write stdout: {text}"
+        print(f"esalog: error: {text}", file=sys.stderr)
         # what stdout still buffers goes nowhere, or its flush at exit fails again (a traceback, exit 120)
         _stdout_to_devnull()
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("esalog: interrupted", file=sys.stderr)
         return 130
+
+
+class _WatchedStdout:
+    """sys.stdout as it is, that remembers whether a write or flush of it failed: an error that names no file
+    is then said as stdout's."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.error: OSError | None = None  # the first write error
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _stdout_fails() -> bool:
+    """Whether a write to stdout failed (after a write error that names no file: was it stdout's?)."""
+    return isinstance(sys.stdout, _WatchedStdout) and sys.stdout.error is not None
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any
 
 from esalog.cli.common import add_parse_options, check_not_an_input, pipeline_from, read_all
 from esalog.cli.options import add_settings, settings_from
-from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError, SinkError
 from esalog.settings import check_writable, integer, positive, setting, validate
 from esalog.tracking.report import Report, render_html, render_text, to_json
 
@@ -52,7 +52,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     damaged = read_all(pipeline, args.paths, report.add_record, quiet=args.quiet)
     digest = report.digest()
     if args.html:
-        with open(args.html, "w", encoding="utf-8") as out:
-            out.write(render_html(digest))
+        try:
+            with open(args.html, "w", encoding="utf-8") as out:
+                out.write(render_html(digest))
+        except OSError as exc:  # a full disk: the page is not there
+            raise SinkError(f"cannot write --html {args.html!r}: {exc.strerror or exc}") from None
     sys.stdout.write(to_json(digest) if args.json else render_text(digest))
     return EXIT_FAILURE if damaged else EXIT_OK
