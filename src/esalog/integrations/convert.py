@@ -384,7 +384,7 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     for k in range(min(workers, len(units))):
         crew.append(_Worker(context, pipeline, config, units[k::workers], target, [w.channel for w in crew]))
     if stop is not None:
-        stop.on_stop = lambda: _pass_on(crew, stop)
+        stop.on_stop = lambda: _pass_on(crew)
     handed: Handed = None
     finished = False
     try:
@@ -401,13 +401,13 @@ def convert_parallel(config: PipelineConfig, paths: tuple[str, ...], workers: in
     return total
 
 
-def _pass_on(crew: list[_Worker], stop: StopSignals) -> None:
-    """The parent's stop signal to each worker still running (they stop after the batch under way)."""
-    assert stop.signum is not None
+def _pass_on(crew: list[_Worker]) -> None:
+    """The parent's stop signal, as SIGTERM, to each worker still running (they stop after the batch under
+    way)."""
     for worker in crew:
-        if worker.process.pid is not None and worker.process.exitcode is None:
+        if worker.process.exitcode is None:
             with contextlib.suppress(OSError):
-                os.kill(worker.process.pid, stop.signum)
+                worker.process.terminate()
 
 
 class _Worker:
