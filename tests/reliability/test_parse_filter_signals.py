@@ -4,6 +4,7 @@ signal (143, 130)."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -92,3 +93,31 @@ def test_reading_a_quiet_pipe_stops_at_once(sig: signal.Signals, command: str) -
         kill_if_running(process)
     assert 128 + sig == code, err
     assert len(lines) == _events(out, lines) == _said(err, sig)
+
+
+@pytest.mark.parametrize("writer", ["idle", "none"])
+def test_parse_of_a_quiet_fifo_stops_at_once(tmp_path: Path, writer: str) -> None:
+    """A named pipe given by path whose writer is quiet (or that no writer opened yet: the open waits): the
+    signal ends the wait at once, as on stdin (the handler's flag alone left it waiting for ever)."""
+    fifo = tmp_path / "esa.pipe"
+    os.mkfifo(fifo)
+    lines = (FILE_HEADER + "".join(distinct_lines(20))).encode().splitlines()
+    process = _start("parse", "-q", str(fifo))
+    held = None
+    try:
+        if writer == "idle":
+            held = open(fifo, "wb")  # noqa: SIM115 - kept open, quiet, until the end
+            held.write(b"".join(x + b"\n" for x in lines))
+            held.flush()
+        time.sleep(1.5)
+        process.send_signal(signal.SIGTERM)
+        out, raw_err = process.communicate(timeout=30)
+        err = raw_err.decode()
+        code = process.returncode
+    finally:
+        kill_if_running(process)
+        if held is not None:
+            held.close()
+    assert 143 == code, err
+    sent = len(lines) if writer == "idle" else 0
+    assert sent == _events(out, lines) == _said(err, signal.SIGTERM)

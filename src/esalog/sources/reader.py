@@ -194,6 +194,7 @@ class Source:
     # ------------------------------------------------------------------------------------- one pass
 
     def _read_once(self, path: str) -> Iterator[Batch]:
+        self.waiting = True  # a named pipe's open waits for its writer (and the gzip check for its first bytes)
         try:
             handle, compressed = open_input(path)
         except OSError as exc:
@@ -202,6 +203,8 @@ class Source:
             # gone, or unreadable, since the paths were checked at the start: the others are read
             self.damaged.append(f"cannot read {path!r}: {exc.strerror or exc}; skipped")
             return
+        finally:
+            self.waiting = False
         try:
             source = identify(path, handle, compressed)
             stream = self.pipeline.open_stream(source.name)
@@ -218,7 +221,9 @@ class Source:
                 if start:
                     self._replay_header(handle, stream, start)
                     _skip_to(handle, start, compressed)
-            reading: BinaryIO = _Waiting(handle, self) if path == "-" else handle  # type: ignore[assignment]
+            # stdin and named pipes wait for their writer: a signal may end the wait (see Source.waiting)
+            piped = path == "-" or source.file_id is None
+            reading: BinaryIO = _Waiting(handle, self) if piped else handle  # type: ignore[assignment]
             held: Batch | None = None  # a compressed file's batches are held back one: the last says "done"
             blocks: Iterator[Block] = read_blocks(reading, start_offset=start,
                                                   decode=not (self.core or self.record_core) or source.is_stdin)
