@@ -20,6 +20,12 @@ from tests.conftest import run_cli
     (b'{"version": 2}', b"not an esalog checkpoint"),
     (b'{"files": "x"}', b"not an esalog checkpoint"),
     (b'{"files": [{"dev": 1, "ino": 2, "path": "a", "key": "k", "offset": "far"}]}', b"not an esalog checkpoint"),
+    # an offset no run writes: a seek to it failed with a bare "Invalid argument" (exit 1), or was rounded
+    (b'{"files": [{"dev": 1, "ino": 2, "path": "a", "key": "k", "offset": -5}]}', b"offset: expected a byte count"),
+    (b'{"files": [{"dev": 1, "ino": 2, "path": "a", "key": "k", "offset": 1.5}]}', b"offset: expected a byte count"),
+    (b'{"files": [{"dev": 1, "ino": 2, "path": "a", "key": "k", "offset": true}]}', b"offset: expected a byte count"),
+    (b'{"files": [{"dev": 1, "ino": 2, "path": "a", "key": "k", "offset": 0, "size": -1}]}',
+     b"size: expected a byte count"),
 ])
 def test_damaged_checkpoint_is_refused_clearly(tmp_path: Path, content: bytes, said: bytes) -> None:
     log = tmp_path / "mail.current"

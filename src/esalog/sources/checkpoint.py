@@ -198,8 +198,8 @@ class Checkpoint:
         try:
             for item in data["files"]:
                 self.entries[(int(item["dev"]), int(item["ino"]))] = Entry(
-                    str(item["path"]), str(item["key"]), int(item["offset"]), bool(item.get("done", False)),
-                    int(item["size"]) if item.get("size") is not None else None)
+                    str(item["path"]), str(item["key"]), _byte_count(item, "offset"), bool(item.get("done", False)),
+                    _byte_count(item, "size") if item.get("size") is not None else None)
             tracker = data.get("tracker")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"checkpoint {self.path} is not an esalog checkpoint (a 'files' list of "
@@ -407,3 +407,11 @@ class CheckpointWriter:
             return False
         self.error = None
         return True
+
+
+def _byte_count(item: dict[str, object], key: str) -> int:
+    """*item*'s *key*, a byte count as esalog writes it (an integer, not negative); ValueError otherwise."""
+    value = item[key]
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{key}: expected a byte count (an integer from 0), got {value!r}")
+    return value
