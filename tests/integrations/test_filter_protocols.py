@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,19 @@ def test_omprog_commit_that_fails_leaves_nothing_of_the_transaction(tmp_path: Pa
     assert host.end() == 0
     assert attempts == 2
     assert _mids(out) == (list(range(10)), 0)
+
+
+def test_omprog_stopped_by_sigterm_keeps_what_was_confirmed_only(tmp_path: Path) -> None:
+    """rsyslog stops omprog with SIGTERM: the messages answered OK are in the output, those of a transaction
+    not committed are not (rsyslog sends that transaction again), the exit code is 143."""
+    out = tmp_path / "events.ndjson"
+    host = _Omprog(out, 10_000_000)
+    for mid in range(3):
+        assert host.send(f"Mon Nov  2 08:00:01 2026 Info: MID {mid} ICID 1") == "OK"
+    assert host.send("BEGIN TRANSACTION") == "OK"
+    for mid in range(3, 6):
+        assert host.send(f"Mon Nov  2 08:00:01 2026 Info: MID {mid} ICID 1") == "DEFER_COMMIT"
+    host.process.send_signal(signal.SIGTERM)
+    assert host.end() == 143, host.stderr
+    assert _mids(out) == ([0, 1, 2], 0)
+    assert "stopped by SIGTERM after 7 lines" in host.stderr

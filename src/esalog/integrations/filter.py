@@ -280,8 +280,6 @@ def run_filter(config: FilterConfig, pipeline: Pipeline,
                 _lines(reader, lines, output or out)
     finally:
         if output is not None:
-            if stop.signum is not None:
-                output.abandon()
             output.close()
     if stop.signum is not None:
         print(stop.said(stop.done, "each was answered"), file=sys.stderr, flush=True)
@@ -368,6 +366,8 @@ def _omprog(reader: FilterInput, lines: LineBytes, output: ReopenableOutput, out
             reply(why)
             continue
         reply("DEFER_COMMIT" if in_transaction else "OK")
+    if reader.stopped:  # a signal: a transaction under way was not committed, rsyslog sends it again
+        output.abandon()
     for event in reader.pending():
         output.write(encode_event(event))
     output.flush()
