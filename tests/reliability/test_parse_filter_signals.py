@@ -106,7 +106,7 @@ def test_parse_of_a_quiet_fifo_stops_at_once(tmp_path: Path, writer: str) -> Non
     held = None
     try:
         if writer == "idle":
-            held = open(fifo, "wb")  # noqa: SIM115 - kept open, quiet, until the end
+            held = open(fifo, "wb")  # kept open, quiet, until the end
             held.write(b"".join(x + b"\n" for x in lines))
             held.flush()
         time.sleep(1.5)
