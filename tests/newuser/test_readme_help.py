@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from functools import cache
 from pathlib import Path
@@ -177,3 +179,16 @@ def test_splunk_input_host_is_the_appliance(app: Path, tmp_path: Path) -> None:
     events = list(ET.fromstring(proc.stdout).iter("event"))
     assert [json.loads(e.findtext("data") or "")["event"]["original"] for e in events] == FILE_LINES
     assert [e.findtext("host") for e in events] == [None, SERIAL, SERIAL, SERIAL]
+
+
+def test_readme_user_pack_example_passes_as_shown(tmp_path: Path) -> None:
+    """The user pack README shows, saved as site.yaml, gives the line README says ``patterns test`` prints."""
+    block = re.search(r"```yaml\n(name: site\n.*?)```", README, re.S)
+    assert block is not None
+    (tmp_path / "site.yaml").write_text(block.group(1))
+    shown = re.search(r"esalog patterns test --pack site\.yaml +# (.*)", README)
+    assert shown is not None
+    proc = subprocess.run([sys.executable, "-m", "esalog", "patterns", "test", "--pack", "site.yaml"],
+                          cwd=tmp_path, capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().splitlines()[0] == shown.group(1)
