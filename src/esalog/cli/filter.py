@@ -13,7 +13,7 @@ from esalog.settings import check_writable
 
 
 def register(sub: Any) -> None:
-    f = sub.add_parser("filter", help="stdin to stdout, one JSON line per input line, each answered as soon as it is read",
+    f = sub.add_parser("filter", help="stdin to stdout, one JSON line per input line, answered as soon as it is read",
                        description="Streaming filter for rsyslog (omprog, mmexternal), Logstash, Fluent Bit: "
                                    "reads raw lines or JSON objects carrying the line in --field; "
                                    "never exits on bad input.")
