@@ -325,6 +325,55 @@ def test_connection_lines(src: str, dst: str, host: str, interface: str, verifie
                 "incoming-relay", {"cisco.esa.incoming_relay.ip": src, "cisco.esa.sbrs.score": -1.2})
 
 
+_V4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
+
+
+def _swap(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, list):
+        return [_swap(item, old, new) for item in value]
+    return new if value == old else value
+
+
+@cache
+def ip_examples() -> list[tuple[str, str, str, dict[str, Any], str]]:
+    """(log type, rule id, line, fields, an IPv4 address the fields hold and the line writes once)."""
+    out = []
+    for log_type, rule_id, line, _body, fields in examples():
+        values = {v for v in fields.values() if isinstance(v, str) and _V4.fullmatch(v)}
+        out.extend((log_type, rule_id, line, fields, v) for v in sorted(values) if line.count(v) == 1)
+    return out
+
+
+@given(data=st.data(), new=ips())
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_every_example_with_another_ip(data: st.DataObject, new: str) -> None:
+    """Any IP (v6, v4-mapped ...) where an example of any pack has an IPv4 address: the same rule, the field
+    holding the new address."""
+    log_type, rule_id, line, fields, old = data.draw(st.sampled_from(ip_examples()))
+    expected = {k: _swap(v, old, new) for k, v in fields.items() if k != "related.ip"}
+    assert_read(line.replace(old, new), rule_id, expected, log_type)
+
+
+@cache
+def address_examples() -> list[tuple[str, str, str, dict[str, Any], str]]:
+    """(log type, rule id, line, fields, an envelope address the fields hold and the line writes once in <>)."""
+    out = []
+    for log_type, rule_id, line, _body, fields in examples():
+        for name in ("email.from.address", "email.to.address"):
+            for value in fields.get(name) or ():
+                if line.count(f"<{value}>") == 1 and "@" in value:
+                    out.append((log_type, rule_id, line, fields, value))
+    return out
+
+
+@given(data=st.data(), new=addresses())
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_every_example_with_another_envelope_address(data: st.DataObject, new: str) -> None:
+    log_type, rule_id, line, fields, old = data.draw(st.sampled_from(address_examples()))
+    expected = {k: _swap(v, old, new) for k, v in fields.items()}
+    assert_read(line.replace(f"<{old}>", f"<{new}>"), rule_id, expected, log_type)
+
+
 # ---------------------------------------------------------------------------------------------- text
 
 def esa_repr(text: str, as_bytes: bool) -> str:
