@@ -337,7 +337,7 @@ def _swap(value: Any, old: str, new: str) -> Any:
 @cache
 def ip_examples() -> list[tuple[str, str, str, dict[str, Any], str]]:
     """(log type, rule id, line, fields, an IPv4 address the fields hold and the line writes once)."""
-    out = []
+    out: list[tuple[str, str, str, dict[str, Any], str]] = []
     for log_type, rule_id, line, _body, fields in examples():
         values = {v for v in fields.values() if isinstance(v, str) and _V4.fullmatch(v)}
         out.extend((log_type, rule_id, line, fields, v) for v in sorted(values) if line.count(v) == 1)
