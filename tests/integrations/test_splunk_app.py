@@ -98,6 +98,96 @@ def test_cim_action_covers_every_final_disposition(built: Path) -> None:
     assert set(mapping) == set(DISPOSITIONS) - {"deferred", "unknown"}  # still open or unknown: no action
 
 
+def read_conf(path: Path) -> dict[str, dict[str, str]]:
+    """A .conf file as {stanza: {setting: value}} (no continuation lines in the app's files)."""
+    stanzas: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("[") and line.rstrip().endswith("]"):
+            current = stanzas.setdefault(line.strip()[1:-1], {})
+        elif " = " in line and not line.lstrip().startswith("#"):
+            key, value = line.split(" = ", 1)
+            current[key.strip()] = value.strip()
+    return stanzas
+
+
+def splunk_field_names(schema: dict[str, object], prefix: str = "") -> set[str]:
+    """The field names KV_MODE = json gives events of *schema*: dotted paths, ``{}`` after an array."""
+    names = {prefix} if prefix else set()
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        for key, sub in properties.items():
+            names |= splunk_field_names(sub, f"{prefix}.{key}" if prefix else key)
+    kind = schema.get("type")
+    items = schema.get("items")
+    if (kind == "array" or (isinstance(kind, list) and "array" in kind)) and isinstance(items, dict):
+        names |= splunk_field_names(items, prefix + "{}")
+    return names
+
+
+def test_props_and_eventtypes_read_fields_the_events_have(built: Path) -> None:
+    """Every field a FIELDALIAS, EVAL or eventtype of the app reads is one esalog's events can carry (their
+    JSON Schema, as Splunk names the fields): a misspelt or renamed field would map nothing, silently."""
+    app = built / "TA-esalog"
+    schema = json.loads((app / "lib" / "esalog" / "schemas" / "event.schema.json").read_text())
+    known = splunk_field_names(schema)
+    # attachments and summary recipients are objects the schema leaves open; its descriptions name their fields
+    email, esa = schema["properties"]["email"], schema["properties"]["cisco"]["properties"]["esa"]
+    for field, node, members in (
+            ("email.attachments", email["properties"]["attachments"], ("file.name", "file.hash.sha256")),
+            ("cisco.esa.recipients", esa["properties"]["recipients"], ("address", "fate", "response"))):
+        assert all(member in node["description"] for member in members), node["description"]
+        known |= {f"{field}{{}}.{member}" for member in members}
+    assert {"email.from.address{}", "email.to.address{}", "cisco.esa.size_bytes"} <= known
+    read: set[tuple[str, str]] = set()
+    for stanza, settings in read_conf(app / "default" / "props.conf").items():
+        for key, value in settings.items():
+            if key.startswith("FIELDALIAS-"):
+                read |= {(stanza, source) for source, _ in re.findall(r"(\S+) AS (\S+)", value)}
+            elif key.startswith("EVAL-"):
+                read |= {(stanza, field) for field in re.findall(r"'([^']+)'", value)}
+    for stanza, settings in read_conf(app / "default" / "eventtypes.conf").items():
+        read |= {(stanza, field) for field in re.findall(r'"?([\w.{}]+)"?=', settings["search"])
+                 if field not in ("sourcetype", "eventtype", "action")}
+    assert len(read) > 50
+    assert sorted(f"{stanza}: {field}" for stanza, field in read if field not in known) == []
+
+
+#: CIM Email fields the summaries provide (src_host and abort_category are extras).
+CIM_EMAIL_FIELDS = {"action", "dest", "duration", "file_hash", "file_name", "filter_action", "internal_message_id",
+                    "message_id", "protocol", "recipient", "recipient_count", "recipient_status", "signature",
+                    "size", "src", "src_user", "subject", "vendor_product"}
+
+
+def test_cim_email_data_model_datasets_and_fields(built: Path) -> None:
+    """Each dataset of CIM Email (All_Email, Delivery, Content, Filtering) has a tagged esalog eventtype on
+    the message summaries, and both JSON sourcetypes give the CIM fields."""
+    default = built / "TA-esalog" / "default"
+    eventtypes, tags = read_conf(default / "eventtypes.conf"), read_conf(default / "tags.conf")
+    tagged: dict[str, set[str]] = {}
+    for stanza, settings in tags.items():
+        for tag, state in settings.items():
+            if state == "enabled":
+                tagged.setdefault(tag, set()).add(stanza.removeprefix("eventtype="))
+    for tag in ("email", "delivery", "content", "filter"):  # All_Email, Delivery, Content, Filtering
+        names = tagged.get(tag, set())
+        assert names, f"no eventtype tagged {tag}"
+        for name in names:
+            search = eventtypes[name]["search"]
+            assert name == "esalog_email" or "eventtype=esalog_email " in search  # summaries only
+    assert '"email.attachments{}.file.name"=*' in eventtypes["esalog_email_content"]["search"]
+    props = read_conf(default / "props.conf")
+    for sourcetype in ("cisco:esa:json", "cisco:esa:message"):
+        settings = props[sourcetype]
+        provided = {key.split("-", 1)[1] for key in settings if key.startswith("EVAL-")}
+        for key, value in settings.items():
+            if key.startswith("FIELDALIAS-"):
+                provided |= {target for _, target in re.findall(r"(\S+) AS (\S+)", value)}
+        assert CIM_EMAIL_FIELDS <= provided, sorted(CIM_EMAIL_FIELDS - provided)
+    assert props["cisco:esa:json"] == {**props["cisco:esa:message"], **{
+        key: props["cisco:esa:json"][key] for key in ("TRUNCATE", "description")}}
+
+
 def test_scheme(built: Path) -> None:
     """``--scheme`` prints the scheme XML with every parameter of inputs.conf.spec."""
     proc = run_app_script(built / "TA-esalog", "esalog.py", "--scheme")
