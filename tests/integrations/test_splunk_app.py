@@ -78,6 +78,11 @@ def test_build_writes_directory_and_archives(built: Path) -> None:
     assert "@@" not in (app / "default" / "app.conf").read_text()
     spec_args = set(re.findall(r"^(\w+) = <", (app / "README" / "inputs.conf.spec").read_text(), re.M))
     assert spec_args == SCHEME_ARGS
+    from esalog.parsers.engine import builtin_log_types
+
+    spec = (app / "README" / "inputs.conf.spec").read_text()
+    log_type = " ".join(spec.split("log_type = <string>", 1)[1].replace("*", " ").split())
+    assert [name for name in builtin_log_types() if not re.search(rf"\b{name}\b", log_type)] == []
     commands = (app / "default" / "commands.conf").read_text()
     assert "[esaparse]" in commands and "chunked = true" in commands
     props = (app / "default" / "props.conf").read_text()
@@ -210,8 +215,11 @@ def validation_xml(checkpoint_dir: Path, **params: str) -> bytes:
 
 
 @pytest.mark.parametrize(("params", "reason"), [
-    ({"path": "/var/log/esa/mail.@*.s", "follow": "1", "time_zone": "Europe/Paris", "inbound_timeout": "300"},
+    ({"path": "{tmp}/mail.@*.s", "follow": "1", "time_zone": "Europe/Paris", "inbound_timeout": "300"},
      None),
+    ({"path": "{tmp}/mail.current"}, None),  # no file yet: the ESA pushes later
+    ({"path": "{tmp}/missing/mail.@*.s"}, "there is no directory {tmp}/missing on this host"),
+    ({"path": "{tmp}/missing/*/mail.current"}, "there is no directory {tmp}/missing on this host"),
     ({"path": "relative/mail.log"}, "path must be absolute"),
     ({"path": "/x/mail.log", "time_zone": "Mars/Olympus"}, "unknown time zone"),
     ({"path": "/x/mail.log", "inbound_timeout": "soon"}, "inbound_timeout"),
@@ -220,6 +228,8 @@ def validation_xml(checkpoint_dir: Path, **params: str) -> bytes:
 ])
 def test_validate_arguments(built: Path, tmp_path: Path, params: dict[str, str], reason: str | None) -> None:
     """``--validate-arguments``: silent success, or ``<error><message>`` and a non-zero exit."""
+    params = {key: value.replace("{tmp}", str(tmp_path)) for key, value in params.items()}
+    reason = reason.replace("{tmp}", str(tmp_path)) if reason else None
     proc = run_app_script(built / "TA-esalog", "esalog.py", "--validate-arguments",
                           input=validation_xml(tmp_path, **params))
     if reason is None:
