@@ -297,6 +297,18 @@ def test_modular_input_streams_events_and_resumes_from_checkpoint(built: Path, t
     assert second[1]["cisco"]["esa"]["abort"]["category"] == "connection_lost"
 
 
+def test_modular_input_reads_the_files_of_a_spool_with_subdirectories(built: Path, tmp_path: Path) -> None:
+    """``path = /spool/*`` over a spool holding a folder too (archive/): follow = 0 reads the files, as
+    follow = 1 does, rather than the whole input failing on the folder."""
+    spool = tmp_path / "spool"
+    (spool / "archive").mkdir(parents=True)
+    (spool / "mail.current").write_text("".join(line + "\n" for line in LINES))
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    events = stream_events(built, input_xml(checkpoints, spool / "*", follow="0"))
+    assert [json.loads(e.findtext("data") or "")["event"]["original"] for e in events] == LINES
+
+
 def test_modular_input_indexes_summaries_with_their_sourcetype(built: Path, tmp_path: Path) -> None:
     """summaries=1: one cisco:esa:message event per message, after the line that finished it."""
     log = tmp_path / "mail.current"
