@@ -157,9 +157,9 @@ def main_modes(args: argparse.Namespace, empty: Path) -> tuple[list[Run], list[s
                         note="verdicts, syslog, 3 appliances"))
     runs.append(measure("parse --stateless, realistic, pure", parse_cmd("--stateless"), real_path, args.lines, r,
                         empty, env=PURE))
-    runs.append(measure("filter (flush per line)", lambda p: ([*ESALOG, "filter"], p),
+    runs.append(measure("filter (each read answered)", lambda p: ([*ESALOG, "filter"], p),
                         path, args.lines, r, empty))
-    runs.append(measure("filter --stateless (flush per line)", lambda p: ([*ESALOG, "filter", "--stateless"], p),
+    runs.append(measure("filter --stateless (each read answered)", lambda p: ([*ESALOG, "filter", "--stateless"], p),
                         path, args.lines, r, empty))
     runs.append(measure("filter --stateless, pure", lambda p: ([*ESALOG, "filter", "--stateless"], p),
                         path, args.lines, r, empty, env=PURE))

@@ -472,3 +472,28 @@ def test_the_compiled_core_makes_a_rule_ready_when_a_line_reaches_it(tmp_path: P
     assert out.getvalue().count(b'"kind":"connection-opened"') == 2
     assert 0 < len(core.rules) < len(pipeline.parser.packs["mail_logs"]._compiled) // 4
     assert "connection-opened" in {crule.rule.id for crule in core.rules}
+
+
+@pytest.mark.parametrize("mode", [[], ["--stateless"]], ids=["stateful", "stateless"])
+def test_stdin_gives_what_the_python_path_gives(mode: list[str]) -> None:
+    """``parse -`` decodes its blocks as it reads them (for the lines' origins): a damaged line's problems
+    are the reader's, once, with the core as on the Python path."""
+    from tests.conftest import run_cli
+
+    data = (b"\xff\xfe not UTF-8 and no header\n"
+            b"Tue Dec  1 10:00:00 2026 Info: MID 5 ICID 6 From: <\xffa@b.example>\r\n"
+            b"Tue Dec  1 10:00:01 2026 Info: MID 5 ICID 6 RID 0 To: <\x00c@d.example>\n"
+            b"Tue Dec  1 10:00:02 2026 Info: MID 5 Subject '\xc3\xa9t\xc3\xa9 \xe9'\n"
+            b"Tue Dec  1 10:00:03 2026 Info: Message finished MID 5 done\n")
+    outputs = []
+    for pure in ("", "1"):
+        proc = run_cli("parse", "-q", *mode, "-", input=data, env={native.PURE_ENV: pure})
+        assert proc.returncode == 0, proc.stderr
+        events = [orjson.loads(row) for row in proc.stdout.splitlines()]
+        for event in events:
+            if event["event"]["kind"] == "pipeline_error":  # stamped when read
+                del event["@timestamp"], event["event"]["created"]
+        outputs.append(events)
+    assert outputs[0] == outputs[1]
+    assert [e.get("tags") for e in outputs[0][:3]] == [
+        ["esalog_invalid_utf8", "esalog_pipeline_error"], ["esalog_invalid_utf8"], ["esalog_binary"]]

@@ -323,3 +323,58 @@ def test_binary_may_be_esalogs_command_line_itself(tmp_path: Path) -> None:
             as_syslog(line) for line in UDP_LINES]
         assert [r["tree"]["esa"]["message"] for r in read_json_lines(out / "mmexternal.ndjson")] == [
             body_of(line) for line in UDP_LINES]
+
+
+def test_readme_minimal_configuration_runs_as_shown(tmp_path: Path) -> None:
+    """The rsyslog configuration README shows (its paths and port replaced, nothing else) passes
+    ``rsyslogd -N1`` and, in a real rsyslogd, gives every TCP line to both actions: the omprog file and the
+    mmexternal ``$!esa`` tree, which keeps the appliance's time and name (``interface.input="rawmsg"``)."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```\n(module\(load=\"imtcp\"\)\n.*?)```", readme, re.S)
+    assert block is not None
+    rsyslogd = shutil.which("rsyslogd") or next(
+        (p for p in ("/usr/sbin/rsyslogd", "/sbin/rsyslogd") if os.path.exists(p)), None)
+    assert rsyslogd is not None, "rsyslogd is not installed: `apt-get install -y --no-install-recommends rsyslog`"
+    out = tmp_path / "out"
+    out.mkdir()
+    port = free_port()
+    text = (block.group(1).replace("/opt/esalog/.venv/bin/esalog", f"{sys.executable} -m esalog")
+            .replace("/var/log/esalog", str(out)).replace('port="5514"', f'port="{port}"'))
+    conf = tmp_path / "esalog.conf"
+    conf.write_text(text)
+    check = subprocess.run([rsyslogd, "-N1", "-f", str(conf)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, f"rsyslogd -N1 rejected README's configuration:\n{check.stdout}{check.stderr}"
+    lines = [as_syslog(line) for line in TCP_LINES]
+    pidfile = tmp_path / "rsyslogd.pid"
+    with (tmp_path / "rsyslogd.stderr").open("wb") as log:
+        proc = subprocess.Popen([rsyslogd, "-n", "-f", str(conf), "-i", str(pidfile)], stdout=log,
+                                stderr=subprocess.STDOUT)
+
+        def diag() -> str:
+            return "\n".join(f"--- {f.name}\n{f.read_text(errors='replace')[-3000:]}"
+                             for f in sorted([*out.iterdir(), tmp_path / "rsyslogd.stderr"]))
+
+        def connected() -> bool:
+            try:
+                tcp = socket.create_connection(("127.0.0.1", port), timeout=1)
+            except OSError:
+                return proc.poll() is not None
+            with tcp:
+                tcp.sendall("".join(f"{line}\n" for line in lines).encode())
+            return True
+
+        try:
+            wait_for(connected, "rsyslogd's TCP input", 30, diag)
+            assert proc.poll() is None, f"rsyslogd exited with {proc.returncode}\n{diag()}"
+            wait_for(lambda: len(read_json_lines(out / "esa.ndjson")) >= len(lines)
+                     and len(read_json_lines(out / "via-rsyslog.ndjson")) >= len(lines), "both actions", 30, diag)
+        finally:
+            pid = int(pidfile.read_text().strip()) if pidfile.exists() else proc.pid
+            os.kill(pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+    omprog = read_json_lines(out / "esa.ndjson")
+    via = read_json_lines(out / "via-rsyslog.ndjson")
+    assert [e["event"]["original"] for e in omprog] == lines
+    assert [e["event"]["original"] for e in via] == lines
+    assert [e["@timestamp"] for e in via] == [e["@timestamp"] for e in omprog]
+    assert all(e["observer"].get("hostname") == "esa1" for e in via), via[0]["observer"]

@@ -78,6 +78,11 @@ def test_build_writes_directory_and_archives(built: Path) -> None:
     assert "@@" not in (app / "default" / "app.conf").read_text()
     spec_args = set(re.findall(r"^(\w+) = <", (app / "README" / "inputs.conf.spec").read_text(), re.M))
     assert spec_args == SCHEME_ARGS
+    from esalog.parsers.engine import builtin_log_types
+
+    spec = (app / "README" / "inputs.conf.spec").read_text()
+    log_type = " ".join(spec.split("log_type = <string>", 1)[1].replace("*", " ").split())
+    assert [name for name in builtin_log_types() if not re.search(rf"\b{name}\b", log_type)] == []
     commands = (app / "default" / "commands.conf").read_text()
     assert "[esaparse]" in commands and "chunked = true" in commands
     props = (app / "default" / "props.conf").read_text()
@@ -96,6 +101,96 @@ def test_cim_action_covers_every_final_disposition(built: Path) -> None:
     mapping = dict(re.findall(r"'cisco\.esa\.disposition'==\"(\w+)\", \"(\w+)\"", evals[0]))
     assert set(mapping.values()) <= {"delivered", "blocked", "quarantined", "deleted"}
     assert set(mapping) == set(DISPOSITIONS) - {"deferred", "unknown"}  # still open or unknown: no action
+
+
+def read_conf(path: Path) -> dict[str, dict[str, str]]:
+    """A .conf file as {stanza: {setting: value}} (no continuation lines in the app's files)."""
+    stanzas: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("[") and line.rstrip().endswith("]"):
+            current = stanzas.setdefault(line.strip()[1:-1], {})
+        elif " = " in line and not line.lstrip().startswith("#"):
+            key, value = line.split(" = ", 1)
+            current[key.strip()] = value.strip()
+    return stanzas
+
+
+def splunk_field_names(schema: dict[str, object], prefix: str = "") -> set[str]:
+    """The field names KV_MODE = json gives events of *schema*: dotted paths, ``{}`` after an array."""
+    names = {prefix} if prefix else set()
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        for key, sub in properties.items():
+            names |= splunk_field_names(sub, f"{prefix}.{key}" if prefix else key)
+    kind = schema.get("type")
+    items = schema.get("items")
+    if (kind == "array" or (isinstance(kind, list) and "array" in kind)) and isinstance(items, dict):
+        names |= splunk_field_names(items, prefix + "{}")
+    return names
+
+
+def test_props_and_eventtypes_read_fields_the_events_have(built: Path) -> None:
+    """Every field a FIELDALIAS, EVAL or eventtype of the app reads is one esalog's events can carry (their
+    JSON Schema, as Splunk names the fields): a misspelt or renamed field would map nothing, silently."""
+    app = built / "TA-esalog"
+    schema = json.loads((app / "lib" / "esalog" / "schemas" / "event.schema.json").read_text())
+    known = splunk_field_names(schema)
+    # attachments and summary recipients are objects the schema leaves open; its descriptions name their fields
+    email, esa = schema["properties"]["email"], schema["properties"]["cisco"]["properties"]["esa"]
+    for field, node, members in (
+            ("email.attachments", email["properties"]["attachments"], ("file.name", "file.hash.sha256")),
+            ("cisco.esa.recipients", esa["properties"]["recipients"], ("address", "fate", "response"))):
+        assert all(member in node["description"] for member in members), node["description"]
+        known |= {f"{field}{{}}.{member}" for member in members}
+    assert {"email.from.address{}", "email.to.address{}", "cisco.esa.size_bytes"} <= known
+    read: set[tuple[str, str]] = set()
+    for stanza, settings in read_conf(app / "default" / "props.conf").items():
+        for key, value in settings.items():
+            if key.startswith("FIELDALIAS-"):
+                read |= {(stanza, source) for source, _ in re.findall(r"(\S+) AS (\S+)", value)}
+            elif key.startswith("EVAL-"):
+                read |= {(stanza, field) for field in re.findall(r"'([^']+)'", value)}
+    for stanza, settings in read_conf(app / "default" / "eventtypes.conf").items():
+        read |= {(stanza, field) for field in re.findall(r'"?([\w.{}]+)"?=', settings["search"])
+                 if field not in ("sourcetype", "eventtype", "action")}
+    assert len(read) > 50
+    assert sorted(f"{stanza}: {field}" for stanza, field in read if field not in known) == []
+
+
+#: CIM Email fields the summaries provide (src_host and abort_category are extras).
+CIM_EMAIL_FIELDS = {"action", "dest", "duration", "file_hash", "file_name", "filter_action", "internal_message_id",
+                    "message_id", "protocol", "recipient", "recipient_count", "recipient_status", "signature",
+                    "size", "src", "src_user", "subject", "vendor_product"}
+
+
+def test_cim_email_data_model_datasets_and_fields(built: Path) -> None:
+    """Each dataset of CIM Email (All_Email, Delivery, Content, Filtering) has a tagged esalog eventtype on
+    the message summaries, and both JSON sourcetypes give the CIM fields."""
+    default = built / "TA-esalog" / "default"
+    eventtypes, tags = read_conf(default / "eventtypes.conf"), read_conf(default / "tags.conf")
+    tagged: dict[str, set[str]] = {}
+    for stanza, settings in tags.items():
+        for tag, state in settings.items():
+            if state == "enabled":
+                tagged.setdefault(tag, set()).add(stanza.removeprefix("eventtype="))
+    for tag in ("email", "delivery", "content", "filter"):  # All_Email, Delivery, Content, Filtering
+        names = tagged.get(tag, set())
+        assert names, f"no eventtype tagged {tag}"
+        for name in names:
+            search = eventtypes[name]["search"]
+            assert name == "esalog_email" or "eventtype=esalog_email " in search  # summaries only
+    assert '"email.attachments{}.file.name"=*' in eventtypes["esalog_email_content"]["search"]
+    props = read_conf(default / "props.conf")
+    for sourcetype in ("cisco:esa:json", "cisco:esa:message"):
+        settings = props[sourcetype]
+        provided = {key.split("-", 1)[1] for key in settings if key.startswith("EVAL-")}
+        for key, value in settings.items():
+            if key.startswith("FIELDALIAS-"):
+                provided |= {target for _, target in re.findall(r"(\S+) AS (\S+)", value)}
+        assert CIM_EMAIL_FIELDS <= provided, sorted(CIM_EMAIL_FIELDS - provided)
+    assert props["cisco:esa:json"] == {**props["cisco:esa:message"], **{
+        key: props["cisco:esa:json"][key] for key in ("TRUNCATE", "description")}}
 
 
 def test_scheme(built: Path) -> None:
@@ -120,8 +215,11 @@ def validation_xml(checkpoint_dir: Path, **params: str) -> bytes:
 
 
 @pytest.mark.parametrize(("params", "reason"), [
-    ({"path": "/var/log/esa/mail.@*.s", "follow": "1", "time_zone": "Europe/Paris", "inbound_timeout": "300"},
+    ({"path": "{tmp}/mail.@*.s", "follow": "1", "time_zone": "Europe/Paris", "inbound_timeout": "300"},
      None),
+    ({"path": "{tmp}/mail.current"}, None),  # no file yet: the ESA pushes later
+    ({"path": "{tmp}/missing/mail.@*.s"}, "there is no directory {tmp}/missing on this host"),
+    ({"path": "{tmp}/missing/*/mail.current"}, "there is no directory {tmp}/missing on this host"),
     ({"path": "relative/mail.log"}, "path must be absolute"),
     ({"path": "/x/mail.log", "time_zone": "Mars/Olympus"}, "unknown time zone"),
     ({"path": "/x/mail.log", "inbound_timeout": "soon"}, "inbound_timeout"),
@@ -130,6 +228,8 @@ def validation_xml(checkpoint_dir: Path, **params: str) -> bytes:
 ])
 def test_validate_arguments(built: Path, tmp_path: Path, params: dict[str, str], reason: str | None) -> None:
     """``--validate-arguments``: silent success, or ``<error><message>`` and a non-zero exit."""
+    params = {key: value.replace("{tmp}", str(tmp_path)) for key, value in params.items()}
+    reason = reason.replace("{tmp}", str(tmp_path)) if reason else None
     proc = run_app_script(built / "TA-esalog", "esalog.py", "--validate-arguments",
                           input=validation_xml(tmp_path, **params))
     if reason is None:
@@ -195,6 +295,18 @@ def test_modular_input_streams_events_and_resumes_from_checkpoint(built: Path, t
     # the earlier lines were read by the first run: its tracker state, kept with the checkpoint, tells
     # that the connection was lost
     assert second[1]["cisco"]["esa"]["abort"]["category"] == "connection_lost"
+
+
+def test_modular_input_reads_the_files_of_a_spool_with_subdirectories(built: Path, tmp_path: Path) -> None:
+    """``path = /spool/*`` over a spool holding a folder too (archive/): follow = 0 reads the files, as
+    follow = 1 does, rather than the whole input failing on the folder."""
+    spool = tmp_path / "spool"
+    (spool / "archive").mkdir(parents=True)
+    (spool / "mail.current").write_text("".join(line + "\n" for line in LINES))
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    events = stream_events(built, input_xml(checkpoints, spool / "*", follow="0"))
+    assert [json.loads(e.findtext("data") or "")["event"]["original"] for e in events] == LINES
 
 
 def test_modular_input_indexes_summaries_with_their_sourcetype(built: Path, tmp_path: Path) -> None:

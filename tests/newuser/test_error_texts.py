@@ -5,6 +5,7 @@ list says it is empty; a ``patterns test`` example no rule reads says "no rule m
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +91,37 @@ def test_patterns_test_says_no_rule_matched(tmp_path: Path) -> None:
         "FAIL mine-close: Thu Aug 14 11:05:36 2014 Info: ICID 7 closed",
         "     no rule matched (expected 'mine-close')"]
     assert proc.stdout.decode().endswith(" passed, 1 failed\n")
+
+
+def test_patterns_test_reports_what_the_user_pack_checked(tmp_path: Path) -> None:
+    """The counts of a user's own pack are said apart from the built-in packs' hundreds of examples, and a
+    rule without examples (which nothing then tests) is named."""
+    pack = tmp_path / "mine.yaml"
+    pack.write_text("name: mine\nlog_type: mail_logs\nrules:\n"
+                    "  - id: mine-frob\n    match: 'MID %{MID:cisco.esa.mid:int} frobnicated by %{WORD:labels.frobber}'\n"
+                    "    examples:\n      - line: 'Thu Aug 14 11:05:36 2014 Info: MID 7 frobnicated by widget'\n"
+                    "        fields: {cisco.esa.mid: 7, labels.frobber: widget}\n"
+                    "  - id: mine-untested\n    match: 'MID %{MID:cisco.esa.mid:int} untested'\n")
+    proc = run_cli("patterns", "test", "--pack", str(pack))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode().splitlines()
+    assert lines[:2] == [
+        f"{pack} (pack 'mine', mail_logs): 2 rules, 1 example passed, 0 failed",
+        "  rule 'mine-untested' has no examples, so nothing tests it: add 'examples:' with a real line and the "
+        "fields it must give"]
+    assert re.fullmatch(r"\d+ passed, 0 failed", lines[-1])
+    pack.write_text(pack.read_text().replace("labels.frobber: widget", "labels.frobber: gadget"))
+    failed = run_cli("patterns", "test", "--pack", str(pack))
+    assert failed.returncode == 1
+    assert failed.stdout.decode().splitlines()[0] == f"{pack} (pack 'mine', mail_logs): 2 rules, 0 examples passed, 1 failed"
+
+
+def test_undeclared_field_says_how_to_name_a_field_of_ones_own(tmp_path: Path) -> None:
+    pack = tmp_path / "mine.yaml"
+    pack.write_text("name: mine\nrules:\n  - id: mine-frob\n    match: 'MID %{MID:cisco.esa.mid:int} by %{WORD:frobber}'\n")
+    for command in (["parse", "--pack", str(pack), "/dev/null"], ["patterns", "test", "--pack", str(pack)]):
+        proc = run_cli(*command)
+        assert proc.returncode == 2
+        assert proc.stderr.decode().splitlines() == [
+            f"esalog: error: {pack}:3 (rule 'mine-frob'): field 'frobber' is not declared in the event schema: set a "
+            "declared field ('esalog schema' lists them) or a key of your own under labels.* (e.g. 'labels.frobber')"]

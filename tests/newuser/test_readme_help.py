@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from functools import cache
 from pathlib import Path
@@ -177,3 +180,42 @@ def test_splunk_input_host_is_the_appliance(app: Path, tmp_path: Path) -> None:
     events = list(ET.fromstring(proc.stdout).iter("event"))
     assert [json.loads(e.findtext("data") or "")["event"]["original"] for e in events] == FILE_LINES
     assert [e.findtext("host") for e in events] == [None, SERIAL, SERIAL, SERIAL]
+
+
+def test_readme_user_pack_example_passes_as_shown(tmp_path: Path) -> None:
+    """The user pack README shows, saved as site.yaml, gives the line README says ``patterns test`` prints."""
+    block = re.search(r"```yaml\n(name: site\n.*?)```", README, re.S)
+    assert block is not None
+    (tmp_path / "site.yaml").write_text(block.group(1))
+    shown = re.search(r"esalog patterns test --pack site\.yaml +# (.*)", README)
+    assert shown is not None
+    proc = subprocess.run([sys.executable, "-m", "esalog", "patterns", "test", "--pack", "site.yaml"],
+                          cwd=tmp_path, capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().splitlines()[0] == shown.group(1)
+
+
+def test_readme_service_unit_command_ships(tmp_path: Path) -> None:
+    """The ``ExecStart`` of README's service unit, with its URL and paths pointed here and without
+    ``--follow`` (so that it ends), ships every line to HEC and leaves the checkpoint it names."""
+    unit = re.search(r"```ini\n(\[Unit\]\nDescription=esalog: Cisco ESA mail logs to Splunk HEC\n.*?)```", README, re.S)
+    assert unit is not None
+    exec_start = re.search(r"^ExecStart=(.*?)(?<!\\)\n", unit.group(1), re.S | re.M)
+    assert exec_start is not None
+    argv = shlex.split(exec_start.group(1).replace("\\\n", " "))
+    assert argv[0] == "/opt/esalog/.venv/bin/esalog" and "--follow" in argv
+    spool = tmp_path / "esa"
+    spool.mkdir()
+    lines = (ROOT / "examples" / "logs" / "mail.@20261102T080000.s.log").read_text()
+    (spool / "mail.current").write_text(lines)
+    (tmp_path / "hec.token").write_text("t0k3n\n")
+    with FakeHEC(token="t0k3n") as hec:
+        args = [a.replace("https://splunk.example.com:8088", hec.url).replace("/etc/esalog", str(tmp_path))
+                .replace("/var/lib/esalog", str(tmp_path)).replace("/var/log/esa", str(spool))
+                for a in argv[1:] if a != "--follow"]
+        proc = run_cli(*args, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        sent = [e for e in hec.events if e["event"]["event"]["action"] != "message-summary"]
+        assert len(sent) == len(lines.splitlines())
+        assert {e.get("index") for e in hec.events} == {"email"}
+    assert (tmp_path / "ship.ckpt").is_file()

@@ -13,10 +13,10 @@ from esalog.settings import check_writable
 
 
 def register(sub: Any) -> None:
-    f = sub.add_parser("filter", help="stdin to stdout, one JSON line per input line, flushed per line",
+    f = sub.add_parser("filter", help="stdin to stdout, one JSON line per input line, answered as soon as it is read",
                        description="Streaming filter for rsyslog (omprog, mmexternal), Logstash, Fluent Bit: "
                                    "reads raw lines or JSON objects carrying the line in --field; "
-                                   "never exits on bad input. SIGINT/SIGTERM: the line under way is answered, "
+                                   "never exits on bad input. SIGINT/SIGTERM: the lines read are answered, "
                                    "then it exits 130/143 saying how many lines were done.")
     add_settings(f, FilterConfig)
     f.add_argument("-o", dest="output", metavar="FILE", help="same as --output")

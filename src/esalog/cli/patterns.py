@@ -15,7 +15,7 @@ from esalog.parsers.coverage import Coverage, report
 from esalog.parsers.parser import LineParser
 from esalog.pipeline import Pipeline
 from esalog.settings import at_least, integer, setting, validate
-from esalog.testing.examples import run_pack_examples
+from esalog.testing.examples import ExampleResult, run_pack_examples
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,38 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    results = run_pack_examples(_parser(args))
+    parser = _parser(args)
+    results = run_pack_examples(parser)
     failures = [r for r in results if not r.ok]
     for r in failures:
         print(f"FAIL {r.rule_id}: {r.line}\n     {r.problem}", file=sys.stderr)
+    for line in _user_pack_lines(args.pack, parser, results):
+        print(line)
     print(f"{len(results) - len(failures)} passed, {len(failures)} failed")
     return EXIT_FAILURE if failures else EXIT_OK
+
+
+def _user_pack_lines(paths: list[str], parser: LineParser, results: list[ExampleResult]) -> list[str]:
+    """One line per ``--pack`` file: how many of the examples above are its own, and each of its rules that
+    has none (nothing tests it), so a user sees that their pack was read and what it checked."""
+    from esalog.parsers.pack import Pack
+
+    lines = []
+    for path in paths:
+        pack = Pack.from_yaml(path)  # read and checked already by _parser; from the YAML cache here
+        compiled = {r.id: r for r in parser.packs[pack.log_type].rules if r.pack == pack.name}
+        own = [r for r in results if r.log_type == pack.log_type and r.rule_id in compiled]
+        failed = sum(not r.ok for r in own)
+        rules = [r for r in pack.rules if r.id in compiled]
+        lines.append(f"{path} (pack {pack.name!r}, {pack.log_type}): {_count(len(rules), 'rule')}, "
+                     f"{_count(len(own) - failed, 'example')} passed, {failed} failed")
+        lines += [f"  rule {r.id!r} has no examples, so nothing tests it: add 'examples:' with a real line "
+                  f"and the fields it must give" for r in rules if not r.examples]
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:

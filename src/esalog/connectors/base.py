@@ -371,7 +371,7 @@ class Driver:
             self._put(self.batcher.take())
 
     def submit_lines(self, records: Sequence[Record], ends: Sequence[int], origin: Callable[[int], str],
-                     tickets: Sequence[LineTicket]) -> None:
+                     tickets: Sequence[LineTicket | None]) -> None:
         """Hand over the events of consecutive lines at once (see :meth:`Sink.encode_lines`), batched as
         :meth:`submit` batches them one by one; blocks while the queue is full."""
         items = self.sink.encode_lines(records, ends, origin, tickets)

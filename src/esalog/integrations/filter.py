@@ -1,6 +1,8 @@
 """Filter mode under real hosts: plain lines, rsyslog ``omprog`` and rsyslog ``mmexternal``.
 
-* ``lines``: every event as one JSON line on stdout (or ``--output FILE``), flushed after each input line.
+* ``lines``: every event as one JSON line on stdout (or ``--output FILE``). The lines of each read are
+  answered at once, in one write, before the filter waits for more input: no answer waits for a later
+  line, and a stream that comes in bursts costs one system call per read, not per line.
 * ``rsyslog-omprog``: omprog's ``confirmMessages="on"`` protocol. ``OK`` on stdout at start and after
   each message once its events are written to ``--output FILE`` (stdout is the confirmation channel);
   any other reply makes rsyslog keep the message and retry it. ``useTransactions="on"`` is understood
@@ -31,9 +33,9 @@ from esalog.errors import ConfigError
 from esalog.pipeline import Pipeline
 from esalog.settings import setting, validate
 from esalog.sources.files import shrunk_below
-from esalog.sources.lines import decode_line, read_line_bytes
+from esalog.sources.lines import Block, decode_line, read_blocks, read_line_bytes
 from esalog.sources.native import encode_native, encode_records, records_staged
-from esalog.sources.signals import StopSignals
+from esalog.sources.signals import Stopped, StopSignals
 from esalog.writing import append_whole, write_all, write_whole
 
 #: Lines as :func:`read_line_bytes` gives them: bytes, the bytes they take, cut at the length limit or not.
@@ -101,16 +103,40 @@ class FilterInput:
                 if data is not None:
                     self.pipeline.count_lines(1)
                     return data  # type: ignore[no-any-return]
-            data = self._wrapped(raw) if raw.lstrip()[:1] == b"{" else self._compiled(raw)
+            data = self._wrapped(raw) if raw.lstrip()[:1] == b"{" else self._compiled([raw])
             if data is not None:
                 return data
         return b"".join([encode_event(event) for event in self.events(*decode_line(raw, cut))])
 
-    def _compiled(self, raw: bytes) -> bytes:
-        """The NDJSON of the ESA line *raw* by the compiled core (and the stages)."""
+    def block_ndjson(self, block: Block) -> bytes:
+        """The events of a block of lines as NDJSON, byte for byte what :meth:`ndjson` gives line by line.
+
+        The runs of plain ESA lines go to the compiled core together. Line by line go: the lines of the
+        input's header (until the header is over, each is answered before the time offset is known, as
+        when it arrives on its own), JSON objects, and lines cut at the length limit.
+        """
+        raws = block.raws
+        if not self.compiled:
+            return b"".join([self.ndjson(raw) for raw in raws])
+        cut = block.problems  # (read without decoding: the only problems are cut lines)
+        parts: list[bytes] = []
+        start = 0  # the first line of the run not answered yet
+        for index, raw in enumerate(raws):
+            if self.stream.early is None and index not in cut and raw.lstrip()[:1] != b"{":
+                continue
+            if start < index:
+                parts.append(self._compiled(raws[start:index]))
+            parts.append(self.ndjson(raw, index in cut))
+            start = index + 1
+        if start < len(raws):
+            parts.append(self._compiled(raws[start:] if start else raws))
+        return b"".join(parts)
+
+    def _compiled(self, raws: list[bytes]) -> bytes:
+        """The NDJSON of consecutive ESA lines by the compiled core (and the stages)."""
         if self.native is not None:
-            return encode_native(self.pipeline, [raw], {}, self.stream)
-        records, _ = records_staged(self.pipeline, [raw], {}, self.stream)
+            return encode_native(self.pipeline, raws, {}, self.stream)
+        records, _ = records_staged(self.pipeline, raws, {}, self.stream)
         return encode_records(self.pipeline, records)
 
     def _wrapped(self, raw: bytes) -> bytes | None:
@@ -129,7 +155,7 @@ class FilterInput:
         except UnicodeEncodeError:  # a lone surrogate escaped in the JSON
             return None
         del obj[self.field]
-        data = self._compiled(line_bytes)
+        data = self._compiled([line_bytes])
         if not obj:
             return data
         first, _, rest = data.partition(b"\n")
@@ -266,25 +292,25 @@ def run_filter(config: FilterConfig, pipeline: Pipeline,
     handle = stdin or sys.stdin.buffer
     out = stdout or sys.stdout.buffer
     output = _open_output(config.output)
-    stop = StopSignals()  # SIGINT, SIGTERM: the line under way is answered, then the filter ends
+    stop = StopSignals()  # SIGINT, SIGTERM: the line (block) under way is answered, then the filter ends
     stop.on_stop = reader.stop
-    lines = stop.until_stopped(read_line_bytes(handle))
+    status = 0
     try:
         with stop:
             if protocol == "rsyslog-omprog":
                 assert output is not None
-                _omprog(reader, lines, output, out)
+                _omprog(reader, stop.until_stopped(read_line_bytes(handle)), output, out)
             elif protocol == "rsyslog-mmexternal":
-                _mmexternal(reader, lines, out, output)
+                _mmexternal(reader, stop.until_stopped(read_line_bytes(handle)), out, output)
             else:
-                _lines(reader, lines, output or out)
+                status = _lines(reader, handle, output or out, stop)
     finally:
         if output is not None:
             output.close()
     if stop.signum is not None:
         print(stop.said(stop.done, "each was answered"), file=sys.stderr, flush=True)
         return stop.exit_code
-    return _truncated(handle)
+    return max(status, _truncated(handle))
 
 
 def _truncated(handle: BinaryIO) -> int:
@@ -316,20 +342,37 @@ def _descriptor(out: BinaryIO | ReopenableOutput) -> int | None:
         return None
 
 
-def _lines(reader: FilterInput, lines: LineBytes, out: BinaryIO | ReopenableOutput) -> None:
-    ndjson = reader.ndjson
+def _lines(reader: FilterInput, handle: BinaryIO, out: BinaryIO | ReopenableOutput, stop: StopSignals) -> int:
+    """The ``lines`` protocol: each read's events written at once (see the module docstring). A stop signal
+    ends it after the block under way (at once while it waits for input); ``stop.done`` counts the lines
+    answered."""
     fd = _descriptor(out)
-    if fd is None:
-        for raw, _, cut in lines:
-            out.write(ndjson(raw, cut))  # (a ReopenableOutput: held, then appended whole)
-            out.flush()
-    else:  # straight to the descriptor: one system call per line, nothing buffered
-        out.flush()
-        for raw, _, cut in lines:
-            write_all(fd, ndjson(raw, cut))
+    out.flush()
+    status = 0
+    try:
+        for block in read_blocks(stop.waiting_on(handle), decode=False):
+            if block.damage is not None:
+                why = f"esalog: stdin unreadable from byte {block.offset}: {block.damage}; the rest of it is lost"
+                print(why, file=sys.stderr)
+                data = encode_event(to_event(reader.pipeline.parser.error_record("", reader.stream, "read_error",
+                                                                                 why)))
+                status = 1
+            else:
+                data = reader.block_ndjson(block)
+            if fd is None:
+                out.write(data)  # (a ReopenableOutput: held, then appended whole)
+                out.flush()
+            else:  # straight to the descriptor: nothing buffered
+                write_all(fd, data)
+            stop.done += len(block.raws)
+            if stop.signum is not None:
+                break
+    except Stopped:  # waiting for input: what it had read of a line not ended yet is not a line
+        pass
     for event in reader.pending():
         out.write(encode_event(event))
     out.flush()
+    return status
 
 
 def _omprog(reader: FilterInput, lines: LineBytes, output: ReopenableOutput, out: BinaryIO) -> None:

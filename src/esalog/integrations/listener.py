@@ -42,6 +42,7 @@ from esalog.connectors.base import Driver, RetryReporter, warn
 from esalog.connectors.config import DeliveryConfig, SinkChoice, build_driver, build_sink
 from esalog.errors import ConfigError
 from esalog.parsers.parser import Stream
+from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
 from esalog.settings import integer, parsed_by, positive, setting, validate
 from esalog.sources.checkpoint import Ledger, LineTicket
@@ -61,6 +62,8 @@ READ_BYTES = 64 * 1024
 _MAX_LENGTH_DIGITS = 10
 UDP_RECEIVE_BUFFER = 8 * 1024 * 1024
 FLUSH_SECONDS = 0.2
+#: Most messages the worker takes from the queue at once (those of one sender are parsed together).
+WORK_BATCH = 512
 #: At a stop, a connection is closed once it sent nothing for this long (or at its end of stream).
 QUIET_SECONDS = 0.2
 #: At a stop, a connection that keeps sending is closed after this much reading (paused time not counted).
@@ -147,15 +150,21 @@ class DriverSink:
         self._index = 0
         self.closed = False
 
-    def write(self, record: Any, line: bytes | None = None) -> None:
-        """Hand one event over; *line* is the message it came from, kept by the dead letter (when there is
-        one) as its replay source."""
-        self._index += 1
-        ticket = None
-        if line is not None and self.driver.dead_letter.path:
-            ticket = LineTicket(None, "", "", 0, 1)
-            ticket.line = line
-        self.driver.submit(record, self._origin, self._index, ticket)
+    def write_messages(self, records: list[Record], ends: list[int], lines: list[bytes] | None = None) -> None:
+        """The events of consecutive messages: message *n*'s are ``records[ends[n - 1]:ends[n]]``; *lines*,
+        the messages themselves, are kept by the dead letter (when there is one) as its replay source."""
+        first, origin = self._index, self._origin
+
+        def where(message: int) -> str:
+            return f"{origin}:{first + message}"
+
+        tickets: list[LineTicket | None] = [None] * len(ends)
+        if lines is not None and self.driver.dead_letter.path:
+            for index, line in enumerate(lines):
+                ticket = tickets[index] = LineTicket(None, "", "", 0, 1)
+                ticket.line = line
+        self.driver.submit_lines(records, ends, where, tickets)
+        self._index += len(ends)
 
     def flush(self) -> None:
         self.driver.tick()
@@ -331,15 +340,21 @@ class FrameQueue:
         self.put(item)
         return True
 
-    def get(self, timeout: float) -> Frame | bool | None:
-        """The next item; False when none came within *timeout*; None is the end marker."""
+    def get(self, timeout: float, most: int) -> list[Frame | None] | None:
+        """The items queued, at most *most* (after waiting up to *timeout* for one); None when none came.
+        The end marker (None) is always the last item of a list."""
         with self._cond:
-            if not self._items and not self._cond.wait_for(lambda: bool(self._items), timeout):
-                return False
-            item = self._items.popleft()
-            if item is not None:
+            items = self._items
+            if not items and not self._cond.wait_for(lambda: bool(items), timeout):
+                return None
+            taken: list[Frame | None] = []
+            while items and len(taken) < most:
+                item = items.popleft()
+                taken.append(item)
+                if item is None:
+                    break
                 self.bytes -= len(item[1]) + FRAME_OVERHEAD
-            return item
+            return taken
 
 
 # ------------------------------------------------------------------------------------------ listener
@@ -467,47 +482,61 @@ class Listener:
             streams.move_to_end(peer)
         return stream
 
-    def handle(self, peer: str, frame: bytes, problems: tuple[str, ...]) -> None:
-        """Parse one received message (by the compiled core where there is one) and hand its events to the
-        sink."""
-        frame = frame.rstrip(b"\r\n")
+    def handle(self, frames: list[Frame]) -> None:
+        """Parse received messages (by the compiled core where there is one), those of one sender in a row
+        together, and hand their events to the sink."""
+        start = 0
+        while start < len(frames):
+            peer = frames[start][0]
+            end = start + 1
+            while end < len(frames) and frames[end][0] == peer:
+                end += 1
+            self._handle_peer(peer, frames[start:end])
+            start = end
+
+    def _handle_peer(self, peer: str, frames: list[Frame]) -> None:
+        raws = [frame.rstrip(b"\r\n") for _, frame, _ in frames]
+        problems = {index: found for index, (_, _, found) in enumerate(frames) if found}
         pipeline = self.pipeline
         stream = self._stream(peer)
         if pipeline.core is not None:  # --stateless: the core's events, encoded already
-            records = records_native(pipeline, [frame], {0: problems} if problems else {}, stream)[0]
+            records, ends = records_native(pipeline, raws, problems, stream)
         elif pipeline.record_core is not None:
-            records = records_staged(pipeline, [frame], {0: problems} if problems else {}, stream)[0]
+            records, ends = records_staged(pipeline, raws, problems, stream)
         else:
-            text, found = decode_line(frame)
-            records = pipeline.process(text, stream, (*problems, *found))
-        for record in records:
-            self.sink.write(record, frame)
+            records, ends = [], []
+            for index, raw in enumerate(raws):
+                text, found = decode_line(raw)
+                records += pipeline.process(text, stream, (*problems.get(index, ()), *found))
+                ends.append(len(records))
+        self.sink.write_messages(records, ends, raws)
 
     def _work(self) -> None:
         driver = self.sink.driver
         try:
             while True:
-                item = self.queue.get(FLUSH_SECONDS)
-                if item is False:  # idle: let the sink send what has waited long enough
+                items = self.queue.get(FLUSH_SECONDS, WORK_BATCH)
+                if items is None:  # idle: let the sink send what has waited long enough
                     self.sink.flush()
                     self._check_fatal(driver)
                     continue
-                if item is None:
-                    break
-                assert isinstance(item, tuple)
+                end = items[-1] is None
+                frames = [item for item in items if item is not None]
                 if self.hard:
-                    self._discarded += 1
-                    continue
-                self.handle(*item)
-                self._check_fatal(driver)
+                    self._discarded += len(frames)
+                else:
+                    self.handle(frames)
+                    self._check_fatal(driver)
+                if end:
+                    break
                 if self.paused and not self._resume_scheduled and self.queue.roomy:
                     self._resume_scheduled = True
                     self.loop.call_soon_threadsafe(self.resume)
                 if not len(self.queue):
                     self.sink.flush()
             if not self.hard:
-                for record in self.pipeline.flush():
-                    self.sink.write(record)
+                summaries = list(self.pipeline.flush())
+                self.sink.write_messages(summaries, list(range(1, len(summaries) + 1)))
             self.sink.close()
         except BaseException as exc:  # a bug: reported by serve, never silent
             self.error = exc

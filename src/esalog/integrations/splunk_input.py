@@ -103,6 +103,12 @@ class InputConfig:
         )
 
 
+def fixed_directory(path: str) -> str:
+    """The directory of *path* before its first glob character: ``/var/log/esa`` for ``/var/log/esa/mail.@*.s``."""
+    first = min((i for i in (path.find(c) for c in "*?[") if i >= 0), default=len(path))
+    return os.path.dirname(path[:first]) or os.sep
+
+
 def checkpoint_for(directory: str, stanza: str) -> Checkpoint:
     """The checkpoint of one stanza in splunkd's checkpoint directory (esalog's checkpoint format)."""
     return Checkpoint(str(Path(directory) / (re.sub(r"[^A-Za-z0-9_.-]", "_", stanza) + ".json")))
@@ -142,7 +148,12 @@ class EsalogInput(Script):
         return scheme
 
     def validate_input(self, definition: Any) -> None:
-        InputConfig.from_params(definition.parameters)
+        config = InputConfig.from_params(definition.parameters)
+        # an empty spool is fine (the ESA pushes later), a directory that is not there is a typo
+        directory = fixed_directory(config.path)
+        if not os.path.isdir(directory):
+            raise ValueError(f"path {config.path!r}: there is no directory {directory} on this host "
+                             f"(the ESA's SCP/FTP push or syslog writes the files there)")
 
     def stream_events(self, inputs: Any, ew: EventWriter) -> None:
         signal.signal(signal.SIGTERM, self._stop)

@@ -14,7 +14,7 @@ from typing import Any
 
 from esalog.errors import PackError, SourceLocation
 from esalog.parsers.converters import CONVERTERS, Converter
-from esalog.parsers.fields import Event, parent_object, split_path
+from esalog.parsers.fields import Event, parent_object, split_path, undeclared
 from esalog.parsers.grok import GrokError, dispatch_key, expand
 from esalog.parsers.kv import compile_kv
 from esalog.parsers.matching import CONVERSION_ERRORS, USER_RULE_SECONDS, RuleMatch, RulePattern
@@ -228,7 +228,7 @@ def compile_rule(rule: Rule, pack: Pack, order: int, patterns: dict[str, str],
     if declared is not None:
         for name in sorted(fields):
             if not declared(name):
-                raise PackError(f"field {name!r} is not declared in the event schema", loc)
+                raise PackError(undeclared(name), loc)
     return CompiledRule(
         id=rule.id,
         order=order,

@@ -47,3 +47,10 @@ def get_field(event: Event, dotted: str, default: Any = None) -> Any:
             return default
         value = value[key]
     return value
+
+
+def undeclared(name: str) -> str:
+    """The error text for a field a rule sets that the event schema does not declare, with the way out."""
+    leaf = name.rsplit(".", 1)[-1]
+    return (f"field {name!r} is not declared in the event schema: set a declared field ('esalog schema' "
+            f"lists them) or a key of your own under labels.* (e.g. 'labels.{leaf}')")

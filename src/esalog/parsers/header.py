@@ -39,7 +39,8 @@ _RFC5424 = re.compile(
 _STAMP = re.compile(
     rf"(?:(?P<iso>\d{{4}}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) ?"
     rf"|(?:(?:{_DOW}) )?(?P<mon>{_MON}) +(?P<day>\d{{1,2}}) (?P<time>\d\d:\d\d:\d\d)"
-    rf"(?: (?P<year>\d{{4}}))?:? ?"
+    # (a year is not the first group of an IPv6 host: ``10:00:00 2001:db8::1 mail_logs:``)
+    rf"(?: (?P<year>\d{{4}})(?![\w.-]|:[\w:]))?:? ?"
     rf"|(?P<ryear>\d{{4}}) (?P<rmon>{_MON}) +(?P<rday>\d{{1,2}}) (?P<rtime>\d\d:\d\d:\d\d) ?)"
 )
 _LEVEL_WORD = re.compile(rf"(?:^|(?<= ))({_LVL}): *")

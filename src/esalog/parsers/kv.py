@@ -24,6 +24,7 @@ from typing import Any
 
 from esalog.errors import PackError, SourceLocation
 from esalog.parsers.converters import Converter
+from esalog.parsers.fields import undeclared
 from esalog.parsers.record import Record
 
 _KEY = re.compile(r"(?:^|(?<= ))([A-Za-z][A-Za-z0-9_]*)=")
@@ -180,8 +181,7 @@ def compile_kv(spec: KvSpec, loc: SourceLocation, converters: Mapping[str, Conve
                     raise PackError(f"kv key {key!r}: unknown converter {target.conv!r} "
                                     f"(known: {', '.join(sorted(converters))})", loc)
             if declared is not None and not declared(target.field):
-                raise PackError(f"kv key {key!r}: field {target.field!r} is not declared in the event schema",
-                                loc)
+                raise PackError(f"kv key {key!r}: {undeclared(target.field)}", loc)
             setters.append((target.field, conv))
             fields.add(target.field)
         table[key] = tuple(setters)

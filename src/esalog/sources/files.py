@@ -45,13 +45,21 @@ def has_glob(path: str) -> bool:
 
 
 def expand_paths(paths: list[str] | tuple[str, ...]) -> list[str]:
-    """Expand globs (in the order given, each sorted); ``-`` is stdin. Missing files are an error."""
+    """Expand globs (in the order given, each sorted; the directories a glob matches are left out); ``-`` is
+    stdin. Missing files are an error."""
     out: list[str] = []
     for path in paths or ["-"]:
         if path == "-":
             out.append(path)
             continue
-        matches = sorted(glob.glob(path)) if has_glob(path) else [path]
+        globbed = has_glob(path)
+        matches = sorted(glob.glob(path)) if globbed else [path]
+        if globbed:  # the files a glob matches; its subdirectories are not inputs (as with --follow)
+            folders = [match for match in matches if os.path.isdir(match)]
+            matches = [match for match in matches if not os.path.isdir(match)]
+            if not matches and folders:
+                raise ConfigError(f"no file matches {path!r}, only directories; a glob such as "
+                                  f"{os.path.join(folders[0], '*')} reads the files in one")
         if not matches:
             raise ConfigError(f"no file matches {path!r}")
         for match in matches:

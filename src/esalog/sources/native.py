@@ -129,9 +129,11 @@ def _python(pipeline: Pipeline, raws: list[bytes], problems: Problems, stream: S
 
 
 def _decoded(raws: list[bytes], problems: Problems, index: int) -> tuple[str, tuple[str, ...]]:
-    """Line *index* as the block reader decodes it, and its problems (the reader's, then the decoding's)."""
+    """Line *index* as the block reader decodes it, and its problems (the reader's, then those the decoding
+    adds: a reader that decoded the block found them already)."""
     text, found = decode_line(raws[index])
-    return text, (*problems.get(index, ()), *found)
+    known = problems.get(index, ())
+    return text, (*known, *(problem for problem in found if problem not in known))
 
 
 def _state(core: Any, stream: Stream) -> Any:

@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -67,6 +67,10 @@ class StopSignals:
         if self.signum is not None:
             source.stop = True
 
+    def waiting_on(self, handle: BinaryIO) -> BinaryIO:
+        """*handle* for reading whose reads are waits a signal may interrupt (:class:`Stopped`)."""
+        return cast(BinaryIO, _Watched(handle, self))
+
     def until_stopped(self, items: Iterator[T]) -> Iterator[T]:
         """*items* (lines read one by one) until the first signal; a signal while the next one is awaited ends
         them at once. ``done`` counts those handed on and handled (the consumer asked for the next)."""
@@ -93,3 +97,21 @@ class StopSignals:
         assert self.signum is not None
         return (f"esalog: stopped by {signal.Signals(self.signum).name} after {lines:,} lines ({what}; the rest "
                 "of the input was not read)")
+
+
+class _Watched:
+    """A handle's reads, each marked as a wait for input while it runs (see :meth:`StopSignals.waiting_on`)."""
+
+    def __init__(self, handle: Any, stop: StopSignals) -> None:
+        self._handle = handle
+        self._stop = stop
+
+    def read1(self, size: int = -1) -> bytes:
+        self._stop._waiting = True
+        try:
+            read = getattr(self._handle, "read1", self._handle.read)
+            return bytes(read(size))
+        finally:
+            self._stop._waiting = False
+
+    read = read1
