@@ -374,6 +374,14 @@ def test_every_example_with_another_envelope_address(data: st.DataObject, new: s
     assert_read(line.replace(f"<{old}>", f"<{new}>"), rule_id, expected, log_type)
 
 
+
+@pytest.mark.parametrize("quoted", ['","@a.com', '";"@a.com', '"a,b;c"@a.com', '"q\\",x"@a.com'])
+def test_a_listed_address_keeps_the_separators_of_its_quoted_local_part(quoted: str) -> None:
+    """The old ``From: <a> To: <b>, <c>, ... N total recipients`` line lists its recipients with commas: one
+    inside a quoted local part does not cut the address (a case Hypothesis found)."""
+    line = f"Tue Jan 10 10:00:00 2006 Info: MID 4422 From: <me@ironport.com> To: <{quoted}>, <x@b.com>, ... 2 total recipients"
+    assert_read(line, "envelope-summary-old", {"email.to.address": [quoted, "x@b.com"]})
+
 # ---------------------------------------------------------------------------------------------- text
 
 def esa_repr(text: str, as_bytes: bool) -> str:

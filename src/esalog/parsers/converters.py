@@ -302,9 +302,14 @@ def nonempty(text: str) -> str | None:
     return text.strip() or None
 
 
+#: One address of a list separated by ``;`` or ``,``: a separator inside a quoted local part is part of it.
+_LISTED_ADDRESS = re.compile(r'(?:"(?:[^"\\]|\\.)*"|[^;,])+')
+
+
 def address_split(text: str) -> list[str] | None:
-    """Several addresses separated by ``;`` or ``,`` (CEF ``duser=a@x;b@y``) -> a list; placeholders dropped."""
-    items = [address(part) for part in re.split(r"[;,]", text)]
+    """Several addresses separated by ``;`` or ``,`` (CEF ``duser=a@x;b@y``) -> a list; placeholders dropped.
+    A quoted local part keeps its separators (``<"a,b"@x>``)."""
+    items = [address(part) for part in _LISTED_ADDRESS.findall(text)]
     out = [item for item in items if item and not is_placeholder(item)]
     return out or None
 
