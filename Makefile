@@ -70,8 +70,8 @@ test: system-deps $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -q
-	ESALOG_PURE=1 $(BIN)/python -m pytest -q $(PURE_TESTS)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q
+	HYPOTHESIS_PROFILE=ci ESALOG_PURE=1 $(BIN)/python -m pytest -q $(PURE_TESTS)
 
 ## make bench: hot-path benchmark (see bench/README.md)
 bench: $(VENV)/.dev-installed
