@@ -40,7 +40,7 @@ def test_expand_rejects_unknown_and_recursive_patterns():
 ])
 def test_dispatch_key(pattern, key):
     """Only whole literal words become dispatch keys; a numeric id in second place is skipped."""
-    assert dispatch_key(pattern, BASE_PATTERNS) == key
+    assert dispatch_key(pattern) == key
 
 
 @pytest.mark.parametrize("body,keys", [

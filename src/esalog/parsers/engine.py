@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from esalog.errors import PackError, SourceLocation
 from esalog.parsers.fields import Event, get_field, set_field, split_path
-from esalog.parsers.grok import BASE_PATTERNS, GrokError, body_key, body_keys, dispatch_key
+from esalog.parsers.grok import BASE_PATTERNS, body_key, body_keys, dispatch_key
 
 if TYPE_CHECKING:  # the rule compiler and the pack model are imported when a pack is first read (start-up)
     from esalog.parsers.compiler import CompiledRule
@@ -107,11 +107,8 @@ class CompiledPack:
         self._by_key1: dict[str, list[int]] = {}
         self._generic: list[int] = []
         self._keyed_cache: dict[str, tuple[CompiledRule, ...]] = {}  # match_keyed's candidates by key
-        for order, (rule, _, patterns, _) in enumerate(self._sources):
-            try:
-                key = dispatch_key(rule.match, patterns)
-            except GrokError:  # compile_rule reports it, naming the rule
-                key = ()
+        for order, (rule, _, _, _) in enumerate(self._sources):
+            key = dispatch_key(rule.match)
             if len(key) == 2:
                 self._by_key2.setdefault(" ".join(key), []).append(order)
             elif len(key) == 1:

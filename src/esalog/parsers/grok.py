@@ -115,7 +115,7 @@ def expand(pattern: str, sub_patterns: dict[str, str]) -> tuple[str, list[Captur
 _LITERAL_WORD = re.compile(r"[A-Za-z0-9_:,/=@'-]+")
 
 
-def dispatch_key(pattern: str, sub_patterns: dict[str, str]) -> tuple[str, ...]:
+def dispatch_key(pattern: str) -> tuple[str, ...]:
     """The literal words a body must start with for *pattern* to match, as used for dispatch.
 
     Returns ``(first, second)`` when the pattern starts with a literal word followed by either a
