@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from esalog.names import MODULE
 from esalog.parsers.fields import Event, split_path
-from esalog.parsers.record import MODULE, Record
+from esalog.parsers.record import Record
 
 #: dotted name -> (its parent objects' keys, its key); equal parents are one tuple (merge_fields compares
 #: them by identity first)

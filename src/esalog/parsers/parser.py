@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from esalog.errors import ConfigError
+from esalog.names import MODULE
 from esalog.parsers.engine import CompiledPack, Event, RuleTimeout, load_builtin_packs
 from esalog.parsers.grok import body_keys
 from esalog.parsers.header import HeaderParser, iso_utc
 from esalog.parsers.matching import CONVERSION_ERRORS, USER_RULE_SECONDS, RuleMatch
-from esalog.parsers.record import MODULE, PIPELINE_ERROR, Record
+from esalog.parsers.record import PIPELINE_ERROR, Record
 from esalog.schemas import is_declared
 
 if TYPE_CHECKING:

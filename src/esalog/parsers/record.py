@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from esalog.names import MODULE
 from esalog.parsers.fields import put
 
 if TYPE_CHECKING:
     from esalog.parsers.compiler import CompiledRule
 
-__all__ = ["MODULE", "PIPELINE_ERROR", "Record"]
+__all__ = ["PIPELINE_ERROR", "Record"]
 #: ``event.kind`` of a line that is not an ESA line at all
 PIPELINE_ERROR = "pipeline_error"
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from esalog.names import MAIL_DATASET
 from esalog.parsers.record import Record
 from esalog.tracking.config import TrackingConfig
 from esalog.tracking.store import Appliance, Conn, Msg, OpenRecord, SessionStore
 from esalog.tracking.summary import build_summary
 from esalog.tracking.verdicts import VerdictIndex
 
-DATASET = "cisco_esa.mail_logs"
 MAX_LIST = 256  # most attachments, generated copies, continuations or file hashes kept per message
 
 
@@ -31,7 +31,7 @@ class Context:
     def emit_summary(self, msg: Msg, end_reason: str) -> None:
         """Queue the summary of *msg* (when summaries are on)."""
         if self.summaries:
-            self.out.append(Record.of_document(build_summary(msg, msg.appliance.observer, DATASET, end_reason),
+            self.out.append(Record.of_document(build_summary(msg, msg.appliance.observer, MAIL_DATASET, end_reason),
                                                msg.appliance.key))
 
     def _evicted(self, rec: OpenRecord, why: str) -> None:

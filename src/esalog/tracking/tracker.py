@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from esalog.names import MAIL_DATASET
 from esalog.parsers.record import Record
 from esalog.tracking import connections, delivery, messages
 from esalog.tracking.aborts import abort_facts
 from esalog.tracking.config import TrackingConfig
-from esalog.tracking.context import DATASET, MAX_LIST, Context, Handler
+from esalog.tracking.context import MAX_LIST, Context, Handler
 from esalog.tracking.store import Msg
 from esalog.tracking.verdicts import RETRO_ACTION
 
@@ -48,7 +49,7 @@ class Tracker(Context):
             found = self._files(record)
             if found:
                 return found
-        if record.dataset != DATASET:  # bounce logs, Consolidated Event Log: one line, no session
+        if record.dataset != MAIL_DATASET:  # bounce logs, Consolidated Event Log: one line, no session
             classify_one_line(record)
             return None
         action = record.action
