@@ -1,7 +1,8 @@
-"""One error tree for esalog: every error names where it happened."""
+"""One error tree for esalog: every error names where it happened; and the one form of a warning."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 
@@ -65,3 +66,8 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
 def exit_code(error: EsalogError) -> int:
     """The exit code of an error that ends a command."""
     return EXIT_USAGE if isinstance(error, ConfigError | PackError) else EXIT_FAILURE
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr (a problem that does not stop the command)."""
+    print(f"esalog: warning: {message}", file=sys.stderr, flush=True)

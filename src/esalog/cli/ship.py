@@ -31,10 +31,10 @@ from esalog.cli.common import (
 )
 from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
-from esalog.connectors.base import Driver, RetryReporter, warn
+from esalog.connectors.base import Driver, RetryReporter
 from esalog.connectors.config import build_driver, build_sink
 from esalog.connectors.es import FLAVOURS, index_template
-from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError, warn
 from esalog.integrations.convert import ReadBytes
 from esalog.parsers.record import Record
 from esalog.settings import check_writable

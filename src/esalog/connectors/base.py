@@ -26,6 +26,7 @@ import orjson
 
 from esalog.connectors.batch import Batcher, BatchLimits, Item
 from esalog.connectors.retry import RetriesExhausted, RetryPolicy
+from esalog.errors import warn
 from esalog.parsers.record import Record
 from esalog.sources.checkpoint import Ledger, LineTicket
 from esalog.writing import append_whole, write_all
@@ -655,11 +656,6 @@ class Driver:
                 self._on_progress()
             except Exception as exc:  # a progress hook (the checkpoint writer) never stops delivery
                 warn(f"after a delivered batch: {type(exc).__name__}: {exc}")
-
-
-def warn(message: str) -> None:
-    """One warning line on stderr."""
-    print(f"esalog: warning: {message}", file=sys.stderr, flush=True)
 
 
 class RetryReporter:

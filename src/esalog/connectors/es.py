@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import requests
 
-from esalog.connectors.base import Delivered, Outcome, Reject, Retry, RetryPartial, Split, Stop, warn
+from esalog.connectors.base import Delivered, Outcome, Reject, Retry, RetryPartial, Split, Stop
 from esalog.connectors.batch import BatchLimits, Item
 from esalog.connectors.http import (
     AUTH,
@@ -35,7 +35,7 @@ from esalog.connectors.http import (
     warn_plain_http,
 )
 from esalog.encode import encode_line
-from esalog.errors import ConfigError, SinkError
+from esalog.errors import ConfigError, SinkError, warn
 from esalog.parsers.record import Record
 from esalog.settings import each, http_url, setting, validate, without_credentials
 from esalog.sources.files import FileId

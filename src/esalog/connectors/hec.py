@@ -25,7 +25,6 @@ from esalog.connectors.base import (
     RetryPartial,
     Split,
     Stop,
-    warn,
 )
 from esalog.connectors.batch import BatchLimits, Item
 from esalog.connectors.http import (
@@ -48,7 +47,7 @@ from esalog.connectors.http import (
     warn_plain_http,
 )
 from esalog.encode import to_event
-from esalog.errors import ConfigError
+from esalog.errors import ConfigError, warn
 from esalog.flatten import flatten
 from esalog.names import LINE_SOURCETYPE, RAW_SOURCETYPE, SUMMARY_SOURCETYPE, is_summary
 from esalog.parsers.record import Record

@@ -23,9 +23,9 @@ import requests.adapters
 import urllib3
 import urllib3.connection
 
-from esalog.connectors.base import Outcome, Retry, Sink, Stop, warn
+from esalog.connectors.base import Outcome, Retry, Sink, Stop
 from esalog.connectors.batch import Item
-from esalog.errors import ConfigError
+from esalog.errors import ConfigError, warn
 from esalog.settings import without_credentials
 
 #: HTTP statuses worth a retry (with backoff): timeouts, throttling, server trouble (501 excepted).

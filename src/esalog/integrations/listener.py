@@ -38,9 +38,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from esalog.connectors.base import Driver, RetryReporter, warn
+from esalog.connectors.base import Driver, RetryReporter
 from esalog.connectors.config import DeliveryConfig, SinkChoice, build_driver, build_sink
-from esalog.errors import ConfigError
+from esalog.errors import ConfigError, warn
 from esalog.parsers.parser import Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import glob
 import os
-import sys
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from typing import BinaryIO
 
 from esalog.digest import hex_digest
 from esalog.errors import ConfigError
+from esalog.errors import warn as stderr_warning
 from esalog.parsers.parser import Settled, Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
@@ -170,7 +170,7 @@ class Source:
         #: caller saves it at once: renamed by a rotation while esalog is down, it is still found
         self.seen = seen or (lambda: None)
         #: a problem that does not stop reading (a followed file that cannot be opened yet), said once
-        self.warn = warn or _warn
+        self.warn = warn or stderr_warning
         self._unopened: dict[FileId, str] = {}  # --follow: files seen that could not be opened, and why
         self._blind: str | None = None  # --follow: why the last look could not see every file
         self.stop = False
@@ -620,10 +620,6 @@ def _unlistable(pattern: str) -> str | None:
         return None
     except OSError as exc:
         return f"cannot list {directory!r}: {exc.strerror or exc}"
-
-
-def _warn(message: str) -> None:
-    print(f"esalog: warning: {message}", file=sys.stderr, flush=True)
 
 
 class _Waiting:
