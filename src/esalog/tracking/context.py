@@ -94,3 +94,11 @@ def append_bounded(items: list[int] | None, item: int) -> list[int]:
     if len(items) < MAX_LIST:
         items.append(item)
     return items
+
+
+def rids_of(rec: Record) -> list[int]:
+    """The RIDs a line names (``cisco.esa.rid``) as a list of ints (a pack may give a single int)."""
+    rids = rec.get("cisco.esa.rid")
+    if isinstance(rids, int) and not isinstance(rids, bool):
+        return [rids]
+    return [r for r in rids if isinstance(r, int)] if isinstance(rids, list) else []

@@ -4,8 +4,7 @@ reply, and the destination of the delivery connection."""
 from __future__ import annotations
 
 from esalog.parsers.record import Record
-from esalog.tracking.context import Context, Handler
-from esalog.tracking.messages import rid_list
+from esalog.tracking.context import Context, Handler, rids_of
 from esalog.tracking.store import Appliance, Fate, Msg
 
 
@@ -15,7 +14,7 @@ def _delivery(ctx: Context, rec: Record, app: Appliance, t: float, ts: str,
     msg = ctx.mid_event(rec, app, t, ts, False)
     if msg is None:
         return None
-    rids = rid_list(rec.get("cisco.esa.rid")) or msg.recipient_rids() or [0]
+    rids = rids_of(rec) or msg.recipient_rids() or [0]
     dcid = rec.dcid
     dconn = app.dcids.get(dcid) if dcid is not None else None
     if dconn is None and dcid is None and msg.fates:

@@ -3,11 +3,9 @@ families (splits, rewrites, generated messages), quarantine, abort and finish.""
 
 from __future__ import annotations
 
-from typing import Any
-
 from esalog.parsers.record import Record
 from esalog.tracking.aborts import abort_facts, classify_receive_abort, clock
-from esalog.tracking.context import MAX_LIST, Context, Handler, append_bounded
+from esalog.tracking.context import MAX_LIST, Context, Handler, append_bounded, rids_of
 from esalog.tracking.store import Appliance, Msg
 from esalog.tracking.summary import disposition, outcome_of, recipient_fate
 
@@ -19,13 +17,6 @@ def _one_or_list(addresses: list[str] | None) -> str | list[str] | None:
     if addresses and len(addresses) == 1:
         return addresses[0]
     return addresses
-
-
-def rid_list(rids: Any) -> list[int]:
-    """``cisco.esa.rid`` as a list of ints (a pack may give a single int)."""
-    if isinstance(rids, int) and not isinstance(rids, bool):
-        return [rids]
-    return [r for r in rids if isinstance(r, int)] if isinstance(rids, list) else []
 
 
 # ----------------------------------------------------------------------------------------- receiving
@@ -57,7 +48,7 @@ def envelope_to(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) ->
     if msg is None:
         return
     addresses = rec.get_list("email.to.address") or ()
-    for i, rid in enumerate(rid_list(rec.get("cisco.esa.rid"))):
+    for i, rid in enumerate(rids_of(rec)):
         msg.set_recipient(rid, addresses[i] if i < len(addresses) else None)
 
 
