@@ -17,7 +17,7 @@ import json
 import os
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -372,8 +372,8 @@ class CheckpointWriter:
     distinct error and kept in ``error``; the next save tries again.
     """
 
-    def __init__(self, checkpoint: Checkpoint, ledger: Ledger, interval: float, clock: Any,
-                 warn: Any = None) -> None:
+    def __init__(self, checkpoint: Checkpoint, ledger: Ledger, interval: float, clock: Callable[[], float],
+                 warn: Callable[[str], None] | None = None) -> None:
         self.checkpoint = checkpoint
         self.ledger = ledger
         self.interval = interval
