@@ -145,6 +145,7 @@ def _stdout_to_devnull() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command *argv* (default: ``sys.argv[1:]``) names; its exit code, each error one line on stderr."""
     _hold_closed_std_streams()
     stdout = sys.stdout
     sys.stdout = _WatchedStdout(stdout)

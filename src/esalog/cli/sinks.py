@@ -48,6 +48,7 @@ def sink_choice(args: argparse.Namespace) -> SinkChoice:
 
 
 def delivery_config(args: argparse.Namespace) -> DeliveryConfig:
+    """The delivery settings (batching, retries, dead letters) of a sending command's options."""
     return settings_from(DeliveryConfig, args)
 
 

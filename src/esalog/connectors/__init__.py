@@ -1,5 +1,5 @@
-"""Sinks and ``esalog ship``: stdout, NDJSON files, Splunk HEC and Elasticsearch/OpenSearch, delivered at
-least once through one shared mechanism (:mod:`esalog.connectors.base`)."""
+"""The sinks of ``esalog ship`` and ``esalog listen``: stdout, NDJSON files, Splunk HEC and
+Elasticsearch/OpenSearch, delivered at least once through one shared mechanism (:mod:`esalog.connectors.base`)."""
 
 from esalog.connectors.base import (
     DeadLetter,

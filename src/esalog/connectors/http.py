@@ -425,6 +425,7 @@ def header_secret(value: str, where: str) -> str:
 
 
 def retry_after_of(response: requests.Response) -> float | None:
+    """The seconds the ``Retry-After`` header of *response* asks to wait, or None without a usable one."""
     from esalog.connectors.retry import parse_retry_after
 
     return parse_retry_after(response.headers.get("Retry-After"))

@@ -154,6 +154,7 @@ def comma_list(text: str) -> list[str] | None:
 
 
 def lower(text: str) -> str:
+    """The text in lower case (``PASS`` -> ``pass``)."""
     return text.lower()
 
 

@@ -103,6 +103,7 @@ class Stream:
         return key
 
     def update_observer(self, hostname: str | None, **facts: Any) -> None:
+        """Add *facts* (from a header line) to the observer of *hostname*; its appliance key is made again."""
         self.observers[hostname] = {**self.observer(hostname), **facts}
         self.appliances.pop(hostname, None)
 

@@ -10,6 +10,7 @@ from esalog.schemas import schema_text
 
 
 def main() -> int:
+    """Print event.schema.json as fields.yaml makes it, or with ``--write`` rewrite the packaged file."""
     text = schema_text()
     if "--write" in sys.argv[1:]:
         target = Path(str(resources.files("esalog.schemas") / "event.schema.json"))

@@ -39,6 +39,7 @@ class Entry:
     size: int | None = None  # its size on disk then (a different size means a different file)
 
     def as_dict(self, file_id: FileId) -> dict[str, object]:
+        """The entry of the file *file_id* as the checkpoint file holds it."""
         out: dict[str, object] = {"dev": file_id[0], "ino": file_id[1], "key": self.key, "path": self.path,
                                   "offset": self.offset}
         if self.done:
@@ -125,6 +126,7 @@ class Ledger:
                 self.version += 1
 
     def snapshot(self) -> dict[FileId, Entry]:
+        """A copy of the committed offsets, taken under the lock (the sender threads move them)."""
         with self._lock:
             return dict(self.committed)
 

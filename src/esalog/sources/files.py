@@ -41,6 +41,7 @@ class InputFile:
 
 
 def has_glob(path: str) -> bool:
+    """Whether *path* is a glob pattern (``*``, ``?`` or ``[``) rather than one file's name."""
     return any(c in path for c in "*?[")
 
 

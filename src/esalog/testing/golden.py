@@ -138,6 +138,7 @@ def _first_difference(old: bytes, new: bytes) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Check (or with ``--regenerate`` rewrite) the expected files; 1 when some fixture differs."""
     ap = argparse.ArgumentParser(prog="python -m esalog.testing.golden", description=__doc__.split("\n\n")[0])
     ap.add_argument("roots", nargs="*", type=Path, default=[Path("tests/fixtures"), Path("tests/corpus")])
     ap.add_argument("--packs-dir", type=Path, default=Path("tests/fixtures"),

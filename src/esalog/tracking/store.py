@@ -36,6 +36,7 @@ class Appliance:
         self.finished: OrderedDict[int, None] = OrderedDict()
 
     def remember_finished(self, mid: int) -> None:
+        """Keep *mid* among the last FINISHED_MEMORY finished MIDs (a late line of it opens no new message)."""
         fin = self.finished
         fin[mid] = None
         if len(fin) > FINISHED_MEMORY:
