@@ -11,7 +11,7 @@ import orjson
 
 from esalog.cli.options import add_settings, settings_from
 from esalog.connectors.base import Driver
-from esalog.connectors.config import DeliveryConfig, FileConfig, SinkChoice
+from esalog.connectors.config import SINKS, DeliveryConfig, FileConfig, SinkChoice
 from esalog.connectors.es import EsConfig
 from esalog.connectors.hec import HecConfig
 
@@ -27,9 +27,9 @@ environment:
 def add_sink_options(p: argparse.ArgumentParser, *, default_to: str | None = None) -> None:
     """``--to`` and the option groups of delivery and of each sink."""
     if default_to is None:
-        p.add_argument("--to", required=True, choices=("stdout", "file", "hec", "es"), help="where events go")
+        p.add_argument("--to", required=True, choices=SINKS, help="where events go")
     else:
-        p.add_argument("--to", default=default_to, choices=("stdout", "file", "hec", "es"),
+        p.add_argument("--to", default=default_to, choices=SINKS,
                        help=f"where events go (default {default_to})")
     d = p.add_argument_group("delivery")
     add_settings(d, DeliveryConfig)
