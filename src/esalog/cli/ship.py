@@ -33,7 +33,7 @@ from esalog.cli.options import add_settings, settings_from
 from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
 from esalog.connectors.base import Driver, RetryReporter
 from esalog.connectors.config import build_driver, build_sink
-from esalog.connectors.es import FLAVOURS, index_template
+from esalog.connectors.es import DEFAULT_INDEX, FLAVOURS, index_template
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError, warn
 from esalog.integrations.convert import ReadBytes
 from esalog.parsers.record import Record
@@ -80,7 +80,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_es_template(args: argparse.Namespace) -> int:
-    target = args.es_data_stream or args.es_index or "esalog"
+    target = args.es_data_stream or args.es_index or DEFAULT_INDEX
     template = index_template(target, data_stream=bool(args.es_data_stream), flavour=args.es_flavour)
     sys.stdout.write(orjson.dumps(template, option=orjson.OPT_INDENT_2).decode() + "\n")
     return EXIT_OK

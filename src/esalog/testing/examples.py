@@ -9,6 +9,7 @@ from typing import Any
 from esalog.encode import to_event
 from esalog.parsers.fields import get_field
 from esalog.parsers.parser import LineParser, Stream
+from esalog.parsers.record import PIPELINE_ERROR
 
 #: Examples are read as if today were this date, so year-less syslog lines get a fixed year.
 EXAMPLE_TODAY = date(2026, 11, 27)
@@ -57,7 +58,7 @@ def run_pack_examples(parser: LineParser) -> list[ExampleResult]:
                 record = parser.parse(example.line, stream)
                 event = to_event(record)
                 problem: str | None
-                if record.kind == "pipeline_error":
+                if record.kind == PIPELINE_ERROR:
                     problem = f"not read as an ESA line: {event['error']['message']}"
                 elif record.rule is None:
                     problem = f"no rule matched (expected {rule.id!r})"
