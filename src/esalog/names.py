@@ -1,4 +1,5 @@
-"""Names shared by several layers, held once: the module and datasets, the summary action, sourcetypes."""
+"""Names shared by several layers, held once: the module, the mail log type and its dataset, the summary
+action, sourcetypes."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Any
 
 #: ECS ``event.module`` of every event
 MODULE = "cisco_esa"
-#: ``event.dataset`` of text mail log lines (the only dataset with sessions)
-MAIL_DATASET = "cisco_esa.mail_logs"
+#: The log type of text mail logs (a pack's default ``log_type``) and its ``event.dataset``, the only
+#: dataset with sessions
+MAIL_LOGS = "mail_logs"
+MAIL_DATASET = f"{MODULE}.{MAIL_LOGS}"
 #: ``event.action`` (and ``cisco.esa.kind``) of the one summary event per message
 SUMMARY_ACTION = "message-summary"
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from esalog import yamlcache
 from esalog.errors import PackError, SourceLocation
-from esalog.names import LINE_SOURCETYPE
+from esalog.names import LINE_SOURCETYPE, MAIL_LOGS, MODULE
 from esalog.parsers.kv import KvSpec
 
 if TYPE_CHECKING:
@@ -242,8 +242,8 @@ class Pack:
         name = data.get("name")
         if not isinstance(name, str) or not name:
             raise PackError("pack has no 'name'", loc)
-        log_type = str(data.get("log_type") or "mail_logs")
-        dataset = str(data.get("dataset") or f"cisco_esa.{log_type}")
+        log_type = str(data.get("log_type") or MAIL_LOGS)
+        dataset = str(data.get("dataset") or f"{MODULE}.{log_type}")
         sourcetype = data.get("sourcetype", DEFAULT_SOURCETYPE)
         if not isinstance(sourcetype, str) or not sourcetype.strip() or any(c.isspace() for c in sourcetype):
             raise PackError("'sourcetype' must be a Splunk sourcetype name without spaces", loc)

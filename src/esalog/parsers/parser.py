@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from esalog.errors import ConfigError
-from esalog.names import MODULE
+from esalog.names import MAIL_LOGS, MODULE
 from esalog.parsers.engine import CompiledPack, Event, RuleTimeout, load_builtin_packs
 from esalog.parsers.grok import body_keys
 from esalog.parsers.header import HeaderParser, iso_utc
@@ -27,7 +27,6 @@ from esalog.schemas import is_declared
 if TYPE_CHECKING:
     from esalog.parsers.compiler import CompiledRule
 
-MAIL_LOGS = "mail_logs"
 #: The actions of the header lines written before ``Time offset from UTC`` at the top of a log file.
 _HEADER_ACTIONS = frozenset({"log-file-begin", "log-file-version"})
 #: The observer of every event before its appliance says more (hostname, serial number, version).
