@@ -41,10 +41,10 @@ def pipeline_config(args: argparse.Namespace, **tracking: Any) -> PipelineConfig
 
 def pipeline_from(args: argparse.Namespace, **tracking: Any) -> Pipeline:
     """The pipeline of a parsing command."""
-    return settled(build_pipeline(pipeline_config(args, **tracking)))
+    return gc_tuned(build_pipeline(pipeline_config(args, **tracking)))
 
 
-def settled(pipeline: Pipeline) -> Pipeline:
+def gc_tuned(pipeline: Pipeline) -> Pipeline:
     """*pipeline*, its packs (which live as long as the command) moved out of the garbage collector's
     sight: collections then walk only what the lines make, not the thousands of pack objects.
 

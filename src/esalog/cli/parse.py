@@ -13,10 +13,10 @@ from esalog.cli.common import (
     Progress,
     add_parse_options,
     check_not_an_input,
+    gc_tuned,
     hint_if_terminal,
     input_bytes,
     pipeline_config,
-    settled,
     summary_line,
 )
 from esalog.cli.options import add_settings, settings_from
@@ -75,7 +75,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
                 result = cast(Converted, _finish(lambda: convert_parallel(config, paths, workers, out, stop=stop),
                                                  where))
         else:
-            pipeline = settled(build_pipeline(config))
+            pipeline = gc_tuned(build_pipeline(config))
             progress = Progress(pipeline.counters, sys.stderr.isatty() and not args.quiet, input_bytes(list(paths)))
             with stop:
                 result = convert(pipeline, paths, _writer(out, where), progress.tick, stop=stop)
