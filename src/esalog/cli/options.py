@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from esalog.errors import ConfigError
@@ -14,8 +14,7 @@ from esalog.settings import option_name
 T = TypeVar("T")
 
 
-def add_settings(group: argparse._ActionsContainer, cls: type[Any], *, prefix: str = "",
-                 exclude: Iterable[str] = ()) -> None:
+def add_settings(group: argparse._ActionsContainer, cls: type[Any], *, prefix: str = "") -> None:
     """Add an option for every field of the settings dataclass *cls* that has a flag.
 
     Defaults are left to the dataclass (argparse default ``None``), so that what was not typed is
@@ -23,12 +22,10 @@ def add_settings(group: argparse._ActionsContainer, cls: type[Any], *, prefix: s
     ``parse`` and the dataclass checks them, so every option's value is read and refused in one way
     (``esalog: error: --flag: what is wrong``, exit 2), whoever builds the settings.
     """
-    skip = set(exclude)
-    defaults = {f.name: f for f in dataclasses.fields(cls)}
-    for f in defaults.values():
+    for f in dataclasses.fields(cls):
         meta = f.metadata
         flag = meta.get("flag")
-        if not flag or f.name in skip:
+        if not flag:
             continue
         dest = prefix + f.name
         default = f.default

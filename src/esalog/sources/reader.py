@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from esalog.digest import hex_digest
-from esalog.errors import ConfigError
-from esalog.errors import warn as stderr_warning
+from esalog.errors import ConfigError, warn
 from esalog.parsers.parser import Settled, Stream
 from esalog.parsers.record import Record
 from esalog.pipeline import Pipeline
@@ -157,8 +156,7 @@ class Source:
 
     def __init__(self, pipeline: Pipeline, config: SourceConfig, *, checkpoint: Checkpoint | None = None,
                  idle: Callable[[], None] | None = None, seen: Callable[[], None] | None = None,
-                 encoded: bool = False, encoded_records: bool = False,
-                 warn: Callable[[str], None] | None = None, expanded: bool = False) -> None:
+                 encoded: bool = False, encoded_records: bool = False, expanded: bool = False) -> None:
         self.pipeline = pipeline
         self.config = config
         self.native = encoded and pipeline.core is not None and not config.follow
@@ -169,8 +167,6 @@ class Source:
         #: --follow: called after a file new to the checkpoint was recorded in it (at offset 0), so the
         #: caller saves it at once: renamed by a rotation while esalog is down, it is still found
         self.seen = seen or (lambda: None)
-        #: a problem that does not stop reading (a followed file that cannot be opened yet), said once
-        self.warn = warn or stderr_warning
         self._unopened: dict[FileId, str] = {}  # --follow: files seen that could not be opened, and why
         self._blind: str | None = None  # --follow: why the last look could not see every file
         self.stop = False
@@ -441,8 +437,8 @@ class Source:
     def _cannot_look(self, problem: str) -> None:
         if problem != self._blind:
             self._blind = problem
-            self.warn(f"{problem}; the files open are read on, nothing is taken for gone or opened until "
-                      "it can be looked at again")
+            warn(f"{problem}; the files open are read on, nothing is taken for gone or opened until "
+                 "it can be looked at again")
 
     def _rotated_while_stopped(self, present: dict[FileId, str]) -> dict[FileId, str]:
         """Checkpointed files no longer under a followed name, found by identity in their directory, and
@@ -488,7 +484,7 @@ class Source:
             why = f"cannot open {path!r}: {exc.strerror or exc}; the other files are followed, it is tried again"
             if self._unopened.get(file_id) != why:
                 self._unopened[file_id] = why
-                self.warn(why)
+                warn(why)
             return
         self._unopened.pop(file_id, None)
 
