@@ -306,6 +306,8 @@ _STOP = object()
 #: Defaults of the delivery settings (:class:`~esalog.connectors.config.DeliveryConfig` takes them)
 QUEUE_BATCHES = 4
 CONCURRENCY = 2
+#: Batches sent and awaiting their acknowledgement (HEC indexer acks) before a sender waits for some
+MAX_PENDING = 64
 
 
 class Driver:
@@ -321,7 +323,6 @@ class Driver:
         ledger: Ledger | None = None,
         queue_batches: int = QUEUE_BATCHES,
         concurrency: int = CONCURRENCY,
-        max_pending: int = 64,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         on_progress: Callable[[], None] | None = None,
@@ -340,7 +341,6 @@ class Driver:
         self._sleep = sleep or self._wake.wait
         self._retrying: dict[int, RetryState] = {}
         self._clock = clock
-        self._max_pending = max_pending
         # ack key -> (items, when sent, when first sent: resends after the ack timeout keep it)
         self._pending: dict[Hashable, tuple[list[Item], float, float]] = {}
         self._last_poll = 0.0
@@ -469,7 +469,7 @@ class Driver:
                     break
                 self._deliver(batch)
                 self._poll_pending(force=False)
-                while len(self._pending) >= self._max_pending and not self.aborted:
+                while len(self._pending) >= MAX_PENDING and not self.aborted:
                     self._poll_pending(force=True, wait=True)
             while self._pending and not self.aborted:
                 self._poll_pending(force=True, wait=True)
