@@ -67,8 +67,6 @@ class Record:
         level: str | None = None,
         syslog: dict[str, Any] | None = None,
         tags: list[str] | None = None,
-        rule: CompiledRule | None = None,
-        values: list[Any] | None = None,
         document: dict[str, Any] | None = None,
     ) -> None:
         self.timestamp = timestamp
@@ -82,8 +80,8 @@ class Record:
         self.level = level
         self.syslog = syslog
         self.tags = tags
-        self.rule = rule
-        self.values = values
+        self.rule: CompiledRule | None = None  # the rule that matched and its converted captures (LineParser)
+        self.values: list[Any] | None = None
         self.extra: dict[str, Any] | None = None
         # the top-level names of the fields in extra, and which of them were set as whole objects
         self.extra_roots: dict[str, bool] | None = None
