@@ -33,7 +33,6 @@ def setting(
     choices: Sequence[str] | None = None,
     check: Check | None = None,
     repeat: bool = False,
-    default_factory: Any = dataclasses.MISSING,
 ) -> Any:
     """A dataclass field with its documentation.
 
@@ -44,8 +43,6 @@ def setting(
     """
     meta = {"help": help, "flag": flag, "metavar": metavar, "parse": parse, "choices": choices, "check": check,
             "repeat": repeat}
-    if default_factory is not dataclasses.MISSING:
-        return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 

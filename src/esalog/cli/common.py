@@ -100,12 +100,10 @@ class Progress:
     end (the closing summary takes its place). Nothing at all when stderr is not a terminal.
     """
 
-    def __init__(self, counters: Counters, enabled: bool, total_bytes: int | None = None,
-                 what: str = "lines") -> None:
+    def __init__(self, counters: Counters, enabled: bool, total_bytes: int | None = None) -> None:
         self.counters = counters
         self.enabled = enabled
         self.total = total_bytes
-        self.what = what
         self.start = time.monotonic()
         self._next = self.start + 0.5
         self._done_bytes: int | None = None
@@ -124,7 +122,7 @@ class Progress:
 
     def _draw(self, now: float) -> None:
         rate = self.counters.lines / max(now - self.start, 1e-9)
-        text = f"\r{self.counters.lines:,} {self.what}  {rate:,.0f} lines/s"
+        text = f"\r{self.counters.lines:,} lines  {rate:,.0f} lines/s"
         if self.total and self._done_bytes is not None:
             text += f"  {min(100.0, 100.0 * self._done_bytes / self.total):.0f}%"
         extra = self._extra

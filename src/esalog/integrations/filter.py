@@ -85,10 +85,10 @@ class FilterConfig:
 class FilterInput:
     """Turns filter input lines (raw ESA lines or JSON objects carrying one) into events."""
 
-    def __init__(self, pipeline: Pipeline, field: str, stream_name: str = "stdin") -> None:
+    def __init__(self, pipeline: Pipeline, field: str) -> None:
         self.pipeline = pipeline
         self.field = field
-        self.stream = pipeline.open_stream(stream_name)
+        self.stream = pipeline.open_stream("stdin")
         self.core = pipeline.core
         self.native = self.core.stream(self.stream) if self.core is not None else None
         self.compiled = pipeline.core is not None or pipeline.record_core is not None
