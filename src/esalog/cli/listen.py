@@ -11,7 +11,14 @@ from typing import Any
 from esalog.cli import RawDescriptionHelpFormatter
 from esalog.cli.common import add_parse_options, pipeline_from, summary_line
 from esalog.cli.options import add_settings, settings_from
-from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
+from esalog.cli.sinks import (
+    ENVIRONMENT_HELP,
+    add_sink_options,
+    check_delivery_paths,
+    delivery_config,
+    report_delivery,
+    sink_choice,
+)
 from esalog.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from esalog.integrations.listener import DriverSink, ListenConfig, serve
 
@@ -36,9 +43,7 @@ def register(sub: Any) -> None:
 def cmd_listen(args: argparse.Namespace) -> int:
     config = settings_from(ListenConfig, args)
     delivery = delivery_config(args)
-    if args.to == "stdout" and delivery.dead_letter == "-":
-        raise ConfigError("--dead-letter cannot be stdout when listening to stdout")
-    delivery.check_paths()
+    check_delivery_paths(args.to, delivery, "listening")
     pipeline = pipeline_from(args)
     sink = DriverSink(sink_choice(args), delivery, keep_original=pipeline.parser.keep_original,
                       sourcetypes=pipeline.parser.sourcetypes())

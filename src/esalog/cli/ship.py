@@ -30,7 +30,14 @@ from esalog.cli.common import (
     pipeline_from,
 )
 from esalog.cli.options import add_settings, settings_from
-from esalog.cli.sinks import ENVIRONMENT_HELP, add_sink_options, delivery_config, report_delivery, sink_choice
+from esalog.cli.sinks import (
+    ENVIRONMENT_HELP,
+    add_sink_options,
+    check_delivery_paths,
+    delivery_config,
+    report_delivery,
+    sink_choice,
+)
 from esalog.connectors.base import Driver, RetryReporter
 from esalog.connectors.config import build_driver, build_sink
 from esalog.connectors.es import DEFAULT_INDEX, FLAVOURS, index_template
@@ -94,9 +101,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
     source_config = settings_from(SourceConfig, args, paths=tuple(args.paths or ["-"]))
     delivery = delivery_config(args)
     choice = sink_choice(args)
-    if choice.to == "stdout" and delivery.dead_letter == "-":
-        raise ConfigError("--dead-letter cannot be stdout when shipping to stdout")
-    delivery.check_paths()
+    check_delivery_paths(choice.to, delivery, "shipping")
     for flag, path in (("--out", choice.file.out if choice.to == "file" else None),
                        ("--dead-letter", delivery.dead_letter), ("--checkpoint", source_config.checkpoint)):
         check_not_an_input(flag, path, source_config.paths)

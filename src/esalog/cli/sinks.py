@@ -14,6 +14,7 @@ from esalog.connectors.base import Driver
 from esalog.connectors.config import SINKS, DeliveryConfig, FileConfig, SinkChoice
 from esalog.connectors.es import EsConfig
 from esalog.connectors.hec import HecConfig
+from esalog.errors import ConfigError
 
 ENVIRONMENT_HELP = """\
 environment:
@@ -50,6 +51,14 @@ def sink_choice(args: argparse.Namespace) -> SinkChoice:
 def delivery_config(args: argparse.Namespace) -> DeliveryConfig:
     """The delivery settings (batching, retries, dead letters) of a sending command's options."""
     return settings_from(DeliveryConfig, args)
+
+
+def check_delivery_paths(to: str, delivery: DeliveryConfig, doing: str) -> None:
+    """ConfigError when the dead letters would share stdout with the events (*doing*: ``shipping``,
+    ``listening``) or a delivery file cannot be written."""
+    if to == "stdout" and delivery.dead_letter == "-":
+        raise ConfigError(f"--dead-letter cannot be stdout when {doing} to stdout")
+    delivery.check_paths()
 
 
 def report_delivery(driver: Driver, *, seconds: float, quiet: bool, stats: bool, dead_letter: str | None,
