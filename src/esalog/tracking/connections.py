@@ -9,6 +9,7 @@ from esalog.tracking.store import Appliance, Conn
 
 
 def opened(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """``New SMTP ICID``: a new inbound connection with its client's address, listener and interface."""
     icid = rec.icid
     if icid is None:
         return
@@ -31,6 +32,7 @@ def _source(ctx: Context, rec: Record, conn: Conn) -> None:
 
 
 def sender_group(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """A sender group matched (or rejected) the connection: its group, SBRS, HAT action and country."""
     icid = rec.icid
     if icid is None:
         return
@@ -44,6 +46,7 @@ def sender_group(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -
 
 
 def tls(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """TLS negotiated or failed, on an inbound connection (ICID) or a delivery connection (DCID)."""
     facts = rec.subtree("tls")
     icid = rec.icid
     if icid is not None:
@@ -63,6 +66,7 @@ def tls(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
 
 
 def lost(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The inbound connection was lost: the time is kept, to tell the cause of its message's abort."""
     icid = rec.icid
     if icid is not None:
         conn = ctx.store.conn(app, icid, t)
@@ -71,6 +75,7 @@ def lost(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
 
 
 def closed(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The inbound connection closed: the store forgets it."""
     icid = rec.icid
     conn = app.icids.get(icid) if icid is not None else None
     if conn is not None:
@@ -79,12 +84,14 @@ def closed(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None
 
 
 def delivery_opened(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """A delivery connection (DCID) opened to its destination."""
     dcid = rec.dcid
     if dcid is not None:
         ctx.store.new_dconn(app, dcid, t).destination = rec.subtree("destination")
 
 
 def delivery_closed(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """A delivery connection closed or failed: the store forgets it."""
     dcid = rec.dcid
     if dcid is not None:
         ctx.store.close(app.dcids.get(dcid))

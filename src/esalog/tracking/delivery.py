@@ -43,14 +43,17 @@ def _delivery(ctx: Context, rec: Record, app: Appliance, t: float, ts: str,
 
 
 def started(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """``Delivery start``: the recipients' fates and destination, no fate set yet."""
     _delivery(ctx, rec, app, t, ts, None)
 
 
 def delivered(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """``Message done``: the recipients named are delivered."""
     _delivery(ctx, rec, app, t, ts, "delivered")
 
 
 def response(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The remote reply to a delivery; a 2xx counts as delivered where no other fate was logged."""
     found = _delivery(ctx, rec, app, t, ts, None)
     if found is not None:
         reply = rec.get_str("cisco.esa.response")
@@ -78,14 +81,17 @@ def _with_reason(rec: Record, found: tuple[Msg, list[Fate]] | None) -> None:
 
 
 def bounced(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """A bounce (or double bounce): the recipients bounced, with the reason."""
     _with_reason(rec, _delivery(ctx, rec, app, t, ts, "bounced"))
 
 
 def deferred(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """A delayed delivery: the recipients deferred, with the reason."""
     _with_reason(rec, _delivery(ctx, rec, app, t, ts, "deferred"))
 
 
 def dropped(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The message deleted or dropped (quarantine deletion, LDAP drop): the recipients dropped."""
     _delivery(ctx, rec, app, t, ts, "dropped")
 
 

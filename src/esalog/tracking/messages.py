@@ -22,6 +22,7 @@ def _one_or_list(addresses: list[str] | None) -> str | list[str] | None:
 # ----------------------------------------------------------------------------------------- receiving
 
 def started(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """``Start MID``: a new message; an open one under the same MID on another connection ends here."""
     mid = rec.mid
     if mid is not None and mid in app.finished and mid not in app.mids:
         del app.finished[mid]  # a new message reusing a finished MID (e.g. the same log read twice)
@@ -38,12 +39,14 @@ def started(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> Non
 
 
 def envelope_from(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The envelope sender."""
     msg = ctx.mid_event(rec, app, t, ts)
     if msg is not None:
         msg.sender = _one_or_list(rec.get_list("email.from.address"))
 
 
 def envelope_to(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The envelope recipients, each with its RID."""
     msg = ctx.mid_event(rec, app, t, ts)
     if msg is None:
         return
@@ -53,18 +56,21 @@ def envelope_to(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) ->
 
 
 def message_id(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The ``Message-ID`` header."""
     msg = ctx.mid_event(rec, app, t, ts)
     if msg is not None:
         msg.message_id = rec.get_str("email.message_id")
 
 
 def subject(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The subject."""
     msg = ctx.mid_event(rec, app, t, ts)
     if msg is not None:
         msg.subject = rec.get_str("email.subject")
 
 
 def received(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The message received: its size (and its sender where no envelope line gave it)."""
     msg = ctx.mid_event(rec, app, t, ts)
     if msg is not None:
         msg.size = rec.get_int("cisco.esa.size_bytes")
@@ -73,6 +79,7 @@ def received(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> No
 
 
 def policy(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The mail policy matched, and the direction it gives."""
     msg = ctx.mid_event(rec, app, t, ts)
     if msg is not None:
         msg.policy = rec.get_str("cisco.esa.policy")
@@ -80,6 +87,7 @@ def policy(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None
 
 
 def attachment(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The attachments named (bounded by MAX_LIST)."""
     msg = ctx.mid_event(rec, app, t, ts)
     found = rec.get_list("email.attachments")
     if msg is not None and found:
@@ -89,6 +97,7 @@ def attachment(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> 
 
 
 def verdict(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """A scanning verdict per category; a final verdict replaces an interim one, never the reverse."""
     msg = ctx.mid_event(rec, app, t, ts)
     found = rec.subtree("cisco.esa.verdict")
     if msg is None or not found:
@@ -135,6 +144,7 @@ def _split_recipients(rec: Record) -> list[str]:
 
 
 def split(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The message split: the child MID takes the recipients the line names."""
     parent = ctx.mid_event(rec, app, t, ts)
     child_mid = rec.get_int("cisco.esa.child_mid")
     if parent is None or child_mid is None:
@@ -152,6 +162,7 @@ def split(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
 
 
 def continued(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The message rewritten or re-injected under a new MID, which keeps its RID numbering."""
     parent = ctx.mid_event(rec, app, t, ts)
     child_mid = rec.get_int("cisco.esa.child_mid")
     if parent is None or child_mid is None:
@@ -161,6 +172,7 @@ def continued(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> N
 
 
 def generated(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """A message (or bounce) generated from another: the child is linked to its parent."""
     child = ctx.mid_event(rec, app, t, ts)
     parent_mid = rec.get_int("cisco.esa.parent_mid")
     if child is None or parent_mid is None:
@@ -176,6 +188,7 @@ def generated(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> N
 # ------------------------------------------------------------------------- quarantine, abort, finish
 
 def quarantined(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The message quarantined (or handed to the Spam Quarantine by RPC): which quarantine."""
     msg = ctx.mid_event(rec, app, t, ts)
     if msg is None:
         return
@@ -187,12 +200,14 @@ def quarantined(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) ->
 
 
 def released(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """The message released from its quarantine."""
     msg = ctx.mid_event(rec, app, t, ts)
     if msg is not None:
         msg.released = True
 
 
 def aborted(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """``Message aborted``: the abort category, told apart with the session state where it can be."""
     mid = rec.mid
     if mid is None:
         return
@@ -230,6 +245,7 @@ def aborted(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> Non
 
 
 def finished(ctx: Context, rec: Record, app: Appliance, t: float, ts: str) -> None:
+    """``Message finished``: the disposition; the summary is emitted and the message finished in the store."""
     msg = ctx.mid_event(rec, app, t, ts)
     if msg is None:
         return
