@@ -106,10 +106,12 @@ class SinkStats:
     failed: int = 0  # events given up on (retries exhausted, stopped, interrupted)
 
     def as_dict(self) -> dict[str, int]:
+        """The counters by name (``--stats``)."""
         return asdict(self)
 
     @property
     def undelivered(self) -> int:
+        """Events that will not be delivered: dead-lettered or given up on."""
         return self.dead_lettered + self.failed
 
     @property
@@ -118,6 +120,7 @@ class SinkStats:
         return self.received - self.acknowledged - self.dead_lettered - self.failed
 
     def summary(self, sink: str, command: str = "ship") -> str:
+        """The counters in one line of the closing report."""
         return (
             f"esalog {command}: {sink}: {self.received} received, {self.sent} sent, "
             f"{self.acknowledged} acknowledged, {self.retried} retried, "
@@ -296,6 +299,7 @@ class RetryState:
     since: float
 
     def describe(self, sink: str) -> str:
+        """The retry in one line of the retry report: why, attempts, backoff and budget left."""
         left = (f"{max(0.0, self.budget - self.waited):.0f}s left of --retry-budget" if self.budget
                 else "no budget limit")
         return (f"{sink}: retrying {self.events:,} events: {self.reason}; {self.attempts} attempts failed, "
@@ -356,6 +360,7 @@ class Driver:
     # ------------------------------------------------------------------ producer side (main thread)
 
     def start(self) -> None:
+        """Start the sender threads."""
         for thread in self._threads:
             thread.start()
 
@@ -672,6 +677,7 @@ class RetryReporter:
         self._thread = threading.Thread(target=self._run, name="esalog-retry-reporter", daemon=True)
 
     def start(self) -> RetryReporter:
+        """Start reporting (on a daemon thread); returns itself."""
         self._thread.start()
         return self
 

@@ -246,6 +246,7 @@ class EsConfig:
 
     @property
     def target(self) -> str:
+        """Where events go: the data stream, else the index, else ``esalog``."""
         return self.data_stream or self.index or DEFAULT_INDEX
 
     def resolved(self, environ: Mapping[str, str], tls: TlsOptions, timeout: float | None) -> EsConfig:

@@ -88,6 +88,7 @@ class TlsOptions:
 
     @property
     def verify(self) -> bool | str:
+        """requests' ``verify``: False with ``--insecure``, else the CA bundle, else True (the system's CAs)."""
         if self.insecure:
             return False
         return self.ca_bundle or True
@@ -320,6 +321,7 @@ class EndpointPool:
         endpoint.down_until = self._clock() + min(self.max_rest, self.rest * 2 ** (endpoint.failures - 1))
 
     def mark_up(self, endpoint: Endpoint) -> None:
+        """*endpoint* answered: no more rest."""
         endpoint.failures = 0
         endpoint.down_until = 0.0
 

@@ -81,6 +81,7 @@ class ReadBytes:
 
     @property
     def total(self) -> int:
+        """The bytes read so far, without another batch."""
         return self.finished + self._offset
 
 

@@ -79,6 +79,7 @@ class FilterConfig:
 
     @property
     def line_field(self) -> str:
+        """The JSON key that carries the line: ``--field``, else the protocol's own."""
         return self.field or DEFAULT_FIELD[self.protocol]
 
 
@@ -225,6 +226,7 @@ class ReopenableOutput:
         return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
     def request_reopen(self, *_: Any) -> None:
+        """Reopen the output before the next write (a SIGHUP handler: it only asks)."""
         self._reopen = True
 
     def write(self, data: bytes) -> None:

@@ -212,6 +212,7 @@ class Framer:
 
     @property
     def held(self) -> int:
+        """Bytes received and not yet framed (a message still incomplete)."""
         return len(self._buf)
 
     def feed(self, data: bytes | memoryview) -> list[tuple[bytes, tuple[str, ...]]]:
@@ -397,6 +398,7 @@ class Listener:
     # -- receiving (event loop) ------------------------------------------------------------------
 
     async def start_udp(self, host: str, port: int) -> None:
+        """Listen for syslog datagrams on *host*:*port* (its address is added to ``bound``)."""
         transport, _ = await self.loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
         sock = transport.get_extra_info("socket")
         _enlarge_receive_buffer(sock, UDP_RECEIVE_BUFFER)
@@ -405,12 +407,14 @@ class Listener:
         self.bound.append("udp://{}:{}".format(*transport.get_extra_info("sockname")[:2]))
 
     async def start_tcp(self, host: str, port: int) -> None:
+        """Listen for syslog TCP connections on *host*:*port* (their addresses are added to ``bound``)."""
         server = await self.loop.create_server(lambda: _Connection(self), host, port, backlog=256)
         self._servers.append(server)
         for sock in server.sockets:
             self.bound.append("tcp://{}:{}".format(*sock.getsockname()[:2]))
 
     def allowed(self, peer: str) -> bool:
+        """Whether *peer* may send (``--allow`` networks; an IPv4-mapped IPv6 address counts as IPv4)."""
         if self.networks is None:
             return True
         try:
@@ -454,11 +458,13 @@ class Listener:
             self.stats.peak_bytes = held
 
     def pause(self) -> None:
+        """Stop reading every TCP connection (the queue is full: back-pressure on the senders)."""
         self.paused = True
         for connection in self.connections:
             connection.pause()
 
     def resume(self) -> None:
+        """Read the TCP connections again once the queue has room."""
         self._resume_scheduled = False
         if self.paused and self.queue.roomy:
             self.paused = False
@@ -468,6 +474,7 @@ class Listener:
     # -- parsing and delivering (worker thread) -----------------------------------------------------
 
     def start_worker(self) -> None:
+        """Start the thread that parses the queued messages and hands their events to the driver."""
         self._worker.start()
 
     def _stream(self, peer: str) -> Stream:
@@ -583,6 +590,7 @@ class Listener:
         self.queue.put(None)
 
     def finish_counts(self) -> None:
+        """Count the messages discarded unparsed (a hard stop) as dropped."""
         self.stats.dropped += self._discarded
         self._discarded = 0
 

@@ -54,6 +54,7 @@ class Coverage:
 
     @property
     def recognised(self) -> int:
+        """Lines some rule read."""
         return sum(self.by_rule.values())
 
 

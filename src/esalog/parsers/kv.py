@@ -52,6 +52,7 @@ class KvSpec:
 
     @classmethod
     def from_dict(cls, data: Any, loc: SourceLocation) -> KvSpec:
+        """A rule's ``kv:`` mapping, checked; PackError at *loc* names what is wrong."""
         if not isinstance(data, dict):
             raise PackError("'kv' must be a mapping with 'from' and 'keys'", loc)
         unknown = set(data) - cls._KEYS

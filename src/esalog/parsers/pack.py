@@ -146,6 +146,7 @@ class Rule:
 
     @classmethod
     def from_dict(cls, data: Any, path: str, index: int) -> Rule:
+        """Rule number *index* of the pack at *path*, checked; PackError names the rule and what is wrong."""
         if not isinstance(data, dict):
             raise PackError(f"rule #{index + 1} is not a mapping", SourceLocation(path))
         rule_id = data.get("id")
@@ -235,6 +236,7 @@ class Pack:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: str = "<pack>") -> Pack:
+        """A pack from its parsed YAML, checked (keys, rules, patterns); PackError names file, rule and line."""
         loc = SourceLocation(path)
         unknown = set(data) - cls._KEYS
         if unknown:

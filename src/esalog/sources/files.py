@@ -37,6 +37,7 @@ class InputFile:
 
     @property
     def is_stdin(self) -> bool:
+        """Whether this input is stdin (it has no file identity)."""
         return self.file_id is None
 
 
