@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -107,7 +108,9 @@ def measure(mode: str, build: Builder, path: Path, lines: int, repeat: int, empt
         cmd, stdin = build(path)
         elapsed, cpu, peak = run_once(prefix + cmd, stdin, env)
         best, best_cpu, rss = min(best, elapsed), min(best_cpu, cpu), max(rss, peak)
-    run = Run(mode, lines, max(best - startup, 1e-9), max(best_cpu - startup_cpu, 1e-9), startup, rss, note=note)
+    if best <= startup:  # the work took no time: the measurement is wrong, not esalog fast
+        raise RuntimeError(f"{mode}: the best run ({best:.2f} s) was not slower than start-up ({startup:.2f} s)")
+    run = Run(mode, lines, best - startup, max(best_cpu - startup_cpu, 1e-9), startup, rss, note=note)
     print(f"  {mode:<40} {run.lines_per_s:>10,.0f} lines/s {run.lines_per_cpu_s:>10,.0f} lines/cpu-s "
           f"{run.seconds:7.2f} s {rss:7.1f} MB", flush=True)
     return run
@@ -260,6 +263,20 @@ def parallel_capacity(n: int = 10_000_000) -> float:
     return one_after_other / side_by_side
 
 
+def _wait_for_port(port: int, timeout: float = 20.0) -> None:
+    """Until a server accepts connections on 127.0.0.1:*port* (a run against one not up yet measures its
+    start-up, not esalog)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def shipping(args: argparse.Namespace, empty: Path) -> tuple[list[Run], list[str]]:
     """Events/s from ``esalog ship --stateless`` to a HEC and a ``_bulk`` endpoint that only answer success
     (bench/okserver.py, its own process), with the compiled core and on the pure-Python path."""
@@ -267,7 +284,7 @@ def shipping(args: argparse.Namespace, empty: Path) -> tuple[list[Run], list[str
     path = head(corpus(WORK, args.lines, "file")[0], lines)
     port = 18000 + os.getpid() % 1000
     server = subprocess.Popen([PY, str(BENCH / "okserver.py"), str(port)], stdout=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    _wait_for_port(port)
     url = f"http://127.0.0.1:{port}"
     os.environ.update(ESALOG_HEC_TOKEN="bench", ESALOG_ES_API_KEY="bench")
     runs = []
