@@ -10,9 +10,9 @@ reported in a last block (``damage``) with the offset where it happened.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from esalog.sources.files import READ_ERRORS, lone_cr_ends
 
@@ -224,3 +224,22 @@ def read_line_bytes(handle: BinaryIO, max_line: int = MAX_LINE_BYTES) -> Iterato
         if raw.endswith(b"\n"):
             raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
         yield raw, length, cut
+
+
+class WaitMarkedReads:
+    """*handle* for reading whose reads are marked as waits for input while they run: ``mark(True)`` before
+    each, ``mark(False)`` after (a signal handler that finds a wait under way may end it)."""
+
+    def __init__(self, handle: Any, mark: Callable[[bool], None]) -> None:
+        self._handle = handle
+        self._mark = mark
+
+    def read1(self, size: int = -1) -> bytes:
+        self._mark(True)
+        try:
+            read = getattr(self._handle, "read1", self._handle.read)
+            return bytes(read(size))
+        finally:
+            self._mark(False)
+
+    read = read1

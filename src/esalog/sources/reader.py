@@ -38,7 +38,7 @@ from esalog.sources.files import (
     open_input,
     shrunk_below,
 )
-from esalog.sources.lines import Block, join_blocks, read_blocks
+from esalog.sources.lines import Block, WaitMarkedReads, join_blocks, read_blocks
 from esalog.sources.native import encode_native, records_native, records_staged
 
 #: how much of a file's start is replayed through the parser on resume (header lines: time offset...)
@@ -189,6 +189,10 @@ class Source:
 
     # ------------------------------------------------------------------------------------- one pass
 
+    def mark_waiting(self, waiting: bool) -> None:
+        """Whether a read of the input under way waits for its writer (see ``waiting``)."""
+        self.waiting = waiting
+
     def _read_once(self, path: str) -> Iterator[Batch]:
         self.waiting = True  # a named pipe's open waits for its writer (and the gzip check for its first bytes)
         try:
@@ -219,7 +223,7 @@ class Source:
                     _skip_to(handle, start, compressed)
             # stdin and named pipes wait for their writer: a signal may end the wait (see Source.waiting)
             piped = path == "-" or source.file_id is None
-            reading: BinaryIO = _Waiting(handle, self) if piped else handle  # type: ignore[assignment]
+            reading: BinaryIO = WaitMarkedReads(handle, self.mark_waiting) if piped else handle  # type: ignore[assignment]
             held: Batch | None = None  # a compressed file's batches are held back one: the last says "done"
             blocks: Iterator[Block] = read_blocks(reading, start_offset=start,
                                                   decode=not (self.core or self.record_core) or source.is_stdin)
@@ -616,24 +620,6 @@ def _unlistable(pattern: str) -> str | None:
         return None
     except OSError as exc:
         return f"cannot list {directory!r}: {exc.strerror or exc}"
-
-
-class _Waiting:
-    """stdin wrapper that tells the source when it is blocked waiting for input."""
-
-    def __init__(self, handle: BinaryIO, source: Source) -> None:
-        self._handle = handle
-        self._source = source
-
-    def read1(self, size: int = -1) -> bytes:
-        self._source.waiting = True
-        try:
-            read: Callable[[int], bytes] = getattr(self._handle, "read1", self._handle.read)
-            return read(size)
-        finally:
-            self._source.waiting = False
-
-    read = read1
 
 
 def _listing(directory: str) -> list[tuple[str, FileId, int]]:

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, BinaryIO, TypeVar, cast
 
+from esalog.sources.lines import WaitMarkedReads
+
 T = TypeVar("T")
 
 #: The signals that stop reading.
@@ -69,7 +71,10 @@ class StopSignals:
 
     def waiting_on(self, handle: BinaryIO) -> BinaryIO:
         """*handle* for reading whose reads are waits a signal may interrupt (:class:`Stopped`)."""
-        return cast(BinaryIO, _Watched(handle, self))
+        return cast(BinaryIO, WaitMarkedReads(handle, self._mark_waiting))
+
+    def _mark_waiting(self, waiting: bool) -> None:
+        self._waiting = waiting
 
     def until_stopped(self, items: Iterator[T]) -> Iterator[T]:
         """*items* (lines read one by one) until the first signal; a signal while the next one is awaited ends
@@ -97,21 +102,3 @@ class StopSignals:
         assert self.signum is not None
         return (f"esalog: stopped by {signal.Signals(self.signum).name} after {lines:,} lines ({what}; the rest "
                 "of the input was not read)")
-
-
-class _Watched:
-    """A handle's reads, each marked as a wait for input while it runs (see :meth:`StopSignals.waiting_on`)."""
-
-    def __init__(self, handle: Any, stop: StopSignals) -> None:
-        self._handle = handle
-        self._stop = stop
-
-    def read1(self, size: int = -1) -> bytes:
-        self._stop._waiting = True
-        try:
-            read = getattr(self._handle, "read1", self._handle.read)
-            return bytes(read(size))
-        finally:
-            self._stop._waiting = False
-
-    read = read1
