@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from esalog.sources.lines import MAX_LINE_BYTES
 from esalog.testing.generate import write_corpus
 from tests.conftest import run_cli
 
@@ -83,3 +84,16 @@ def test_lone_cr_line_ends_are_lines(tmp_path: Path) -> None:
     assert proc.returncode == 0
     originals = [orjson.loads(row)["event"]["original"] for row in proc.stdout.splitlines()]
     assert originals == [line.decode() for line in lines]
+
+
+@pytest.mark.parametrize("pure", ["", "1"], ids=["core", "pure"])
+def test_a_line_over_the_limit_is_cut_and_tagged(pure: str) -> None:
+    """A line longer than the reader's limit is cut there and says so, with the core and on the Python path;
+    the next line is read as usual."""
+    long_line = b"Tue Dec  1 10:00:00 2026 Info: MID 5 Subject " + b"x" * (MAX_LINE_BYTES + 10)
+    data = long_line + b"\nTue Dec  1 10:00:01 2026 Info: ICID 4 close\n"
+    proc = run_cli("filter", input=data, env={"ESALOG_PURE": pure})
+    assert proc.returncode == 0, proc.stderr
+    first, second = [orjson.loads(row) for row in proc.stdout.splitlines()]
+    assert "esalog_truncated" in first["tags"] and len(first["event"]["original"]) == MAX_LINE_BYTES
+    assert second["event"]["action"] == "connection-closed"

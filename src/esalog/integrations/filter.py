@@ -117,9 +117,9 @@ class FilterInput:
         when it arrives on its own), JSON objects, and lines cut at the length limit.
         """
         raws = block.raws
-        if not self.compiled:
-            return b"".join([self.ndjson(raw) for raw in raws])
         cut = block.problems  # (read without decoding: the only problems are cut lines)
+        if not self.compiled:
+            return b"".join([self.ndjson(raw, index in cut) for index, raw in enumerate(raws)])
         parts: list[bytes] = []
         start = 0  # the first line of the run not answered yet
         for index, raw in enumerate(raws):
