@@ -32,7 +32,7 @@ from esalog.encode import decode, encode_event, to_event
 from esalog.errors import ConfigError
 from esalog.pipeline import Pipeline
 from esalog.settings import setting, validate
-from esalog.sources.files import shrunk_below
+from esalog.sources.files import shrunk_below, truncated_text, unreadable_text
 from esalog.sources.lines import Block, decode_line, read_blocks, read_line_bytes
 from esalog.sources.native import encode_native, encode_records, records_staged
 from esalog.sources.signals import Stopped, StopSignals
@@ -329,8 +329,7 @@ def _truncated(handle: BinaryIO) -> int:
         name = os.readlink(f"/proc/self/fd/{handle.fileno()}")
     except OSError:
         name = "stdin"
-    print(f"esalog: error: {name} (stdin): truncated to {size:,} bytes while being read, at byte {position}: what "
-          "it held after that byte was not read (the last line read may be cut short)", file=sys.stderr)
+    print(f"esalog: error: {truncated_text(f'{name} (stdin)', size, position)}", file=sys.stderr)
     return 1
 
 
@@ -354,7 +353,7 @@ def _lines(reader: FilterInput, handle: BinaryIO, out: BinaryIO | ReopenableOutp
     try:
         for block in read_blocks(stop.waiting_on(handle), decode=False):
             if block.damage is not None:
-                why = f"esalog: stdin unreadable from byte {block.offset}: {block.damage}; the rest of it is lost"
+                why = f"esalog: {unreadable_text('stdin', block.offset, block.damage)}"
                 print(why, file=sys.stderr)
                 data = encode_event(to_event(reader.pipeline.parser.error_record("", reader.stream, "read_error",
                                                                                  why)))

@@ -160,3 +160,15 @@ def shrunk_below(handle: BinaryIO, offset: int) -> int | None:
     except (OSError, ValueError, AttributeError):
         return None
     return info.st_size if S_ISREG(info.st_mode) and info.st_size < offset else None
+
+
+def truncated_text(name: str, size: int, offset: int) -> str:
+    """What to say of input *name* found cut to *size* bytes after it was read up to *offset*."""
+    return (f"{name}: truncated to {size:,} bytes while being read, at byte {offset}: what it held after that "
+            "byte was not read (the last line read may be cut short)")
+
+
+def unreadable_text(name: str, offset: int, damage: str, compressed: bool = False) -> str:
+    """What to say of input *name* that could not be read from *offset* on (*damage*: why)."""
+    where = "uncompressed byte" if compressed else "byte"
+    return f"{name}: unreadable from {where} {offset}: {damage}; the rest of it is lost"

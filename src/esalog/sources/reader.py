@@ -37,6 +37,8 @@ from esalog.sources.files import (
     input_name,
     open_input,
     shrunk_below,
+    truncated_text,
+    unreadable_text,
 )
 from esalog.sources.lines import Block, WaitMarkedReads, join_blocks, read_blocks
 from esalog.sources.native import encode_native, records_native, records_staged
@@ -334,15 +336,13 @@ class Source:
                      raws=block.raws)
 
     def _damaged(self, source: InputFile, stream: Stream, block: Block) -> Batch:
-        where = "uncompressed byte" if source.compressed else "byte"
-        why = f"{source.name}: unreadable from {where} {block.offset}: {block.damage}; the rest of it is lost"
+        assert block.damage is not None
+        why = unreadable_text(source.name, block.offset, block.damage, source.compressed)
         return self._gap(source, stream, block.offset, block.first_number, why)
 
     def _truncated(self, source: InputFile, stream: Stream, offset: int, number: int, size: int) -> Batch:
         """The event and the error of a file cut shorter than what was read of it while it was read."""
-        why = (f"{source.name}: truncated to {size:,} bytes while being read, at byte {offset}: what it held "
-               "after that byte was not read (the last line read may be cut short)")
-        return self._gap(source, stream, offset, number, why)
+        return self._gap(source, stream, offset, number, truncated_text(source.name, size, offset))
 
     def _gap(self, source: InputFile, stream: Stream, offset: int, number: int, why: str) -> Batch:
         """A ``read_error`` event at *offset* of *source* saying *why* the rest of it is not there, which is
