@@ -511,11 +511,10 @@ class Listener:
         elif pipeline.record_core is not None:
             records, ends = records_staged(pipeline, raws, problems, stream)
         else:
-            records, ends = [], []
-            for index, raw in enumerate(raws):
-                text, found = decode_line(raw)
-                records += pipeline.process(text, stream, (*problems.get(index, ()), *found))
-                ends.append(len(records))
+            decoded = [decode_line(raw) for raw in raws]
+            flagged = {index: (*problems.get(index, ()), *found) for index, (_, found) in enumerate(decoded)}
+            ends = []
+            records = pipeline.process_lines([text for text, _ in decoded], stream, flagged, ends)
         self.sink.write_messages(records, ends, raws)
 
     def _work(self) -> None:
