@@ -63,7 +63,7 @@ _MAX_LENGTH_DIGITS = 10
 UDP_RECEIVE_BUFFER = 8 * 1024 * 1024
 FLUSH_SECONDS = 0.2
 #: Most messages the worker takes from the queue at once (those of one sender are parsed together).
-WORK_BATCH = 512
+WORK_BATCH = 64
 #: At a stop, a connection is closed once it sent nothing for this long (or at its end of stream).
 QUIET_SECONDS = 0.2
 #: At a stop, a connection that keeps sending is closed after this much reading (paused time not counted).
